@@ -1,0 +1,24 @@
+//===- Passes.h - multipole conversion passes -------------------*- C++ -*-===//
+#ifndef MULTIPOLE_CONVERSION_PASSES_H
+#define MULTIPOLE_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace multipole {
+
+#define GEN_PASS_DECL
+#include "multipole/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "multipole/Conversion/Passes.h.inc"
+
+} // namespace multipole
+} // namespace mlir
+
+#endif

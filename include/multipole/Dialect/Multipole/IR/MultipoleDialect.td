@@ -1,0 +1,35 @@
+//===- MultipoleDialect.td - multipole dialect definition --*- tablegen -*-===//
+#ifndef MULTIPOLE_DIALECT_TD
+#define MULTIPOLE_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Multipole_Dialect : Dialect {
+  let name = "multipole";
+  let summary = "Clustered (multipole) decode attention for long-context LLMs";
+  let description = [{
+    The `multipole` dialect expresses decode attention (one query token per
+    sequence) over a KV cache, both densely (`multipole.decode_attention`) and
+    in clustered "multipole" form: keys are grouped into clusters; the clusters
+    that matter most for the query get exact attention over their tokens and the
+    others are approximated by their key/value centroids weighted by their size.
+
+    The cluster index (centroids, value centroids, counts, member lists,
+    assignments and a small state vector per level) is ordinary tensor/memref
+    data in the IR; its layout is a documented ABI (docs/ABI.md).
+
+    All ops are in destination-passing style: on tensors they return the
+    updated `outs` operands, on memrefs they write them in place. The algorithm
+    they compute is specified in docs/Algorithm.md.
+  }];
+  let cppNamespace = "::mlir::multipole";
+  let useDefaultAttributePrinterParser = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+class Multipole_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Multipole_Dialect, mnemonic, traits>;
+
+#endif // MULTIPOLE_DIALECT_TD

@@ -1,0 +1,100 @@
+//===- Passes.td - multipole transformation passes --------*- tablegen -*-===//
+#ifndef MULTIPOLE_TRANSFORMS_PASSES_TD
+#define MULTIPOLE_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MultipoleDetectDecodeAttention
+    : Pass<"multipole-detect-decode-attention", "func::FuncOp"> {
+  let summary = "Find dense decode attention in linalg and replace it with "
+                "multipole.decode_attention";
+  let description = [{
+    Matches decode attention written in linalg on tensors, the way importers
+    emit it:
+
+    - the QK^T contraction: `linalg.batch_matmul` / `linalg.matmul` (with or
+      without a transposed indexing map on the key operand, or behind a
+      `linalg.transpose`) or a `linalg.generic` contraction (one reduction
+      dimension, mul + add body), with one query token;
+    - an optional scaling (`linalg.generic` multiply or divide by a constant,
+      before or folded in the query), an optional additive mask;
+    - softmax: `linalg.softmax`, or its max / sub / exp / sum / div
+      decomposition in `linalg.generic`s;
+    - the contraction with V;
+    - GQA expressed by broadcasting the KV heads (`linalg.broadcast`, or
+      `tensor.expand_shape` + `linalg.generic` broadcast + `tensor.collapse_shape`).
+
+    The match is on the data-flow graph between the query, key and value
+    tensors and the result, whatever the op spelling. A match becomes
+    `multipole.decode_attention` on `q [B, Hq, D]`, `k, v [B, Hkv, N, D]`;
+    reshapes to that canonical layout are inserted. IR that is not decode
+    attention (more than one query token, no softmax, shapes that do not
+    line up) is left alone; with `-debug-only=multipole-detect` the reason is
+    printed.
+  }];
+  let dependentDialects = ["::mlir::multipole::MultipoleDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
+  let statistics = [Statistic<"numMatched", "num-matched",
+                              "Number of decode attentions detected">];
+}
+
+def MultipoleRewrite : Pass<"multipole-rewrite", "ModuleOp"> {
+  let summary = "Rewrite multipole.decode_attention into clustered multipole form";
+  let description = [{
+    For every function that contains `multipole.decode_attention` on tensors
+    whose q, k, v (and lens, if any) are function arguments, this pass:
+
+    1. appends the cluster index (seven arrays per level, docs/ABI.md) to the
+       function's arguments and replaces the attention with
+       `centroid_score` -> `select_clusters` -> `sparse_attention`
+       (+ `centroid_approx`) -> `merge`;
+    2. adds the entry point `@<f>_mp_build(k, v, lens) -> index` that builds
+       the index from a prefilled KV cache (`cluster_build`, then
+       `cluster_coarsen` for a coarse level), and
+       `@<f>_mp_update(k, v, lens, index) -> index` that folds new tokens into
+       it (`cluster_update`);
+    3. tags the arguments and results with `multipole.role` so that drivers,
+       runners and the Python package know which is which.
+
+    The options set the knobs of `#multipole.config` (docs/Algorithm.md).
+    Out-of-range knobs are reported as errors.
+  }];
+  let dependentDialects = ["::mlir::multipole::MultipoleDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::func::FuncDialect"];
+  let options = [
+    Option<"fraction", "fraction", "double", "0.0625",
+           "Level-0 clusters per clustered token, in (0, 1)">,
+    Option<"budgetTokens", "budget-tokens", "int64_t", "-1",
+           "Level-0 budget in tokens per (sequence, KV head); overrides "
+           "budget-fraction when >= 0">,
+    Option<"budgetFraction", "budget-fraction", "double", "0.1",
+           "Level-0 budget as a fraction of the clustered length, in [0, 1)">,
+    Option<"coarseFraction", "coarse-fraction", "double", "0.0",
+           "Add a coarse level with this many clusters per fine cluster, in "
+           "(0, 1); 0 = one level">,
+    Option<"coarseBudgetTokens", "coarse-budget-tokens", "int64_t", "-1",
+           "Coarse-level budget in tokens (overrides coarse-budget-fraction)">,
+    Option<"coarseBudgetFraction", "coarse-budget-fraction", "double", "0.25",
+           "Coarse-level budget as a fraction of the clustered length">,
+    Option<"sink", "sink", "int64_t", "16", "Always-exact prefix (tokens)">,
+    Option<"interval", "interval", "int64_t", "128",
+           "Recluster interval I: the window holds I..2I-1 tokens">,
+    Option<"blockSize", "block-size", "int64_t", "8192", "k-means block size">,
+    Option<"buildIters", "build-iters", "int64_t", "10",
+           "Lloyd iterations when building the index">,
+    Option<"updateIters", "update-iters", "int64_t", "3",
+           "Lloyd passes over the last block at each update">,
+    Option<"scorePosition", "score-position", "int64_t", "2048",
+           "Position at which the query is rotated for scoring (windowed RoPE)">,
+    Option<"ropeTheta", "rope-theta", "double", "0.0",
+           "RoPE base of the cached keys; 0 = the keys carry no rotation">,
+    Option<"replacement", "replacement", "bool", "true",
+           "Approximate unselected clusters by their centroids">
+  ];
+}
+
+#endif

@@ -1,0 +1,318 @@
+//===- MultipoleToLoops.cpp - multipole ops -> calls of MLIR loop kernels -===//
+//
+// Every multipole op on memrefs becomes a call of a kernel written in MLIR
+// (kernels/Kernels.mlir: scf + memref + arith + math). The kernel library is
+// parsed once per element type, its symbols suffixed with the type, and
+// inserted into the module as private functions; unused ones are removed by
+// symbol-dce later in the pipeline. Configuration knobs travel as scalar
+// arguments, operands as fully dynamic strided memrefs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "multipole/Conversion/Passes.h"
+#include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace mlir {
+namespace multipole {
+#define GEN_PASS_DEF_CONVERTMULTIPOLETOLOOPS
+#include "multipole/Conversion/Passes.h.inc"
+} // namespace multipole
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::multipole;
+
+namespace {
+#include "KernelsText.inc" // defines `kKernelsText`
+
+std::string typeName(Type t) {
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  return "f32";
+}
+
+/// The kernel library specialised for element type `t`.
+std::string kernelSource(Type t) {
+  std::string tn = typeName(t);
+  std::string src = "!E = " + tn + "\n";
+  if (tn == "f32") {
+    src += "func.func private @__mp_ext_$T(%x: f32) -> f32 { return %x : f32 }\n"
+           "func.func private @__mp_trunc_$T(%x: f32) -> f32 { return %x : f32 }\n";
+  } else {
+    src += "func.func private @__mp_ext_$T(%x: " + tn +
+           ") -> f32 {\n  %y = arith.extf %x : " + tn +
+           " to f32\n  return %y : f32\n}\n"
+           "func.func private @__mp_trunc_$T(%x: f32) -> " +
+           tn + " {\n  %y = arith.truncf %x : f32 to " + tn +
+           "\n  return %y : " + tn + "\n}\n";
+  }
+  src += kKernelsText;
+  std::string out;
+  out.reserve(src.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    if (src[i] == '$' && i + 1 < src.size() && src[i + 1] == 'T') {
+      out += tn;
+      ++i;
+    } else {
+      out += src[i];
+    }
+  }
+  return out;
+}
+
+struct ConvertMultipoleToLoopsPass
+    : public multipole::impl::ConvertMultipoleToLoopsBase<
+          ConvertMultipoleToLoopsPass> {
+  llvm::StringSet<> loaded;
+
+  LogicalResult ensureKernels(ModuleOp module, Type elt, Location loc) {
+    std::string tn = typeName(elt);
+    if (loaded.contains(tn) ||
+        SymbolTable::lookupSymbolIn(module, "__mp_ext_" + tn))
+      return success();
+    ParserConfig config(&getContext());
+    OwningOpRef<ModuleOp> lib =
+        parseSourceString<ModuleOp>(kernelSource(elt), config, "multipole-kernels");
+    if (!lib)
+      return emitError(loc) << "internal error: the multipole kernel library "
+                               "for " << tn << " does not parse";
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    for (Operation &op : llvm::make_early_inc_range(lib->getBody()->getOperations()))
+      b.clone(op);
+    loaded.insert(tn);
+    return success();
+  }
+
+  static Value castDynamic(OpBuilder &b, Location loc, Value v) {
+    auto mt = cast<MemRefType>(v.getType());
+    int64_t r = mt.getRank();
+    SmallVector<int64_t> shape(r, ShapedType::kDynamic);
+    SmallVector<int64_t> strides(r, ShapedType::kDynamic);
+    auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                         strides);
+    auto t = MemRefType::get(shape, mt.getElementType(), layout,
+                             mt.getMemorySpace());
+    if (t == mt)
+      return v;
+    return memref::CastOp::create(b, loc, t, v);
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<Operation *> ops;
+    bool bad = false;
+    module.walk([&](Operation *op) {
+      if (!isa<MultipoleDialect>(op->getDialect()))
+        return;
+      for (Value v : op->getOperands())
+        if (isa<TensorType>(v.getType())) {
+          op->emitError() << "convert-multipole-to-loops expects bufferized "
+                             "ops (memrefs); run one-shot-bufferize first";
+          bad = true;
+          return;
+        }
+      ops.push_back(op);
+    });
+    if (bad)
+      return signalPassFailure();
+    for (Operation *op : ops)
+      if (failed(lower(op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(Operation *op);
+};
+
+Value i64c(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, v, 64);
+}
+Value f32c(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                        APFloat(float(v)));
+}
+Value f64c(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantFloatOp::create(b, loc, b.getF64Type(), APFloat(v));
+}
+
+Value scaleValue(OpBuilder &b, Location loc, FloatAttr scale, Value q,
+                 unsigned dDim) {
+  if (scale)
+    return f32c(b, loc, scale.getValueAsDouble());
+  auto mt = cast<MemRefType>(q.getType());
+  int64_t D = mt.getDimSize(dDim);
+  if (D != ShapedType::kDynamic)
+    return f32c(b, loc, 1.0 / std::sqrt(double(D)));
+  // Dynamic head dim: 1/sqrt(D) at run time.
+  Value d = memref::DimOp::create(b, loc, q, dDim);
+  Value di = arith::IndexCastOp::create(b, loc, b.getI64Type(), d);
+  Value df = arith::SIToFPOp::create(b, loc, b.getF32Type(), di);
+  Value sq = math::SqrtOp::create(b, loc, df);
+  return arith::DivFOp::create(b, loc, f32c(b, loc, 1.0), sq);
+}
+
+/// A one-element i32/i8 memref to stand for an absent optional operand.
+Value dummy(OpBuilder &b, Location loc, Type elt, unsigned rank) {
+  SmallVector<int64_t> shape(rank, 1);
+  return memref::AllocaOp::create(b, loc, MemRefType::get(shape, elt));
+}
+
+LogicalResult ConvertMultipoleToLoopsPass::lower(Operation *op) {
+  ModuleOp module = getOperation();
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i8 = b.getI8Type();
+  Type elt = f32;
+  SmallVector<Value> args;
+  std::string name;
+  auto addAll = [&](ValueRange vs) {
+    for (Value v : vs)
+      args.push_back(castDynamic(b, loc, v));
+  };
+  auto add = [&](Value v) { args.push_back(castDynamic(b, loc, v)); };
+  auto eltOf = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+
+  auto cfgArgs = [&](ConfigAttr cfg, unsigned level) {
+    args.push_back(i64c(b, loc, cfg.getSink()));
+    args.push_back(i64c(b, loc, cfg.getInterval()));
+    args.push_back(i64c(b, loc, cfg.getBlockSize()));
+    args.push_back(i64c(b, loc, cfg.getBuildIters()));
+    args.push_back(i64c(b, loc, cfg.getUpdateIters()));
+    args.push_back(f64c(b, loc, cfg.fraction(level)));
+    args.push_back(f32c(b, loc, cfg.getRopeTheta().convertToDouble()));
+    args.push_back(i64c(b, loc, cfg.extraClusters()));
+  };
+
+  if (auto d = dyn_cast<DecodeAttentionOp>(op)) {
+    elt = eltOf(d.getQ());
+    name = "decode_attention";
+    add(d.getQ());
+    add(d.getK());
+    add(d.getV());
+    add(d.getLens() ? d.getLens() : dummy(b, loc, i32, 1));
+    add(d.getOuts()[0]);
+    args.push_back(scaleValue(b, loc, d.getScaleAttr(), d.getQ(), 2));
+    args.push_back(arith::ConstantIntOp::create(b, loc, d.getLens() ? 1 : 0, 1));
+  } else if (auto c = dyn_cast<ClusterBuildOp>(op)) {
+    elt = eltOf(c.getK());
+    name = "cluster_build";
+    add(c.getK());
+    add(c.getV());
+    add(c.getLens());
+    addAll(c.getOuts());
+    cfgArgs(c.getConfig(), 0);
+  } else if (auto c = dyn_cast<ClusterUpdateOp>(op)) {
+    elt = eltOf(c.getK());
+    name = "cluster_update";
+    add(c.getK());
+    add(c.getV());
+    add(c.getLens());
+    addAll(c.getOuts());
+    cfgArgs(c.getConfig(), 0);
+  } else if (auto c = dyn_cast<ClusterCoarsenOp>(op)) {
+    name = "cluster_coarsen";
+    addAll(c.getFine());
+    addAll(c.getOuts());
+    cfgArgs(c.getConfig(), c.getLevel());
+  } else if (auto s = dyn_cast<CentroidScoreOp>(op)) {
+    elt = eltOf(s.getQ());
+    name = "centroid_score";
+    add(s.getQ());
+    addAll(s.getIndex());
+    add(s.getLens());
+    addAll(s.getOuts());
+    args.push_back(scaleValue(b, loc, s.getScaleAttr(), s.getQ(), 2));
+    args.push_back(i64c(b, loc, s.getConfig().getScorePosition()));
+    args.push_back(
+        f32c(b, loc, s.getConfig().getRopeTheta().convertToDouble()));
+  } else if (auto s = dyn_cast<SelectClustersOp>(op)) {
+    name = "select_clusters";
+    add(s.getScores());
+    addAll(s.getIndex());
+    bool hasParent = static_cast<bool>(s.getParentAssign());
+    add(hasParent ? s.getParentAssign() : dummy(b, loc, i32, 3));
+    add(hasParent ? s.getParentSelected() : dummy(b, loc, i8, 3));
+    addAll(s.getOuts());
+    LevelAttr lvl = s.getConfig().getLevels()[s.getLevel()];
+    args.push_back(i64c(b, loc, lvl.getBudgetTokens() ? *lvl.getBudgetTokens() : -1));
+    args.push_back(f64c(b, loc, lvl.getBudgetFraction() ? lvl.getBudgetFraction()->convertToDouble() : 0.0));
+    args.push_back(arith::ConstantIntOp::create(b, loc, hasParent ? 1 : 0, 1));
+  } else if (auto s = dyn_cast<SparseAttentionOp>(op)) {
+    elt = eltOf(s.getQ());
+    name = "sparse_attention";
+    add(s.getQ());
+    add(s.getK());
+    add(s.getV());
+    add(s.getLens());
+    addAll(s.getIndex());
+    add(s.getSelected());
+    addAll(s.getOuts());
+    args.push_back(scaleValue(b, loc, s.getScaleAttr(), s.getQ(), 2));
+    args.push_back(i64c(b, loc, s.getConfig().getSink()));
+  } else if (auto a = dyn_cast<CentroidApproxOp>(op)) {
+    name = "centroid_approx";
+    add(a.getLogits());
+    addAll(a.getIndex());
+    add(a.getSelected());
+    bool hasParent = static_cast<bool>(a.getParentAssign());
+    add(hasParent ? a.getParentAssign() : dummy(b, loc, i32, 3));
+    add(hasParent ? a.getParentSelected() : dummy(b, loc, i8, 3));
+    addAll(a.getOuts());
+    args.push_back(arith::ConstantIntOp::create(b, loc, hasParent ? 1 : 0, 1));
+  } else if (auto m = dyn_cast<MergeOp>(op)) {
+    // Fold the partials one by one into a running partial, then normalise.
+    Value out = m.getOuts()[0];
+    elt = eltOf(out);
+    if (failed(ensureKernels(module, elt, loc)) ||
+        failed(ensureKernels(module, f32, loc)))
+      return failure();
+    ValueRange parts = m.getPartials();
+    SmallVector<Value> run;
+    for (unsigned i = 0; i < 3; ++i) {
+      auto mt = cast<MemRefType>(parts[i].getType());
+      SmallVector<Value> dyn;
+      for (int64_t d = 0; d < mt.getRank(); ++d)
+        if (mt.isDynamicDim(d))
+          dyn.push_back(memref::DimOp::create(b, loc, parts[i], d));
+      run.push_back(memref::AllocOp::create(
+          b, loc, MemRefType::get(mt.getShape(), f32), dyn));
+    }
+    for (unsigned p = 0; p < parts.size(); p += 3) {
+      SmallVector<Value> cargs;
+      for (Value v : run)
+        cargs.push_back(castDynamic(b, loc, v));
+      for (unsigned i = 0; i < 3; ++i)
+        cargs.push_back(castDynamic(b, loc, parts[p + i]));
+      cargs.push_back(arith::ConstantIntOp::create(b, loc, p == 0 ? 1 : 0, 1));
+      func::CallOp::create(b, loc, "__mp_merge_into_f32", TypeRange{}, cargs);
+    }
+    SmallVector<Value> fargs;
+    for (Value v : run)
+      fargs.push_back(castDynamic(b, loc, v));
+    fargs.push_back(castDynamic(b, loc, out));
+    func::CallOp::create(b, loc, "__mp_merge_finish_" + typeName(elt),
+                         TypeRange{}, fargs);
+    for (Value v : run)
+      memref::DeallocOp::create(b, loc, v);
+    op->erase();
+    return success();
+  } else {
+    return op->emitError() << "no CPU lowering for this op";
+  }
+  if (failed(ensureKernels(module, elt, loc)))
+    return failure();
+  std::string callee = "__mp_" + name + "_" + typeName(elt);
+  if (!SymbolTable::lookupSymbolIn(module, callee))
+    return op->emitError() << "internal error: kernel '@" << callee
+                           << "' is missing from the kernel library";
+  func::CallOp::create(b, loc, callee, TypeRange{}, args);
+  op->erase();
+  return success();
+}
+
+} // namespace

@@ -1,0 +1,423 @@
+//===- RewriteToMultipole.cpp - decode_attention -> multipole form --------===//
+//
+// Implements --multipole-rewrite (see Passes.td for the contract). The step
+// function gets the cluster index as extra arguments; two entry points are
+// added beside it to build and to update the index.
+//
+//===----------------------------------------------------------------------===//
+
+#include "multipole/Dialect/Multipole/Transforms/Passes.h"
+
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir {
+namespace multipole {
+#define GEN_PASS_DEF_MULTIPOLEREWRITE
+#include "multipole/Dialect/Multipole/Transforms/Passes.h.inc"
+} // namespace multipole
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::multipole;
+
+namespace {
+
+constexpr StringLiteral kRoleAttr = "multipole.role";
+constexpr StringLiteral kEntryAttr = "multipole.entry";
+
+struct LevelTypes {
+  SmallVector<Type, 7> types;
+};
+
+/// The seven index array types of one level.
+SmallVector<Type, 7> indexTypes(MLIRContext *ctx, int64_t B, int64_t H,
+                                int64_t C, int64_t D, int64_t items) {
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  return {RankedTensorType::get({B, H, C, D}, f32),
+          RankedTensorType::get({B, H, C, D}, f32),
+          RankedTensorType::get({B, H, C}, i32),
+          RankedTensorType::get({B, H, C + 1}, i32),
+          RankedTensorType::get({B, H, items}, i32),
+          RankedTensorType::get({B, H, items}, i32),
+          RankedTensorType::get({B, H, 4}, i32)};
+}
+
+SmallVector<Value> emptyLike(OpBuilder &b, Location loc, TypeRange types) {
+  SmallVector<Value> r;
+  for (Type t : types) {
+    auto rt = cast<RankedTensorType>(t);
+    r.push_back(tensor::EmptyOp::create(b, loc, rt.getShape(),
+                                        rt.getElementType()));
+  }
+  return r;
+}
+
+Value empty(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt) {
+  return tensor::EmptyOp::create(b, loc, shape, elt);
+}
+
+struct MultipoleRewritePass
+    : public multipole::impl::MultipoleRewriteBase<MultipoleRewritePass> {
+  using MultipoleRewriteBase::MultipoleRewriteBase;
+
+  FailureOr<ConfigAttr> makeConfig(Operation *anchor) {
+    MLIRContext *ctx = &getContext();
+    auto emitErr = [&]() {
+      return anchor->emitError() << "invalid multipole-rewrite option: ";
+    };
+    auto mkLevel = [&](double f, int64_t tokens,
+                       double frac) -> FailureOr<LevelAttr> {
+      std::optional<int64_t> bt;
+      std::optional<APFloat> bf;
+      if (tokens >= 0)
+        bt = tokens;
+      else if (tokens < -1)
+        return (emitErr() << "budget must be >= 0 tokens, got " << tokens),
+               failure();
+      else
+        bf = APFloat(frac);
+      LevelAttr l = LevelAttr::getChecked(emitErr, ctx, APFloat(f), bt, bf);
+      if (!l)
+        return failure();
+      return l;
+    };
+    SmallVector<LevelAttr> levels;
+    FailureOr<LevelAttr> l0 =
+        mkLevel(fraction, (int64_t)budgetTokens, budgetFraction);
+    if (failed(l0))
+      return failure();
+    levels.push_back(*l0);
+    if (coarseFraction != 0.0) {
+      FailureOr<LevelAttr> l1 =
+          mkLevel(coarseFraction, (int64_t)coarseBudgetTokens,
+                  coarseBudgetFraction);
+      if (failed(l1))
+        return failure();
+      levels.push_back(*l1);
+    }
+    ConfigAttr cfg = ConfigAttr::getChecked(
+        emitErr, ctx, ArrayRef<LevelAttr>(levels), (int64_t)sink, (int64_t)interval,
+        (int64_t)blockSize, (int64_t)buildIters, (int64_t)updateIters,
+        (int64_t)scorePosition, APFloat((double)ropeTheta), (bool)replacement);
+    if (!cfg)
+      return failure();
+    return cfg;
+  }
+
+  LogicalResult rewriteFunction(func::FuncOp func, DecodeAttentionOp op,
+                                ConfigAttr cfg);
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<std::pair<func::FuncOp, DecodeAttentionOp>> work;
+    bool bad = false;
+    module.walk([&](func::FuncOp f) {
+      SmallVector<DecodeAttentionOp> ops;
+      f.walk([&](DecodeAttentionOp op) {
+        if (op.hasPureTensorSemantics())
+          ops.push_back(op);
+      });
+      if (ops.size() > 1) {
+        ops[1].emitError() << "multipole-rewrite supports one "
+                              "multipole.decode_attention per function; "
+                              "split the layers into functions";
+        bad = true;
+      } else if (ops.size() == 1) {
+        work.push_back({f, ops[0]});
+      }
+    });
+    if (bad)
+      return signalPassFailure();
+    if (work.empty())
+      return;
+    FailureOr<ConfigAttr> cfg = makeConfig(work.front().second);
+    if (failed(cfg))
+      return signalPassFailure();
+    for (auto [f, op] : work)
+      if (failed(rewriteFunction(f, op, *cfg)))
+        return signalPassFailure();
+  }
+};
+
+/// Collects the ops between the function arguments and `roots`, in order, and
+/// the arguments they use.
+LogicalResult backwardSlice(func::FuncOp f, ArrayRef<Value> roots,
+                            SetVector<Operation *> &ops,
+                            SetVector<BlockArgument> &args, Operation *user) {
+  for (Value r : roots) {
+    if (auto ba = dyn_cast<BlockArgument>(r)) {
+      if (ba.getOwner()->getParentOp() != f)
+        return user->emitError() << "operand is defined inside a region";
+      args.insert(ba);
+      continue;
+    }
+    BackwardSliceOptions opts;
+    opts.omitBlockArguments = false;
+    opts.inclusive = true;
+    SetVector<Operation *> slice;
+    if (failed(getBackwardSlice(r, &slice, opts)))
+      return user->emitError() << "cannot compute the slice of an operand";
+    for (Operation *o : slice) {
+      if (o->getNumRegions() != 0 && !isa<linalg::LinalgOp>(o))
+        return user->emitError()
+               << "the KV cache must be computed from function arguments "
+                  "without control flow; found '"
+               << o->getName() << "'";
+      ops.insert(o);
+      for (Value v : o->getOperands())
+        if (auto ba = dyn_cast<BlockArgument>(v))
+          if (ba.getOwner()->getParentOp() == f)
+            args.insert(ba);
+    }
+  }
+  // Keep the original order of ops and args.
+  SmallVector<Operation *> sorted(ops.begin(), ops.end());
+  llvm::sort(sorted, [](Operation *a, Operation *b) {
+    return a->isBeforeInBlock(b);
+  });
+  ops = SetVector<Operation *>(sorted.begin(), sorted.end());
+  SmallVector<BlockArgument> sargs(args.begin(), args.end());
+  llvm::sort(sargs, [](BlockArgument a, BlockArgument b) {
+    return a.getArgNumber() < b.getArgNumber();
+  });
+  args = SetVector<BlockArgument>(sargs.begin(), sargs.end());
+  return success();
+}
+
+LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
+                                                    DecodeAttentionOp op,
+                                                    ConfigAttr cfg) {
+  MLIRContext *ctx = &getContext();
+  Location loc = op.getLoc();
+  auto qT = cast<RankedTensorType>(op.getQ().getType());
+  auto kT = cast<RankedTensorType>(op.getK().getType());
+  if (!kT.hasStaticShape() || !qT.hasStaticShape())
+    return op.emitError() << "multipole-rewrite needs static shapes to size "
+                             "the cluster index, got "
+                          << kT;
+  int64_t B = kT.getDimSize(0), H = kT.getDimSize(1), N = kT.getDimSize(2),
+          D = kT.getDimSize(3), Hq = qT.getDimSize(1);
+  if (cfg.getSink() > N)
+    return op.emitError() << "sink (" << cfg.getSink()
+                          << " tokens) is larger than the KV cache (" << N
+                          << " tokens)";
+  if (!func.getBody().hasOneBlock())
+    return op.emitError() << "multipole-rewrite expects a single-block function";
+  unsigned numLevels = cfg.getLevels().size();
+  SmallVector<int64_t> caps;
+  for (unsigned l = 0; l < numLevels; ++l)
+    caps.push_back(cfg.capacity(l, N));
+  SmallVector<SmallVector<Type, 7>> levelTypes;
+  for (unsigned l = 0; l < numLevels; ++l)
+    levelTypes.push_back(
+        indexTypes(ctx, B, H, caps[l], D, l == 0 ? N : caps[l - 1]));
+  Type i32 = IntegerType::get(ctx, 32);
+  auto lensT = RankedTensorType::get({B}, i32);
+  Builder b(ctx);
+  auto role = [&](StringRef r) {
+    return b.getNamedAttr(kRoleAttr, b.getStringAttr(r));
+  };
+  auto indexRole = [&](unsigned l, unsigned i) {
+    return ("L" + Twine(l) + "." + indexArrayName(i)).str();
+  };
+
+  // Tag q/k/v/lens arguments.
+  auto tagArg = [&](Value v, StringRef r) {
+    if (auto ba = dyn_cast<BlockArgument>(v))
+      if (ba.getOwner()->getParentOp() == func)
+        func.setArgAttr(ba.getArgNumber(), kRoleAttr, b.getStringAttr(r));
+  };
+  tagArg(op.getQ(), "q");
+  tagArg(op.getK(), "k");
+  tagArg(op.getV(), "v");
+
+  // --- The slice that computes k, v (and lens) from arguments. ----------
+  SmallVector<Value> roots = {op.getK(), op.getV()};
+  if (op.getLens())
+    roots.push_back(op.getLens());
+  SetVector<Operation *> sliceOps;
+  SetVector<BlockArgument> sliceArgs;
+  if (failed(backwardSlice(func, roots, sliceOps, sliceArgs, op)))
+    return failure();
+
+  // --- Step function: append lens (if absent) and the index arguments. ---
+  Block &body = func.getBody().front();
+  Value lens = op.getLens();
+  unsigned lensArgNo = 0;
+  if (!lens) {
+    lensArgNo = func.getNumArguments();
+    if (failed(func.insertArgument(lensArgNo, lensT,
+                                   b.getDictionaryAttr({role("lens")}), loc)))
+      return failure();
+    lens = body.getArgument(lensArgNo);
+  } else {
+    tagArg(lens, "lens");
+  }
+  SmallVector<SmallVector<Value, 7>> idx(numLevels);
+  for (unsigned l = 0; l < numLevels; ++l)
+    for (unsigned i = 0; i < kNumIndexArrays; ++i) {
+      unsigned at = func.getNumArguments();
+      if (failed(func.insertArgument(
+              at, levelTypes[l][i],
+              b.getDictionaryAttr({role(indexRole(l, i))}), loc)))
+        return failure();
+      idx[l].push_back(body.getArgument(at));
+    }
+
+  OpBuilder ob(op);
+  FloatAttr scale = op.getScaleAttr();
+  Type f32 = Float32Type::get(ctx), i8 = IntegerType::get(ctx, 8);
+  auto lvlAttr = [&](unsigned l) { return b.getI64IntegerAttr(l); };
+  SmallVector<Value> sel(numLevels), logits(numLevels);
+  for (int l = numLevels - 1; l >= 0; --l) {
+    Value rI = empty(ob, loc, {B, H, caps[l]}, f32);
+    Value aI = empty(ob, loc, {B, Hq, caps[l]}, f32);
+    auto score = CentroidScoreOp::create(
+        ob, loc, TypeRange{rI.getType(), aI.getType()}, op.getQ(), idx[l],
+        lens, ValueRange{rI, aI}, cfg, lvlAttr(l), scale);
+    logits[l] = score.getResult(1);
+    Value sI = empty(ob, loc, {B, H, caps[l]}, i8);
+    Value pa, ps;
+    if (l + 1 < (int)numLevels) {
+      pa = idx[l + 1][kAssign];
+      ps = sel[l + 1];
+    }
+    auto s = SelectClustersOp::create(ob, loc, TypeRange{sI.getType()},
+                                      score.getResult(0), idx[l], pa, ps,
+                                      ValueRange{sI}, cfg, lvlAttr(l));
+    sel[l] = s.getResult(0);
+  }
+  auto partialTypes = [&]() {
+    return SmallVector<Value>{empty(ob, loc, {B, Hq, D}, f32),
+                              empty(ob, loc, {B, Hq}, f32),
+                              empty(ob, loc, {B, Hq}, f32)};
+  };
+  SmallVector<Value> partials;
+  {
+    SmallVector<Value> outs = partialTypes();
+    auto ex = SparseAttentionOp::create(
+        ob, loc, ValueRange(outs).getTypes(), op.getQ(), op.getK(), op.getV(),
+        lens, idx[0], sel[0], outs, cfg, scale);
+    llvm::append_range(partials, ex.getResults());
+  }
+  if (cfg.getReplacement()) {
+    for (int l = numLevels - 1; l >= 0; --l) {
+      SmallVector<Value> outs = partialTypes();
+      Value pa, ps;
+      if (l + 1 < (int)numLevels) {
+        pa = idx[l + 1][kAssign];
+        ps = sel[l + 1];
+      }
+      auto ap = CentroidApproxOp::create(ob, loc, ValueRange(outs).getTypes(),
+                                         logits[l], idx[l], sel[l], pa, ps,
+                                         outs, lvlAttr(l));
+      llvm::append_range(partials, ap.getResults());
+    }
+  }
+  auto merge = MergeOp::create(ob, loc, op.getResultTypes(), partials,
+                               op.getOuts());
+  op.replaceAllUsesWith(merge.getResults());
+  op.erase();
+  // Tag the result that carries the attention output.
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  for (OpOperand &o : ret->getOpOperands())
+    if (o.get() == merge.getResult(0))
+      func.setResultAttr(o.getOperandNumber(), kRoleAttr, b.getStringAttr("out"));
+  func->setAttr(kEntryAttr, b.getStringAttr("step"));
+
+  // --- Build and update entry points. -----------------------------------
+  SmallVector<Type> allIndexTypes;
+  for (auto &lt : levelTypes)
+    llvm::append_range(allIndexTypes, lt);
+  SmallVector<Type> inTypes;
+  SmallVector<DictionaryAttr> inAttrs;
+  for (BlockArgument a : sliceArgs) {
+    inTypes.push_back(a.getType());
+    inAttrs.push_back(func.getArgAttrDict(a.getArgNumber())
+                          ? func.getArgAttrDict(a.getArgNumber())
+                          : b.getDictionaryAttr({}));
+  }
+  unsigned lensPos = inTypes.size();
+  bool addLens = true;
+  for (BlockArgument a : sliceArgs)
+    if (Value(a) == lens)
+      addLens = false;
+  if (addLens) {
+    inTypes.push_back(lensT);
+    inAttrs.push_back(b.getDictionaryAttr({role("lens")}));
+  }
+  SmallVector<DictionaryAttr> idxAttrs;
+  for (unsigned l = 0; l < numLevels; ++l)
+    for (unsigned i = 0; i < kNumIndexArrays; ++i)
+      idxAttrs.push_back(b.getDictionaryAttr({role(indexRole(l, i))}));
+
+  SymbolTable symbols(getOperation());
+  auto makeEntry = [&](StringRef kind) -> LogicalResult {
+    bool update = kind == "update";
+    SmallVector<Type> ins = inTypes;
+    SmallVector<DictionaryAttr> attrs = inAttrs;
+    if (update) {
+      llvm::append_range(ins, allIndexTypes);
+      llvm::append_range(attrs, idxAttrs);
+    }
+    auto fty = FunctionType::get(ctx, ins, allIndexTypes);
+    std::string name = (func.getSymName() + "_mp_" + kind).str();
+    if (symbols.lookup(name))
+      return func.emitError() << "cannot add entry point '@" << name
+                              << "': the symbol exists";
+    OpBuilder mb(func);
+    mb.setInsertionPointAfter(func);
+    auto ef = func::FuncOp::create(mb, loc, name, fty);
+    ef.setAllArgAttrs(attrs);
+    ef.setAllResultAttrs(idxAttrs);
+    ef->setAttr(kEntryAttr, b.getStringAttr(kind));
+    ef->setAttr("multipole.step", FlatSymbolRefAttr::get(func.getSymNameAttr()));
+    Block *eb = ef.addEntryBlock();
+    OpBuilder eb2 = OpBuilder::atBlockBegin(eb);
+    IRMapping map;
+    for (auto [i, a] : llvm::enumerate(sliceArgs))
+      map.map(a, eb->getArgument(i));
+    for (Operation *o : sliceOps)
+      eb2.clone(*o, map);
+    Value elens = addLens ? eb->getArgument(lensPos) : map.lookupOrDefault(lens);
+    Value k = map.lookupOrDefault(op.getK()), v = map.lookupOrDefault(op.getV());
+    SmallVector<Value> results;
+    SmallVector<Value> l0Outs;
+    unsigned base = ins.size() - (update ? allIndexTypes.size() : 0);
+    if (update)
+      for (unsigned i = 0; i < kNumIndexArrays; ++i)
+        l0Outs.push_back(eb->getArgument(base + i));
+    else
+      l0Outs = emptyLike(eb2, loc, levelTypes[0]);
+    Operation *l0;
+    if (update)
+      l0 = ClusterUpdateOp::create(eb2, loc, TypeRange(levelTypes[0]), k, v,
+                                   elens, l0Outs, cfg);
+    else
+      l0 = ClusterBuildOp::create(eb2, loc, TypeRange(levelTypes[0]), k, v,
+                                  elens, l0Outs, cfg);
+    llvm::append_range(results, l0->getResults());
+    ValueRange fine = l0->getResults();
+    for (unsigned l = 1; l < numLevels; ++l) {
+      SmallVector<Value> outs;
+      if (update)
+        for (unsigned i = 0; i < kNumIndexArrays; ++i)
+          outs.push_back(eb->getArgument(base + l * kNumIndexArrays + i));
+      else
+        outs = emptyLike(eb2, loc, levelTypes[l]);
+      auto c = ClusterCoarsenOp::create(eb2, loc, TypeRange(levelTypes[l]),
+                                        fine, outs, cfg, lvlAttr(l));
+      llvm::append_range(results, c.getResults());
+      fine = c.getResults();
+    }
+    func::ReturnOp::create(eb2, loc, results);
+    return success();
+  };
+  if (failed(makeEntry("update")) || failed(makeEntry("build")))
+    return failure();
+  return success();
+}
+
+} // namespace
