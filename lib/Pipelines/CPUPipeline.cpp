@@ -17,10 +17,10 @@ using namespace mlir;
 const char *mlir::multipole::kBufferizePipeline =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "drop-equivalent-buffer-results";
+    "drop-equivalent-buffer-results,multipole-drop-aliasing-results";
 
 const char *mlir::multipole::kLowerToLLVMPipeline =
-    "buffer-results-to-out-params{hoist-static-allocs},"
+    "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "convert-multipole-to-loops,"
     "symbol-dce,"
     "func.func(convert-linalg-to-loops),"

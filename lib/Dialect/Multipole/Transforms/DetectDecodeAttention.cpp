@@ -1,6 +1,89 @@
 //===- DetectDecodeAttention.cpp - linalg decode attention -> multipole ---===//
-// (work in progress: matcher to be written)
+//
+// Implements --multipole-detect-decode-attention (contract: Passes.td).
+//
+// What is matched. Starting from every contraction that could compute
+// `P @ V`, the matcher walks the data-flow graph back to the query, key and
+// value tensors and accepts exactly
+//
+//   out = P @ V',   P = softmax_N(S'),   S' = c * S (+ 0),   S = Q' . K'^T
+//
+// where
+//   - the two contractions are any linalg structured op (linalg.matmul,
+//     linalg.batch_matmul with or without indexing_maps, so also the
+//     transpose-B specialization, linalg.generic) whose payload is
+//     `out + a * b` (modulo float casts), whose maps are projected
+//     permutations and whose init is zero-filled;
+//   - the softmax is `linalg.softmax`, or the decomposition
+//     `e = exp(x - max_N(x))`, `p = e / sum_N(e)` (or `e * (1 / sum_N(e))`)
+//     in linalg ops, with the max initialized to -inf (or the lowest finite
+//     value), the sum to 0, and sub/exp fused or not;
+//   - `c` is a product of constant scalings (mulf / divf by a scalar or splat
+//     constant) on the scores, on Q' or on K';
+//   - an additive mask is only accepted when it is a constant 0;
+//   - Q', K', V' (and the result) are reached through any chain of view ops:
+//     tensor.collapse_shape / expand_shape, and single-input linalg ops that
+//     only move data (linalg.transpose, linalg.broadcast, linalg.copy, generic
+//     copies/broadcasts, including `(.., 0, ..)` maps on unit dims) possibly
+//     with a float cast (extf / truncf) in the payload. GQA is a broadcast of
+//     the KV heads on that chain.
+//
+// Axis atoms. To relate dimensions across reshapes, every dimension is
+// described as a list of "atoms": the mixed-radix digits of its index, outer
+// to inner (a dimension of size 1 has none). Walking back through a
+// collapse_shape splits a dimension's atoms among the source dimensions,
+// refining an atom into two when a boundary falls inside it; a transpose or
+// broadcast permutes or drops atoms. Atoms are shared between all tensors of
+// one match, so at the end each atom has a role:
+//   H  - head/batch atoms: parallel in both contractions;
+//   N  - the key/token axis: reduced by P @ V and by the softmax;
+//   D  - reduced by Q . K^T;      Dv - only in V and the result.
+// The match requires: q has exactly H + D; k has N + D and a subset of H;
+// v has N + Dv and the same subset of H; the missing head atoms G (KV heads
+// broadcast to query heads) are the same for k and v; the result has exactly
+// H + Dv. This makes the rewrite exact whatever the reshapes in between.
+//
+// What is left alone (with the reason under -debug-only=multipole-detect):
+//   - more than one query token: any atom of size > 1 on which the query
+//     depends and the keys (or values) do not. GQA written with the query
+//     grouped as [Hkv, G] against un-broadcast keys is therefore not
+//     recognized either: it cannot be told apart from several tokens;
+//   - no softmax, a softmax over another axis, or a scaling of P;
+//   - additive masks other than a constant zero (causal or padding masks
+//     would need `lens` or more, and are not proven here), `linalg.index`
+//     in a payload;
+//   - shapes that do not line up (contraction over another axis, k and v
+//     with different token axes or broadcasts, a query broadcast over heads,
+//     D != Dv);
+//   - dynamic shapes; q, k, v and the result not sharing one of bf16, f16,
+//     f32; a scale that is not a positive finite constant.
+// Equivalence is up to floating-point rounding: float casts on the way are
+// looked through and the op computes in its own precision.
+//
+// The rewrite. q, k, v become `[B, Hq, D]`, `[B, Hkv, N, D]` through inserted
+// reshapes and transposes (none when already in that layout), with
+// Hq = Hkv * G. The batch B is the leading dimension of the key tensor when it
+// is 4-D and holds only head atoms (`[B, H, N, D]` or `[B, N, H, D]`), else 1
+// (flattened `[B*H, N, D]` keys become B = 1, Hkv = B*H, which computes the
+// same thing). The `scale` attribute is always set, to the exact product of
+// the folded constants (1.0 when there is none, since the op's default is
+// 1/sqrt(D)). The result is reshaped back to the layout of the last value of
+// the pattern, whose uses are replaced; the ops of the pattern that become
+// dead are erased.
+//
+//===----------------------------------------------------------------------===//
+
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#include <cmath>
+
+#define DEBUG_TYPE "multipole-detect"
 
 namespace mlir {
 namespace multipole {
@@ -10,10 +93,1113 @@ namespace multipole {
 } // namespace mlir
 
 using namespace mlir;
+using linalg::LinalgOp;
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// Axis atoms
+//===----------------------------------------------------------------------===//
+
+using AtomList = SmallVector<unsigned, 4>;
+/// Atoms of each dimension of a tensor, outer to inner.
+using Layout = SmallVector<AtomList, 4>;
+
+/// The atoms of one match. An atom that was refined stands for its parts from
+/// then on, in every layout that mentions it; `flat` resolves that.
+class AtomTable {
+public:
+  /// The atoms of a fresh dimension of `size`.
+  AtomList fresh(int64_t size) {
+    if (size == 1)
+      return {};
+    return {make(size)};
+  }
+
+  int64_t size(ArrayRef<unsigned> list) const {
+    int64_t s = 1;
+    for (unsigned a : flat(list))
+      s *= sizes[a];
+    return s;
+  }
+
+  AtomList flat(ArrayRef<unsigned> list) const {
+    AtomList r;
+    for (unsigned a : list)
+      append(a, r);
+    return r;
+  }
+
+  Layout flat(const Layout &l) const {
+    Layout r;
+    for (const AtomList &d : l)
+      r.push_back(flat(d));
+    return r;
+  }
+
+  /// All atoms of a layout, outer to inner.
+  AtomList concat(const Layout &l) const {
+    AtomList r;
+    for (const AtomList &d : l)
+      for (unsigned a : d)
+        append(a, r);
+    return r;
+  }
+
+  SmallVector<int64_t> shape(const Layout &l) const {
+    SmallVector<int64_t> s;
+    for (const AtomList &d : l)
+      s.push_back(size(d));
+    return s;
+  }
+
+  /// Splits `list` into consecutive groups of the given sizes (the dimensions
+  /// a collapsed dimension came from, or an expanded one goes to), refining an
+  /// atom when a group boundary falls inside it. Fails when the digits do not
+  /// line up (e.g. 8x3 viewed as 12x2).
+  LogicalResult split(ArrayRef<unsigned> list, ArrayRef<int64_t> groupSizes,
+                      Layout &out) {
+    AtomList todo = flat(list);
+    std::reverse(todo.begin(), todo.end()); // back() is the outermost left
+    for (int64_t want : groupSizes) {
+      AtomList group;
+      int64_t have = 1;
+      while (have < want) {
+        if (todo.empty())
+          return failure();
+        unsigned a = todo.pop_back_val();
+        int64_t s = sizes[a];
+        if (want % (have * s) == 0) {
+          group.push_back(a);
+          have *= s;
+          continue;
+        }
+        int64_t need = want / have; // `have` always divides `want`
+        if (s % need != 0)
+          return failure();
+        unsigned outer = make(need), inner = make(s / need);
+        parts[a] = {outer, inner};
+        group.push_back(outer);
+        todo.push_back(inner);
+        have = want;
+      }
+      if (have != want)
+        return failure();
+      out.push_back(group);
+    }
+    return success(todo.empty());
+  }
+
+private:
+  unsigned make(int64_t size) {
+    sizes.push_back(size);
+    parts.emplace_back();
+    return sizes.size() - 1;
+  }
+
+  void append(unsigned a, AtomList &r) const {
+    if (parts[a].empty()) {
+      r.push_back(a);
+      return;
+    }
+    for (unsigned p : parts[a])
+      append(p, r);
+  }
+
+  SmallVector<int64_t> sizes;
+  SmallVector<SmallVector<unsigned, 2>> parts;
+};
+
+bool contains(ArrayRef<unsigned> list, unsigned a) {
+  return llvm::is_contained(list, a);
+}
+
+/// Atom lists never repeat an atom, so equal sizes and inclusion suffice.
+bool sameSet(ArrayRef<unsigned> a, ArrayRef<unsigned> b) {
+  return a.size() == b.size() &&
+         llvm::all_of(a, [&](unsigned x) { return contains(b, x); });
+}
+
+bool isSubset(ArrayRef<unsigned> a, ArrayRef<unsigned> b) {
+  return llvm::all_of(a, [&](unsigned x) { return contains(b, x); });
+}
+
+AtomList join(ArrayRef<unsigned> a, ArrayRef<unsigned> b) {
+  AtomList r(a.begin(), a.end());
+  r.append(b.begin(), b.end());
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// Op and payload helpers
+//===----------------------------------------------------------------------===//
+
+/// Static shape with no zero-sized dimension, or nullopt.
+std::optional<ArrayRef<int64_t>> staticShape(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape() || t.getRank() == 0 ||
+      llvm::is_contained(t.getShape(), 0))
+    return std::nullopt;
+  return t.getShape();
+}
+
+Type elementType(Value v) { return getElementTypeOrSelf(v.getType()); }
+
+/// A linalg op on static tensors with one result whose payload does not
+/// depend on the iteration indices.
+bool isStructured(LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      op->getNumResults() != 1 || op.hasIndexSemantics() || !op.getBlock())
+    return false;
+  return llvm::all_of(op->getOperands(), [](Value v) {
+    return isa<FloatType>(elementType(v)) && staticShape(v);
+  });
+}
+
+AffineMap initMap(LinalgOp op) {
+  return op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+}
+
+BlockArgument initArg(LinalgOp op) {
+  return op.getMatchingBlockArgument(op.getDpsInitOperand(0));
+}
+
+Value yieldedValue(LinalgOp op) {
+  return op.getBlock()->getTerminator()->getOperand(0);
+}
+
+/// Looks through float conversions (they only change rounding).
+Value skipCasts(Value v) {
+  while (Operation *d = v.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp>(d))
+      break;
+    v = d->getOperand(0);
+  }
+  return v;
+}
+
+/// The input operand whose payload argument `v` is (modulo casts).
+OpOperand *inputOf(LinalgOp op, Value v) {
+  auto arg = dyn_cast<BlockArgument>(skipCasts(v));
+  if (!arg || arg.getOwner() != op.getBlock())
+    return nullptr;
+  OpOperand *o = op.getMatchingOpOperand(arg);
+  return o && op.isDpsInput(o) ? o : nullptr;
+}
+
+/// Like inputOf, but only for an input read with the identity map.
+OpOperand *identityInputOf(LinalgOp op, Value v) {
+  OpOperand *o = inputOf(op, v);
+  return o && op.getMatchingIndexingMap(o).isIdentity() ? o : nullptr;
+}
+
+bool isInitArg(LinalgOp op, Value v) { return skipCasts(v) == initArg(op); }
+
+/// A single-input, all-parallel op whose payload yields its input (possibly
+/// cast): a transpose, broadcast, copy or conversion. The result map must be a
+/// permutation and the input map may only use dims or 0 on unit dims.
+bool isView(LinalgOp op) {
+  if (!isStructured(op) || op.getNumDpsInputs() != 1 ||
+      !op.isAllParallelLoops() || !initMap(op).isPermutation())
+    return false;
+  OpOperand *in = op.getDpsInputOperand(0);
+  AffineMap inMap = op.getMatchingIndexingMap(in);
+  if (!inMap.isProjectedPermutation(/*allowZeroInResults=*/true))
+    return false;
+  ArrayRef<int64_t> inShape = *staticShape(in->get());
+  for (auto [i, e] : llvm::enumerate(inMap.getResults()))
+    if (isa<AffineConstantExpr>(e) && inShape[i] != 1)
+      return false; // reads a slice, not the whole input
+  return skipCasts(yieldedValue(op)) == op.getMatchingBlockArgument(in);
+}
+
+/// A view with identity maps: a copy or a float conversion.
+bool isCastView(LinalgOp op) {
+  return isView(op) && initMap(op).isIdentity() &&
+         op.getMatchingIndexingMap(op.getDpsInputOperand(0)).isIdentity();
+}
+
+/// Looks through copies and float conversions of a whole tensor.
+Value skipCastViews(Value v) {
+  while (auto op = v.getDefiningOp<LinalgOp>()) {
+    if (!isCastView(op))
+      break;
+    v = op.getDpsInputOperand(0)->get();
+  }
+  return v;
+}
+
+/// All-parallel op with an identity result map that does not read its init.
+bool isElementwise(LinalgOp op) {
+  return isStructured(op) && op.isAllParallelLoops() &&
+         initMap(op).isIdentity() &&
+         !op.payloadUsesValueFromOperand(op.getDpsInitOperand(0));
+}
+
+/// An op with exactly one reduction loop, returned in `dim`, whose result
+/// holds one element per value of the other loops of size > 1.
+bool isSingleReduction(LinalgOp op, unsigned &dim) {
+  if (!isStructured(op) || op.getNumReductionLoops() != 1)
+    return false;
+  SmallVector<unsigned> red;
+  op.getReductionDims(red);
+  dim = red.front();
+  AffineMap out = initMap(op);
+  if (!out.isProjectedPermutation(/*allowZeroInResults=*/true) ||
+      out.isFunctionOfDim(dim))
+    return false;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d)
+    if (d != dim && ranges[d] != 1 && !out.isFunctionOfDim(d))
+      return false;
+  return true;
+}
+
+/// Two maps read the same elements of a tensor of `shape` (results on unit
+/// dimensions do not matter: they are 0 either way).
+bool sameAccess(AffineMap a, AffineMap b, ArrayRef<int64_t> shape) {
+  if (a.getNumDims() != b.getNumDims() || a.getNumResults() != shape.size() ||
+      b.getNumResults() != shape.size())
+    return false;
+  for (unsigned i = 0, e = shape.size(); i < e; ++i)
+    if (shape[i] != 1 && a.getResult(i) != b.getResult(i))
+      return false;
+  return true;
+}
+
+std::optional<APFloat> convertTo(std::optional<APFloat> v, Type t) {
+  auto ft = dyn_cast<FloatType>(getElementTypeOrSelf(t));
+  if (!v || !ft)
+    return std::nullopt;
+  bool losesInfo;
+  v->convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &losesInfo);
+  return v;
+}
+
+/// The value of a float constant scalar or splat tensor, evaluating the float
+/// conversions, fills and views on the way exactly as they would execute.
+/// `v` may also be a payload argument of a linalg op bound to such a tensor.
+std::optional<APFloat> constantValue(Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    auto op = dyn_cast_or_null<LinalgOp>(arg.getOwner()->getParentOp());
+    if (!op || arg.getOwner() != op.getBlock())
+      return std::nullopt;
+    OpOperand *o = op.getMatchingOpOperand(arg);
+    if (!o || !op.isDpsInput(o))
+      return std::nullopt;
+    return convertTo(constantValue(o->get()), arg.getType());
+  }
+  Operation *d = v.getDefiningOp();
+  if (!d)
+    return std::nullopt;
+  if (auto c = dyn_cast<arith::ConstantOp>(d)) {
+    if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+      return f.getValue();
+    if (auto dense = dyn_cast<DenseFPElementsAttr>(c.getValue()))
+      if (dense.isSplat())
+        return dense.getSplatValue<APFloat>();
+    return std::nullopt;
+  }
+  if (isa<arith::ExtFOp, arith::TruncFOp>(d))
+    return convertTo(constantValue(d->getOperand(0)), v.getType());
+  if (auto fill = dyn_cast<linalg::FillOp>(d))
+    return convertTo(constantValue(fill.value()), v.getType());
+  if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(d))
+    return convertTo(constantValue(d->getOperand(0)), v.getType());
+  if (auto op = dyn_cast<LinalgOp>(d); op && isView(op))
+    return convertTo(constantValue(op.getDpsInputOperand(0)->get()),
+                     v.getType());
+  return std::nullopt;
+}
+
+bool isConstant(Value v, double expected) {
+  std::optional<APFloat> c = constantValue(v);
+  return c && c->convertToDouble() == expected;
+}
+
+bool isZeroTensor(Value v) {
+  std::optional<APFloat> c = constantValue(v);
+  return c && c->isZero();
+}
+
+/// -inf or the lowest finite value: a neutral start for a max.
+bool isMaxIdentity(Value v) {
+  std::optional<APFloat> c = constantValue(v);
+  if (!c)
+    return false;
+  return (c->isInfinity() && c->isNegative()) ||
+         c->bitwiseIsEqual(APFloat::getLargest(c->getSemantics(), true));
+}
+
+/// `out[...] = init + sum over the reduction loops of in0 * in1`, with a zero
+/// init, projected-permutation maps, every reduction loop indexing both inputs
+/// and every parallel loop indexing the result.
+bool isContraction(LinalgOp op) {
+  if (!isStructured(op) || op.getNumDpsInputs() != 2 ||
+      op.getNumReductionLoops() == 0)
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!llvm::all_of(maps, [](AffineMap m) {
+        return m.isProjectedPermutation(/*allowZeroInResults=*/false);
+      }))
+    return false;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
+    bool red = iters[d] == utils::IteratorType::reduction;
+    if (red != !maps[2].isFunctionOfDim(d) ||
+        (red && (!maps[0].isFunctionOfDim(d) || !maps[1].isFunctionOfDim(d))))
+      return false;
+  }
+  auto add = skipCasts(yieldedValue(op)).getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != op.getBlock())
+    return false;
+  Value prod = isInitArg(op, add.getLhs())   ? add.getRhs()
+               : isInitArg(op, add.getRhs()) ? add.getLhs()
+                                             : Value();
+  auto mul = prod ? skipCasts(prod).getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  OpOperand *a = inputOf(op, mul.getLhs()), *b = inputOf(op, mul.getRhs());
+  if (!a || !b || a == b)
+    return false;
+  return isZeroTensor(op.getDpsInitOperand(0)->get());
+}
+
+/// `max(in, out)` as arith.maximumf / maxnumf, or a compare and select.
+bool isMaxPayload(LinalgOp op, Value v) {
+  BlockArgument in = op.getMatchingBlockArgument(op.getDpsInputOperand(0));
+  BlockArgument out = initArg(op);
+  auto is = [](Value x, Value arg) { return skipCasts(x) == arg; };
+  auto isPair = [&](Value a, Value b) {
+    return (is(a, in) && is(b, out)) || (is(a, out) && is(b, in));
+  };
+  v = skipCasts(v);
+  if (auto m = v.getDefiningOp<arith::MaximumFOp>())
+    return isPair(m.getLhs(), m.getRhs());
+  if (auto m = v.getDefiningOp<arith::MaxNumFOp>())
+    return isPair(m.getLhs(), m.getRhs());
+  auto sel = v.getDefiningOp<arith::SelectOp>();
+  if (!sel || !isPair(sel.getTrueValue(), sel.getFalseValue()))
+    return false;
+  auto cmp = sel.getCondition().getDefiningOp<arith::CmpFOp>();
+  if (!cmp)
+    return false;
+  Value t = skipCasts(sel.getTrueValue()), f = skipCasts(sel.getFalseValue());
+  Value l = skipCasts(cmp.getLhs()), r = skipCasts(cmp.getRhs());
+  switch (cmp.getPredicate()) {
+  case arith::CmpFPredicate::OGT:
+  case arith::CmpFPredicate::OGE:
+  case arith::CmpFPredicate::UGT:
+  case arith::CmpFPredicate::UGE:
+    return l == t && r == f; // select(t > f, t, f)
+  case arith::CmpFPredicate::OLT:
+  case arith::CmpFPredicate::OLE:
+  case arith::CmpFPredicate::ULT:
+  case arith::CmpFPredicate::ULE:
+    return l == f && r == t; // select(f < t, t, f)
+  default:
+    return false;
+  }
+}
+
+/// `exp(x - m)` in the iteration space of some op: x is read with the
+/// identity map, m with `mMap`.
+struct ExpSub {
+  Value x, m;
+  AffineMap mMap;
+};
+
+/// `v` (a payload value of `op`) is exp(x - m) computed in the payload.
+std::optional<ExpSub> expSubInPayload(LinalgOp op, Value v) {
+  auto exp = skipCasts(v).getDefiningOp<math::ExpOp>();
+  if (!exp)
+    return std::nullopt;
+  auto sub = skipCasts(exp.getOperand()).getDefiningOp<arith::SubFOp>();
+  if (!sub)
+    return std::nullopt;
+  OpOperand *x = identityInputOf(op, sub.getLhs());
+  OpOperand *m = inputOf(op, sub.getRhs());
+  if (!x || !m || x == m)
+    return std::nullopt;
+  return ExpSub{x->get(), m->get(), op.getMatchingIndexingMap(m)};
+}
+
+/// The tensor `t` is exp(x - m), computed by one elementwise op or by an exp
+/// of a subtraction.
+std::optional<ExpSub> expSubTensor(Value t) {
+  auto op = skipCastViews(t).getDefiningOp<LinalgOp>();
+  if (!op || !isElementwise(op))
+    return std::nullopt;
+  Value v = yieldedValue(op);
+  if (std::optional<ExpSub> es = expSubInPayload(op, v))
+    return es;
+  auto exp = skipCasts(v).getDefiningOp<math::ExpOp>();
+  OpOperand *arg = exp ? identityInputOf(op, exp.getOperand()) : nullptr;
+  if (!arg)
+    return std::nullopt;
+  auto subOp = skipCastViews(arg->get()).getDefiningOp<LinalgOp>();
+  if (!subOp || !isElementwise(subOp))
+    return std::nullopt;
+  auto sub = skipCasts(yieldedValue(subOp)).getDefiningOp<arith::SubFOp>();
+  if (!sub)
+    return std::nullopt;
+  OpOperand *x = identityInputOf(subOp, sub.getLhs());
+  OpOperand *m = inputOf(subOp, sub.getRhs());
+  if (!x || !m || x == m)
+    return std::nullopt;
+  return ExpSub{x->get(), m->get(), subOp.getMatchingIndexingMap(m)};
+}
+
+/// A tensor read by a linalg op with a given map.
+struct Access {
+  Value tensor;
+  AffineMap map;
+};
+
+//===----------------------------------------------------------------------===//
+// Materialization
+//===----------------------------------------------------------------------===//
+
+/// Reshapes `v` (same element order) to `shape`: one collapse or expand when
+/// possible, else through 1-D.
+Value reshapeTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+  auto src = cast<RankedTensorType>(v.getType());
+  if (src.getShape() == shape)
+    return v;
+  auto dst = RankedTensorType::get(shape, src.getElementType());
+  if (auto re = getReassociationIndicesForReshape(src, dst)) {
+    if (src.getRank() > dst.getRank())
+      return tensor::CollapseShapeOp::create(b, loc, dst, v, *re);
+    if (src.getRank() < dst.getRank())
+      return tensor::ExpandShapeOp::create(b, loc, dst, v, *re);
+  }
+  auto all = [](int64_t rank) {
+    ReassociationIndices r;
+    for (int64_t i = 0; i < rank; ++i)
+      r.push_back(i);
+    return SmallVector<ReassociationIndices>{r};
+  };
+  auto flat = RankedTensorType::get({src.getNumElements()},
+                                    src.getElementType());
+  if (src.getRank() != 1)
+    v = tensor::CollapseShapeOp::create(b, loc, flat, v, all(src.getRank()));
+  if (dst.getRank() != 1)
+    v = tensor::ExpandShapeOp::create(b, loc, dst, v, all(dst.getRank()));
+  return v;
+}
+
+//===----------------------------------------------------------------------===//
+// The matcher
+//===----------------------------------------------------------------------===//
+
+/// A value on a walk, the atoms of its dimensions, and the product of the
+/// constant scalings folded between the walk's start and this value.
+struct Point {
+  Value value;
+  Layout layout;
+  double factor = 1.0;
+};
+
+struct DecodeMatch {
+  Point q, k, v, out;
+  // Canonical order of the atoms of each axis of the op.
+  AtomList b, hkv, g, n, d, dv;
+  double scale = 1.0;
+};
+
+/// One attempt at matching a decode attention ending in a given contraction.
+class Matcher {
+public:
+  explicit Matcher(LinalgOp pv) : pv(pv) {}
+
+  /// Matches with input `pIdx` of the final contraction as the probabilities.
+  FailureOr<DecodeMatch> match(unsigned pIdx);
+
+  /// Replaces the match and erases the ops that became dead; removes them
+  /// from `live`.
+  void rewrite(DecodeMatch &m, DenseSet<Operation *> &live);
+
+private:
+  LogicalResult fail(const Twine &why) {
+    LLVM_DEBUG(llvm::dbgs() << "[" DEBUG_TYPE "] " << pv->getLoc()
+                            << ": not decode attention: " << why << "\n");
+    return failure();
+  }
+
+  /// Atoms of the loops of `op` from the layout of its result; loops that do
+  /// not index the result (reductions) get fresh atoms.
+  SmallVector<AtomList> loopAtoms(LinalgOp op, const Layout &result);
+  /// Layout of an operand read with the projected permutation `map`.
+  Layout operandLayout(AffineMap map, ArrayRef<AtomList> loops);
+
+  std::optional<Point> viewSource(const Point &p);
+  std::optional<Point> viewUser(const Point &p);
+  std::optional<Point> scaleSource(const Point &p, bool &badMask);
+  FailureOr<Point> softmaxInput(const Point &p);
+  FailureOr<Point> decomposedSoftmaxInput(const Point &p);
+  FailureOr<std::pair<LinalgOp, Point>> walkToScores(Point p);
+  SmallVector<Point> walkToRoot(Point p, bool foldScales);
+
+  /// The key axis: the atoms of `dim` are exactly N.
+  bool isKeyAxis(const AtomList &dim) {
+    return sameSet(atoms.flat(dim), atoms.flat(n));
+  }
+
+  LinalgOp pv;
+  AtomTable atoms;
+  AtomList n;
+};
+
+SmallVector<AtomList> Matcher::loopAtoms(LinalgOp op, const Layout &result) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<AtomList> loops(op.getNumLoops());
+  SmallVector<bool> seen(op.getNumLoops(), false);
+  AffineMap out = initMap(op);
+  for (unsigned i = 0, e = out.getNumResults(); i < e; ++i) {
+    unsigned d = out.getDimPosition(i);
+    loops[d] = result[i];
+    seen[d] = true;
+  }
+  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d)
+    if (!seen[d])
+      loops[d] = atoms.fresh(ranges[d]);
+  return loops;
+}
+
+Layout Matcher::operandLayout(AffineMap map, ArrayRef<AtomList> loops) {
+  Layout l;
+  for (AffineExpr e : map.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      l.push_back(loops[d.getPosition()]);
+    else
+      l.push_back({}); // constant 0 on a unit dimension
+  }
+  return l;
+}
+
+/// One step back through a view op: the source and its layout.
+std::optional<Point> Matcher::viewSource(const Point &p) {
+  Operation *def = p.value.getDefiningOp();
+  if (!def)
+    return std::nullopt;
+  Layout src;
+  Value srcValue;
+  if (auto c = dyn_cast<tensor::CollapseShapeOp>(def)) {
+    srcValue = c.getSrc();
+    std::optional<ArrayRef<int64_t>> shape = staticShape(srcValue);
+    if (!shape)
+      return std::nullopt;
+    for (auto [i, group] : llvm::enumerate(c.getReassociationIndices())) {
+      SmallVector<int64_t> sizes;
+      for (int64_t s : group)
+        sizes.push_back((*shape)[s]);
+      if (failed(atoms.split(p.layout[i], sizes, src)))
+        return std::nullopt;
+    }
+  } else if (auto x = dyn_cast<tensor::ExpandShapeOp>(def)) {
+    srcValue = x.getSrc();
+    if (!staticShape(srcValue) || !staticShape(x.getResult()))
+      return std::nullopt;
+    for (const ReassociationIndices &group : x.getReassociationIndices()) {
+      AtomList l;
+      for (int64_t r : group)
+        l.append(atoms.flat(p.layout[r]));
+      src.push_back(l);
+    }
+  } else if (auto op = dyn_cast<LinalgOp>(def); op && isView(op)) {
+    OpOperand *in = op.getDpsInputOperand(0);
+    srcValue = in->get();
+    src = operandLayout(op.getMatchingIndexingMap(in),
+                        loopAtoms(op, p.layout));
+  } else {
+    return std::nullopt;
+  }
+  return Point{srcValue, src, p.factor};
+}
+
+/// One step forward through the only user of `p`, when it is a view op in the
+/// same block.
+std::optional<Point> Matcher::viewUser(const Point &p) {
+  Value value = p.value;
+  if (!value.hasOneUse())
+    return std::nullopt;
+  OpOperand &use = *value.getUses().begin();
+  Operation *user = use.getOwner();
+  if (user->getBlock() != value.getParentBlock())
+    return std::nullopt;
+  Layout res;
+  if (auto c = dyn_cast<tensor::CollapseShapeOp>(user)) {
+    if (!staticShape(c.getResult()))
+      return std::nullopt;
+    for (const ReassociationIndices &group : c.getReassociationIndices()) {
+      AtomList l;
+      for (int64_t s : group)
+        l.append(atoms.flat(p.layout[s]));
+      res.push_back(l);
+    }
+  } else if (auto x = dyn_cast<tensor::ExpandShapeOp>(user)) {
+    std::optional<ArrayRef<int64_t>> shape = staticShape(x.getResult());
+    if (!shape)
+      return std::nullopt;
+    for (auto [i, group] : llvm::enumerate(x.getReassociationIndices())) {
+      SmallVector<int64_t> sizes;
+      for (int64_t r : group)
+        sizes.push_back((*shape)[r]);
+      if (failed(atoms.split(p.layout[i], sizes, res)))
+        return std::nullopt;
+    }
+  } else if (auto op = dyn_cast<LinalgOp>(user);
+             op && isView(op) && &use == op.getDpsInputOperand(0)) {
+    // Forward only through permutations: no broadcast of the result.
+    AffineMap inMap = op.getMatchingIndexingMap(&use);
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<AtomList> loops(op.getNumLoops());
+    SmallVector<bool> seen(op.getNumLoops(), false);
+    for (auto [i, e] : llvm::enumerate(inMap.getResults()))
+      if (auto d = dyn_cast<AffineDimExpr>(e)) {
+        loops[d.getPosition()] = p.layout[i];
+        seen[d.getPosition()] = true;
+      }
+    for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d)
+      if (!seen[d] && ranges[d] != 1)
+        return std::nullopt;
+    res = operandLayout(initMap(op), loops);
+  } else {
+    return std::nullopt;
+  }
+  return Point{user->getResult(0), res, p.factor};
+}
+
+/// One step back through an elementwise scaling by a constant (`x * c`,
+/// `c * x`, `x / c`) or an addition of a constant zero. Sets `badMask` when
+/// the op adds anything else to its input.
+std::optional<Point> Matcher::scaleSource(const Point &p, bool &badMask) {
+  auto op = p.value.getDefiningOp<LinalgOp>();
+  if (!op || !isElementwise(op))
+    return std::nullopt;
+  Operation *body = skipCasts(yieldedValue(op)).getDefiningOp();
+  if (!body || body->getBlock() != op.getBlock() ||
+      !isa<arith::MulFOp, arith::DivFOp, arith::AddFOp, arith::SubFOp>(body))
+    return std::nullopt;
+  Value lhs = body->getOperand(0), rhs = body->getOperand(1);
+  bool commutative = isa<arith::MulFOp, arith::AddFOp>(body);
+  OpOperand *main = identityInputOf(op, lhs);
+  Value other = rhs;
+  if (!main && commutative) {
+    main = identityInputOf(op, rhs);
+    other = lhs;
+  }
+  if (!main)
+    return std::nullopt;
+  std::optional<APFloat> c = constantValue(other); // casts are evaluated
+  double factor;
+  if (isa<arith::AddFOp, arith::SubFOp>(body)) {
+    if (!c || !c->isZero()) {
+      badMask = true;
+      return std::nullopt;
+    }
+    factor = 1.0;
+  } else {
+    if (!c || !c->isFiniteNonZero())
+      return std::nullopt;
+    factor = c->convertToDouble();
+    if (isa<arith::DivFOp>(body))
+      factor = 1.0 / factor;
+  }
+  return Point{main->get(), p.layout, p.factor * factor};
+}
+
+/// One step back through a softmax over the key axis.
+FailureOr<Point> Matcher::softmaxInput(const Point &p) {
+  if (auto sm = p.value.getDefiningOp<linalg::SoftmaxOp>()) {
+    if (!staticShape(sm.getInput()) || !staticShape(sm.getOutput()))
+      return fail("linalg.softmax with a dynamic shape");
+    if (!isKeyAxis(p.layout[sm.getDimension()]))
+      return fail("linalg.softmax is not over the key axis");
+    return Point{sm.getInput(), p.layout, p.factor};
+  }
+  return decomposedSoftmaxInput(p);
+}
+
+/// `p = e / sum_N(e)` or `e * (1 / sum_N(e))` with `e = exp(x - max_N(x))`.
+FailureOr<Point> Matcher::decomposedSoftmaxInput(const Point &p) {
+  auto norm = p.value.getDefiningOp<LinalgOp>();
+  if (!norm || !isElementwise(norm))
+    return fail("no softmax before the contraction with V");
+  Value y = skipCasts(yieldedValue(norm));
+  std::optional<ExpSub> numer;
+  std::optional<Access> denom;
+  auto access = [&](LinalgOp op, Value v) -> std::optional<Access> {
+    if (OpOperand *o = inputOf(op, v))
+      return Access{o->get(), op.getMatchingIndexingMap(o)};
+    return std::nullopt;
+  };
+  auto numerator = [&](Value v) -> std::optional<ExpSub> {
+    if (OpOperand *o = identityInputOf(norm, v))
+      return expSubTensor(o->get());
+    return expSubInPayload(norm, v);
+  };
+  // The sum that `v` (a factor of the normalization) is the reciprocal of.
+  auto reciprocal = [&](Value v) -> std::optional<Access> {
+    auto div = skipCasts(v).getDefiningOp<arith::DivFOp>();
+    if (div && div->getBlock() == norm.getBlock()) // 1 / s in the payload
+      return isConstant(div.getLhs(), 1.0) ? access(norm, div.getRhs())
+                                           : std::nullopt;
+    std::optional<Access> r = access(norm, v); // 1 / s in an op of its own
+    if (!r)
+      return std::nullopt;
+    auto rop = skipCastViews(r->tensor).getDefiningOp<LinalgOp>();
+    if (!rop || !isElementwise(rop))
+      return std::nullopt;
+    auto rdiv = skipCasts(yieldedValue(rop)).getDefiningOp<arith::DivFOp>();
+    OpOperand *s = rdiv ? identityInputOf(rop, rdiv.getRhs()) : nullptr;
+    if (!s || !isConstant(rdiv.getLhs(), 1.0))
+      return std::nullopt;
+    return Access{s->get(), r->map};
+  };
+  if (auto div = y.getDefiningOp<arith::DivFOp>()) {
+    numer = numerator(div.getLhs());
+    denom = access(norm, div.getRhs());
+  } else if (auto mul = y.getDefiningOp<arith::MulFOp>()) {
+    for (auto [a, b] : {std::pair(mul.getLhs(), mul.getRhs()),
+                        std::pair(mul.getRhs(), mul.getLhs())}) {
+      if ((denom = reciprocal(b)) && (numer = numerator(a)))
+        break;
+    }
+  }
+  if (!numer || !denom)
+    return fail("no softmax before the contraction with V (the producer of "
+                "the probabilities is not exp(x - max) / sum)");
+
+  // The denominator: sum over the key axis of the same exp(x - m).
+  unsigned r;
+  auto sum = skipCastViews(denom->tensor).getDefiningOp<LinalgOp>();
+  if (!sum || !isSingleReduction(sum, r) ||
+      !isZeroTensor(sum.getDpsInitOperand(0)->get()))
+    return fail("softmax denominator is not a zero-initialized reduction");
+  auto add = skipCasts(yieldedValue(sum)).getDefiningOp<arith::AddFOp>();
+  Value term = !add                          ? Value()
+               : isInitArg(sum, add.getLhs()) ? add.getRhs()
+               : isInitArg(sum, add.getRhs()) ? add.getLhs()
+                                             : Value();
+  std::optional<ExpSub> summed;
+  if (term) {
+    if (OpOperand *o = identityInputOf(sum, term))
+      summed = expSubTensor(o->get());
+    else
+      summed = expSubInPayload(sum, term);
+  }
+  ArrayRef<int64_t> shape = *staticShape(p.value);
+  ArrayRef<int64_t> mShape = *staticShape(numer->m);
+  if (!summed || skipCastViews(summed->x) != skipCastViews(numer->x) ||
+      skipCastViews(summed->m) != skipCastViews(numer->m) ||
+      !sameAccess(summed->mMap, numer->mMap, mShape))
+    return fail("softmax denominator does not sum the numerator");
+  if (ArrayRef<int64_t>(sum.getStaticLoopRanges()) != shape ||
+      !sameAccess(initMap(sum), denom->map, *staticShape(denom->tensor)))
+    return fail("softmax denominator is not read back where it was reduced");
+  if (!isKeyAxis(p.layout[r]))
+    return fail("softmax is not over the key axis");
+
+  // The stabilizer: max over the same axis of the same x.
+  unsigned rm;
+  auto max = skipCastViews(numer->m).getDefiningOp<LinalgOp>();
+  if (!max || !isSingleReduction(max, rm) || max.getNumDpsInputs() != 1 ||
+      rm != r || !isMaxIdentity(max.getDpsInitOperand(0)->get()) ||
+      !isMaxPayload(max, yieldedValue(max)))
+    return fail("softmax does not subtract a max over the key axis");
+  OpOperand *maxIn = max.getDpsInputOperand(0);
+  if (!max.getMatchingIndexingMap(maxIn).isIdentity() ||
+      skipCastViews(maxIn->get()) != skipCastViews(numer->x) ||
+      !sameAccess(initMap(max), numer->mMap, mShape))
+    return fail("softmax max is not taken over the softmax input");
+
+  return Point{numer->x, p.layout, p.factor};
+}
+
+/// Walks back from the probabilities through views, one softmax, then views,
+/// constant scalings and zero masks, to the contraction computing the scores.
+FailureOr<std::pair<LinalgOp, Point>> Matcher::walkToScores(Point p) {
+  bool softmaxSeen = false;
+  while (true) {
+    if (std::optional<Point> src = viewSource(p)) {
+      p = *src;
+      continue;
+    }
+    Operation *def = p.value.getDefiningOp();
+    if (!def)
+      return fail("the probabilities do not come from a contraction");
+    if (!softmaxSeen) {
+      FailureOr<Point> in = softmaxInput(p);
+      if (failed(in))
+        return failure();
+      p = *in;
+      softmaxSeen = true;
+      continue;
+    }
+    if (auto op = dyn_cast<LinalgOp>(def); op && isContraction(op))
+      return std::pair(op, p);
+    bool badMask = false;
+    if (std::optional<Point> src = scaleSource(p, badMask)) {
+      p = *src;
+      continue;
+    }
+    if (badMask)
+      return fail("additive mask that is not a constant zero");
+    return fail("unsupported op between the scores and the softmax: " +
+                def->getName().getStringRef());
+  }
+}
+
+/// Walks back from a contraction operand through views (and, when
+/// `foldScales`, constant scalings), returning every value passed.
+SmallVector<Point> Matcher::walkToRoot(Point p, bool foldScales) {
+  SmallVector<Point> path{p};
+  while (true) {
+    std::optional<Point> src = viewSource(path.back());
+    bool badMask = false;
+    if (!src && foldScales)
+      src = scaleSource(path.back(), badMask);
+    if (!src)
+      return path;
+    path.push_back(*src);
+  }
+}
+
+FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
+  // P @ V: the result's loops are heads (in P and V) or Dv (only in V).
+  Value result = pv->getResult(0);
+  Layout resultLayout;
+  ArrayRef<int64_t> resultShape = *staticShape(result);
+  for (int64_t s : resultShape)
+    resultLayout.push_back(atoms.fresh(s));
+  SmallVector<AtomList> pvLoops = loopAtoms(pv, resultLayout);
+  AffineMap pMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(pIdx));
+  AffineMap vMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(1 - pIdx));
+  AtomList h, dv;
+  for (unsigned d = 0, e = pv.getNumLoops(); d < e; ++d) {
+    if (pvLoops[d].empty())
+      continue;
+    if (pv.getIteratorTypesArray()[d] == utils::IteratorType::reduction)
+      n.append(pvLoops[d]);
+    else if (!vMap.isFunctionOfDim(d))
+      return fail("the probabilities have an axis the values do not have "
+                  "(more than one query token, or GQA without broadcast)");
+    else if (pMap.isFunctionOfDim(d))
+      h.append(pvLoops[d]);
+    else
+      dv.append(pvLoops[d]);
+  }
+  Point p{pv.getDpsInputOperand(pIdx)->get(), operandLayout(pMap, pvLoops)};
+  Point vOperand{pv.getDpsInputOperand(1 - pIdx)->get(),
+                 operandLayout(vMap, pvLoops)};
+
+  // softmax, scaling, then Q . K^T.
+  auto scores = walkToScores(p);
+  if (failed(scores))
+    return failure();
+  auto [qk, s] = *scores;
+  if (!sameSet(atoms.concat(s.layout), atoms.flat(join(h, n))))
+    return fail("the scores are not indexed by exactly the heads and keys "
+                "of the output");
+  SmallVector<AtomList> qkLoops = loopAtoms(qk, s.layout);
+  AtomList d;
+  for (unsigned l = 0, e = qk.getNumLoops(); l < e; ++l)
+    if (qk.getIteratorTypesArray()[l] == utils::IteratorType::reduction)
+      d.append(qkLoops[l]);
+  Layout in0 = operandLayout(
+      qk.getMatchingIndexingMap(qk.getDpsInputOperand(0)), qkLoops);
+  Layout in1 = operandLayout(
+      qk.getMatchingIndexingMap(qk.getDpsInputOperand(1)), qkLoops);
+  unsigned kIdx = llvm::any_of(atoms.concat(in0), [&](unsigned a) {
+    return contains(atoms.flat(n), a);
+  }) ? 0 : 1;
+  Point qOperand{qk.getDpsInputOperand(1 - kIdx)->get(), kIdx ? in0 : in1};
+  Point kOperand{qk.getDpsInputOperand(kIdx)->get(), kIdx ? in1 : in0};
+  if (!sameSet(atoms.concat(qOperand.layout), atoms.flat(join(h, d))))
+    return fail("the query of Q . K^T is not indexed by exactly the heads "
+                "and the reduced axis (more than one query token, GQA "
+                "without broadcast, or a contraction over the key axis)");
+  if (!sameSet(atoms.concat(kOperand.layout),
+               atoms.flat(join(join(h, n), d))))
+    return fail("the keys of Q . K^T are not indexed by the heads, the "
+                "keys and the reduced axis");
+
+  // Back to the roots; forward to the last value of the result.
+  SmallVector<Point> qPath = walkToRoot(qOperand, /*foldScales=*/true);
+  SmallVector<Point> kPath = walkToRoot(kOperand, /*foldScales=*/true);
+  SmallVector<Point> vPath = walkToRoot(vOperand, /*foldScales=*/false);
+  SmallVector<Point> outPath{Point{result, resultLayout}};
+  while (std::optional<Point> next = viewUser(outPath.back()))
+    outPath.push_back(*next);
+
+  // The deepest roots and the last result sharing an element type.
+  DecodeMatch m;
+  auto deepest = [](ArrayRef<Point> path, Type t) -> const Point * {
+    for (const Point &pt : llvm::reverse(path))
+      if (elementType(pt.value) == t)
+        return &pt;
+    return nullptr;
+  };
+  bool found = false;
+  for (const Point &qp : llvm::reverse(qPath)) {
+    Type t = elementType(qp.value);
+    const Point *kp = deepest(kPath, t), *vp = deepest(vPath, t),
+                *op = deepest(outPath, t);
+    if (!kp || !vp || !op || !(t.isBF16() || t.isF16() || t.isF32()))
+      continue;
+    m.q = qp;
+    m.k = *kp;
+    m.v = *vp;
+    m.out = *op;
+    found = true;
+    break;
+  }
+  if (!found)
+    return fail("q, k, v and the result do not share an element type among "
+                "bf16, f16 and f32");
+  for (const Point *pt : {&m.q, &m.k, &m.v, &m.out})
+    if (!staticShape(pt->value))
+      return fail("dynamic or 0-d shapes are not supported");
+
+  // Roles of the atoms at the roots.
+  h = atoms.flat(h);
+  n = atoms.flat(n);
+  d = atoms.flat(d);
+  dv = atoms.flat(dv);
+  AtomList qa = atoms.concat(m.q.layout), ka = atoms.concat(m.k.layout),
+           va = atoms.concat(m.v.layout), oa = atoms.concat(m.out.layout);
+  if (!sameSet(qa, join(h, d)))
+    return fail("the query is broadcast over heads or the reduced axis");
+  if (!isSubset(ka, join(join(h, n), d)) || !isSubset(join(n, d), ka))
+    return fail("the keys are broadcast over tokens or the reduced axis");
+  if (!isSubset(va, join(join(h, n), dv)) || !isSubset(join(n, dv), va))
+    return fail("the values are broadcast over tokens or the head dimension");
+  AtomList gk, gv;
+  for (unsigned a : h) {
+    if (!contains(ka, a))
+      gk.push_back(a);
+    if (!contains(va, a))
+      gv.push_back(a);
+  }
+  if (!sameSet(gk, gv))
+    return fail("keys and values are broadcast over different heads");
+  if (!sameSet(oa, join(h, dv)))
+    return fail("the result is not indexed by the heads and the value "
+                "dimension");
+  if (atoms.size(d) != atoms.size(dv))
+    return fail("the key and value head dimensions differ");
+
+  // Canonical order: B then Hkv in key order, G in query order, N and D in
+  // key order, Dv in value order.
+  if (m.k.layout.size() == 4) {
+    AtomList lead = atoms.flat(m.k.layout[0]);
+    if (!lead.empty() && isSubset(lead, h))
+      m.b = lead;
+  }
+  for (unsigned a : ka) {
+    if (contains(h, a) && !contains(m.b, a))
+      m.hkv.push_back(a);
+    if (contains(n, a))
+      m.n.push_back(a);
+    if (contains(d, a))
+      m.d.push_back(a);
+  }
+  for (unsigned a : qa)
+    if (contains(gk, a))
+      m.g.push_back(a);
+  for (unsigned a : va)
+    if (contains(dv, a))
+      m.dv.push_back(a);
+
+  m.scale = s.factor * m.q.factor * m.k.factor;
+  if (!std::isfinite(m.scale) || !(m.scale > 0.0) ||
+      !std::isfinite(static_cast<float>(m.scale)) ||
+      !(static_cast<float>(m.scale) > 0.0f))
+    return fail("the scale is not a positive finite number");
+  return m;
+}
+
+void Matcher::rewrite(DecodeMatch &m, DenseSet<Operation *> &live) {
+  Operation *last = m.out.value.getDefiningOp();
+  OpBuilder b(last);
+  Location loc = pv->getLoc();
+  Type elt = elementType(m.q.value);
+
+  // Brings `pt` to `target` (same atoms): reshape to one dimension per atom,
+  // transpose, reshape; each step only when needed.
+  auto materialize = [&](const Point &pt, const Layout &target) -> Value {
+    AtomList from = atoms.concat(pt.layout), to = atoms.concat(target);
+    SmallVector<int64_t> shape = atoms.shape(atoms.flat(target));
+    if (from == to)
+      return reshapeTo(b, loc, pt.value, shape);
+    SmallVector<int64_t> atomShape, permuted, perm;
+    for (unsigned a : from)
+      atomShape.push_back(atoms.size({a}));
+    for (unsigned a : to) {
+      perm.push_back(llvm::find(from, a) - from.begin());
+      permuted.push_back(atoms.size({a}));
+    }
+    Value x = reshapeTo(b, loc, pt.value, atomShape);
+    Value init = tensor::EmptyOp::create(b, loc, permuted, elt);
+    x = linalg::TransposeOp::create(b, loc, x, init, perm)->getResult(0);
+    return reshapeTo(b, loc, x, shape);
+  };
+
+  AtomList hq = join(m.hkv, m.g);
+  Value q = materialize(m.q, {m.b, hq, m.d});
+  Value k = materialize(m.k, {m.b, m.hkv, m.n, m.d});
+  Value v = materialize(m.v, {m.b, m.hkv, m.n, m.dv});
+  Layout outLayout{m.b, hq, m.dv};
+  Value init =
+      tensor::EmptyOp::create(b, loc, atoms.shape(outLayout), elt);
+  auto attn = multipole::DecodeAttentionOp::create(
+      b, loc, TypeRange{init.getType()}, q, k, v, /*lens=*/Value(),
+      ValueRange{init}, b.getF32FloatAttr(static_cast<float>(m.scale)));
+  Value res = materialize(Point{attn->getResult(0), outLayout}, m.out.layout);
+  m.out.value.replaceAllUsesWith(res);
+
+  // Erase what became dead, from the replaced value back: the whole pattern
+  // unless some of its values have other users.
+  SmallVector<Operation *> worklist{last};
+  DenseSet<Operation *> erased;
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    if (erased.contains(op) || !isOpTriviallyDead(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        worklist.push_back(def);
+    erased.insert(op);
+    live.erase(op);
+    op->erase();
+  }
+}
+
 struct DetectPass
     : public multipole::impl::MultipoleDetectDecodeAttentionBase<DetectPass> {
-  void runOnOperation() override {}
+  void runOnOperation() override {
+    SmallVector<LinalgOp> candidates;
+    getOperation().walk([&](LinalgOp op) {
+      if (isContraction(op))
+        candidates.push_back(op);
+    });
+    DenseSet<Operation *> live;
+    for (LinalgOp pv : candidates)
+      live.insert(pv);
+    for (LinalgOp pv : candidates) {
+      if (!live.contains(pv))
+        continue;
+      for (unsigned pIdx : {0u, 1u}) {
+        Matcher matcher(pv);
+        FailureOr<DecodeMatch> m = matcher.match(pIdx);
+        if (failed(m))
+          continue;
+        matcher.rewrite(*m, live);
+        ++numMatched;
+        break;
+      }
+    }
+  }
 };
 } // namespace

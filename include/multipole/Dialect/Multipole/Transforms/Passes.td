@@ -97,4 +97,19 @@ def MultipoleRewrite : Pass<"multipole-rewrite", "ModuleOp"> {
   ];
 }
 
+def MultipoleDropAliasingResults
+    : Pass<"multipole-drop-aliasing-results", "ModuleOp"> {
+  let summary = "Drop memref results of entry points that return an argument";
+  let description = [{
+    After one-shot bufferization with function boundaries, an entry point that
+    updates an argument in place (such as `@<f>_mp_update`, whose index
+    arguments are written in place) still returns those buffers. Upstream
+    `drop-equivalent-buffer-results` leaves public functions alone; this pass
+    removes, from public functions carrying `multipole.entry`, every result
+    that is returned as exactly one of the function's own arguments, so that
+    the C interface updates the caller's buffers in place with no copy.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif

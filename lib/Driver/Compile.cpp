@@ -1,0 +1,351 @@
+//===- Compile.cpp - IR file -> shared library ----------------------------===//
+//
+// Stages: detect + rewrite (optional) -> bufferize -> entry-point manifest ->
+// lower to the LLVM dialect -> LLVM IR (+ manifest global) -> optimise ->
+// object file -> shared library (linked by clang-22 or cc).
+//
+//===----------------------------------------------------------------------===//
+
+#include "multipole/Driver/Compile.h"
+#include "multipole/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::multipole;
+
+#ifndef MULTIPOLE_CLANG
+#define MULTIPOLE_CLANG "clang-22"
+#endif
+
+namespace {
+
+std::string dtypeName(Type t) {
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.isF32())
+    return "f32";
+  if (t.isF64())
+    return "f64";
+  if (t.isInteger(32))
+    return "i32";
+  if (t.isInteger(64))
+    return "i64";
+  if (t.isInteger(8))
+    return "i8";
+  return "unsupported";
+}
+
+/// Describes the bufferized entry points (memref arguments and results;
+/// results become trailing out-parameters later).
+FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
+                                           const CompileOptions &opts) {
+  llvm::json::Array entries;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (f.isPrivate() || f.isExternal())
+      continue;
+    llvm::json::Array args;
+    auto kind = f->getAttrOfType<StringAttr>("multipole.entry");
+    auto describe = [&](Type t, DictionaryAttr attrs, StringRef io,
+                        unsigned pos) -> LogicalResult {
+      auto mt = dyn_cast<MemRefType>(t);
+      if (!mt || !mt.hasStaticShape() || !mt.getLayout().isIdentity())
+        return f.emitError() << "entry point argument #" << pos << " has type "
+                             << t
+                             << "; the C interface of compiled libraries "
+                                "supports statically shaped tensors only";
+      std::string role = "arg" + std::to_string(pos);
+      if (attrs)
+        if (auto r = attrs.getAs<StringAttr>("multipole.role"))
+          role = r.str();
+      llvm::json::Array shape;
+      for (int64_t d : mt.getShape())
+        shape.push_back(d);
+      args.push_back(llvm::json::Object{{"role", role},
+                                        {"dtype", dtypeName(mt.getElementType())},
+                                        {"shape", std::move(shape)},
+                                        {"io", io}});
+      return success();
+    };
+    bool update = kind && kind.getValue() == "update";
+    for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+      DictionaryAttr a = f.getArgAttrDict(i);
+      StringRef io = "in";
+      if (update && a)
+        if (auto r = a.getAs<StringAttr>("multipole.role"))
+          if (r.getValue().starts_with("L"))
+            io = "inout";
+      if (failed(describe(f.getArgumentTypes()[i], a, io, i)))
+        return failure();
+    }
+    for (unsigned i = 0; i < f.getNumResults(); ++i)
+      if (failed(describe(f.getResultTypes()[i], f.getResultAttrDict(i), "out",
+                          f.getNumArguments() + i)))
+        return failure();
+    llvm::json::Object e{{"name", f.getSymName().str()},
+                         {"symbol", ("_mlir_ciface_" + f.getSymName()).str()},
+                         {"kind", kind ? kind.str() : std::string("function")},
+                         {"args", std::move(args)}};
+    if (auto s = f->getAttrOfType<FlatSymbolRefAttr>("multipole.step"))
+      e["step"] = s.getValue().str();
+    entries.push_back(std::move(e));
+  }
+  if (entries.empty())
+    return module.emitError()
+           << "the module has no public function to export";
+  std::string config;
+  module.walk([&](Operation *op) {
+    if (auto c = op->getAttr("config")) {
+      llvm::raw_string_ostream os(config);
+      c.print(os);
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return llvm::json::Value(llvm::json::Object{{"version", 1},
+                                              {"target", opts.target},
+                                              {"config", config},
+                                              {"entries", std::move(entries)}});
+}
+
+struct Stage {
+  llvm::raw_ostream &log;
+  bool verbose;
+  std::chrono::steady_clock::time_point t0;
+  Stage(llvm::raw_ostream &log, bool verbose, StringRef name)
+      : log(log), verbose(verbose), t0(std::chrono::steady_clock::now()) {
+    if (verbose)
+      log << "[multipole-compile] " << name << " ...";
+  }
+  ~Stage() {
+    if (verbose) {
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      log << " " << llvm::format("%.2f", s) << " s\n";
+      log.flush();
+    }
+  }
+};
+
+LogicalResult runPipeline(ModuleOp module, StringRef pipeline) {
+  PassManager pm(module.getContext());
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (failed(parsePassPipeline(pipeline, pm, es)))
+    return module.emitError() << "invalid pass pipeline '" << pipeline
+                              << "': " << err;
+  return pm.run(module);
+}
+
+/// Finds a program that can link a shared library.
+std::string findLinker() {
+  if (const char *env = std::getenv("MULTIPOLE_LINKER"))
+    return env;
+  for (const char *cand : {MULTIPOLE_CLANG, "clang-22", "clang", "cc", "gcc"}) {
+    if (llvm::sys::path::is_absolute(cand) && llvm::sys::fs::can_execute(cand))
+      return cand;
+    if (auto p = llvm::sys::findProgramByName(cand))
+      return *p;
+  }
+  return "";
+}
+
+} // namespace
+
+LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
+                                                      const CompileOptions &opts,
+                                                      StringRef outPath,
+                                                      llvm::raw_ostream &log) {
+  if (opts.target != "cpu")
+    return module.emitError()
+           << "target '" << opts.target
+           << "' is not available in this build; supported targets: cpu";
+  // 1. Detect and rewrite.
+  {
+    Stage s(log, opts.verbose, "detect + rewrite");
+    std::string p;
+    bool any = false;
+    if (opts.detect) {
+      p += "func.func(multipole-detect-decode-attention)";
+      any = true;
+    }
+    if (opts.rewrite) {
+      p += std::string(any ? "," : "") + "multipole-rewrite{" +
+           opts.rewriteOptions + "}";
+      any = true;
+    }
+    if (any && failed(runPipeline(module, p)))
+      return failure();
+  }
+  bool hasMultipole = false;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "multipole")
+      hasMultipole = true;
+  });
+  if (!hasMultipole && opts.verbose)
+    log << "[multipole-compile] note: no decode attention found; compiling "
+           "the module as is\n";
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f.isPublic() && !f.isExternal())
+      f->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+
+  // 2. Bufferize and describe the entry points.
+  llvm::json::Value manifest(nullptr);
+  {
+    Stage s(log, opts.verbose, "bufferize");
+    if (failed(runPipeline(module, kBufferizePipeline)))
+      return failure();
+    FailureOr<llvm::json::Value> m = buildManifest(module, opts);
+    if (failed(m))
+      return failure();
+    manifest = std::move(*m);
+  }
+  // The roles now live in the manifest; the LLVM translation does not know
+  // these attributes.
+  for (auto f : module.getOps<func::FuncOp>()) {
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      f.removeArgAttr(i, "multipole.role");
+    for (unsigned i = 0; i < f.getNumResults(); ++i)
+      f.removeResultAttr(i, StringAttr::get(module.getContext(), "multipole.role"));
+    f->removeAttr("multipole.entry");
+    f->removeAttr("multipole.step");
+  }
+  // 3. Lower to the LLVM dialect.
+  {
+    Stage s(log, opts.verbose, "lower to LLVM dialect");
+    if (failed(runPipeline(module, kLowerToLLVMPipeline)))
+      return failure();
+  }
+  if (opts.keepIntermediates) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os((outPath + ".llvm.mlir").str(), ec);
+    if (!ec)
+      module.print(os);
+  }
+  // 4. LLVM IR, optimised, to an object file.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::LLVMContext llctx;
+  std::unique_ptr<llvm::Module> llmod;
+  {
+    Stage s(log, opts.verbose, "translate to LLVM IR");
+    llmod = translateModuleToLLVMIR(module, llctx, "multipole");
+    if (!llmod)
+      return module.emitError() << "translation to LLVM IR failed";
+  }
+  std::string manifestText;
+  {
+    llvm::raw_string_ostream os(manifestText);
+    os << manifest;
+  }
+  auto *init = llvm::ConstantDataArray::getString(llctx, manifestText, true);
+  auto *gv = new llvm::GlobalVariable(*llmod, init->getType(), true,
+                                      llvm::GlobalValue::ExternalLinkage, init,
+                                      "__multipole_manifest");
+  gv->setVisibility(llvm::GlobalValue::DefaultVisibility);
+
+  // Kernels are internal: only the entry points and the manifest are exported.
+  for (llvm::Function &fn : *llmod)
+    if (!fn.isDeclaration() && fn.getName().starts_with("__mp_"))
+      fn.setLinkage(llvm::GlobalValue::InternalLinkage);
+
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return module.emitError() << "no LLVM target for " << triple.str() << ": "
+                              << err;
+  std::string cpu = opts.cpu == "native" ? llvm::sys::getHostCPUName().str()
+                                         : opts.cpu;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, "", llvm::TargetOptions(), llvm::Reloc::PIC_));
+  if (!tm)
+    return module.emitError() << "cannot create a target machine for CPU '"
+                              << cpu << "'";
+  llmod->setTargetTriple(triple);
+  llmod->setDataLayout(tm->createDataLayout());
+  {
+    Stage s(log, opts.verbose, "optimise (O" + std::to_string(opts.optLevel) + ")");
+    auto transformer = makeOptimizingTransformer(opts.optLevel, 0, tm.get());
+    if (llvm::Error e = transformer(llmod.get()))
+      return module.emitError() << "LLVM optimisation failed: "
+                                << llvm::toString(std::move(e));
+  }
+  if (opts.keepIntermediates) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os((outPath + ".ll").str(), ec);
+    if (!ec)
+      llmod->print(os, nullptr);
+  }
+  llvm::SmallString<128> objPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("multipole", "o", objPath))
+    return module.emitError() << "cannot create a temporary file: "
+                              << ec.message();
+  llvm::FileRemover removeObj(objPath);
+  {
+    Stage s(log, opts.verbose, "emit object");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return module.emitError() << "cannot write " << objPath << ": "
+                                << ec.message();
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr,
+                                llvm::CodeGenFileType::ObjectFile))
+      return module.emitError() << "the target cannot emit object files";
+    pm.run(*llmod);
+  }
+  // 5. Link.
+  {
+    Stage s(log, opts.verbose, "link");
+    std::string linker = findLinker();
+    if (linker.empty())
+      return module.emitError()
+             << "no linker found: install clang-22 (or cc), or set "
+                "MULTIPOLE_LINKER";
+    llvm::SmallVector<llvm::StringRef> argv = {linker, "-shared", "-o", outPath,
+                                              objPath, "-lm"};
+    std::string msg;
+    llvm::SmallString<128> logPath;
+    llvm::sys::fs::createTemporaryFile("multipole-link", "log", logPath);
+    llvm::FileRemover removeLog(logPath);
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, logPath.str(),
+                                                  logPath.str()};
+    int rc = llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0,
+                                       0, &msg);
+    if (rc != 0) {
+      auto buf = llvm::MemoryBuffer::getFile(logPath);
+      return module.emitError()
+             << "linking " << outPath << " with " << linker << " failed ("
+             << (msg.empty() ? "exit code " + std::to_string(rc) : msg)
+             << "): " << (buf ? (*buf)->getBuffer() : "");
+    }
+  }
+  return success();
+}

@@ -1,0 +1,181 @@
+"""Load a library made by ``multipole-compile`` and call its entry points on numpy arrays.
+
+The library exports ``_mlir_ciface_<name>`` for each entry point and a JSON manifest
+(``__multipole_manifest``, see docs/ABI.md) that names every argument's role, element type,
+shape and direction (in / out / inout). Each argument is passed as a pointer to an MLIR
+memref descriptor ``{allocated, aligned, offset, sizes[r], strides[r]}`` (int64 fields).
+
+bf16 arrays are exchanged as ``numpy.uint16`` bit patterns (numpy has no bfloat16);
+:func:`to_bf16` / :func:`from_bf16` convert. Float inputs given for a bf16 argument are
+converted automatically (round to nearest even).
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+from typing import Dict, List, Optional
+
+import numpy as np
+
+INDEX_KEYS = ("centroids", "vcentroids", "counts", "offsets", "members", "assign", "state")
+
+_NP = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "bf16": np.uint16,
+       "i32": np.int32, "i64": np.int64, "i8": np.int8}
+
+
+class MultipoleError(RuntimeError):
+    """A compiled library or its inputs are not usable (bad shape, missing role, ...)."""
+
+
+def to_bf16(x) -> np.ndarray:
+    """float array -> bf16 bit patterns (uint16), round to nearest even; NaN stays NaN."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    u = x.view(np.uint32).astype(np.uint64)
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    return np.where(np.isnan(x), np.uint16(0x7FC0), r)
+
+
+def from_bf16(b) -> np.ndarray:
+    """bf16 bit patterns (uint16) -> float32."""
+    b = np.ascontiguousarray(b, dtype=np.uint16)
+    return (b.astype(np.uint32) << 16).view(np.float32)
+
+
+class Entry:
+    def __init__(self, module: "Module", desc: dict):
+        self.module = module
+        self.name = desc["name"]
+        self.symbol = desc["symbol"]
+        self.kind = desc.get("kind", "function")
+        self.step = desc.get("step")
+        self.args = desc["args"]
+        try:
+            self._fn = getattr(module._lib, self.symbol)
+        except AttributeError as e:
+            raise MultipoleError(f"entry point {self.symbol} is missing from {module.path}") from e
+        self._fn.restype = None
+
+    def roles(self) -> List[str]:
+        return [a["role"] for a in self.args]
+
+    def _convert(self, a: dict, x) -> np.ndarray:
+        dt = _NP[a["dtype"]]
+        shape = tuple(a["shape"])
+        if a["dtype"] == "bf16" and not (isinstance(x, np.ndarray) and x.dtype == np.uint16):
+            x = to_bf16(x)
+        arr = np.asarray(x)
+        if arr.shape != shape:
+            raise MultipoleError(f"{self.name}: '{a['role']}' must have shape {shape}, got {arr.shape}")
+        if a["io"] == "inout":
+            if arr.dtype != dt or not arr.flags.c_contiguous or not arr.flags.writeable:
+                raise MultipoleError(f"{self.name}: '{a['role']}' is updated in place and must be a "
+                                     f"writable C-contiguous {np.dtype(dt).name} array")
+            return arr
+        if arr.dtype.kind == "f" and np.dtype(dt).kind == "f" and not np.all(np.isfinite(arr)):
+            raise MultipoleError(f"{self.name}: '{a['role']}' contains NaN or Inf")
+        return np.ascontiguousarray(arr, dtype=dt)
+
+    def __call__(self, **arrays) -> Dict[str, np.ndarray]:
+        """Calls the entry point. Inputs and in/out arrays are given by role; outputs
+        (and in/out arrays, updated in place) are returned by role."""
+        keep, ptrs, result = [], [], {}
+        unknown = set(arrays) - set(self.roles())
+        if unknown:
+            raise MultipoleError(f"{self.name}: unknown argument(s) {sorted(unknown)}; "
+                                 f"expected roles {self.roles()}")
+        for a in self.args:
+            role = a["role"]
+            if a["io"] == "out":
+                arr = np.empty(tuple(a["shape"]), dtype=_NP[a["dtype"]])
+                result[role] = arr
+            elif role in arrays:
+                arr = self._convert(a, arrays[role])
+                if a["io"] == "inout":
+                    result[role] = arr
+            else:
+                raise MultipoleError(f"{self.name}: missing input '{role}'")
+            r = arr.ndim
+            desc = (ctypes.c_int64 * (3 + 2 * r))()
+            p = arr.ctypes.data
+            desc[0], desc[1], desc[2] = p, p, 0
+            for i in range(r):
+                desc[3 + i] = arr.shape[i]
+                desc[3 + r + i] = arr.strides[i] // arr.itemsize
+            keep += [arr, desc]
+            ptrs.append(ctypes.cast(desc, ctypes.c_void_p))
+        self._fn(*ptrs)
+        return result
+
+
+class Module:
+    """A compiled multipole library."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self._lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+        except OSError as e:
+            raise MultipoleError(f"cannot load {path}: {e}") from e
+        try:
+            raw = ctypes.string_at(ctypes.addressof(
+                ctypes.c_char.in_dll(self._lib, "__multipole_manifest")))
+        except ValueError as e:
+            raise MultipoleError(f"{path} has no __multipole_manifest: not made by "
+                                 "multipole-compile") from e
+        try:
+            self.manifest = json.loads(raw.decode())
+        except (ValueError, UnicodeDecodeError) as e:
+            raise MultipoleError(f"corrupt manifest in {path}: {e}") from e
+        self.entries = {e["name"]: Entry(self, e) for e in self.manifest["entries"]}
+
+    def __getitem__(self, name) -> Entry:
+        if name not in self.entries:
+            raise MultipoleError(f"no entry point '{name}' in {self.path}; it has "
+                                 f"{sorted(self.entries)}")
+        return self.entries[name]
+
+    def step_entry(self, name: Optional[str] = None) -> Entry:
+        if name:
+            return self[name]
+        steps = [e for e in self.entries.values() if e.kind == "step"]
+        if len(steps) != 1:
+            raise MultipoleError(f"{self.path}: expected one decode step, found {len(steps)}")
+        return steps[0]
+
+    def _kind(self, kind, step):
+        for e in self.entries.values():
+            if e.kind == kind and e.step == step.name:
+                return e
+        raise MultipoleError(f"{self.path}: no {kind} entry point for {step.name}")
+
+    # -- index helpers: the index is a list of per-level dicts (as in reference.py) --
+    @staticmethod
+    def _flatten(index) -> Dict[str, np.ndarray]:
+        return {f"L{l}.{k}": lvl[k] for l, lvl in enumerate(index) for k in INDEX_KEYS}
+
+    @staticmethod
+    def _nest(flat) -> List[Dict[str, np.ndarray]]:
+        levels = sorted({int(r[1:].split(".")[0]) for r in flat if r.startswith("L")})
+        return [{k: flat[f"L{l}.{k}"] for k in INDEX_KEYS} for l in levels]
+
+    def build(self, k, v, lens, step: Optional[str] = None):
+        """Builds the cluster index from a prefilled cache; returns a list of level dicts."""
+        out = self._kind("build", self.step_entry(step))(k=k, v=v, lens=np.asarray(lens, np.int32))
+        return self._nest(out)
+
+    def update(self, k, v, lens, index, step: Optional[str] = None):
+        """Folds new tokens (up to `lens`) into `index`, in place."""
+        self._kind("update", self.step_entry(step))(
+            k=k, v=v, lens=np.asarray(lens, np.int32), **self._flatten(index))
+        return index
+
+    def step(self, q, k, v, lens, index, step: Optional[str] = None) -> np.ndarray:
+        """One decode step; returns the attention output (float32)."""
+        e = self.step_entry(step)
+        args = dict(q=q, k=k, v=v, lens=np.asarray(lens, np.int32), **self._flatten(index))
+        out = e(**args)["out"]
+        return from_bf16(out) if out.dtype == np.uint16 else out.astype(np.float32)
+
+
+def load(path: str) -> Module:
+    return Module(path)

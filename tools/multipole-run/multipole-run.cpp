@@ -1,0 +1,799 @@
+//===- multipole-run.cpp - run a compiled multipole library ---------------===//
+//
+//   multipole-run LIB.so [--data=clustered] [--seed=0] [--len=N] ...
+//
+// Loads a library made by multipole-compile, reads its manifest, feeds the
+// decode step (and the index build / update entry points) with inputs from
+// .npy files or seeded synthetic data, and prints the error against dense
+// attention computed in f64 on the host, and the time of each call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace cl = llvm::cl;
+using llvm::errs;
+using llvm::outs;
+
+#include "Call.inc"
+
+static cl::OptionCategory cat("multipole-run options");
+static cl::opt<std::string> libPath(cl::Positional, cl::desc("<library.so>"),
+                                    cl::Required, cl::cat(cat));
+static cl::opt<std::string> entryName(
+    "entry",
+    cl::desc("Entry point to run (default: the decode step, or the only "
+             "function)"),
+    cl::cat(cat));
+static cl::opt<bool> listOnly("list",
+                              cl::desc("Print the manifest's entry points "
+                                       "and exit"),
+                              cl::cat(cat));
+static cl::opt<std::string> dataKind(
+    "data",
+    cl::desc("Synthetic data: random | clustered (keys around 32 centres, "
+             "query aimed at one) | heavy (random + 8 heavy-hitter tokens per "
+             "head) | sink (random + a strong attention sink at token 0)"),
+    cl::init("clustered"), cl::cat(cat));
+static cl::opt<unsigned> seed("seed", cl::desc("Seed of the synthetic data"),
+                              cl::init(0), cl::cat(cat));
+static cl::opt<std::string> qFile("q", cl::desc("Query from an .npy file"),
+                                  cl::cat(cat));
+static cl::opt<std::string> kFile("k", cl::desc("Key cache from an .npy file"),
+                                  cl::cat(cat));
+static cl::opt<std::string> vFile("v", cl::desc("Value cache from an .npy file"),
+                                  cl::cat(cat));
+static cl::opt<std::string>
+    lensOpt("lens",
+            cl::desc("Sequence lengths: one number for all, or a comma list "
+                     "(default: the cache capacity N)"),
+            cl::cat(cat));
+static cl::opt<unsigned> repeat("repeat",
+                                cl::desc("Timed runs of the step (median)"),
+                                cl::init(3), cl::cat(cat));
+static cl::opt<unsigned> updates(
+    "updates",
+    cl::desc("After the first step: grow every length by --grow tokens, call "
+             "the update entry point and run the step again, this many times"),
+    cl::init(0), cl::cat(cat));
+static cl::opt<unsigned> grow("grow", cl::desc("Tokens added per update"),
+                              cl::init(128), cl::cat(cat));
+static cl::opt<bool> checkIndex(
+    "check-index",
+    cl::desc("Check the cluster index after build and each update: counts sum "
+             "to the clustered length, centroids are member means"),
+    cl::init(false), cl::cat(cat));
+static cl::opt<double> maxRelError(
+    "max-rel-error",
+    cl::desc("Exit with status 2 if a relative error exceeds this bound"),
+    cl::init(-1.0), cl::cat(cat));
+
+namespace {
+
+[[noreturn]] void fail(const llvm::Twine &msg) {
+  errs() << "multipole-run: error: " << msg << "\n";
+  std::exit(1);
+}
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+size_t dtypeSize(llvm::StringRef d) {
+  if (d == "f32" || d == "i32")
+    return 4;
+  if (d == "bf16" || d == "f16")
+    return 2;
+  if (d == "f64" || d == "i64")
+    return 8;
+  if (d == "i8")
+    return 1;
+  fail("unsupported element type '" + d + "' in the manifest");
+}
+
+uint16_t toBF16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return 0x7fc0;
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
+}
+float fromBF16(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers and memref descriptors
+//===----------------------------------------------------------------------===//
+
+struct Buffer {
+  std::string role, dtype, io;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+  std::vector<int64_t> desc; // {alloc, aligned, offset, sizes..., strides...}
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  void allocate() {
+    bytes.assign(size_t(numel()) * dtypeSize(dtype) + 64, 0);
+    desc.clear();
+    auto *p = reinterpret_cast<int64_t>(bytes.data()) ? bytes.data() : nullptr;
+    desc.push_back(reinterpret_cast<int64_t>(p));
+    desc.push_back(reinterpret_cast<int64_t>(p));
+    desc.push_back(0);
+    for (int64_t d : shape)
+      desc.push_back(d);
+    int64_t stride = 1;
+    std::vector<int64_t> strides(shape.size());
+    for (int i = int(shape.size()) - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride *= shape[i];
+    }
+    for (int64_t s : strides)
+      desc.push_back(s);
+  }
+  float getF(int64_t i) const {
+    const uint8_t *p = bytes.data() + i * dtypeSize(dtype);
+    if (dtype == "f32") {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+    if (dtype == "bf16") {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return fromBF16(h);
+    }
+    if (dtype == "f16") {
+      _Float16 h;
+      std::memcpy(&h, p, 2);
+      return float(h);
+    }
+    if (dtype == "f64") {
+      double d;
+      std::memcpy(&d, p, 8);
+      return float(d);
+    }
+    fail("buffer '" + role + "' is not floating point");
+  }
+  void setF(int64_t i, float f) {
+    uint8_t *p = bytes.data() + i * dtypeSize(dtype);
+    if (dtype == "f32")
+      std::memcpy(p, &f, 4);
+    else if (dtype == "bf16") {
+      uint16_t h = toBF16(f);
+      std::memcpy(p, &h, 2);
+    } else if (dtype == "f16") {
+      _Float16 h = _Float16(f);
+      std::memcpy(p, &h, 2);
+    } else if (dtype == "f64") {
+      double d = f;
+      std::memcpy(p, &d, 8);
+    } else
+      fail("buffer '" + role + "' is not floating point");
+  }
+  int32_t getI(int64_t i) const {
+    int32_t v;
+    std::memcpy(&v, bytes.data() + i * 4, 4);
+    return v;
+  }
+  void setI(int64_t i, int32_t v) { std::memcpy(bytes.data() + i * 4, &v, 4); }
+};
+
+std::string shapeStr(const std::vector<int64_t> &s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i)
+    r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + ")";
+}
+
+//===----------------------------------------------------------------------===//
+// Library and manifest
+//===----------------------------------------------------------------------===//
+
+struct Entry {
+  std::string name, symbol, kind, step;
+  std::vector<Buffer> args; // templates: role, dtype, shape, io
+  void *fn = nullptr;
+};
+
+struct Library {
+  void *handle = nullptr;
+  std::string target, config;
+  std::vector<Entry> entries;
+
+  void load(const std::string &path) {
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      fail("cannot load '" + path + "': " + dlerror());
+    auto *m = static_cast<const char *>(dlsym(handle, "__multipole_manifest"));
+    if (!m)
+      fail("'" + path +
+           "' has no __multipole_manifest: it was not made by multipole-compile");
+    auto parsed = llvm::json::parse(m);
+    if (!parsed)
+      fail("corrupt manifest in '" + path + "': " +
+           llvm::toString(parsed.takeError()));
+    auto *obj = parsed->getAsObject();
+    if (!obj || !obj->getArray("entries"))
+      fail("corrupt manifest in '" + path + "': no entry list");
+    if (auto t = obj->getString("target"))
+      target = t->str();
+    if (auto c = obj->getString("config"))
+      config = c->str();
+    for (auto &ev : *obj->getArray("entries")) {
+      auto *e = ev.getAsObject();
+      if (!e)
+        fail("corrupt manifest: entry is not an object");
+      Entry en;
+      en.name = e->getString("name").value_or("").str();
+      en.symbol = e->getString("symbol").value_or("").str();
+      en.kind = e->getString("kind").value_or("function").str();
+      en.step = e->getString("step").value_or("").str();
+      auto *args = e->getArray("args");
+      if (!args)
+        fail("corrupt manifest: entry '" + en.name + "' has no args");
+      for (auto &av : *args) {
+        auto *a = av.getAsObject();
+        if (!a || !a->getArray("shape"))
+          fail("corrupt manifest: bad argument of '" + en.name + "'");
+        Buffer b;
+        b.role = a->getString("role").value_or("").str();
+        b.dtype = a->getString("dtype").value_or("").str();
+        b.io = a->getString("io").value_or("in").str();
+        for (auto &d : *a->getArray("shape"))
+          b.shape.push_back(d.getAsInteger().value_or(-1));
+        dtypeSize(b.dtype);
+        en.args.push_back(b);
+      }
+      en.fn = dlsym(handle, en.symbol.c_str());
+      if (!en.fn)
+        fail("entry point '" + en.symbol + "' listed in the manifest is missing "
+             "from '" + path + "'");
+      entries.push_back(std::move(en));
+    }
+  }
+  Entry *find(llvm::StringRef name) {
+    for (auto &e : entries)
+      if (e.name == name)
+        return &e;
+    return nullptr;
+  }
+  Entry *findKind(llvm::StringRef kind, llvm::StringRef step) {
+    for (auto &e : entries)
+      if (e.kind == kind && e.step == step)
+        return &e;
+    return nullptr;
+  }
+};
+
+/// Binds buffers by role and calls the entry point.
+double call(Entry &e, std::map<std::string, Buffer> &bufs) {
+  std::vector<void *> ptrs;
+  for (Buffer &t : e.args) {
+    auto it = bufs.find(t.role);
+    if (it == bufs.end()) {
+      Buffer b = t;
+      b.allocate();
+      it = bufs.emplace(t.role, std::move(b)).first;
+    }
+    Buffer &b = it->second;
+    if (b.shape != t.shape || b.dtype != t.dtype)
+      fail("'" + t.role + "' of " + e.name + " expects " + t.dtype + " " +
+           shapeStr(t.shape) + ", got " + b.dtype + " " + shapeStr(b.shape));
+    ptrs.push_back(b.desc.data());
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  if (!callWithPointers(e.fn, ptrs))
+    fail("entry point '" + e.name + "' has too many arguments (" +
+         llvm::Twine(ptrs.size()) + ")");
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+//===----------------------------------------------------------------------===//
+// Inputs
+//===----------------------------------------------------------------------===//
+
+/// Reads a little-endian .npy (f32, f64, f16, i32) into `b` (shape checked).
+void loadNpy(const std::string &path, Buffer &b) {
+  auto mb = llvm::MemoryBuffer::getFile(path);
+  if (!mb)
+    fail("cannot read '" + path + "': " + mb.getError().message());
+  llvm::StringRef s = (*mb)->getBuffer();
+  if (s.size() < 10 || !s.starts_with("\x93NUMPY"))
+    fail("'" + path + "' is not an .npy file");
+  unsigned major = uint8_t(s[6]);
+  size_t hlen, hoff;
+  if (major == 1) {
+    hlen = uint8_t(s[8]) | (uint8_t(s[9]) << 8);
+    hoff = 10;
+  } else {
+    if (s.size() < 12)
+      fail("'" + path + "' is truncated");
+    hlen = uint8_t(s[8]) | (uint8_t(s[9]) << 8) | (uint8_t(s[10]) << 16) |
+           (size_t(uint8_t(s[11])) << 24);
+    hoff = 12;
+  }
+  if (hoff + hlen > s.size())
+    fail("'" + path + "' is truncated");
+  std::string header = s.substr(hoff, hlen).str();
+  std::smatch m;
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<|=]?)([a-z])(\\d+)'")))
+    fail("'" + path + "': cannot read the dtype");
+  std::string kind = m[2].str() + m[3].str();
+  if (m[1].str() == ">")
+    fail("'" + path + "': big-endian arrays are not supported");
+  if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
+    fail("'" + path + "': Fortran-ordered arrays are not supported");
+  std::vector<int64_t> shape;
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    fail("'" + path + "': cannot read the shape");
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(m[1].str()).split(parts, ',', -1, false);
+  std::string shp = m[1].str();
+  for (llvm::StringRef p : llvm::split(llvm::StringRef(shp), ',')) {
+    p = p.trim();
+    if (p.empty())
+      continue;
+    int64_t d;
+    if (p.getAsInteger(10, d))
+      fail("'" + path + "': bad shape");
+    shape.push_back(d);
+  }
+  if (shape != b.shape)
+    fail("'" + path + "' has shape " + shapeStr(shape) + " but '" + b.role +
+         "' must be " + shapeStr(b.shape));
+  size_t es = kind == "f4" || kind == "i4" ? 4 : kind == "f8" ? 8 : kind == "f2" ? 2 : 0;
+  if (!es)
+    fail("'" + path + "': dtype " + kind + " is not supported (use f4, f8, f2 or i4)");
+  const char *data = s.data() + hoff + hlen;
+  if (size_t(s.end() - data) < size_t(b.numel()) * es)
+    fail("'" + path + "' is truncated: " + llvm::Twine(b.numel()) + " elements expected");
+  for (int64_t i = 0; i < b.numel(); ++i) {
+    double v;
+    if (kind == "f4") {
+      float f;
+      std::memcpy(&f, data + i * 4, 4);
+      v = f;
+    } else if (kind == "f8") {
+      std::memcpy(&v, data + i * 8, 8);
+    } else if (kind == "f2") {
+      _Float16 h;
+      std::memcpy(&h, data + i * 2, 2);
+      v = float(h);
+    } else {
+      int32_t x;
+      std::memcpy(&x, data + i * 4, 4);
+      v = x;
+    }
+    if (b.dtype == "i32")
+      b.setI(i, int32_t(v));
+    else
+      b.setF(i, float(v));
+  }
+}
+
+/// Synthetic q, k, v (docs in --help).
+void synthesize(Buffer &q, Buffer &k, Buffer &v, const std::string &kind,
+                unsigned sd) {
+  int64_t B = k.shape[0], H = k.shape[1], N = k.shape[2], D = k.shape[3],
+          Hq = q.shape[1], G = Hq / H;
+  std::mt19937_64 rng(sd);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  auto K = [&](int64_t b, int64_t h, int64_t j, int64_t d) {
+    return ((b * H + h) * N + j) * D + d;
+  };
+  auto Q = [&](int64_t b, int64_t i, int64_t d) { return (b * Hq + i) * D + d; };
+  for (int64_t i = 0; i < v.numel(); ++i)
+    v.setF(i, nd(rng));
+  if (kind == "random" || kind == "heavy" || kind == "sink") {
+    for (int64_t i = 0; i < k.numel(); ++i)
+      k.setF(i, nd(rng));
+    for (int64_t i = 0; i < q.numel(); ++i)
+      q.setF(i, nd(rng));
+    if (kind == "random")
+      return;
+    std::uniform_int_distribution<int64_t> pos(1, std::max<int64_t>(1, N - 1));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h) {
+        // The group's mean query direction.
+        std::vector<float> dir(D, 0.f);
+        for (int64_t g = 0; g < G; ++g)
+          for (int64_t d = 0; d < D; ++d)
+            dir[d] += q.getF(Q(b, h * G + g, d)) / float(G);
+        int count = kind == "heavy" ? 8 : 1;
+        for (int t = 0; t < count; ++t) {
+          int64_t j = kind == "sink" ? 0 : pos(rng);
+          for (int64_t d = 0; d < D; ++d)
+            k.setF(K(b, h, j, d), 3.0f * dir[d] + 0.1f * nd(rng));
+        }
+      }
+    return;
+  }
+  if (kind != "clustered")
+    fail("unknown --data kind '" + kind +
+         "' (use random, clustered, heavy or sink)");
+  const int C = 32;
+  std::uniform_int_distribution<int> pick(0, C - 1);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      std::vector<float> centres(C * D);
+      for (float &c : centres)
+        c = nd(rng);
+      for (int64_t j = 0; j < N; ++j) {
+        int c = pick(rng);
+        for (int64_t d = 0; d < D; ++d)
+          k.setF(K(b, h, j, d), centres[c * D + d] + 0.5f * nd(rng));
+      }
+      int c0 = pick(rng), c1 = pick(rng);
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t d = 0; d < D; ++d)
+          q.setF(Q(b, h * G + g, d), 0.8f * centres[c0 * D + d] +
+                                         0.4f * centres[c1 * D + d] +
+                                         0.3f * nd(rng));
+    }
+}
+
+void checkFinite(const Buffer &b) {
+  for (int64_t i = 0; i < b.numel(); ++i)
+    if (!std::isfinite(b.getF(i)))
+      fail("'" + b.role + "' contains NaN or Inf at flat index " +
+           llvm::Twine(i) + ": refusing to run");
+}
+
+/// Dense decode attention in f64 (the reference).
+std::vector<double> denseReference(const Buffer &q, const Buffer &k,
+                                   const Buffer &v, const Buffer *lens,
+                                   double scale) {
+  int64_t B = k.shape[0], H = k.shape[1], N = k.shape[2], D = k.shape[3],
+          Hq = q.shape[1], G = Hq / H;
+  std::vector<double> out(B * Hq * D, 0.0), x(N);
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t n = lens ? std::clamp<int64_t>(lens->getI(b), 0, N) : N;
+    for (int64_t i = 0; i < Hq; ++i) {
+      int64_t h = i / G;
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t d = 0; d < D; ++d)
+          s += double(q.getF((b * Hq + i) * D + d)) *
+               double(k.getF(((b * H + h) * N + j) * D + d));
+        x[j] = s * scale;
+        mx = std::max(mx, x[j]);
+      }
+      double l = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        double p = std::exp(x[j] - mx);
+        l += p;
+        for (int64_t d = 0; d < D; ++d)
+          out[(b * Hq + i) * D + d] +=
+              p * double(v.getF(((b * H + h) * N + j) * D + d));
+      }
+      for (int64_t d = 0; d < D && l > 0; ++d)
+        out[(b * Hq + i) * D + d] /= l;
+    }
+  }
+  return out;
+}
+
+double configNumber(const std::string &cfg, const std::string &key, double dflt) {
+  std::smatch m;
+  if (std::regex_search(cfg, m, std::regex(key + " = ([-+0-9.eE]+)")))
+    return std::stod(m[1].str());
+  return dflt;
+}
+
+/// Host-side check of level 0: counts sum to Lc, centroids are the means of
+/// their members' pre-RoPE keys, value centroids of their values.
+bool checkLevel0(std::map<std::string, Buffer> &bufs, const std::string &cfg,
+                 std::string &why) {
+  Buffer &k = bufs.at("k"), &v = bufs.at("v");
+  Buffer &cent = bufs.at("L0.centroids"), &vc = bufs.at("L0.vcentroids"),
+         &cnt = bufs.at("L0.counts"), &asg = bufs.at("L0.assign"),
+         &st = bufs.at("L0.state");
+  int64_t B = k.shape[0], H = k.shape[1], N = k.shape[2], D = k.shape[3],
+          C = cent.shape[2];
+  double theta = configNumber(cfg, "rope_theta", 0.0);
+  int64_t S = int64_t(configNumber(cfg, "sink", 16));
+  double worst = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      int64_t bh = b * H + h;
+      int64_t nc = st.getI(bh * 4), lc = st.getI(bh * 4 + 1);
+      int64_t sum = 0;
+      for (int64_t c = 0; c < nc; ++c)
+        sum += cnt.getI(bh * C + c);
+      if (sum != lc) {
+        why = "counts of (b=" + std::to_string(b) + ", h=" + std::to_string(h) +
+              ") sum to " + std::to_string(sum) + ", clustered length is " +
+              std::to_string(lc);
+        return false;
+      }
+      std::vector<double> ksum(nc * D, 0.0), vsum(nc * D, 0.0);
+      std::vector<int64_t> members(nc, 0);
+      for (int64_t j = S; j < S + lc && j < N; ++j) {
+        int64_t c = asg.getI(bh * N + j);
+        if (c < 0 || c >= nc) {
+          why = "token " + std::to_string(j) + " has no valid cluster";
+          return false;
+        }
+        ++members[c];
+        std::vector<double> x(D);
+        for (int64_t d = 0; d < D; ++d)
+          x[d] = k.getF((bh * N + j) * D + d);
+        if (theta > 0) {
+          for (int64_t i = 0; i < D / 2; ++i) {
+            double w = std::pow(theta, -2.0 * double(i) / double(D));
+            double a = -double(j) * w, cs = std::cos(a), sn = std::sin(a);
+            double x1 = x[i], x2 = x[i + D / 2];
+            x[i] = x1 * cs - x2 * sn;
+            x[i + D / 2] = x2 * cs + x1 * sn;
+          }
+        }
+        for (int64_t d = 0; d < D; ++d) {
+          ksum[c * D + d] += x[d];
+          vsum[c * D + d] += v.getF((bh * N + j) * D + d);
+        }
+      }
+      for (int64_t c = 0; c < nc; ++c) {
+        if (members[c] != cnt.getI(bh * C + c)) {
+          why = "cluster " + std::to_string(c) + " counts " +
+                std::to_string(cnt.getI(bh * C + c)) + " but has " +
+                std::to_string(members[c]) + " members";
+          return false;
+        }
+        if (!members[c])
+          continue;
+        for (int64_t d = 0; d < D; ++d) {
+          double mk = ksum[c * D + d] / members[c], mv = vsum[c * D + d] / members[c];
+          worst = std::max(worst, std::abs(mk - cent.getF((bh * C + c) * D + d)));
+          worst = std::max(worst, std::abs(mv - vc.getF((bh * C + c) * D + d)));
+        }
+      }
+    }
+  if (worst > 1e-3) {
+    why = "a centroid differs from its members' mean by " + std::to_string(worst);
+    return false;
+  }
+  why = "max |centroid - mean of members| = " + llvm::formatv("{0:e2}", worst).str();
+  return true;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(cat);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "multipole-run: run a library made by multipole-compile\n\n"
+      "Builds the cluster index (if the library has one), runs the decode step\n"
+      "and prints its relative error against dense attention computed in f64\n"
+      "and the median time. Exit status: 0 ok, 1 error, 2 error bound missed.\n");
+  Library lib;
+  lib.load(libPath);
+  if (listOnly) {
+    outs() << "target: " << lib.target << "\n";
+    if (!lib.config.empty())
+      outs() << "config: " << lib.config << "\n";
+    for (auto &e : lib.entries) {
+      outs() << e.kind << " " << e.name << " (" << e.symbol << ")\n";
+      for (auto &a : e.args)
+        outs() << "    " << a.io << " " << a.role << ": " << a.dtype << " "
+               << shapeStr(a.shape) << "\n";
+    }
+    return 0;
+  }
+  Entry *step = nullptr;
+  if (!entryName.empty()) {
+    step = lib.find(entryName);
+    if (!step) {
+      std::string names;
+      for (auto &e : lib.entries)
+        names += " " + e.name;
+      fail("no entry point '" + entryName + "' in '" + libPath +
+           "'; it has:" + names);
+    }
+  } else {
+    for (auto &e : lib.entries)
+      if (e.kind == "step")
+        step = &e;
+    if (!step && lib.entries.size() == 1)
+      step = &lib.entries.front();
+    if (!step)
+      fail("several entry points and none is a decode step: pick one with "
+           "--entry (see --list)");
+  }
+  Entry *build = lib.findKind("build", step->name);
+  Entry *update = lib.findKind("update", step->name);
+
+  // Inputs by role.
+  std::map<std::string, Buffer> bufs;
+  const Buffer *qT = nullptr, *kT = nullptr, *vT = nullptr, *lT = nullptr,
+               *oT = nullptr;
+  for (auto &a : step->args) {
+    if (a.role == "q" || a.role == "arg0") qT = &a;
+    else if (a.role == "k" || a.role == "arg1") kT = &a;
+    else if (a.role == "v" || a.role == "arg2") vT = &a;
+    else if (a.role == "lens") lT = &a;
+    else if (a.io == "out") oT = &a;
+  }
+  if (!qT || !kT || !vT || !oT || qT->shape.size() != 3 || kT->shape.size() != 4)
+    fail("entry point '" + step->name +
+         "' does not look like decode attention (q [B,Hq,D], k/v [B,Hkv,N,D], "
+         "one output); roles are missing from the manifest");
+  Buffer q = *qT, k = *kT, v = *vT;
+  q.role = "q";
+  k.role = "k";
+  v.role = "v";
+  q.allocate();
+  k.allocate();
+  v.allocate();
+  synthesize(q, k, v, dataKind, seed);
+  if (!qFile.empty()) loadNpy(qFile, q);
+  if (!kFile.empty()) loadNpy(kFile, k);
+  if (!vFile.empty()) loadNpy(vFile, v);
+  checkFinite(q);
+  checkFinite(k);
+  checkFinite(v);
+  int64_t B = k.shape[0], N = k.shape[2], D = k.shape[3];
+  std::vector<int64_t> lens(B, N);
+  if (!lensOpt.empty()) {
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(lensOpt).split(parts, ',');
+    if (parts.size() != 1 && int64_t(parts.size()) != B)
+      fail("--lens has " + llvm::Twine(parts.size()) + " values, batch is " +
+           llvm::Twine(B));
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t x;
+      if (parts[parts.size() == 1 ? 0 : b].trim().getAsInteger(10, x) || x < 0 || x > N)
+        fail("--lens: '" + parts[parts.size() == 1 ? 0 : b] +
+             "' is not a length in [0, " + llvm::Twine(N) + "]");
+      lens[b] = x;
+    }
+  }
+  Buffer lensBuf;
+  lensBuf.role = "lens";
+  lensBuf.dtype = "i32";
+  lensBuf.shape = {B};
+  lensBuf.allocate();
+  auto setLens = [&]() {
+    for (int64_t b = 0; b < B; ++b)
+      lensBuf.setI(b, int32_t(lens[b]));
+    bufs["lens"] = lensBuf;
+    bufs["lens"].allocate();
+    for (int64_t b = 0; b < B; ++b)
+      bufs["lens"].setI(b, int32_t(lens[b]));
+  };
+  if (!lT && !lensOpt.empty())
+    fail("entry point '" + step->name + "' takes no lengths; drop --lens");
+  bufs["q"] = q;
+  bufs["q"].allocate();
+  std::memcpy(bufs["q"].bytes.data(), q.bytes.data(), q.bytes.size());
+  for (auto *src : {&k, &v}) {
+    Buffer &dst = bufs[src->role];
+    dst = *src;
+    dst.allocate();
+    std::memcpy(dst.bytes.data(), src->bytes.data(), src->bytes.size());
+  }
+  setLens();
+  // Positional roles (functions compiled without the rewrite).
+  for (auto &a : step->args)
+    if (a.role.rfind("arg", 0) == 0 && a.io == "in") {
+      const char *r = a.role == "arg0" ? "q" : a.role == "arg1" ? "k" : a.role == "arg2" ? "v" : nullptr;
+      if (r) {
+        bufs[a.role] = bufs[r];
+        bufs[a.role].allocate();
+        std::memcpy(bufs[a.role].bytes.data(), bufs[r].bytes.data(), bufs[r].bytes.size());
+      }
+    }
+
+  double scale = 1.0 / std::sqrt(double(D));
+  outs() << "library: " << libPath << " (target " << lib.target << ")\n";
+  outs() << "entry: " << step->name << "  B=" << B << " Hq=" << q.shape[1]
+         << " Hkv=" << k.shape[1] << " N=" << N << " D=" << D
+         << " dtype=" << q.dtype << "  data=" << dataKind << " seed=" << seed
+         << "\n";
+  int status = 0;
+  auto runStep = [&](const char *label) {
+    std::vector<double> times;
+    for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r)
+      times.push_back(call(*step, bufs));
+    const Buffer &o = bufs.at(oT->role);
+    auto ref = denseReference(bufs["q"], bufs["k"], bufs["v"],
+                              lT ? &bufs["lens"] : nullptr, scale);
+    double num = 0, den = 0, maxAbs = 0;
+    for (int64_t i = 0; i < o.numel(); ++i) {
+      double x = o.getF(i);
+      if (!std::isfinite(x))
+        fail(llvm::Twine(label) + ": the output has NaN or Inf at flat index " +
+             llvm::Twine(i));
+      num += (x - ref[i]) * (x - ref[i]);
+      den += ref[i] * ref[i];
+      maxAbs = std::max(maxAbs, std::abs(x - ref[i]));
+    }
+    double rel = std::sqrt(num / std::max(den, 1e-300));
+    std::string ls;
+    for (int64_t b = 0; b < B; ++b)
+      ls += (b ? "," : "") + std::to_string(lens[b]);
+    outs() << llvm::format("%-8s lens=[%s]  time %.3f ms (median of %u)  "
+                           "rel error vs dense f64 %.3e  max abs %.3e\n",
+                           label, ls.c_str(), median(times),
+                           std::max(1u, unsigned(repeat)), rel, maxAbs);
+    if (maxRelError >= 0 && rel > maxRelError) {
+      errs() << "multipole-run: " << label << ": relative error " << rel
+             << " exceeds --max-rel-error=" << maxRelError << "\n";
+      status = 2;
+    }
+  };
+  auto maybeCheck = [&](const char *when) {
+    if (!checkIndex)
+      return;
+    if (!bufs.count("L0.state"))
+      fail("--check-index: the library has no cluster index");
+    std::string why;
+    bool ok = checkLevel0(bufs, lib.config, why);
+    outs() << "index after " << when << ": " << (ok ? "OK" : "FAILED") << " ("
+           << why << ")\n";
+    if (!ok)
+      status = 2;
+  };
+  if (build) {
+    double t = call(*build, bufs);
+    int64_t nc = 0, lc = 0;
+    auto &st = bufs.at("L0.state");
+    for (int64_t i = 0; i < st.numel() / 4; ++i) {
+      nc += st.getI(i * 4);
+      lc += st.getI(i * 4 + 1);
+    }
+    int64_t heads = st.numel() / 4;
+    outs() << llvm::format("build    %s: %.1f ms, %.1f clusters and %.1f "
+                           "clustered tokens per (sequence, KV head)\n",
+                           build->name.c_str(), t, double(nc) / heads,
+                           double(lc) / heads);
+    maybeCheck("build");
+  }
+  runStep("step");
+  for (unsigned u = 0; u < updates; ++u) {
+    if (!update)
+      fail("--updates: the library has no update entry point");
+    for (auto &l : lens)
+      l = std::min<int64_t>(N, l + grow);
+    setLens();
+    double t = call(*update, bufs);
+    outs() << llvm::format("update   %s: %.1f ms\n", update->name.c_str(), t);
+    maybeCheck("update");
+    runStep("step");
+  }
+  return status;
+}
