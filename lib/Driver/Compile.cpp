@@ -135,6 +135,29 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
                                               {"entries", std::move(entries)}});
 }
 
+void tagDenseRoles(ModuleOp module) {
+  Builder b(module.getContext());
+  module.walk([&](func::FuncOp f) {
+    f.walk([&](Operation *op) {
+      if (op->getName().getStringRef() != "multipole.decode_attention" ||
+          op->getNumOperands() < 4)
+        return;
+      const char *roles[] = {"q", "k", "v", "lens"};
+      unsigned n = op->getNumOperands() == 5 ? 4 : 3;
+      for (unsigned i = 0; i < n; ++i)
+        if (auto ba = dyn_cast<BlockArgument>(op->getOperand(i)))
+          if (ba.getOwner()->getParentOp() == f &&
+              !f.getArgAttr(ba.getArgNumber(), "multipole.role"))
+            f.setArgAttr(ba.getArgNumber(), "multipole.role",
+                         b.getStringAttr(roles[i]));
+      for (OpOperand &use : op->getResult(0).getUses())
+        if (isa<func::ReturnOp>(use.getOwner()))
+          f.setResultAttr(use.getOperandNumber(), "multipole.role",
+                          b.getStringAttr("out"));
+    });
+  });
+}
+
 struct Stage {
   llvm::raw_ostream &log;
   bool verbose;
@@ -214,6 +237,9 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
   for (auto f : module.getOps<func::FuncOp>())
     if (f.isPublic() && !f.isExternal())
       f->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  // Dense decode attention left as is (--dense): name the arguments' roles
+  // for the manifest, as --multipole-rewrite does.
+  tagDenseRoles(module);
 
   // 2. Bufferize and describe the entry points.
   llvm::json::Value manifest(nullptr);

@@ -560,32 +560,45 @@ struct Access {
 // Materialization
 //===----------------------------------------------------------------------===//
 
-/// Reshapes `v` (same element order) to `shape`: one collapse or expand when
-/// possible, else through 1-D.
-Value reshapeTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+/// Whether `from` reshapes to `to` with one collapse or expand.
+bool isOneStepReshape(ArrayRef<int64_t> from, ArrayRef<int64_t> to, Type elt) {
+  if (from == to || from.size() == to.size())
+    return from == to;
+  return getReassociationIndicesForReshape(RankedTensorType::get(from, elt),
+                                           RankedTensorType::get(to, elt))
+      .has_value();
+}
+
+/// One collapse or expand of `v` to `shape` (see isOneStepReshape).
+Value reshapeOneStep(OpBuilder &b, Location loc, Value v,
+                     ArrayRef<int64_t> shape) {
   auto src = cast<RankedTensorType>(v.getType());
   if (src.getShape() == shape)
     return v;
   auto dst = RankedTensorType::get(shape, src.getElementType());
-  if (auto re = getReassociationIndicesForReshape(src, dst)) {
-    if (src.getRank() > dst.getRank())
-      return tensor::CollapseShapeOp::create(b, loc, dst, v, *re);
-    if (src.getRank() < dst.getRank())
-      return tensor::ExpandShapeOp::create(b, loc, dst, v, *re);
-  }
-  auto all = [](int64_t rank) {
-    ReassociationIndices r;
-    for (int64_t i = 0; i < rank; ++i)
-      r.push_back(i);
-    return SmallVector<ReassociationIndices>{r};
-  };
-  auto flat = RankedTensorType::get({src.getNumElements()},
-                                    src.getElementType());
-  if (src.getRank() != 1)
-    v = tensor::CollapseShapeOp::create(b, loc, flat, v, all(src.getRank()));
-  if (dst.getRank() != 1)
-    v = tensor::ExpandShapeOp::create(b, loc, dst, v, all(dst.getRank()));
-  return v;
+  SmallVector<ReassociationIndices> re =
+      *getReassociationIndicesForReshape(src, dst);
+  if (src.getRank() > dst.getRank())
+    return tensor::CollapseShapeOp::create(b, loc, dst, v, re);
+  return tensor::ExpandShapeOp::create(b, loc, dst, v, re);
+}
+
+/// Reshapes `v` (same element order) to `shape`: in one collapse or expand
+/// when possible, else through the shape without unit dimensions, else
+/// through 1-D.
+Value reshapeTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+  auto src = cast<RankedTensorType>(v.getType());
+  Type elt = src.getElementType();
+  if (isOneStepReshape(src.getShape(), shape, elt))
+    return reshapeOneStep(b, loc, v, shape);
+  SmallVector<int64_t> mid;
+  for (int64_t s : src.getShape())
+    if (s != 1)
+      mid.push_back(s);
+  if (mid.empty() || !isOneStepReshape(src.getShape(), mid, elt) ||
+      !isOneStepReshape(mid, shape, elt))
+    mid = {src.getNumElements()};
+  return reshapeOneStep(b, loc, reshapeOneStep(b, loc, v, mid), shape);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1167,9 +1180,13 @@ void Matcher::rewrite(DecodeMatch &m, DenseSet<Operation *> &live) {
     Operation *op = worklist.pop_back_val();
     if (erased.contains(op) || !isOpTriviallyDead(op))
       continue;
-    for (Value operand : op->getOperands())
-      if (Operation *def = operand.getDefiningOp())
-        worklist.push_back(def);
+    // Operands, and values the payload captures from above.
+    op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && !op->isAncestor(def))
+          worklist.push_back(def);
+    });
     erased.insert(op);
     live.erase(op);
     op->erase();

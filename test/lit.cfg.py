@@ -1,0 +1,48 @@
+# -*- Python -*-
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "MULTIPOLE"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".py"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.multipole_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%src", config.multipole_src_root))
+config.environment["PYTHONPATH"] = os.path.join(config.multipole_src_root, "python")
+# CUDA locations reach the tools (ptxas, libdevice) when a GPU target exists.
+for var in ["CUDA_HOME", "CUDA_ROOT", "CUDA_PATH", "MULTIPOLE_LINKER"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.multipole_tools_dir, append_path=True)
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.multipole_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(
+    ["multipole-opt", "multipole-compile", "multipole-run"], tool_dirs)
+
+# A GPU is present: enables tests marked `REQUIRES: cuda-device`.
+if shutil.which("nvidia-smi"):
+    try:
+        if subprocess.run(["nvidia-smi", "-L"], capture_output=True,
+                          timeout=20).returncode == 0:
+            config.available_features.add("cuda-device")
+    except Exception:
+        pass
+# numpy for the Python tests.
+try:
+    if subprocess.run([config.python_executable, "-c", "import numpy"],
+                      capture_output=True, timeout=60).returncode == 0:
+        config.available_features.add("numpy")
+except Exception:
+    pass
