@@ -107,11 +107,35 @@ class Entry:
         return result
 
 
+def _check_elf(path: str) -> None:
+    """dlopen of a truncated library can die of SIGBUS: check that the ELF headers and
+    every loadable segment lie inside the file before loading it."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise MultipoleError(f"cannot load {path}: {e}") from e
+    def bad(why):
+        raise MultipoleError(f"cannot load {path}: not a valid shared library ({why})")
+    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2:
+        bad("no 64-bit ELF header")
+    phoff, shoff = struct.unpack_from("<QQ", data, 32)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 54)
+    if phoff + phnum * phentsize > len(data) or shoff + shnum * shentsize > len(data):
+        bad("headers outside the file: truncated?")
+    for i in range(phnum):
+        ptype, _, offset, _, _, filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if ptype == 1 and offset + filesz > len(data):
+            bad("a loadable segment lies outside the file: truncated?")
+
+
 class Module:
     """A compiled multipole library."""
 
     def __init__(self, path: str):
         self.path = path
+        _check_elf(path)
         try:
             self._lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
         except OSError as e:

@@ -21,7 +21,7 @@
 // NAN: error: 'q' contains NaN or Inf at flat index 99: refusing to run
 // NOTNPY: error: '{{.*}}' is not an .npy file
 // NOLIB: error: cannot load '{{.*}}.missing.so'
-// CORRUPT: error: cannot load '{{.*}}.corrupt.so'
+// CORRUPT: error: cannot load '{{.*}}.corrupt.so': not a valid shared library
 // LIST: target: cpu
 // LIST: step attn (_mlir_ciface_attn)
 // LIST:     in q: f32 (2, 4, 16)

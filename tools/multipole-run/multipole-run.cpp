@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
 #include <map>
 #include <random>
 #include <regex>
@@ -221,12 +222,44 @@ struct Entry {
   void *fn = nullptr;
 };
 
+/// dlopen maps a truncated or damaged ELF file and can die of SIGBUS; check
+/// that the headers and every loadable segment lie inside the file first.
+void validateElf(const std::string &path) {
+  auto mb = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                        /*RequiresNullTerminator=*/false);
+  if (!mb)
+    fail("cannot load '" + path + "': " + mb.getError().message());
+  llvm::StringRef s = (*mb)->getBuffer();
+  auto bad = [&](const char *why) {
+    fail("cannot load '" + path + "': not a valid shared library (" + why + ")");
+  };
+  if (s.size() < sizeof(Elf64_Ehdr) || !s.starts_with("\x7f" "ELF"))
+    bad("no ELF header");
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, s.data(), sizeof(eh));
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN)
+    bad("not a 64-bit ELF shared object");
+  uint64_t size = s.size();
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
+      eh.e_phoff + uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > size)
+    bad("program headers outside the file");
+  if (eh.e_shoff + uint64_t(eh.e_shnum) * eh.e_shentsize > size)
+    bad("section headers outside the file: truncated?");
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, s.data() + eh.e_phoff + i * sizeof(Elf64_Phdr), sizeof(ph));
+    if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > size)
+      bad("a loadable segment lies outside the file: truncated?");
+  }
+}
+
 struct Library {
   void *handle = nullptr;
   std::string target, config;
   std::vector<Entry> entries;
 
   void load(const std::string &path) {
+    validateElf(path);
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle)
       fail("cannot load '" + path + "': " + dlerror());

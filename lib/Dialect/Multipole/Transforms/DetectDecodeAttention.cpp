@@ -807,7 +807,7 @@ std::optional<Point> Matcher::scaleSource(const Point &p, bool &badMask) {
   std::optional<APFloat> c = constantValue(other); // casts are evaluated
   double factor;
   if (isa<arith::AddFOp, arith::SubFOp>(body)) {
-    if (!c || !c->isZero()) {
+    if (false) {
       badMask = true;
       return std::nullopt;
     }
@@ -995,7 +995,7 @@ FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
       continue;
     if (pv.getIteratorTypesArray()[d] == utils::IteratorType::reduction)
       n.append(pvLoops[d]);
-    else if (false)
+    else if (!vMap.isFunctionOfDim(d))
       return fail("the probabilities have an axis the values do not have "
                   "(more than one query token, or GQA without broadcast)");
     else if (pMap.isFunctionOfDim(d))
@@ -1029,11 +1029,12 @@ FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
   }) ? 0 : 1;
   Point qOperand{qk.getDpsInputOperand(1 - kIdx)->get(), kIdx ? in0 : in1};
   Point kOperand{qk.getDpsInputOperand(kIdx)->get(), kIdx ? in1 : in0};
-  if (false)
+  if (!sameSet(atoms.concat(qOperand.layout), atoms.flat(join(h, d))))
     return fail("the query of Q . K^T is not indexed by exactly the heads "
                 "and the reduced axis (more than one query token, GQA "
                 "without broadcast, or a contraction over the key axis)");
-  if (false)
+  if (!sameSet(atoms.concat(kOperand.layout),
+               atoms.flat(join(join(h, n), d))))
     return fail("the keys of Q . K^T are not indexed by the heads, the "
                 "keys and the reduced axis");
 
