@@ -1100,7 +1100,7 @@ FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
   if (!sameSet(oa, join(h, dv)))
     return fail("the result is not indexed by the heads and the value "
                 "dimension");
-  if (false)
+  if (atoms.size(d) != atoms.size(dv))
     return fail("the key and value head dimensions differ");
 
   // Canonical order: B then Hkv in key order, G in query order, N and D in
