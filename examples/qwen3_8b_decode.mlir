@@ -8,7 +8,9 @@
 //   o = torch.matmul(p, v)
 //
 // `repeat_kv` is unsqueeze + expand + reshape; the 4-D matmuls collapse the
-// batch and head dimensions into one for linalg.batch_matmul; the softmax is
+// batch and head dimensions into one for linalg.batch_matmul, with bf16
+// operands accumulated in f32 as PyTorch does (a batch_matmul with bf16 outs
+// would accumulate the 4096-term sums in bf16, visibly off); the softmax is
 // decomposed into max / sub / exp / sum / div in f32.
 //
 //   multipole-opt --multipole-detect-decode-attention examples/qwen3_8b_decode.mlir
@@ -20,12 +22,12 @@
 #keep4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
 #rep5 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, 0, d3, d4)>
 #id5 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 
 func.func @qwen3_8b_decode(%q: tensor<1x32x1x128xbf16>,
                            %k: tensor<1x8x4096x128xbf16>,
                            %v: tensor<1x8x4096x128xbf16>)
     -> tensor<1x32x1x128xbf16> {
-  %zero = arith.constant 0.000000e+00 : bf16
   %zero_f32 = arith.constant 0.000000e+00 : f32
   %ninf = arith.constant 0xFF800000 : f32
   %scaling = arith.constant 0.088388347648318441 : f64
@@ -71,12 +73,20 @@ func.func @qwen3_8b_decode(%q: tensor<1x32x1x128xbf16>,
       : tensor<1x32x1x128xbf16> into tensor<32x1x128xbf16>
   %kt3 = tensor.collapse_shape %kt [[0, 1], [2], [3]]
       : tensor<1x32x128x4096xbf16> into tensor<32x128x4096xbf16>
-  %s0 = tensor.empty() : tensor<32x1x4096xbf16>
-  %sz = linalg.fill ins(%zero : bf16) outs(%s0 : tensor<32x1x4096xbf16>)
-      -> tensor<32x1x4096xbf16>
-  %s3 = linalg.batch_matmul
+  %s0 = tensor.empty() : tensor<32x1x4096xf32>
+  %sz = linalg.fill ins(%zero_f32 : f32) outs(%s0 : tensor<32x1x4096xf32>)
+      -> tensor<32x1x4096xf32>
+  %s3f = linalg.batch_matmul
       ins(%q3, %kt3 : tensor<32x1x128xbf16>, tensor<32x128x4096xbf16>)
-      outs(%sz : tensor<32x1x4096xbf16>) -> tensor<32x1x4096xbf16>
+      outs(%sz : tensor<32x1x4096xf32>) -> tensor<32x1x4096xf32>
+  %s3e = tensor.empty() : tensor<32x1x4096xbf16>
+  %s3 = linalg.generic {indexing_maps = [#id3, #id3],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%s3f : tensor<32x1x4096xf32>) outs(%s3e : tensor<32x1x4096xbf16>) {
+  ^bb0(%in: f32, %out: bf16):
+    %t = arith.truncf %in : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<32x1x4096xbf16>
   %s = tensor.expand_shape %s3 [[0, 1], [2], [3]] output_shape [1, 32, 1, 4096]
       : tensor<32x1x4096xbf16> into tensor<1x32x1x4096xbf16>
 
@@ -158,12 +168,20 @@ func.func @qwen3_8b_decode(%q: tensor<1x32x1x128xbf16>,
       : tensor<1x32x1x4096xbf16> into tensor<32x1x4096xbf16>
   %v3 = tensor.collapse_shape %vr [[0, 1], [2], [3]]
       : tensor<1x32x4096x128xbf16> into tensor<32x4096x128xbf16>
-  %o0 = tensor.empty() : tensor<32x1x128xbf16>
-  %oz = linalg.fill ins(%zero : bf16) outs(%o0 : tensor<32x1x128xbf16>)
-      -> tensor<32x1x128xbf16>
-  %o3 = linalg.batch_matmul
+  %o0 = tensor.empty() : tensor<32x1x128xf32>
+  %oz = linalg.fill ins(%zero_f32 : f32) outs(%o0 : tensor<32x1x128xf32>)
+      -> tensor<32x1x128xf32>
+  %o3f = linalg.batch_matmul
       ins(%p3, %v3 : tensor<32x1x4096xbf16>, tensor<32x4096x128xbf16>)
-      outs(%oz : tensor<32x1x128xbf16>) -> tensor<32x1x128xbf16>
+      outs(%oz : tensor<32x1x128xf32>) -> tensor<32x1x128xf32>
+  %o3e = tensor.empty() : tensor<32x1x128xbf16>
+  %o3 = linalg.generic {indexing_maps = [#id3, #id3],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%o3f : tensor<32x1x128xf32>) outs(%o3e : tensor<32x1x128xbf16>) {
+  ^bb0(%in: f32, %out: bf16):
+    %t = arith.truncf %in : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<32x1x128xbf16>
   %o = tensor.expand_shape %o3 [[0, 1], [2], [3]] output_shape [1, 32, 1, 128]
       : tensor<32x1x128xbf16> into tensor<1x32x1x128xbf16>
   return %o : tensor<1x32x1x128xbf16>

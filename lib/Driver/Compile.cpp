@@ -158,6 +158,30 @@ void tagDenseRoles(ModuleOp module) {
   });
 }
 
+bool findPtxas() {
+  for (const char *var : {"CUDA_HOME", "CUDA_ROOT", "CUDA_PATH"})
+    if (const char *d = std::getenv(var)) {
+      llvm::SmallString<256> p(d);
+      llvm::sys::path::append(p, "bin", "ptxas");
+      if (llvm::sys::fs::can_execute(p))
+        return true;
+    }
+  return static_cast<bool>(llvm::sys::findProgramByName("ptxas"));
+}
+
+/// build/lib (next to build/bin) holding libmultipole_cuda_runtime.so.
+std::string findRuntimeDir() {
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  llvm::SmallString<256> dir(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(dir, "lib");
+  llvm::SmallString<256> lib(dir);
+  llvm::sys::path::append(lib, "libmultipole_cuda_runtime.so");
+  if (const char *env = std::getenv("MULTIPOLE_RUNTIME_DIR"))
+    return env;
+  return llvm::sys::fs::exists(lib) ? std::string(dir) : std::string();
+}
+
 struct Stage {
   llvm::raw_ostream &log;
   bool verbose;
@@ -205,10 +229,17 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
                                                       const CompileOptions &opts,
                                                       StringRef outPath,
                                                       llvm::raw_ostream &log) {
-  if (opts.target != "cpu")
+  if (opts.target != "cpu" && opts.target != "cuda")
     return module.emitError()
            << "target '" << opts.target
-           << "' is not available in this build; supported targets: cpu";
+           << "' is not available in this build; supported targets: cpu, cuda";
+  bool cuda = opts.target == "cuda";
+  bool ptx = opts.ptx;
+  if (cuda && !ptx && !findPtxas()) {
+    log << "[multipole-compile] warning: ptxas not found (set CUDA_HOME); "
+           "embedding PTX, which the driver compiles at load time\n";
+    ptx = true;
+  }
   // 1. Detect and rewrite.
   {
     Stage s(log, opts.verbose, "detect + rewrite");
@@ -262,10 +293,22 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     f->removeAttr("multipole.entry");
     f->removeAttr("multipole.step");
   }
-  // 3. Lower to the LLVM dialect.
+  // 3. Lower to the LLVM dialect (CUDA: kernels to a cubin or PTX).
   {
-    Stage s(log, opts.verbose, "lower to LLVM dialect");
-    if (failed(runPipeline(module, kLowerToLLVMPipeline)))
+    Stage s(log, opts.verbose, cuda ? "lower to GPU kernels, NVVM and a cubin"
+                                    : "lower to LLVM dialect");
+    std::string p = kLowerToLLVMPipeline;
+    if (cuda) {
+      p = "buffer-results-to-out-params{hoist-static-allocs "
+          "modify-public-functions},buffer-deallocation-pipeline,"
+          "convert-multipole-to-gpu{" +
+          opts.gpuOptions + "},func.func(gpu-async-region),"
+          "gpu-lower-to-nvvm-pipeline{cubin-chip=" + opts.chip +
+          " cubin-features=+ptx80 opt-level=3 "
+          "kernel-bare-ptr-calling-convention=true cubin-format=" +
+          (ptx ? "isa" : "bin") + "}";
+    }
+    if (failed(runPipeline(module, p)))
       return failure();
   }
   if (opts.keepIntermediates) {
@@ -357,6 +400,19 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
                 "MULTIPOLE_LINKER";
     llvm::SmallVector<llvm::StringRef> argv = {linker, "-shared", "-o", outPath,
                                               objPath, "-lm"};
+    std::string rtDir, rpath;
+    if (cuda) {
+      // The mgpu* symbols come from the project's CUDA runtime (dlopens
+      // libcuda, so linking works without a GPU or a CUDA install).
+      rtDir = findRuntimeDir();
+      if (rtDir.empty())
+        return module.emitError()
+               << "libmultipole_cuda_runtime.so not found next to the tools "
+                  "(expected in <bin>/../lib); build the project fully";
+      rtDir = "-L" + rtDir;
+      rpath = "-Wl,-rpath," + rtDir.substr(2);
+      argv.append({rtDir, "-lmultipole_cuda_runtime", rpath});
+    }
     std::string msg;
     llvm::SmallString<128> logPath;
     llvm::sys::fs::createTemporaryFile("multipole-link", "log", logPath);

@@ -21,6 +21,7 @@ const char *mlir::multipole::kBufferizePipeline =
 
 const char *mlir::multipole::kLowerToLLVMPipeline =
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
+    "buffer-deallocation-pipeline,"
     "convert-multipole-to-loops,"
     "symbol-dce,"
     "func.func(convert-linalg-to-loops),"

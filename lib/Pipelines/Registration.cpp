@@ -7,8 +7,8 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 using namespace mlir;
 
@@ -17,8 +17,10 @@ void mlir::multipole::registerAllMultipoleDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
   registry.insert<MultipoleDialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
+  // LLVM IR translations (host, GPU, NVVM) and the NVVM target, which
+  // gpu-module-to-binary needs (without it the pipeline crashes).
+  registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
 void mlir::multipole::registerAllMultipolePasses() {

@@ -29,8 +29,23 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output shared library"),
                                        cl::value_desc("OUT.so"), cl::Required,
                                        cl::cat(cat));
 static cl::opt<std::string>
-    target("target", cl::desc("Code generation target: cpu"), cl::init("cpu"),
-           cl::cat(cat));
+    target("target",
+           cl::desc("Code generation target: cpu, or cuda (NVIDIA GPUs; the "
+                    "library then takes device pointers)"),
+           cl::init("cpu"), cl::cat(cat));
+static cl::opt<std::string> chip("chip",
+                                 cl::desc("CUDA: GPU architecture (sm_90a "
+                                          "for H100/H200)"),
+                                 cl::init("sm_90a"), cl::cat(cat));
+static cl::opt<std::string> gpuOptions(
+    "gpu-options",
+    cl::desc("CUDA: options of --convert-multipole-to-gpu, e.g. "
+             "\"splits=64 threads=128\""),
+    cl::init(""), cl::cat(cat));
+static cl::opt<bool> ptx("ptx",
+                         cl::desc("CUDA: embed PTX rather than a cubin (the "
+                                  "default when ptxas is missing)"),
+                         cl::init(false), cl::cat(cat));
 static cl::opt<bool> dense("dense",
                            cl::desc("Do not rewrite to multipole form: compile "
                                     "dense decode attention (a baseline)"),
@@ -92,6 +107,9 @@ int main(int argc, char **argv) {
   }
   multipole::CompileOptions opts;
   opts.target = target;
+  opts.chip = chip;
+  opts.gpuOptions = gpuOptions;
+  opts.ptx = ptx;
   opts.detect = !noDetect;
   opts.rewrite = !dense;
   opts.rewriteOptions = rewriteOptions;

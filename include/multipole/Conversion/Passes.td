@@ -23,4 +23,34 @@ def ConvertMultipoleToLoops : Pass<"convert-multipole-to-loops", "ModuleOp"> {
                            "::mlir::math::MathDialect"];
 }
 
+def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
+  let summary = "Lower bufferized multipole ops to GPU kernels and launches";
+  let description = [{
+    Replaces every multipole op on memrefs by `gpu.launch_func`s of kernels
+    generated for its static shapes into `gpu.module @multipole_kernels`
+    (lib/Conversion/MultipoleToGPU: one file per op family). Attention kernels
+    split the KV sequence across CTAs (`splits`, chosen from the shape when 0)
+    so that even one sequence fills the GPU, read each K/V row once for the
+    whole GQA group with 16-byte vector loads, and combine the splits with a
+    log-sum-exp merge. Host allocations in the rewritten functions become
+    `gpu.alloc`, so entry points take device pointers. Run
+    `gpu-lower-to-nvvm-pipeline` afterwards.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+  let options = [
+    Option<"splits", "splits", "int64_t", "0",
+           "CTAs per (sequence, KV head) for the attention kernels; 0 = "
+           "from the shape (about 4 CTAs per SM in all)">,
+    Option<"threads", "threads", "int64_t", "128",
+           "Threads per CTA of the attention kernels (a multiple of 32)">,
+    Option<"numSMs", "num-sms", "int64_t", "132",
+           "Multiprocessors of the target GPU (H100/H200: 132)">
+  ];
+}
+
 #endif

@@ -11,8 +11,14 @@ namespace mlir {
 namespace multipole {
 
 struct CompileOptions {
-  /// "cpu" (the only target built so far).
+  /// "cpu" or "cuda".
   std::string target = "cpu";
+  /// CUDA: GPU architecture of the cubin.
+  std::string chip = "sm_90a";
+  /// CUDA: options of --convert-multipole-to-gpu, e.g. "splits=64 threads=128".
+  std::string gpuOptions;
+  /// CUDA: embed PTX instead of a cubin (also chosen when ptxas is missing).
+  bool ptx = false;
   /// Run --multipole-detect-decode-attention first.
   bool detect = true;
   /// Run --multipole-rewrite (off: compile dense decode_attention as is).

@@ -105,6 +105,7 @@ struct ConvertMultipoleToLoopsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    loaded.clear();
     SmallVector<Operation *> ops;
     bool bad = false;
     module.walk([&](Operation *op) {

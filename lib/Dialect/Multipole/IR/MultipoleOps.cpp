@@ -278,7 +278,8 @@ LogicalResult checkIndex(Operation *op, ValueRange idx, StringRef what,
                          int64_t B, int64_t H, int64_t D, int64_t items,
                          int64_t &C) {
   if (idx.size() != kNumIndexArrays)
-    return op->emitOpError() << what << " must have " << kNumIndexArrays
+    return op->emitOpError() << what << " must have "
+                             << static_cast<unsigned>(kNumIndexArrays)
                              << " arrays (centroids, vcentroids, counts, "
                                 "offsets, members, assign, state), got "
                              << idx.size();
@@ -449,6 +450,9 @@ LogicalResult CentroidScoreOp::verify() {
 /// Shared by select and approx: the parent pair must come together and match.
 static LogicalResult checkParent(Operation *op, Value assign, Value selected,
                                  int64_t B, int64_t H, int64_t C) {
+  if (static_cast<bool>(assign) != static_cast<bool>(selected))
+    return op->emitOpError()
+           << "parent assign and parent selection must be given together";
   if (!assign)
     return success();
   Builder b(op->getContext());

@@ -625,8 +625,9 @@ class Matcher {
 public:
   explicit Matcher(LinalgOp pv) : pv(pv) {}
 
-  /// Matches with input `pIdx` of the final contraction as the probabilities.
-  FailureOr<DecodeMatch> match(unsigned pIdx);
+  /// Matches with input `probIdx` of the final contraction as the
+  /// probabilities (the other one is V).
+  FailureOr<DecodeMatch> match(unsigned probIdx);
 
   /// Replaces the match and erases the ops that became dead; removes them
   /// from `live`.
@@ -635,7 +636,8 @@ public:
 private:
   LogicalResult fail(const Twine &why) {
     LLVM_DEBUG(llvm::dbgs() << "[" DEBUG_TYPE "] " << pv->getLoc()
-                            << ": not decode attention: " << why << "\n");
+                            << ": not decode attention with operand #" << pIdx
+                            << " as the probabilities: " << why << "\n");
     return failure();
   }
 
@@ -659,6 +661,7 @@ private:
   }
 
   LinalgOp pv;
+  unsigned pIdx = 0;
   AtomTable atoms;
   AtomList n;
 };
@@ -979,7 +982,8 @@ SmallVector<Point> Matcher::walkToRoot(Point p, bool foldScales) {
   }
 }
 
-FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
+FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
+  pIdx = probIdx;
   // P @ V: the result's loops are heads (in P and V) or Dv (only in V).
   Value result = pv->getResult(0);
   Layout resultLayout;
@@ -989,11 +993,12 @@ FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
   SmallVector<AtomList> pvLoops = loopAtoms(pv, resultLayout);
   AffineMap pMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(pIdx));
   AffineMap vMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(1 - pIdx));
+  SmallVector<utils::IteratorType> pvIters = pv.getIteratorTypesArray();
   AtomList h, dv;
   for (unsigned d = 0, e = pv.getNumLoops(); d < e; ++d) {
     if (pvLoops[d].empty())
       continue;
-    if (pv.getIteratorTypesArray()[d] == utils::IteratorType::reduction)
+    if (pvIters[d] == utils::IteratorType::reduction)
       n.append(pvLoops[d]);
     else if (!vMap.isFunctionOfDim(d))
       return fail("the probabilities have an axis the values do not have "
@@ -1016,9 +1021,10 @@ FailureOr<DecodeMatch> Matcher::match(unsigned pIdx) {
     return fail("the scores are not indexed by exactly the heads and keys "
                 "of the output");
   SmallVector<AtomList> qkLoops = loopAtoms(qk, s.layout);
+  SmallVector<utils::IteratorType> qkIters = qk.getIteratorTypesArray();
   AtomList d;
   for (unsigned l = 0, e = qk.getNumLoops(); l < e; ++l)
-    if (qk.getIteratorTypesArray()[l] == utils::IteratorType::reduction)
+    if (qkIters[l] == utils::IteratorType::reduction)
       d.append(qkLoops[l]);
   Layout in0 = operandLayout(
       qk.getMatchingIndexingMap(qk.getDpsInputOperand(0)), qkLoops);
@@ -1139,10 +1145,12 @@ void Matcher::rewrite(DecodeMatch &m, DenseSet<Operation *> &live) {
   Location loc = pv->getLoc();
   Type elt = elementType(m.q.value);
 
-  // Brings `pt` to `target` (same atoms): reshape to one dimension per atom,
-  // transpose, reshape; each step only when needed.
+  // Brings `pt` to `target` (same atoms, as the checks of `match` ensure):
+  // reshape to one dimension per atom, transpose, reshape; each step only
+  // when needed.
   auto materialize = [&](const Point &pt, const Layout &target) -> Value {
     AtomList from = atoms.concat(pt.layout), to = atoms.concat(target);
+    assert(sameSet(from, to) && "materializing a layout with other atoms");
     SmallVector<int64_t> shape = atoms.shape(atoms.flat(target));
     if (from == to)
       return reshapeTo(b, loc, pt.value, shape);

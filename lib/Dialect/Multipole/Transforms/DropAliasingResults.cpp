@@ -1,6 +1,8 @@
 //===- DropAliasingResults.cpp - in-place entry points ---------------------===//
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
 
+#include "mlir/IR/SymbolTable.h"
+
 #include "llvm/ADT/BitVector.h"
 
 namespace mlir {
@@ -18,7 +20,11 @@ struct DropAliasingResultsPass
           DropAliasingResultsPass> {
   void runOnOperation() override {
     for (auto f : getOperation().getOps<func::FuncOp>()) {
-      if (f.isExternal() || !f->hasAttr("multipole.entry"))
+      if (f.isExternal() || !f.isPublic() || !f->hasAttr("multipole.entry"))
+        continue;
+      // Entry points are called from outside; a call inside the module would
+      // need its results rewritten too, so leave such functions alone.
+      if (SymbolTable::symbolKnownUseEmpty(f, getOperation()) == false)
         continue;
       SmallVector<func::ReturnOp> returns;
       f.walk([&](func::ReturnOp r) { returns.push_back(r); });

@@ -191,12 +191,16 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
                                                     ConfigAttr cfg) {
   MLIRContext *ctx = &getContext();
   Location loc = op.getLoc();
-  auto qT = cast<RankedTensorType>(op.getQ().getType());
-  auto kT = cast<RankedTensorType>(op.getK().getType());
-  if (!kT.hasStaticShape() || !qT.hasStaticShape())
-    return op.emitError() << "multipole-rewrite needs static shapes to size "
-                             "the cluster index, got "
-                          << kT;
+  // The op is erased before the entry points are built: keep its operands.
+  const Value opQ = op.getQ(), opK = op.getK(), opV = op.getV(),
+              opLens = op.getLens();
+  auto qT = cast<RankedTensorType>(opQ.getType());
+  auto kT = cast<RankedTensorType>(opK.getType());
+  for (Value v : {opQ, opK, opV})
+    if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
+      return op.emitError() << "multipole-rewrite needs static shapes to size "
+                               "the cluster index, got "
+                            << v.getType();
   int64_t B = kT.getDimSize(0), H = kT.getDimSize(1), N = kT.getDimSize(2),
           D = kT.getDimSize(3), Hq = qT.getDimSize(1);
   if (cfg.getSink() > N)
@@ -229,14 +233,14 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
       if (ba.getOwner()->getParentOp() == func)
         func.setArgAttr(ba.getArgNumber(), kRoleAttr, b.getStringAttr(r));
   };
-  tagArg(op.getQ(), "q");
-  tagArg(op.getK(), "k");
-  tagArg(op.getV(), "v");
+  tagArg(opQ, "q");
+  tagArg(opK, "k");
+  tagArg(opV, "v");
 
   // --- The slice that computes k, v (and lens) from arguments. ----------
-  SmallVector<Value> roots = {op.getK(), op.getV()};
-  if (op.getLens())
-    roots.push_back(op.getLens());
+  SmallVector<Value> roots = {opK, opV};
+  if (opLens)
+    roots.push_back(opLens);
   SetVector<Operation *> sliceOps;
   SetVector<BlockArgument> sliceArgs;
   if (failed(backwardSlice(func, roots, sliceOps, sliceArgs, op)))
@@ -244,7 +248,7 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
 
   // --- Step function: append lens (if absent) and the index arguments. ---
   Block &body = func.getBody().front();
-  Value lens = op.getLens();
+  Value lens = opLens;
   unsigned lensArgNo = 0;
   if (!lens) {
     lensArgNo = func.getNumArguments();
@@ -275,7 +279,7 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
     Value rI = empty(ob, loc, {B, H, caps[l]}, f32);
     Value aI = empty(ob, loc, {B, Hq, caps[l]}, f32);
     auto score = CentroidScoreOp::create(
-        ob, loc, TypeRange{rI.getType(), aI.getType()}, op.getQ(), idx[l],
+        ob, loc, TypeRange{rI.getType(), aI.getType()}, opQ, idx[l],
         lens, ValueRange{rI, aI}, cfg, lvlAttr(l), scale);
     logits[l] = score.getResult(1);
     Value sI = empty(ob, loc, {B, H, caps[l]}, i8);
@@ -298,7 +302,7 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
   {
     SmallVector<Value> outs = partialTypes();
     auto ex = SparseAttentionOp::create(
-        ob, loc, ValueRange(outs).getTypes(), op.getQ(), op.getK(), op.getV(),
+        ob, loc, ValueRange(outs).getTypes(), opQ, opK, opV,
         lens, idx[0], sel[0], outs, cfg, scale);
     llvm::append_range(partials, ex.getResults());
   }
@@ -382,7 +386,7 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
     for (Operation *o : sliceOps)
       eb2.clone(*o, map);
     Value elens = addLens ? eb->getArgument(lensPos) : map.lookupOrDefault(lens);
-    Value k = map.lookupOrDefault(op.getK()), v = map.lookupOrDefault(op.getV());
+    Value k = map.lookupOrDefault(opK), v = map.lookupOrDefault(opV);
     SmallVector<Value> results;
     SmallVector<Value> l0Outs;
     unsigned base = ins.size() - (update ? allIndexTypes.size() : 0);

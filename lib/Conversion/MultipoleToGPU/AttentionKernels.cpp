@@ -1,0 +1,426 @@
+//===- AttentionKernels.cpp - split-KV attention, combine, merge (GPU) ----===//
+//
+// Layout: a K/V row of D elements is read by `lanes = D / vec` consecutive
+// lanes with one 16-byte load each; a warp holds 32 / lanes row groups, a CTA
+// of `threads` threads NG = threads / lanes groups. Every group walks its own
+// contiguous share of the CTA's tokens with an online softmax for all G query
+// heads of the KV head, so each K/V row is loaded once for the whole GQA
+// group. Partial states are combined through shared memory at the end of the
+// CTA and written per split; `combine` / `merge` kernels reduce the splits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelGen.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <vector>
+
+using namespace mlir::multipole::gpugen;
+
+std::string mlir::multipole::gpugen::subst(
+    llvm::StringRef text, const std::map<std::string, std::string> &vars) {
+  std::vector<std::pair<std::string, std::string>> sorted(vars.begin(),
+                                                          vars.end());
+  std::sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) {
+    return a.first.size() > b.first.size();
+  });
+  std::string out;
+  out.reserve(text.size() * 2);
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '$') {
+      bool hit = false;
+      for (auto &[k, v] : sorted) {
+        if (text.substr(i + 1).starts_with(k)) {
+          out += v;
+          i += 1 + k.size();
+          hit = true;
+          break;
+        }
+      }
+      if (hit)
+        continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+bool mlir::multipole::gpugen::attnShapeSupported(const AttnShape &s,
+                                                 std::string &why) {
+  if ((s.D * s.eltBytes()) % 16 != 0) {
+    why = "head dim * element size must be a multiple of 16 bytes";
+    return false;
+  }
+  int64_t l = s.lanes();
+  if (l < 1 || l > 32 || (l & (l - 1))) {
+    why = "head dim / (16 / element size) must be a power of two <= 32";
+    return false;
+  }
+  if (s.H <= 0 || s.Hq % s.H) {
+    why = "query heads must be a multiple of KV heads";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// Common substitutions for attention kernels.
+std::map<std::string, std::string> attnVars(const AttnShape &s,
+                                            int64_t splits, int64_t threads) {
+  int64_t lanes = s.lanes(), ng = threads / lanes;
+  return {{"B", str(s.B)},         {"HQ", str(s.Hq)},
+          {"H", str(s.H)},         {"N", str(s.N)},
+          {"D", str(s.D)},         {"E", s.elt},
+          {"G", str(s.G())},       {"V", str(s.vec())},
+          {"LANES", str(lanes)},   {"NG", str(ng)},
+          {"S", str(splits)},      {"T", str(threads)},
+          {"NGG", str(ng * s.G())}, {"NGGD", str(ng * s.G() * s.D)},
+          {"GD", str(s.G() * s.D)}};
+}
+
+/// Butterfly sum over the `lanes` lanes of a row group (xor offsets stay
+/// inside the group since `lanes` is a power of two).
+std::string rowReduce(const std::string &var, int64_t lanes,
+                      const std::string &out) {
+  std::string r, cur = var;
+  int step = 0;
+  for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
+    std::string o = var + "_o" + str(step), sh = var + "_sh" + str(step),
+                nx = var + "_r" + str(step);
+    r += "        %" + o + " = arith.constant " + str(off) + " : i32\n";
+    r += "        %" + sh + ", %" + sh + "_ok = gpu.shuffle xor %" + cur +
+         ", %" + o + ", %c32i : f32\n";
+    r += "        %" + nx + " = arith.addf %" + cur + ", %" + sh + " : f32\n";
+    cur = nx;
+  }
+  r += "        %" + out + " = arith.addf %" + cur + ", %zf : f32\n";
+  return r;
+}
+} // namespace
+
+std::string mlir::multipole::gpugen::attentionSplitKernel(
+    llvm::StringRef name, const AttnShape &s, const AttnLaunch &l, bool sparse,
+    bool hasLens) {
+  auto vars = attnVars(s, l.splits, l.threads);
+  vars["NAME"] = name.str();
+  int64_t G = s.G(), lanes = s.lanes();
+  std::string t;
+  llvm::raw_string_ostream os(t);
+  // Signature. Sparse mode reads a token list [B,H,N] i32 and its length.
+  os << "gpu.func @$NAME(%q: memref<$Bx$HQx$Dx$E>, %k: memref<$Bx$Hx$Nx$Dx$E>, "
+        "%v: memref<$Bx$Hx$Nx$Dx$E>, ";
+  if (hasLens && !sparse)
+    os << "%lens: memref<$Bxi32>, ";
+  if (sparse)
+    os << "%tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>, ";
+  os << "%pacc: memref<$Bx$HQx$Sx$Dxf32>, %pm: memref<$Bx$HQx$Sxf32>, "
+        "%pl: memref<$Bx$HQx$Sxf32>, %scale: f32)\n"
+        "    workgroup(%sm: memref<$NGGxf32, #gpu.address_space<workgroup>>, "
+        "%sl: memref<$NGGxf32, #gpu.address_space<workgroup>>, "
+        "%sacc: memref<$NGGDxf32, #gpu.address_space<workgroup>>)\n"
+        "    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {\n";
+  os << R"(
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32i = arith.constant 32 : i32
+  %zf = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %zv = arith.constant dense<0.0> : vector<$Vxf32>
+  %cLANES = arith.constant $LANES : index
+  %cV = arith.constant $V : index
+  %cNG = arith.constant $NG : index
+  %cS = arith.constant $S : index
+  %cN = arith.constant $N : index
+  %cD = arith.constant $D : index
+  %cG = arith.constant $G : index
+  %cT = arith.constant $T : index
+  %cGD = arith.constant $GD : index
+  %split = gpu.block_id x
+  %h = gpu.block_id y
+  %b = gpu.block_id z
+  %tid = gpu.thread_id x
+  %grp = arith.divui %tid, %cLANES : index
+  %sub = arith.remui %tid, %cLANES : index
+  %d0 = arith.muli %sub, %cV : index
+)";
+  // Length of the token sequence of this (b, h).
+  if (sparse)
+    os << "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
+  else if (hasLens)
+    os << "  %nti = memref.load %lens[%b] : memref<$Bxi32>\n";
+  else
+    os << "  %nti = arith.constant $N : i32\n";
+  os << R"(  %nt0 = arith.index_cast %nti : i32 to index
+  %nt1 = arith.maxsi %nt0, %c0 : index
+  %nt = arith.minui %nt1, %cN : index
+  // This CTA's tokens, then this group's contiguous share.
+  %chunk = arith.ceildivui %nt, %cS : index
+  %lo0 = arith.muli %split, %chunk : index
+  %lo = arith.minui %lo0, %nt : index
+  %hi0 = arith.addi %lo, %chunk : index
+  %hi = arith.minui %hi0, %nt : index
+  %len = arith.subi %hi, %lo : index
+  %gchunk = arith.ceildivui %len, %cNG : index
+  %glo0 = arith.muli %grp, %gchunk : index
+  %glo1 = arith.addi %lo, %glo0 : index
+  %glo = arith.minui %glo1, %hi : index
+  %ghi0 = arith.addi %glo, %gchunk : index
+  %ghi = arith.minui %ghi0, %hi : index
+)";
+  // Query rows of the group, scaled.
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "  %qi" << gs << " = arith.constant " << gs << " : index\n"
+       << "  %hG" << gs << " = arith.muli %h, %cG : index\n"
+       << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n"
+       << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
+       << ", %d0] {alignment = 16} : memref<$Bx$HQx$Dx$E>, vector<$Vx$E>\n";
+    if (s.elt == "f32")
+      os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %zv : vector<$Vxf32>\n";
+    else
+      os << "  %qf" << gs << " = arith.extf %qr" << gs
+         << " : vector<$Vx$E> to vector<$Vxf32>\n";
+    os << "  %sc" << gs << " = vector.broadcast %scale : f32 to vector<$Vxf32>\n"
+       << "  %qs" << gs << " = arith.mulf %qf" << gs << ", %sc" << gs
+       << " : vector<$Vxf32>\n";
+  }
+  // Token loop with online softmax for each of the G heads.
+  os << "  %res:" << 3 * G << " = scf.for %p = %glo to %ghi step %c1 iter_args(";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "%m" << g << " = %ninf, %l" << g << " = %zf, %a"
+       << g << " = %zv";
+  os << ") -> (";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+  os << ") {\n";
+  if (sparse)
+    os << "    %ji = memref.load %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>\n"
+          "    %j = arith.index_cast %ji : i32 to index\n";
+  else
+    os << "    %j = arith.addi %p, %c0 : index\n";
+  os << "    %kr = vector.load %k[%b, %h, %j, %d0] {alignment = 16} : "
+        "memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n"
+        "    %vr = vector.load %v[%b, %h, %j, %d0] {alignment = 16} : "
+        "memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n";
+  if (s.elt == "f32")
+    os << "    %kf = arith.addf %kr, %zv : vector<$Vxf32>\n"
+          "    %vf = arith.addf %vr, %zv : vector<$Vxf32>\n";
+  else
+    os << "    %kf = arith.extf %kr : vector<$Vx$E> to vector<$Vxf32>\n"
+          "    %vf = arith.extf %vr : vector<$Vx$E> to vector<$Vxf32>\n";
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "    %pr" << gs << " = arith.mulf %qs" << gs << ", %kf : vector<$Vxf32>\n"
+       << "    %ps" << gs << " = vector.reduction <add>, %pr" << gs
+       << " : vector<$Vxf32> into f32\n";
+    os << rowReduce("ps" + gs, lanes, "x" + gs);
+    os << "    %mn" << gs << " = arith.maximumf %m" << gs << ", %x" << gs << " : f32\n"
+       << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
+       << "    %f" << gs << " = math.exp %dm" << gs << " : f32\n"
+       << "    %dx" << gs << " = arith.subf %x" << gs << ", %mn" << gs << " : f32\n"
+       << "    %e" << gs << " = math.exp %dx" << gs << " : f32\n"
+       << "    %lf" << gs << " = arith.mulf %l" << gs << ", %f" << gs << " : f32\n"
+       << "    %ln" << gs << " = arith.addf %lf" << gs << ", %e" << gs << " : f32\n"
+       << "    %fv" << gs << " = vector.broadcast %f" << gs << " : f32 to vector<$Vxf32>\n"
+       << "    %ev" << gs << " = vector.broadcast %e" << gs << " : f32 to vector<$Vxf32>\n"
+       << "    %af" << gs << " = arith.mulf %a" << gs << ", %fv" << gs << " : vector<$Vxf32>\n"
+       << "    %an" << gs << " = vector.fma %ev" << gs << ", %vf, %af" << gs
+       << " : vector<$Vxf32>\n";
+  }
+  os << "    scf.yield ";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "%mn" << g << ", %ln" << g << ", %an" << g;
+  os << " : ";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+  os << "\n  }\n";
+  // CTA combine through shared memory.
+  os << "  %isLead = arith.cmpi eq, %sub, %c0 : index\n"
+        "  %gG = arith.muli %grp, %cG : index\n";
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "  %slot" << gs << " = arith.addi %gG, %qi" << gs << " : index\n"
+       << "  scf.if %isLead {\n"
+       << "    memref.store %res#" << 3 * g << ", %sm[%slot" << gs
+       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n"
+       << "    memref.store %res#" << 3 * g + 1 << ", %sl[%slot" << gs
+       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n"
+       << "  }\n"
+       << "  %sbase" << gs << " = arith.muli %slot" << gs << ", %cD : index\n"
+       << "  %sidx" << gs << " = arith.addi %sbase" << gs << ", %d0 : index\n"
+       << "  vector.store %res#" << 3 * g + 2 << ", %sacc[%sidx" << gs
+       << "] : memref<$NGGDxf32, #gpu.address_space<workgroup>>, vector<$Vxf32>\n";
+  }
+  os << R"(  gpu.barrier
+  scf.for %w = %tid to %cGD step %cT {
+    %g = arith.divui %w, %cD : index
+    %d = arith.remui %w, %cD : index
+    %M = scf.for %r = %c0 to %cNG step %c1 iter_args(%mx = %ninf) -> (f32) {
+      %rG = arith.muli %r, %cG : index
+      %sl0 = arith.addi %rG, %g : index
+      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %lr = memref.load %sl[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %has = arith.cmpf ogt, %lr, %zf : f32
+      %mm = arith.maximumf %mx, %mr : f32
+      %nm = arith.select %has, %mm, %mx : f32
+      scf.yield %nm : f32
+    }
+    %LA:2 = scf.for %r = %c0 to %cNG step %c1 iter_args(%ls = %zf, %as = %zf) -> (f32, f32) {
+      %rG = arith.muli %r, %cG : index
+      %sl0 = arith.addi %rG, %g : index
+      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %lr = memref.load %sl[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %has = arith.cmpf ogt, %lr, %zf : f32
+      %dd = arith.subf %mr, %M : f32
+      %ee = math.exp %dd : f32
+      %fa = arith.select %has, %ee, %zf : f32
+      %sb = arith.muli %sl0, %cD : index
+      %si = arith.addi %sb, %d : index
+      %ar = memref.load %sacc[%si] : memref<$NGGDxf32, #gpu.address_space<workgroup>>
+      %l2 = arith.mulf %lr, %fa : f32
+      %ls2 = arith.addf %ls, %l2 : f32
+      %a2 = arith.mulf %ar, %fa : f32
+      %az = arith.select %has, %a2, %zf : f32
+      %as2 = arith.addf %as, %az : f32
+      scf.yield %ls2, %as2 : f32, f32
+    }
+    %hG = arith.muli %h, %cG : index
+    %qh = arith.addi %hG, %g : index
+    memref.store %LA#1, %pacc[%b, %qh, %split, %d] : memref<$Bx$HQx$Sx$Dxf32>
+    %d0z = arith.cmpi eq, %d, %c0 : index
+    scf.if %d0z {
+      memref.store %M, %pm[%b, %qh, %split] : memref<$Bx$HQx$Sxf32>
+      memref.store %LA#0, %pl[%b, %qh, %split] : memref<$Bx$HQx$Sxf32>
+    }
+  }
+  gpu.return
+}
+)";
+  return subst(t, vars);
+}
+
+std::string mlir::multipole::gpugen::combineKernel(llvm::StringRef name,
+                                                   const AttnShape &s,
+                                                   int64_t splits,
+                                                   bool normalise) {
+  auto vars = attnVars(s, splits, s.D);
+  vars["NAME"] = name.str();
+  std::string t = R"(gpu.func @$NAME(%pacc: memref<$Bx$HQx$Sx$Dxf32>, %pm: memref<$Bx$HQx$Sxf32>,
+    %pl: memref<$Bx$HQx$Sxf32>, )";
+  if (normalise)
+    t += "%out: memref<$Bx$HQx$Dx$E>)";
+  else
+    t += "%oacc: memref<$Bx$HQx$Dxf32>, %om: memref<$Bx$HQxf32>, %ol: memref<$Bx$HQxf32>)";
+  t += R"( kernel attributes {known_block_size = array<i32: $D, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %cS = arith.constant $S : index
+  %zf = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %i = gpu.block_id x
+  %b = gpu.block_id y
+  %d = gpu.thread_id x
+  %M = scf.for %s = %c0 to %cS step %c1 iter_args(%mx = %ninf) -> (f32) {
+    %mr = memref.load %pm[%b, %i, %s] : memref<$Bx$HQx$Sxf32>
+    %lr = memref.load %pl[%b, %i, %s] : memref<$Bx$HQx$Sxf32>
+    %has = arith.cmpf ogt, %lr, %zf : f32
+    %mm = arith.maximumf %mx, %mr : f32
+    %nm = arith.select %has, %mm, %mx : f32
+    scf.yield %nm : f32
+  }
+  %LA:2 = scf.for %s = %c0 to %cS step %c1 iter_args(%ls = %zf, %as = %zf) -> (f32, f32) {
+    %mr = memref.load %pm[%b, %i, %s] : memref<$Bx$HQx$Sxf32>
+    %lr = memref.load %pl[%b, %i, %s] : memref<$Bx$HQx$Sxf32>
+    %ar = memref.load %pacc[%b, %i, %s, %d] : memref<$Bx$HQx$Sx$Dxf32>
+    %has = arith.cmpf ogt, %lr, %zf : f32
+    %dd = arith.subf %mr, %M : f32
+    %ee = math.exp %dd : f32
+    %fa = arith.select %has, %ee, %zf : f32
+    %l2 = arith.mulf %lr, %fa : f32
+    %ls2 = arith.addf %ls, %l2 : f32
+    %a2 = arith.mulf %ar, %fa : f32
+    %az = arith.select %has, %a2, %zf : f32
+    %as2 = arith.addf %as, %az : f32
+    scf.yield %ls2, %as2 : f32, f32
+  }
+)";
+  if (normalise) {
+    t += R"(  %pos = arith.cmpf ogt, %LA#0, %zf : f32
+  %o = arith.divf %LA#1, %LA#0 : f32
+  %o2 = arith.select %pos, %o, %zf : f32
+)";
+    if (s.elt == "f32")
+      t += "  memref.store %o2, %out[%b, %i, %d] : memref<$Bx$HQx$Dx$E>\n";
+    else
+      t += "  %ot = arith.truncf %o2 : f32 to $E\n"
+           "  memref.store %ot, %out[%b, %i, %d] : memref<$Bx$HQx$Dx$E>\n";
+  } else {
+    t += R"(  memref.store %LA#1, %oacc[%b, %i, %d] : memref<$Bx$HQx$Dxf32>
+  %d0z = arith.cmpi eq, %d, %c0 : index
+  scf.if %d0z {
+    memref.store %M, %om[%b, %i] : memref<$Bx$HQxf32>
+    memref.store %LA#0, %ol[%b, %i] : memref<$Bx$HQxf32>
+  }
+)";
+  }
+  t += "  gpu.return\n}\n";
+  return subst(t, vars);
+}
+
+std::string mlir::multipole::gpugen::mergeKernel(llvm::StringRef name,
+                                                 const AttnShape &s, int64_t P) {
+  auto vars = attnVars(s, 1, s.D);
+  vars["NAME"] = name.str();
+  std::string t;
+  llvm::raw_string_ostream os(t);
+  os << "gpu.func @$NAME(";
+  for (int64_t p = 0; p < P; ++p)
+    os << "%acc" << p << ": memref<$Bx$HQx$Dxf32>, %m" << p
+       << ": memref<$Bx$HQxf32>, %l" << p << ": memref<$Bx$HQxf32>, ";
+  os << "%out: memref<$Bx$HQx$Dx$E>) kernel attributes {known_block_size = "
+        "array<i32: $D, 1, 1>} {\n"
+        "  %zf = arith.constant 0.0 : f32\n"
+        "  %ninf = arith.constant 0xFF800000 : f32\n"
+        "  %i = gpu.block_id x\n  %b = gpu.block_id y\n  %d = gpu.thread_id x\n";
+  std::string M = "ninf";
+  for (int64_t p = 0; p < P; ++p) {
+    std::string ps = str(p);
+    os << "  %mm" << ps << " = memref.load %m" << ps << "[%b, %i] : memref<$Bx$HQxf32>\n"
+       << "  %ll" << ps << " = memref.load %l" << ps << "[%b, %i] : memref<$Bx$HQxf32>\n"
+       << "  %has" << ps << " = arith.cmpf ogt, %ll" << ps << ", %zf : f32\n"
+       << "  %mx" << ps << " = arith.maximumf %" << M << ", %mm" << ps << " : f32\n"
+       << "  %M" << ps << " = arith.select %has" << ps << ", %mx" << ps << ", %" << M
+       << " : f32\n";
+    M = "M" + ps;
+  }
+  std::string L = "zf", A = "zf";
+  for (int64_t p = 0; p < P; ++p) {
+    std::string ps = str(p);
+    os << "  %dd" << ps << " = arith.subf %mm" << ps << ", %" << M << " : f32\n"
+       << "  %ee" << ps << " = math.exp %dd" << ps << " : f32\n"
+       << "  %fa" << ps << " = arith.select %has" << ps << ", %ee" << ps << ", %zf : f32\n"
+       << "  %aa" << ps << " = memref.load %acc" << ps << "[%b, %i, %d] : memref<$Bx$HQx$Dxf32>\n"
+       << "  %lw" << ps << " = arith.mulf %ll" << ps << ", %fa" << ps << " : f32\n"
+       << "  %L" << ps << " = arith.addf %" << L << ", %lw" << ps << " : f32\n"
+       << "  %aw" << ps << " = arith.mulf %aa" << ps << ", %fa" << ps << " : f32\n"
+       << "  %az" << ps << " = arith.select %has" << ps << ", %aw" << ps << ", %zf : f32\n"
+       << "  %A" << ps << " = arith.addf %" << A << ", %az" << ps << " : f32\n";
+    L = "L" + ps;
+    A = "A" + ps;
+  }
+  os << "  %pos = arith.cmpf ogt, %" << L << ", %zf : f32\n"
+     << "  %o = arith.divf %" << A << ", %" << L << " : f32\n"
+     << "  %o2 = arith.select %pos, %o, %zf : f32\n";
+  if (s.elt == "f32")
+    os << "  memref.store %o2, %out[%b, %i, %d] : memref<$Bx$HQx$Dx$E>\n";
+  else
+    os << "  %ot = arith.truncf %o2 : f32 to $E\n"
+          "  memref.store %ot, %out[%b, %i, %d] : memref<$Bx$HQx$Dx$E>\n";
+  os << "  gpu.return\n}\n";
+  return subst(t, vars);
+}

@@ -1,0 +1,80 @@
+//===- KernelGen.h - MLIR-text GPU kernel generators ------------*- C++ -*-===//
+//
+// The GPU kernels of the multipole ops are written as MLIR text (gpu, vector,
+// arith, math, memref, scf) specialised to static shapes: every dimension is a
+// constant, so index arithmetic folds and loads are 16-byte vectors. Each
+// generator returns the text of one or more `gpu.func`s (without the
+// enclosing gpu.module); the pass parses them into the module.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELGEN_H
+#define MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELGEN_H
+
+#include "llvm/ADT/StringRef.h"
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace mlir {
+namespace multipole {
+namespace gpugen {
+
+/// Replaces `$NAME` tokens (longest names first) with their values.
+std::string subst(llvm::StringRef text,
+                  const std::map<std::string, std::string> &vars);
+
+/// Shapes of an attention problem.
+struct AttnShape {
+  int64_t B, Hq, H, N, D;
+  std::string elt; // bf16 | f16 | f32
+  int64_t G() const { return Hq / H; }
+  int64_t eltBytes() const { return elt == "f32" ? 4 : 2; }
+  /// Elements per 16-byte load, lanes per row.
+  int64_t vec() const { return 16 / eltBytes(); }
+  int64_t lanes() const { return D / vec(); }
+};
+
+/// Launch parameters chosen from the shape.
+struct AttnLaunch {
+  int64_t splits;  // CTAs per (sequence, KV head)
+  int64_t threads; // per CTA
+};
+
+/// Whether the vectorised attention kernels apply (D * elt bytes a multiple of
+/// 16, lanes per row a power of two dividing 32).
+bool attnShapeSupported(const AttnShape &s, std::string &why);
+
+/// `@<name>`: split-KV attention of one (split, KV head, sequence) over
+/// [0, lens[b]) or, with `sparse`, over sink + window + members of the
+/// selected clusters; writes per-split partials (acc [B,Hq,S,D], m, l).
+std::string attentionSplitKernel(llvm::StringRef name, const AttnShape &s,
+                                 const AttnLaunch &l, bool sparse, bool hasLens);
+
+/// `@<name>`: combines per-split partials into an output: either normalised
+/// (`normalise`, output element type = s.elt) or as a partial (acc, m, l) f32.
+std::string combineKernel(llvm::StringRef name, const AttnShape &s,
+                          int64_t splits, bool normalise);
+
+/// `@<name>`: log-sum-exp merge of P partials [B,Hq,D] into the output.
+std::string mergeKernel(llvm::StringRef name, const AttnShape &s, int64_t P);
+
+/// Scoring: `@<name>_logits` (split over clusters: logits, per-split max and
+/// sum of n exp) and `@<name>_scores` (per (b, h): r_c).
+std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,
+                         int64_t csplits, int64_t scorePos, double theta);
+
+/// Budgeted selection: one CTA per (sequence, KV head), radix threshold.
+std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
+                         int64_t C, int64_t budgetTokens, double budgetFrac,
+                         bool hasParent, int64_t Cparent);
+
+/// Centroid approximation split over clusters: per-split partials.
+std::string approxSplitKernel(llvm::StringRef name, const AttnShape &s,
+                              int64_t C, int64_t csplits, bool hasParent,
+                              int64_t Cparent);
+
+} // namespace gpugen
+} // namespace multipole
+} // namespace mlir
+
+#endif
