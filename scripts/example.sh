@@ -15,4 +15,4 @@ grep -o "multipole\.[a-z_]*" $OUT/qwen3_8b_decode.multipole.mlir | sort | uniq -
 echo "== multipole-compile: to a shared library for the CPU"
 $B/multipole-compile examples/qwen3_8b_decode.mlir --target=cpu -o $OUT/qwen3_8b_decode.so -v
 echo "== multipole-run: build the index, run a decode step, compare with dense (f64)"
-$B/multipole-run $OUT/qwen3_8b_decode.so --data=clustered --seed=0 --check-index --updates=1
+$B/multipole-run $OUT/qwen3_8b_decode.so --data=clustered --seed=0 --lens=3800 --check-index --updates=2

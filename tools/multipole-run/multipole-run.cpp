@@ -436,7 +436,7 @@ void loadNpy(const std::string &path, Buffer &b) {
 void synthesize(Buffer &q, Buffer &k, Buffer &v, const std::string &kind,
                 unsigned sd) {
   int64_t B = k.shape[0], H = k.shape[1], N = k.shape[2], D = k.shape[3],
-          Hq = q.shape[1], G = Hq / H;
+          Hq = q.numel() / (B * D), G = Hq / H;
   std::mt19937_64 rng(sd);
   std::normal_distribution<float> nd(0.f, 1.f);
   auto K = [&](int64_t b, int64_t h, int64_t j, int64_t d) {
@@ -505,7 +505,7 @@ std::vector<double> denseReference(const Buffer &q, const Buffer &k,
                                    const Buffer &v, const Buffer *lens,
                                    double scale) {
   int64_t B = k.shape[0], H = k.shape[1], N = k.shape[2], D = k.shape[3],
-          Hq = q.shape[1], G = Hq / H;
+          Hq = q.numel() / (B * D), G = Hq / H;
   std::vector<double> out(B * Hq * D, 0.0), x(N);
   for (int64_t b = 0; b < B; ++b) {
     int64_t n = lens ? std::clamp<int64_t>(lens->getI(b), 0, N) : N;
@@ -681,10 +681,20 @@ int main(int argc, char **argv) {
     else if (a.role == "lens") lT = &a;
     else if (a.io == "out") oT = &a;
   }
-  if (!qT || !kT || !vT || !oT || qT->shape.size() != 3 || kT->shape.size() != 4)
+  if (!qT || !kT || !vT || !oT || kT->shape.size() != 4)
     fail("entry point '" + step->name +
          "' does not look like decode attention (q [B,Hq,D], k/v [B,Hkv,N,D], "
          "one output); roles are missing from the manifest");
+  // q and the output may carry unit dims (e.g. [B,Hq,1,D] from an importer):
+  // their row-major data is that of [B,Hq,D].
+  {
+    int64_t Bk = kT->shape[0], Dk = kT->shape[3];
+    if (qT->numel() % (Bk * Dk) || oT->numel() != qT->numel() ||
+        qT->shape.front() != Bk || qT->shape.back() != Dk)
+      fail("entry point '" + step->name + "': q " + shapeStr(qT->shape) +
+           " and output " + shapeStr(oT->shape) +
+           " do not match the key cache " + shapeStr(kT->shape));
+  }
   Buffer q = *qT, k = *kT, v = *vT;
   q.role = "q";
   k.role = "k";
@@ -753,7 +763,7 @@ int main(int argc, char **argv) {
 
   double scale = 1.0 / std::sqrt(double(D));
   outs() << "library: " << libPath << " (target " << lib.target << ")\n";
-  outs() << "entry: " << step->name << "  B=" << B << " Hq=" << q.shape[1]
+  outs() << "entry: " << step->name << "  B=" << B << " Hq=" << q.numel() / (B * D)
          << " Hkv=" << k.shape[1] << " N=" << N << " D=" << D
          << " dtype=" << q.dtype << "  data=" << dataKind << " seed=" << seed
          << "\n";

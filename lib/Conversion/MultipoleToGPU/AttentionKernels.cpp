@@ -101,20 +101,65 @@ std::string rowReduce(const std::string &var, int64_t lanes,
   r += "        %" + out + " = arith.addf %" + cur + ", %zf : f32\n";
   return r;
 }
+/// One online-softmax step of head `g` with logit %x<g> and value row %vf.
+std::string softmaxStep(const std::string &gs) {
+  return "    %mn" + gs + " = arith.maximumf %m" + gs + ", %x" + gs + " : f32\n"
+         "    %dm" + gs + " = arith.subf %m" + gs + ", %mn" + gs + " : f32\n"
+         "    %f" + gs + " = math.exp %dm" + gs + " : f32\n"
+         "    %dx" + gs + " = arith.subf %x" + gs + ", %mn" + gs + " : f32\n"
+         "    %e" + gs + " = math.exp %dx" + gs + " : f32\n"
+         "    %lf" + gs + " = arith.mulf %l" + gs + ", %f" + gs + " : f32\n"
+         "    %ln" + gs + " = arith.addf %lf" + gs + ", %e" + gs + " : f32\n"
+         "    %fv" + gs + " = vector.broadcast %f" + gs + " : f32 to vector<$Vxf32>\n"
+         "    %ev" + gs + " = vector.broadcast %e" + gs + " : f32 to vector<$Vxf32>\n"
+         "    %af" + gs + " = arith.mulf %a" + gs + ", %fv" + gs + " : vector<$Vxf32>\n"
+         "    %an" + gs + " = vector.fma %ev" + gs + ", %vf, %af" + gs +
+         " : vector<$Vxf32>\n";
+}
 } // namespace
 
 std::string mlir::multipole::gpugen::attentionSplitKernel(
     llvm::StringRef name, const AttnShape &s, const AttnLaunch &l, bool sparse,
     bool hasLens) {
+  return attentionSplitKernelImpl(name, s, l, sparse ? SplitMode::Sparse
+                                                     : SplitMode::Dense,
+                                  hasLens, false, 0);
+}
+
+std::string mlir::multipole::gpugen::approxSplitKernel(
+    llvm::StringRef name, const AttnShape &s, int64_t C, int64_t csplits,
+    int64_t threads, bool hasParent, int64_t Cparent) {
+  // Rows are f32 value centroids; "tokens" are clusters.
+  AttnShape a = s;
+  a.elt = "f32";
+  a.N = C;
+  return attentionSplitKernelImpl(name, a, AttnLaunch{csplits, threads},
+                                  SplitMode::Approx, true, hasParent, Cparent);
+}
+
+std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
+    llvm::StringRef name, const AttnShape &s, const AttnLaunch &l,
+    SplitMode mode, bool hasLens, bool hasParent, int64_t Cparent) {
+  bool sparse = mode == SplitMode::Sparse, approx = mode == SplitMode::Approx;
   auto vars = attnVars(s, l.splits, l.threads);
   vars["NAME"] = name.str();
+  vars["CP"] = std::to_string(Cparent);
   int64_t G = s.G(), lanes = s.lanes();
   std::string t;
   llvm::raw_string_ostream os(t);
-  // Signature. Sparse mode reads a token list [B,H,N] i32 and its length.
-  os << "gpu.func @$NAME(%q: memref<$Bx$HQx$Dx$E>, %k: memref<$Bx$Hx$Nx$Dx$E>, "
-        "%v: memref<$Bx$Hx$Nx$Dx$E>, ";
-  if (hasLens && !sparse)
+  // Signature. Sparse mode reads a token list [B,H,N] i32 and its length;
+  // approx mode reads logits, value centroids, counts, state and selection.
+  if (approx) {
+    os << "gpu.func @$NAME(%a: memref<$Bx$HQx$Nxf32>, %v: memref<$Bx$Hx$Nx$Dxf32>, "
+          "%cnt: memref<$Bx$Hx$Nxi32>, %st: memref<$Bx$Hx4xi32>, "
+          "%sel: memref<$Bx$Hx$Nxi8>, ";
+    if (hasParent)
+      os << "%pa: memref<$Bx$Hx$Nxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
+  } else {
+    os << "gpu.func @$NAME(%q: memref<$Bx$HQx$Dx$E>, %k: memref<$Bx$Hx$Nx$Dx$E>, "
+          "%v: memref<$Bx$Hx$Nx$Dx$E>, ";
+  }
+  if (hasLens && !sparse && !approx)
     os << "%lens: memref<$Bxi32>, ";
   if (sparse)
     os << "%tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>, ";
@@ -131,6 +176,8 @@ std::string mlir::multipole::gpugen::attentionSplitKernel(
   %zf = arith.constant 0.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
   %zv = arith.constant dense<0.0> : vector<$Vxf32>
+  %c0i = arith.constant 0 : i32
+  %c0i8 = arith.constant 0 : i8
   %cLANES = arith.constant $LANES : index
   %cV = arith.constant $V : index
   %cNG = arith.constant $NG : index
@@ -149,7 +196,9 @@ std::string mlir::multipole::gpugen::attentionSplitKernel(
   %d0 = arith.muli %sub, %cV : index
 )";
   // Length of the token sequence of this (b, h).
-  if (sparse)
+  if (approx)
+    os << "  %nti = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>\n";
+  else if (sparse)
     os << "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
   else if (hasLens)
     os << "  %nti = memref.load %lens[%b] : memref<$Bxi32>\n";
@@ -177,8 +226,10 @@ std::string mlir::multipole::gpugen::attentionSplitKernel(
     std::string gs = str(g);
     os << "  %qi" << gs << " = arith.constant " << gs << " : index\n"
        << "  %hG" << gs << " = arith.muli %h, %cG : index\n"
-       << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n"
-       << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
+       << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n";
+    if (approx)
+      continue;
+    os << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
        << ", %d0] {alignment = 16} : memref<$Bx$HQx$Dx$E>, vector<$Vx$E>\n";
     if (s.elt == "f32")
       os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %zv : vector<$Vxf32>\n";
@@ -198,6 +249,60 @@ std::string mlir::multipole::gpugen::attentionSplitKernel(
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
   os << ") {\n";
+  if (approx) {
+    // A cluster counts when it is eligible and not selected.
+    os << "    %j = arith.addi %p, %c0 : index\n"
+          "    %cn = memref.load %cnt[%b, %h, %j] : memref<$Bx$Hx$Nxi32>\n"
+          "    %ne = arith.cmpi sgt, %cn, %c0i : i32\n"
+          "    %sv = memref.load %sel[%b, %h, %j] : memref<$Bx$Hx$Nxi8>\n"
+          "    %ns = arith.cmpi eq, %sv, %c0i8 : i8\n"
+          "    %el0 = arith.andi %ne, %ns : i1\n";
+    if (hasParent)
+      os << "    %pp = memref.load %pa[%b, %h, %j] : memref<$Bx$Hx$Nxi32>\n"
+            "    %pok = arith.cmpi sge, %pp, %c0i : i32\n"
+            "    %ppc = arith.maxsi %pp, %c0i : i32\n"
+            "    %ppi = arith.index_cast %ppc : i32 to index\n"
+            "    %psv = memref.load %ps[%b, %h, %ppi] : memref<$Bx$Hx$CPxi8>\n"
+            "    %psel = arith.cmpi ne, %psv, %c0i8 : i8\n"
+            "    %pe = arith.andi %pok, %psel : i1\n"
+            "    %el = arith.andi %el0, %pe : i1\n";
+    else
+      os << "    %el = arith.andi %el0, %el0 : i1\n";
+    os << "    %vf = vector.load %v[%b, %h, %j, %d0] {alignment = 16} : "
+          "memref<$Bx$Hx$Nx$Dxf32>, vector<$Vxf32>\n"
+          "    %cnf = arith.sitofp %cn : i32 to f32\n"
+          "    %lcn = math.log %cnf : f32\n";
+    os << "    %upd:" << 3 * G << " = scf.if %el -> (";
+    for (int64_t g = 0; g < G; ++g)
+      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+    os << ") {\n";
+    for (int64_t g = 0; g < G; ++g) {
+      std::string gs = str(g);
+      os << "    %lg" << gs << " = memref.load %a[%b, %qh" << gs
+         << ", %j] : memref<$Bx$HQx$Nxf32>\n"
+         << "    %x" << gs << " = arith.addf %lg" << gs << ", %lcn : f32\n";
+      os << softmaxStep(gs);
+    }
+    os << "    scf.yield ";
+    for (int64_t g = 0; g < G; ++g)
+      os << (g ? ", " : "") << "%mn" << g << ", %ln" << g << ", %an" << g;
+    os << " : ";
+    for (int64_t g = 0; g < G; ++g)
+      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+    os << "\n    } else {\n    scf.yield ";
+    for (int64_t g = 0; g < G; ++g)
+      os << (g ? ", " : "") << "%m" << g << ", %l" << g << ", %a" << g;
+    os << " : ";
+    for (int64_t g = 0; g < G; ++g)
+      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+    os << "\n    }\n    scf.yield ";
+    for (int64_t g = 0; g < 3 * G; ++g)
+      os << (g ? ", " : "") << "%upd#" << g;
+    os << " : ";
+    for (int64_t g = 0; g < G; ++g)
+      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+    os << "\n  }\n";
+  } else {
   if (sparse)
     os << "    %ji = memref.load %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>\n"
           "    %j = arith.index_cast %ji : i32 to index\n";
@@ -219,18 +324,7 @@ std::string mlir::multipole::gpugen::attentionSplitKernel(
        << "    %ps" << gs << " = vector.reduction <add>, %pr" << gs
        << " : vector<$Vxf32> into f32\n";
     os << rowReduce("ps" + gs, lanes, "x" + gs);
-    os << "    %mn" << gs << " = arith.maximumf %m" << gs << ", %x" << gs << " : f32\n"
-       << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
-       << "    %f" << gs << " = math.exp %dm" << gs << " : f32\n"
-       << "    %dx" << gs << " = arith.subf %x" << gs << ", %mn" << gs << " : f32\n"
-       << "    %e" << gs << " = math.exp %dx" << gs << " : f32\n"
-       << "    %lf" << gs << " = arith.mulf %l" << gs << ", %f" << gs << " : f32\n"
-       << "    %ln" << gs << " = arith.addf %lf" << gs << ", %e" << gs << " : f32\n"
-       << "    %fv" << gs << " = vector.broadcast %f" << gs << " : f32 to vector<$Vxf32>\n"
-       << "    %ev" << gs << " = vector.broadcast %e" << gs << " : f32 to vector<$Vxf32>\n"
-       << "    %af" << gs << " = arith.mulf %a" << gs << ", %fv" << gs << " : vector<$Vxf32>\n"
-       << "    %an" << gs << " = vector.fma %ev" << gs << ", %vf, %af" << gs
-       << " : vector<$Vxf32>\n";
+    os << softmaxStep(gs);
   }
   os << "    scf.yield ";
   for (int64_t g = 0; g < G; ++g)
@@ -239,6 +333,7 @@ std::string mlir::multipole::gpugen::attentionSplitKernel(
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
   os << "\n  }\n";
+  }
   // CTA combine through shared memory.
   os << "  %isLead = arith.cmpi eq, %sub, %c0 : index\n"
         "  %gG = arith.muli %grp, %cG : index\n";

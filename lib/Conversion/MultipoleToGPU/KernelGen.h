@@ -68,10 +68,23 @@ std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
                          int64_t C, int64_t budgetTokens, double budgetFrac,
                          bool hasParent, int64_t Cparent);
 
-/// Centroid approximation split over clusters: per-split partials.
+/// Centroid approximation split over clusters: per-split partials, same
+/// layout as attentionSplitKernel (rows are f32 value centroids, logits come
+/// from centroid_score, weights are the token counts).
 std::string approxSplitKernel(llvm::StringRef name, const AttnShape &s,
-                              int64_t C, int64_t csplits, bool hasParent,
-                              int64_t Cparent);
+                              int64_t C, int64_t csplits, int64_t threads,
+                              bool hasParent, int64_t Cparent);
+
+enum class SplitMode { Dense, Sparse, Approx };
+std::string attentionSplitKernelImpl(llvm::StringRef name, const AttnShape &s,
+                                     const AttnLaunch &l, SplitMode mode,
+                                     bool hasLens, bool hasParent,
+                                     int64_t Cparent);
+
+/// Token list of the exact part: sink, window, then the members of the
+/// selected clusters (one CTA per (sequence, KV head)).
+std::string compactKernel(llvm::StringRef name, int64_t B, int64_t H,
+                          int64_t N, int64_t C, int64_t sink);
 
 } // namespace gpugen
 } // namespace multipole

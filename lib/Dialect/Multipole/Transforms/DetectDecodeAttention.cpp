@@ -52,15 +52,19 @@
 //   - additive masks other than a constant zero (causal or padding masks
 //     would need `lens` or more, and are not proven here), `linalg.index`
 //     in a payload;
-//   - shapes that do not line up (contraction over another axis, k and v
-//     with different token axes or broadcasts, a query broadcast over heads,
-//     D != Dv);
+//   - axes that do not line up: P @ V or the softmax over another axis than
+//     the keys, k and v repeated to the query heads differently, k or v
+//     broadcast over the tokens, q broadcast over heads, D != Dv. (A
+//     consistent relabeling is still attention and is converted: e.g. keys
+//     stored as [H, D, N] just get a transpose.);
 //   - dynamic shapes; q, k, v and the result not sharing one of bf16, f16,
 //     f32; a scale that is not a positive finite constant.
 // Equivalence is up to floating-point rounding: float casts on the way are
 // looked through and the op computes in its own precision.
 //
-// The rewrite. q, k, v become `[B, Hq, D]`, `[B, Hkv, N, D]` through inserted
+// The rewrite. The q, k, v operands are the deepest values of their view
+// chains that share an element type with each other and with the result.
+// They become `[B, Hq, D]`, `[B, Hkv, N, D]` through inserted
 // reshapes and transposes (none when already in that layout), with
 // Hq = Hkv * G. The batch B is the leading dimension of the key tensor when it
 // is 4-D and holds only head atoms (`[B, H, N, D]` or `[B, N, H, D]`), else 1

@@ -228,7 +228,14 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
   };
 
   // Tag q/k/v/lens arguments.
+  // Tags the argument `v` comes from, looking through reshapes (which keep
+  // the row-major order, so clients can feed the argument canonical data).
   auto tagArg = [&](Value v, StringRef r) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+        return;
+      v = def->getOperand(0);
+    }
     if (auto ba = dyn_cast<BlockArgument>(v))
       if (ba.getOwner()->getParentOp() == func)
         func.setArgAttr(ba.getArgNumber(), kRoleAttr, b.getStringAttr(r));
@@ -326,9 +333,14 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
   op.erase();
   // Tag the result that carries the attention output.
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  for (OpOperand &o : ret->getOpOperands())
-    if (o.get() == merge.getResult(0))
+  for (OpOperand &o : ret->getOpOperands()) {
+    Value v = o.get();
+    while (v != merge.getResult(0) && v.getDefiningOp() &&
+           isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(v.getDefiningOp()))
+      v = v.getDefiningOp()->getOperand(0);
+    if (v == merge.getResult(0))
       func.setResultAttr(o.getOperandNumber(), kRoleAttr, b.getStringAttr("out"));
+  }
   func->setAttr(kEntryAttr, b.getStringAttr("step"));
 
   // --- Build and update entry points. -----------------------------------

@@ -1,0 +1,631 @@
+//===- ScoreKernels.cpp - centroid scoring, selection, token lists (GPU) --===//
+//
+// centroid_score: `<name>_logits` splits the clusters of each (sequence, KV
+//   head) over CTAs; a centroid row (f32) is read by D/4 lanes with 16-byte
+//   loads, once for all G query heads; it writes the logits and per-split
+//   (max, sum n exp) pairs. `<name>_scores` (one CTA per head) merges those
+//   into Z and writes r_c.
+// select_clusters: one CTA per (sequence, KV head) finds the threshold with a
+//   4-pass 8-bit radix select over the score bits, weighted by token counts
+//   (histograms in shared memory): no sort, no host synchronisation.
+// compact: the token list of the exact part (sink, window, selected members)
+//   for sparse_attention, from a block-wide scan of the selected counts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelGen.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+using namespace mlir::multipole::gpugen;
+
+namespace {
+std::string str(int64_t v) { return std::to_string(v); }
+std::string fstr(double v) {
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%.17e", v);
+  return buf;
+}
+} // namespace
+
+std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
+                                                  const AttnShape &s, int64_t C,
+                                                  int64_t csplits,
+                                                  int64_t scorePos,
+                                                  double theta) {
+  const int64_t T = 128, lanes = s.D / 4, NG = T / lanes, G = s.G();
+  std::map<std::string, std::string> vars = {
+      {"NAME", name.str()}, {"B", str(s.B)},     {"HQ", str(s.Hq)},
+      {"H", str(s.H)},      {"D", str(s.D)},     {"E", s.elt},
+      {"G", str(G)},        {"C", str(C)},       {"S", str(csplits)},
+      {"T", str(T)},        {"LANES", str(lanes)}, {"NG", str(NG)},
+      {"NGG", str(NG * G)}, {"P", str(scorePos)}, {"HALF", str(lanes / 2)},
+      {"QV", str(4)}};
+  std::string t;
+  llvm::raw_string_ostream os(t);
+  os << R"(gpu.func @$NAME_logits(%q: memref<$Bx$HQx$Dx$E>, %cent: memref<$Bx$Hx$Cx$Dxf32>,
+    %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>, %lens: memref<$Bxi32>,
+    %logits: memref<$Bx$HQx$Cxf32>, %part: memref<$Bx$HQx$Sx2xf32>, %scale: f32)
+    workgroup(%sm: memref<$NGGxf32, #gpu.address_space<workgroup>>,
+              %ss: memref<$NGGxf32, #gpu.address_space<workgroup>>)
+    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c0i = arith.constant 0 : i32
+  %c32i = arith.constant 32 : i32
+  %zf = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %cLANES = arith.constant $LANES : index
+  %cNG = arith.constant $NG : index
+  %cS = arith.constant $S : index
+  %cG = arith.constant $G : index
+  %cT = arith.constant $T : index
+  %split = gpu.block_id x
+  %h = gpu.block_id y
+  %b = gpu.block_id z
+  %tid = gpu.thread_id x
+  %grp = arith.divui %tid, %cLANES : index
+  %sub = arith.remui %tid, %cLANES : index
+  %d0 = arith.muli %sub, %c4 : index
+  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
+  %nc0 = arith.index_cast %nci : i32 to index
+  %cC = arith.constant $C : index
+  %nc = arith.minui %nc0, %cC : index
+  %chunk = arith.ceildivui %nc, %cS : index
+  %lo0 = arith.muli %split, %chunk : index
+  %lo = arith.minui %lo0, %nc : index
+  %hi0 = arith.addi %lo, %chunk : index
+  %hi = arith.minui %hi0, %nc : index
+  %len = arith.subi %hi, %lo : index
+  %gchunk = arith.ceildivui %len, %cNG : index
+  %glo0 = arith.muli %grp, %gchunk : index
+  %glo1 = arith.addi %lo, %glo0 : index
+  %glo = arith.minui %glo1, %hi : index
+  %ghi0 = arith.addi %glo, %gchunk : index
+  %ghi = arith.minui %ghi0, %hi : index
+)";
+  // Scoring query: rot(q, P - (n - 1)), 4 dims per lane; the RoPE partner
+  // dims (d +- D/2) live HALF lanes away.
+  if (theta > 0) {
+    os << R"(  %li = memref.load %lens[%b] : memref<$Bxi32>
+  %lf = arith.sitofp %li : i32 to f64
+  %one = arith.constant 1.0 : f64
+  %qpos = arith.subf %lf, %one : f64
+  %Pf = arith.constant $P.0 : f64
+  %rot = arith.subf %Pf, %qpos : f64
+  %cHALF = arith.constant $HALF : index
+  %second = arith.cmpi uge, %sub, %cHALF : index
+  %lnth = arith.constant )" << fstr(std::log(theta)) << R"( : f64
+  %cDf = arith.constant $D.0 : f64
+  %m2 = arith.constant -2.0 : f64
+)";
+  }
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "  %qi" << gs << " = arith.constant " << gs << " : index\n"
+       << "  %hG" << gs << " = arith.muli %h, %cG : index\n"
+       << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n"
+       << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
+       << ", %d0] : memref<$Bx$HQx$Dx$E>, vector<4x$E>\n";
+    if (s.elt == "f32")
+      os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %qr" << gs
+         << " : vector<4xf32>\n  %qh2" << gs << " = arith.constant dense<0.5> : vector<4xf32>\n"
+         << "  %qq" << gs << " = arith.mulf %qf" << gs << ", %qh2" << gs << " : vector<4xf32>\n";
+    else
+      os << "  %qq" << gs << " = arith.extf %qr" << gs << " : vector<4x$E> to vector<4xf32>\n";
+    if (theta > 0) {
+      // Partner chunk via shuffle, then rotate each of the 4 dims.
+      std::string acc = "%qz" + gs;
+      os << "  %qz" << gs << " = arith.constant dense<0.0> : vector<4xf32>\n";
+      for (int e = 0; e < 4; ++e) {
+        std::string es = gs + "_" + str(e);
+        os << "  %xe" << es << " = vector.extract %qq" << gs << "[" << e << "] : f32 from vector<4xf32>\n"
+           << "  %hoff" << es << " = arith.constant $HALF : i32\n"
+           << "  %pe" << es << ", %pok" << es << " = gpu.shuffle xor %xe" << es
+           << ", %hoff" << es << ", %c32i : f32\n"
+           << "  %de" << es << " = arith.addi %d0, %c" << e << "_idx : index\n";
+        (void)acc;
+      }
+    }
+  }
+  if (theta > 0) {
+    // Build the rotated query per head.
+    std::string pre;
+    for (int e = 0; e < 4; ++e)
+      pre += "  %c" + str(e) + "_idx = arith.constant " + str(e) + " : index\n";
+    // insert index constants at the top of the theta block
+    t.insert(t.find("  %li = memref.load %lens"), pre);
+    for (int64_t g = 0; g < G; ++g) {
+      std::string gs = str(g);
+      std::string cur = "%qz" + gs;
+      for (int e = 0; e < 4; ++e) {
+        std::string es = gs + "_" + str(e);
+        os << "  %dhalf" << es << " = arith.constant $HALF : index\n"
+           << "  %ii" << es << " = arith.remui %de" << es << ", %cD2_" << es << " : index\n";
+        // i = d mod (D/2); w = theta^(-2i/D)
+        os << "  %iii" << es << " = arith.index_cast %ii" << es << " : index to i64\n"
+           << "  %iif" << es << " = arith.sitofp %iii" << es << " : i64 to f64\n"
+           << "  %ex0" << es << " = arith.mulf %m2, %iif" << es << " : f64\n"
+           << "  %ex1" << es << " = arith.divf %ex0" << es << ", %cDf : f64\n"
+           << "  %ex2" << es << " = arith.mulf %ex1" << es << ", %lnth : f64\n"
+           << "  %w" << es << " = math.exp %ex2" << es << " : f64\n"
+           << "  %ang" << es << " = arith.mulf %rot, %w" << es << " : f64\n"
+           << "  %cs64" << es << " = math.cos %ang" << es << " : f64\n"
+           << "  %sn64" << es << " = math.sin %ang" << es << " : f64\n"
+           << "  %cs" << es << " = arith.truncf %cs64" << es << " : f64 to f32\n"
+           << "  %sn" << es << " = arith.truncf %sn64" << es << " : f64 to f32\n"
+           << "  %nsn" << es << " = arith.negf %sn" << es << " : f32\n"
+           << "  %sg" << es << " = arith.select %second, %sn" << es << ", %nsn" << es << " : f32\n"
+           << "  %y0" << es << " = arith.mulf %xe" << es << ", %cs" << es << " : f32\n"
+           << "  %y" << es << " = math.fma %pe" << es << ", %sg" << es << ", %y0" << es << " : f32\n"
+           << "  %qv" << es << " = vector.insert %y" << es << ", " << cur << " [" << e
+           << "] : f32 into vector<4xf32>\n";
+        cur = "%qv" + es;
+      }
+      os << "  %qs" << gs << " = arith.addf " << cur << ", %qz" << gs << " : vector<4xf32>\n";
+    }
+    // D/2 constants used by remui
+    std::string cd2;
+    for (int64_t g = 0; g < G; ++g)
+      for (int e = 0; e < 4; ++e)
+        cd2 += "  %cD2_" + str(g) + "_" + str(e) + " = arith.constant " +
+               str(s.D / 2) + " : index\n";
+    t.insert(t.find("  %li = memref.load %lens"), cd2);
+  } else {
+    for (int64_t g = 0; g < G; ++g)
+      os << "  %qs" << g << " = arith.addf %qq" << g << ", %qq" << g
+         << " : vector<4xf32>\n"
+         << "  %qhalf" << g << " = arith.constant dense<0.5> : vector<4xf32>\n"
+         << "  %qt" << g << " = arith.mulf %qs" << g << ", %qhalf" << g
+         << " : vector<4xf32>\n";
+  }
+  auto qname = [&](int64_t g) {
+    return theta > 0 ? "%qs" + str(g) : "%qt" + str(g);
+  };
+  // Cluster loop: logits and the online (max, sum n exp) for each head.
+  os << "  %res:" << 2 * G
+     << " = scf.for %c = %glo to %ghi step %c1 iter_args(";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "%m" << g << " = %ninf, %s" << g << " = %zf";
+  os << ") -> (";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "f32, f32";
+  os << ") {\n"
+        "    %row = vector.load %cent[%b, %h, %c, %d0] {alignment = 16} : "
+        "memref<$Bx$Hx$Cx$Dxf32>, vector<4xf32>\n"
+        "    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>\n"
+        "    %ne = arith.cmpi sgt, %cn, %c0i : i32\n"
+        "    %cnf = arith.sitofp %cn : i32 to f32\n"
+        "    %lead = arith.cmpi eq, %sub, %c0 : index\n";
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "    %pr" << gs << " = arith.mulf " << qname(g) << ", %row : vector<4xf32>\n"
+       << "    %ps" << gs << " = vector.reduction <add>, %pr" << gs
+       << " : vector<4xf32> into f32\n";
+    std::string cur = "%ps" + gs;
+    int step = 0;
+    for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
+      std::string o = "%o" + gs + "_" + str(step), sh = "%sh" + gs + "_" + str(step),
+                  nx = "%r" + gs + "_" + str(step);
+      os << "    " << o << " = arith.constant " << off << " : i32\n"
+         << "    " << sh << ", " << sh << "ok = gpu.shuffle xor " << cur << ", " << o
+         << ", %c32i : f32\n"
+         << "    " << nx << " = arith.addf " << cur << ", " << sh << " : f32\n";
+      cur = nx;
+    }
+    os << "    %x" << gs << " = arith.mulf " << cur << ", %scale : f32\n"
+       << "    scf.if %lead {\n"
+       << "      memref.store %x" << gs << ", %logits[%b, %qh" << gs
+       << ", %c] : memref<$Bx$HQx$Cxf32>\n    }\n"
+       << "    %mx" << gs << " = arith.maximumf %m" << gs << ", %x" << gs << " : f32\n"
+       << "    %mn" << gs << " = arith.select %ne, %mx" << gs << ", %m" << gs << " : f32\n"
+       << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
+       << "    %f" << gs << " = math.exp %dm" << gs << " : f32\n"
+       << "    %dx" << gs << " = arith.subf %x" << gs << ", %mn" << gs << " : f32\n"
+       << "    %e" << gs << " = math.exp %dx" << gs << " : f32\n"
+       << "    %we" << gs << " = arith.mulf %cnf, %e" << gs << " : f32\n"
+       << "    %s1" << gs << " = arith.mulf %s" << gs << ", %f" << gs << " : f32\n"
+       << "    %s2" << gs << " = arith.addf %s1" << gs << ", %we" << gs << " : f32\n"
+       << "    %sn" << gs << " = arith.select %ne, %s2" << gs << ", %s" << gs << " : f32\n";
+  }
+  os << "    scf.yield ";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "%mn" << g << ", %sn" << g;
+  os << " : ";
+  for (int64_t g = 0; g < G; ++g)
+    os << (g ? ", " : "") << "f32, f32";
+  os << "\n  }\n";
+  // Combine the groups' (m, s) per head and write this split's pair.
+  os << "  %isLead = arith.cmpi eq, %sub, %c0 : index\n"
+        "  %gG = arith.muli %grp, %cG : index\n";
+  for (int64_t g = 0; g < G; ++g) {
+    os << "  %slot" << g << " = arith.addi %gG, %qi" << g << " : index\n"
+       << "  scf.if %isLead {\n"
+       << "    memref.store %res#" << 2 * g << ", %sm[%slot" << g
+       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n"
+       << "    memref.store %res#" << 2 * g + 1 << ", %ss[%slot" << g
+       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n  }\n";
+  }
+  os << R"(  gpu.barrier
+  %inG = arith.cmpi ult, %tid, %cG : index
+  scf.if %inG {
+    %M = scf.for %r = %c0 to %cNG step %c1 iter_args(%mx = %ninf) -> (f32) {
+      %rG = arith.muli %r, %cG : index
+      %sl0 = arith.addi %rG, %tid : index
+      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %sr = memref.load %ss[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %has = arith.cmpf ogt, %sr, %zf : f32
+      %mm = arith.maximumf %mx, %mr : f32
+      %nm = arith.select %has, %mm, %mx : f32
+      scf.yield %nm : f32
+    }
+    %Z = scf.for %r = %c0 to %cNG step %c1 iter_args(%zs = %zf) -> (f32) {
+      %rG = arith.muli %r, %cG : index
+      %sl0 = arith.addi %rG, %tid : index
+      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %sr = memref.load %ss[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %has = arith.cmpf ogt, %sr, %zf : f32
+      %dd = arith.subf %mr, %M : f32
+      %ee = math.exp %dd : f32
+      %w = arith.mulf %sr, %ee : f32
+      %wz = arith.select %has, %w, %zf : f32
+      %z2 = arith.addf %zs, %wz : f32
+      scf.yield %z2 : f32
+    }
+    %hG = arith.muli %h, %cG : index
+    %qh = arith.addi %hG, %tid : index
+    memref.store %M, %part[%b, %qh, %split, %c0] : memref<$Bx$HQx$Sx2xf32>
+    memref.store %Z, %part[%b, %qh, %split, %c1] : memref<$Bx$HQx$Sx2xf32>
+  }
+  gpu.return
+}
+
+gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
+    %logits: memref<$Bx$HQx$Cxf32>, %part: memref<$Bx$HQx$Sx2xf32>,
+    %r: memref<$Bx$Hx$Cxf32>)
+    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c0i = arith.constant 0 : i32
+  %cS = arith.constant $S : index
+  %cG = arith.constant $G : index
+  %cC = arith.constant $C : index
+  %c256 = arith.constant 256 : index
+  %zf = arith.constant 0.0 : f32
+  %mone = arith.constant -1.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %h = gpu.block_id x
+  %b = gpu.block_id y
+  %tid = gpu.thread_id x
+  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
+  %nc = arith.index_cast %nci : i32 to index
+  %hG = arith.muli %h, %cG : index
+)";
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "  %qh" << gs << " = arith.addi %hG, %c" << gs << "g : index\n"
+       << "  %M" << gs << " = scf.for %s = %c0 to %cS step %c1 iter_args(%mx = %ninf) -> (f32) {\n"
+       << "    %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "    %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "    %has = arith.cmpf ogt, %sr, %zf : f32\n"
+       << "    %mm = arith.maximumf %mx, %mr : f32\n"
+       << "    %nm = arith.select %has, %mm, %mx : f32\n"
+       << "    scf.yield %nm : f32\n  }\n"
+       << "  %Z" << gs << " = scf.for %s = %c0 to %cS step %c1 iter_args(%zs = %zf) -> (f32) {\n"
+       << "    %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "    %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "    %has = arith.cmpf ogt, %sr, %zf : f32\n"
+       << "    %dd = arith.subf %mr, %M" << gs << " : f32\n"
+       << "    %ee = math.exp %dd : f32\n"
+       << "    %w = arith.mulf %sr, %ee : f32\n"
+       << "    %wz = arith.select %has, %w, %zf : f32\n"
+       << "    %z2 = arith.addf %zs, %wz : f32\n"
+       << "    scf.yield %z2 : f32\n  }\n";
+  }
+  std::string gconsts;
+  for (int64_t g = 0; g < G; ++g)
+    gconsts += "  %c" + str(g) + "g = arith.constant " + str(g) + " : index\n";
+  t.insert(t.find("  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>\n  %nc = arith.index_cast %nci : i32 to index\n  %hG"), gconsts);
+  os << R"(  scf.for %c = %tid to %cC step %c256 {
+    %in = arith.cmpi ult, %c, %nc : index
+    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+    %ne = arith.cmpi sgt, %cn, %c0i : i32
+    %live = arith.andi %in, %ne : i1
+)";
+  std::string acc = "%zf";
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "    %a" << gs << " = memref.load %logits[%b, %qh" << gs << ", %c] : memref<$Bx$HQx$Cxf32>\n"
+       << "    %d" << gs << " = arith.subf %a" << gs << ", %M" << gs << " : f32\n"
+       << "    %e" << gs << " = math.exp %d" << gs << " : f32\n"
+       << "    %p" << gs << " = arith.divf %e" << gs << ", %Z" << gs << " : f32\n"
+       << "    %acc" << gs << " = arith.addf " << acc << ", %p" << gs << " : f32\n";
+    acc = "%acc" + gs;
+  }
+  os << "    %rv = arith.select %live, " << acc << ", %mone : f32\n"
+     << "    memref.store %rv, %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>\n"
+     << "    %out = arith.cmpi uge, %c, %nc : index\n"
+     << "    scf.if %out {\n";
+  for (int64_t g = 0; g < G; ++g)
+    os << "      memref.store %ninf, %logits[%b, %qh" << g << ", %c] : memref<$Bx$HQx$Cxf32>\n";
+  os << "    }\n  }\n  gpu.return\n}\n";
+  return subst(t, vars);
+}
+
+std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
+                                                  int64_t B, int64_t H,
+                                                  int64_t C,
+                                                  int64_t budgetTokens,
+                                                  double budgetFrac,
+                                                  bool hasParent,
+                                                  int64_t Cparent) {
+  std::map<std::string, std::string> vars = {
+      {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"C", str(C)},
+      {"CP", str(Cparent)}, {"BT", str(budgetTokens)},
+      {"BF", fstr(budgetFrac)}};
+  std::string t = R"(gpu.func @$NAME(%r: memref<$Bx$Hx$Cxf32>, %cnt: memref<$Bx$Hx$Cxi32>,
+    %st: memref<$Bx$Hx4xi32>, )";
+  if (hasParent)
+    t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
+  t += R"(%sel: memref<$Bx$Hx$Cxi8>)
+    workgroup(%hist: memref<256xi64, #gpu.address_space<workgroup>>,
+              %sh: memref<4xi64, #gpu.address_space<workgroup>>)
+    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c255 = arith.constant 255 : index
+  %c256 = arith.constant 256 : index
+  %cC = arith.constant $C : index
+  %c0i = arith.constant 0 : i32
+  %c0l = arith.constant 0 : i64
+  %c0i8 = arith.constant 0 : i8
+  %c1i8 = arith.constant 1 : i8
+  %c255i = arith.constant 255 : i32
+  %h = gpu.block_id x
+  %b = gpu.block_id y
+  %tid = gpu.thread_id x
+  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
+  %nc = arith.index_cast %nci : i32 to index
+  %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
+  %btok = arith.constant $BT : i64
+  %bfrac = arith.constant $BF : f64
+  %lcf = arith.sitofp %lci : i32 to f64
+  %tf = arith.mulf %bfrac, %lcf : f64
+  %tfl = math.floor %tf : f64
+  %tfi = arith.fptosi %tfl : f64 to i64
+  %useTok = arith.cmpi sge, %btok, %c0l : i64
+  %T = arith.select %useTok, %btok, %tfi : i64
+  %t0 = arith.cmpi eq, %tid, %c0 : index
+  scf.if %t0 {
+    memref.store %c0l, %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
+  }
+  gpu.barrier
+  // Eligibility into the mask, total eligible tokens.
+  scf.for %c = %tid to %cC step %c256 {
+    %in = arith.cmpi ult, %c, %nc : index
+    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+    %ne = arith.cmpi sgt, %cn, %c0i : i32
+    %e0 = arith.andi %in, %ne : i1
+)";
+  if (hasParent)
+    t += R"(    %pp = memref.load %pa[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+    %pok = arith.cmpi sge, %pp, %c0i : i32
+    %ppc = arith.maxsi %pp, %c0i : i32
+    %ppi = arith.index_cast %ppc : i32 to index
+    %psv = memref.load %ps[%b, %h, %ppi] : memref<$Bx$Hx$CPxi8>
+    %psel = arith.cmpi ne, %psv, %c0i8 : i8
+    %pe = arith.andi %pok, %psel : i1
+    %el = arith.andi %e0, %pe : i1
+)";
+  else
+    t += "    %el = arith.andi %e0, %e0 : i1\n";
+  t += R"(    %mv = arith.select %el, %c1i8, %c0i8 : i8
+    memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
+    scf.if %el {
+      %cn64 = arith.extsi %cn : i32 to i64
+      %old = memref.atomic_rmw addi %cn64, %sh[%c0] : (i64, memref<4xi64, #gpu.address_space<workgroup>>) -> i64
+    }
+  }
+  gpu.barrier
+  %total = memref.load %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
+  %over = arith.cmpi sgt, %total, %T : i64
+  scf.if %over {
+    // Radix select of the threshold key: 4 passes over 8-bit digits of the
+    // (positive) score bits, from the top, weighted by counts.
+    %res:3 = scf.for %pass = %c0 to %c4 step %c1 iter_args(%prefix = %c0i, %mask = %c0i, %budget = %T) -> (i32, i32, i64) {
+      %p3 = arith.subi %c3, %pass : index
+      %p8 = arith.muli %p3, %c4 : index
+      %p82 = arith.muli %p8, %c2 : index
+      %shift = arith.index_cast %p82 : index to i32
+      scf.for %i = %tid to %c256 step %c256 {
+        memref.store %c0l, %hist[%i] : memref<256xi64, #gpu.address_space<workgroup>>
+      }
+      gpu.barrier
+      scf.for %c = %tid to %cC step %c256 {
+        %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
+        %el = arith.cmpi ne, %ev, %c0i8 : i8
+        %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
+        %key = arith.bitcast %rv : f32 to i32
+        %km = arith.andi %key, %mask : i32
+        %match = arith.cmpi eq, %km, %prefix : i32
+        %go = arith.andi %el, %match : i1
+        scf.if %go {
+          %dg0 = arith.shrui %key, %shift : i32
+          %dg = arith.andi %dg0, %c255i : i32
+          %di = arith.index_cast %dg : i32 to index
+          %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+          %cn64 = arith.extsi %cn : i32 to i64
+          %old = memref.atomic_rmw addi %cn64, %hist[%di] : (i64, memref<256xi64, #gpu.address_space<workgroup>>) -> i64
+        }
+      }
+      gpu.barrier
+      scf.if %t0 {
+        // Highest digit whose cumulative weight (from the top) exceeds the
+        // remaining budget.
+        %w:3 = scf.for %k = %c0 to %c256 step %c1 iter_args(%cum = %c0l, %found = %c0l, %rest = %budget) -> (i64, i64, i64) {
+          %dgt = arith.subi %c255, %k : index
+          %hv = memref.load %hist[%dgt] : memref<256xi64, #gpu.address_space<workgroup>>
+          %notyet = arith.cmpi eq, %found, %c0l : i64
+          %cum2 = arith.addi %cum, %hv : i64
+          %exceeds = arith.cmpi sgt, %cum2, %budget : i64
+          %take = arith.andi %notyet, %exceeds : i1
+          %dg64 = arith.index_cast %dgt : index to i64
+          %one = arith.constant 1 : i64
+          %dg1 = arith.addi %dg64, %one : i64
+          %nfound = arith.select %take, %dg1, %found : i64
+          %nrest0 = arith.subi %budget, %cum : i64
+          %nrest = arith.select %take, %nrest0, %rest : i64
+          %ncum = arith.select %notyet, %cum2, %cum : i64
+          scf.yield %ncum, %nfound, %nrest : i64, i64, i64
+        }
+        %one = arith.constant 1 : i64
+        %digit = arith.subi %w#1, %one : i64
+        memref.store %digit, %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
+        memref.store %w#2, %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
+      }
+      gpu.barrier
+      %digit = memref.load %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
+      %nb = memref.load %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %d32 = arith.trunci %digit : i64 to i32
+      %dsh = arith.shli %d32, %shift : i32
+      %np = arith.ori %prefix, %dsh : i32
+      %msh = arith.shli %c255i, %shift : i32
+      %nm = arith.ori %mask, %msh : i32
+      scf.yield %np, %nm, %nb : i32, i32, i64
+    }
+    %tstar = arith.bitcast %res#0 : i32 to f32
+    scf.for %c = %tid to %cC step %c256 {
+      %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
+      %el = arith.cmpi ne, %ev, %c0i8 : i8
+      %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
+      %above = arith.cmpf ogt, %rv, %tstar : f32
+      %keep = arith.andi %el, %above : i1
+      %mv = arith.select %keep, %c1i8, %c0i8 : i8
+      memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
+    }
+  }
+  gpu.return
+}
+)";
+  return subst(t, vars);
+}
+
+std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
+                                                   int64_t B, int64_t H,
+                                                   int64_t N, int64_t C,
+                                                   int64_t sink) {
+  std::map<std::string, std::string> vars = {
+      {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"N", str(N)},
+      {"C", str(C)}, {"C1", str(C + 1)}, {"SINK", str(sink)}};
+  std::string t = R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %off: memref<$Bx$Hx$C1xi32>,
+    %mem: memref<$Bx$Hx$Nxi32>, %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
+    %sel: memref<$Bx$Hx$Cxi8>, %tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>)
+    workgroup(%scan: memref<256xi32, #gpu.address_space<workgroup>>)
+    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c255 = arith.constant 255 : index
+  %c256 = arith.constant 256 : index
+  %cN = arith.constant $N : index
+  %cC = arith.constant $C : index
+  %cS = arith.constant $SINK : index
+  %c0i = arith.constant 0 : i32
+  %c0i8 = arith.constant 0 : i8
+  %h = gpu.block_id x
+  %b = gpu.block_id y
+  %tid = gpu.thread_id x
+  %li = memref.load %lens[%b] : memref<$Bxi32>
+  %l0 = arith.index_cast %li : i32 to index
+  %l1 = arith.maxsi %l0, %c0 : index
+  %n = arith.minui %l1, %cN : index
+  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
+  %nc = arith.index_cast %nci : i32 to index
+  %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
+  %lc = arith.index_cast %lci : i32 to index
+  %sn = arith.minui %cS, %n : index
+  %ws0 = arith.addi %cS, %lc : index
+  %ws = arith.minui %ws0, %n : index
+  %nw = arith.subi %n, %ws : index
+  scf.for %p = %tid to %sn step %c256 {
+    %pi = arith.index_cast %p : index to i32
+    memref.store %pi, %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>
+  }
+  scf.for %p = %tid to %nw step %c256 {
+    %j = arith.addi %ws, %p : index
+    %ji = arith.index_cast %j : index to i32
+    %q = arith.addi %sn, %p : index
+    memref.store %ji, %tok[%b, %h, %q] : memref<$Bx$Hx$Nxi32>
+  }
+  %base0 = arith.addi %sn, %nw : index
+  %base0i = arith.index_cast %base0 : index to i32
+  // Selected clusters, 256 at a time: block-wide exclusive scan of counts.
+  %nchunks = arith.ceildivui %cC, %c256 : index
+  %fin = scf.for %k = %c0 to %nchunks step %c1 iter_args(%base = %base0i) -> (i32) {
+    %k256 = arith.muli %k, %c256 : index
+    %c = arith.addi %k256, %tid : index
+    %inC = arith.cmpi ult, %c, %nc : index
+    %cc = arith.minui %c, %cC : index
+    %cl = arith.subi %cC, %c1 : index
+    %cs = arith.minui %cc, %cl : index
+    %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
+    %on0 = arith.cmpi ne, %sv, %c0i8 : i8
+    %on = arith.andi %on0, %inC : i1
+    %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
+    %mine = arith.select %on, %cn, %c0i : i32
+    memref.store %mine, %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    // Hillis-Steele inclusive scan.
+    %c8 = arith.constant 8 : index
+    scf.for %s = %c0 to %c8 step %c1 {
+      %c1i = arith.constant 1 : i32
+      %si = arith.index_cast %s : index to i32
+      %dist0 = arith.shli %c1i, %si : i32
+      %dist = arith.index_cast %dist0 : i32 to index
+      %has = arith.cmpi uge, %tid, %dist : index
+      %src = arith.subi %tid, %dist : index
+      %srcc = arith.select %has, %src, %tid : index
+      %x = memref.load %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      %y = memref.load %scan[%srcc] : memref<256xi32, #gpu.address_space<workgroup>>
+      %yz = arith.select %has, %y, %c0i : i32
+      %z = arith.addi %x, %yz : i32
+      gpu.barrier
+      memref.store %z, %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      gpu.barrier
+    }
+    %incl = memref.load %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+    %excl = arith.subi %incl, %mine : i32
+    %dst0 = arith.addi %base, %excl : i32
+    scf.if %on {
+      %c1p = arith.addi %cs, %c1 : index
+      %o0 = memref.load %off[%b, %h, %cs] : memref<$Bx$Hx$C1xi32>
+      %o0i = arith.index_cast %o0 : i32 to index
+      %cni = arith.index_cast %cn : i32 to index
+      %dsti = arith.index_cast %dst0 : i32 to index
+      scf.for %m = %c0 to %cni step %c1 {
+        %src = arith.addi %o0i, %m : index
+        %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
+        %d = arith.addi %dsti, %m : index
+        memref.store %jv, %tok[%b, %h, %d] : memref<$Bx$Hx$Nxi32>
+      }
+    }
+    %tot = memref.load %scan[%c255] : memref<256xi32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %nb = arith.addi %base, %tot : i32
+    scf.yield %nb : i32
+  }
+  %t0 = arith.cmpi eq, %tid, %c0 : index
+  scf.if %t0 {
+    memref.store %fin, %ntok[%b, %h] : memref<$Bx$Hxi32>
+  }
+  gpu.return
+}
+)";
+  return subst(t, vars);
+}
