@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS="libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 lld-22 ninja-build cmake python3-numpy"
+PKGS="libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 lld-22 ninja-build cmake python3-numpy libgtest-dev"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -27,4 +27,4 @@ if [ ! -f build/build.ninja ]; then
     -DMULTIPOLE_PYTHON=/usr/bin/python3 >/dev/null
 fi
 echo "[setup] building (2 cores: a few minutes from scratch)"
-ninja -C build multipole-opt multipole-compile multipole-run
+ninja -C build multipole-opt multipole-compile multipole-run multipole_cuda_runtime

@@ -16,6 +16,7 @@ config.test_exec_root = os.path.join(config.multipole_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%src", config.multipole_src_root))
+config.substitutions.append(("%multipole_obj", config.multipole_obj_root))
 config.environment["PYTHONPATH"] = os.path.join(config.multipole_src_root, "python")
 # CUDA locations reach the tools (ptxas, libdevice) when a GPU target exists.
 for var in ["CUDA_HOME", "CUDA_ROOT", "CUDA_PATH", "MULTIPOLE_LINKER"]:

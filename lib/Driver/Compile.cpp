@@ -118,7 +118,7 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
     entries.push_back(std::move(e));
   }
   if (entries.empty())
-    return module.emitError()
+    return emitError(module.getLoc())
            << "the module has no public function to export";
   std::string config;
   module.walk([&](Operation *op) {
@@ -205,7 +205,7 @@ LogicalResult runPipeline(ModuleOp module, StringRef pipeline) {
   std::string err;
   llvm::raw_string_ostream es(err);
   if (failed(parsePassPipeline(pipeline, pm, es)))
-    return module.emitError() << "invalid pass pipeline '" << pipeline
+    return emitError(module.getLoc()) << "invalid pass pipeline '" << pipeline
                               << "': " << err;
   return pm.run(module);
 }
@@ -230,7 +230,7 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
                                                       StringRef outPath,
                                                       llvm::raw_ostream &log) {
   if (opts.target != "cpu" && opts.target != "cuda")
-    return module.emitError()
+    return emitError(module.getLoc())
            << "target '" << opts.target
            << "' is not available in this build; supported targets: cpu, cuda";
   bool cuda = opts.target == "cuda";
@@ -302,7 +302,8 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
       p = "buffer-results-to-out-params{hoist-static-allocs "
           "modify-public-functions},buffer-deallocation-pipeline,"
           "convert-multipole-to-gpu{" +
-          opts.gpuOptions + "},func.func(gpu-async-region),"
+          opts.gpuOptions + "},convert-multipole-to-loops,symbol-dce,"
+          "func.func(gpu-async-region),"
           "gpu-lower-to-nvvm-pipeline{cubin-chip=" + opts.chip +
           " cubin-features=+ptx80 opt-level=3 "
           "kernel-bare-ptr-calling-convention=true cubin-format=" +
@@ -326,7 +327,7 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     Stage s(log, opts.verbose, "translate to LLVM IR");
     llmod = translateModuleToLLVMIR(module, llctx, "multipole");
     if (!llmod)
-      return module.emitError() << "translation to LLVM IR failed";
+      return emitError(module.getLoc()) << "translation to LLVM IR failed";
   }
   std::string manifestText;
   {
@@ -348,14 +349,14 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
   std::string err;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
-    return module.emitError() << "no LLVM target for " << triple.str() << ": "
+    return emitError(module.getLoc()) << "no LLVM target for " << triple.str() << ": "
                               << err;
   std::string cpu = opts.cpu == "native" ? llvm::sys::getHostCPUName().str()
                                          : opts.cpu;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpu, "", llvm::TargetOptions(), llvm::Reloc::PIC_));
   if (!tm)
-    return module.emitError() << "cannot create a target machine for CPU '"
+    return emitError(module.getLoc()) << "cannot create a target machine for CPU '"
                               << cpu << "'";
   llmod->setTargetTriple(triple);
   llmod->setDataLayout(tm->createDataLayout());
@@ -363,7 +364,7 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     Stage s(log, opts.verbose, "optimise (O" + std::to_string(opts.optLevel) + ")");
     auto transformer = makeOptimizingTransformer(opts.optLevel, 0, tm.get());
     if (llvm::Error e = transformer(llmod.get()))
-      return module.emitError() << "LLVM optimisation failed: "
+      return emitError(module.getLoc()) << "LLVM optimisation failed: "
                                 << llvm::toString(std::move(e));
   }
   if (opts.keepIntermediates) {
@@ -374,7 +375,7 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
   }
   llvm::SmallString<128> objPath;
   if (auto ec = llvm::sys::fs::createTemporaryFile("multipole", "o", objPath))
-    return module.emitError() << "cannot create a temporary file: "
+    return emitError(module.getLoc()) << "cannot create a temporary file: "
                               << ec.message();
   llvm::FileRemover removeObj(objPath);
   {
@@ -382,12 +383,12 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     std::error_code ec;
     llvm::raw_fd_ostream os(objPath, ec, llvm::sys::fs::OF_None);
     if (ec)
-      return module.emitError() << "cannot write " << objPath << ": "
+      return emitError(module.getLoc()) << "cannot write " << objPath << ": "
                                 << ec.message();
     llvm::legacy::PassManager pm;
     if (tm->addPassesToEmitFile(pm, os, nullptr,
                                 llvm::CodeGenFileType::ObjectFile))
-      return module.emitError() << "the target cannot emit object files";
+      return emitError(module.getLoc()) << "the target cannot emit object files";
     pm.run(*llmod);
   }
   // 5. Link.
@@ -395,18 +396,20 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     Stage s(log, opts.verbose, "link");
     std::string linker = findLinker();
     if (linker.empty())
-      return module.emitError()
+      return emitError(module.getLoc())
              << "no linker found: install clang-22 (or cc), or set "
                 "MULTIPOLE_LINKER";
-    llvm::SmallVector<llvm::StringRef> argv = {linker, "-shared", "-o", outPath,
-                                              objPath, "-lm"};
+    // -Bsymbolic: an entry point named like a libc function (`step`) must
+    // bind to itself.
+    llvm::SmallVector<llvm::StringRef> argv = {
+        linker, "-shared", "-Wl,-Bsymbolic", "-o", outPath, objPath, "-lm"};
     std::string rtDir, rpath;
     if (cuda) {
       // The mgpu* symbols come from the project's CUDA runtime (dlopens
       // libcuda, so linking works without a GPU or a CUDA install).
       rtDir = findRuntimeDir();
       if (rtDir.empty())
-        return module.emitError()
+        return emitError(module.getLoc())
                << "libmultipole_cuda_runtime.so not found next to the tools "
                   "(expected in <bin>/../lib); build the project fully";
       rtDir = "-L" + rtDir;
@@ -423,7 +426,7 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
                                        0, &msg);
     if (rc != 0) {
       auto buf = llvm::MemoryBuffer::getFile(logPath);
-      return module.emitError()
+      return emitError(module.getLoc())
              << "linking " << outPath << " with " << linker << " failed ("
              << (msg.empty() ? "exit code " + std::to_string(rc) : msg)
              << "): " << (buf ? (*buf)->getBuffer() : "");

@@ -41,6 +41,36 @@ def from_bf16(b) -> np.ndarray:
     return (b.astype(np.uint32) << 16).view(np.float32)
 
 
+_RUNTIME = None
+
+
+def cuda_runtime():
+    """Loads libmultipole_cuda_runtime.so (RTLD_GLOBAL, so compiled CUDA libraries bind
+    to it): $MULTIPOLE_CUDA_RUNTIME, or build/lib next to this package's checkout."""
+    global _RUNTIME
+    if _RUNTIME is None:
+        import os
+        path = os.environ.get("MULTIPOLE_CUDA_RUNTIME") or os.path.join(
+            os.path.dirname(__file__), "..", "..", "build", "lib",
+            "libmultipole_cuda_runtime.so")
+        try:
+            rt = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+        except OSError as e:
+            raise MultipoleError(f"cannot load the CUDA runtime {path}: {e}") from e
+        rt.mpGetLastError.restype = ctypes.c_char_p
+        rt.mpGraphCaptureBegin.restype = ctypes.c_void_p
+        rt.mpGraphCaptureBegin.argtypes = [ctypes.c_void_p]
+        rt.mpGraphCaptureEnd.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+        rt.mpGraphLaunch.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        rt.mpGraphDestroy.argtypes = [ctypes.c_void_p]
+        _RUNTIME = rt
+    return _RUNTIME
+
+
+_TORCH = {"bf16": "bfloat16", "f16": "float16", "f32": "float32", "i32": "int32",
+          "i8": "int8", "i64": "int64", "f64": "float64"}
+
+
 class Entry:
     def __init__(self, module: "Module", desc: dict):
         self.module = module
@@ -75,9 +105,73 @@ class Entry:
             raise MultipoleError(f"{self.name}: '{a['role']}' contains NaN or Inf")
         return np.ascontiguousarray(arr, dtype=dt)
 
+    def _device_args(self, arrays):
+        """CUDA libraries: torch CUDA tensors by role; outputs are allocated."""
+        import torch
+        ptrs, keep, result = [], [], {}
+        for a in self.args:
+            role, shape = a["role"], tuple(a["shape"])
+            dt = getattr(torch, _TORCH[a["dtype"]])
+            if a["io"] == "out" and role not in arrays:
+                t = torch.empty(shape, dtype=dt, device="cuda")
+                result[role] = t
+            elif role in arrays:
+                t = arrays[role]
+                if not (hasattr(t, "data_ptr") and getattr(t, "is_cuda", False)):
+                    raise MultipoleError(f"{self.name}: this library runs on the GPU; pass "
+                                         f"'{role}' as a torch CUDA tensor")
+                if tuple(t.shape) != shape or t.dtype != dt or not t.is_contiguous():
+                    raise MultipoleError(f"{self.name}: '{role}' must be a contiguous "
+                                         f"{dt} tensor of shape {shape}, got {t.dtype} "
+                                         f"{tuple(t.shape)}")
+                if a["io"] != "in":
+                    result[role] = t
+            else:
+                raise MultipoleError(f"{self.name}: missing input '{role}'")
+            r = len(shape)
+            desc = (ctypes.c_int64 * (3 + 2 * r))()
+            desc[0] = desc[1] = t.data_ptr()
+            desc[2] = 0
+            stride = 1
+            for i in reversed(range(r)):
+                desc[3 + i] = shape[i]
+                desc[3 + r + i] = stride
+                stride *= shape[i]
+            keep += [t, desc]
+            ptrs.append(ctypes.cast(desc, ctypes.c_void_p))
+        return ptrs, keep, result
+
+    def graph(self, **arrays):
+        """CUDA libraries: captures one call into a CUDA graph; returns
+        (replay(stream_handle), outputs). The tensors must stay alive."""
+        rt = cuda_runtime()
+        ptrs, keep, result = self._device_args(arrays)
+        stream = rt.mpGraphCaptureBegin(None)
+        if not stream:
+            raise MultipoleError(f"graph capture failed: {rt.mpGetLastError().decode()}")
+        self._fn(*ptrs)
+        exe = ctypes.c_void_p()
+        if rt.mpGraphCaptureEnd(stream, ctypes.byref(exe)) != 0:
+            raise MultipoleError(f"graph capture failed: {rt.mpGetLastError().decode()}")
+        def replay(s=None):
+            rc = rt.mpGraphLaunch(exe, s if s is not None else stream)
+            if rc != 0:
+                raise MultipoleError(rt.mpGetLastError().decode())
+        replay._keep = (keep, exe, stream)
+        return replay, result
+
     def __call__(self, **arrays) -> Dict[str, np.ndarray]:
         """Calls the entry point. Inputs and in/out arrays are given by role; outputs
-        (and in/out arrays, updated in place) are returned by role."""
+        (and in/out arrays, updated in place) are returned by role. CUDA libraries
+        take torch CUDA tensors and return torch tensors."""
+        if self.module.target == "cuda":
+            rt = cuda_runtime()
+            ptrs, keep, result = self._device_args(arrays)
+            self._fn(*ptrs)
+            if rt.mpSynchronize() != 0 or rt.mpGetLastError():
+                raise MultipoleError(f"{self.name} failed on the GPU: "
+                                     f"{rt.mpGetLastError().decode()}")
+            return result
         keep, ptrs, result = [], [], {}
         unknown = set(arrays) - set(self.roles())
         if unknown:
@@ -136,6 +230,10 @@ class Module:
     def __init__(self, path: str):
         self.path = path
         _check_elf(path)
+        try:  # CUDA libraries need the runtime loaded first (harmless otherwise).
+            cuda_runtime()
+        except MultipoleError:
+            pass
         try:
             self._lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
         except OSError as e:
@@ -150,7 +248,13 @@ class Module:
             self.manifest = json.loads(raw.decode())
         except (ValueError, UnicodeDecodeError) as e:
             raise MultipoleError(f"corrupt manifest in {path}: {e}") from e
+        self.target = self.manifest.get("target", "cpu")
         self.entries = {e["name"]: Entry(self, e) for e in self.manifest["entries"]}
+        if self.target == "cuda":
+            rt = cuda_runtime()
+            if not rt.mpCudaAvailable():
+                raise MultipoleError(f"{path} runs on CUDA GPUs, and none is usable here: "
+                                     f"{rt.mpGetLastError().decode()}")
 
     def __getitem__(self, name) -> Entry:
         if name not in self.entries:
@@ -196,6 +300,8 @@ class Module:
     def step(self, q, k, v, lens, index, step: Optional[str] = None) -> np.ndarray:
         """One decode step; returns the attention output (float32)."""
         e = self.step_entry(step)
+        if self.target == "cuda":
+            return e(q=q, k=k, v=v, lens=lens, **self._flatten(index))["out"]
         args = dict(q=q, k=k, v=v, lens=np.asarray(lens, np.int32), **self._flatten(index))
         out = e(**args)["out"]
         return from_bf16(out) if out.dtype == np.uint16 else out.astype(np.float32)

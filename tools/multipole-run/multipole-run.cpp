@@ -14,6 +14,8 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -132,6 +134,7 @@ struct Buffer {
   std::vector<int64_t> shape;
   std::vector<uint8_t> bytes;
   std::vector<int64_t> desc; // {alloc, aligned, offset, sizes..., strides...}
+  void *dev = nullptr;        // device copy (CUDA libraries)
 
   int64_t numel() const {
     int64_t n = 1;
@@ -211,6 +214,75 @@ std::string shapeStr(const std::vector<int64_t> &s) {
     r += (i ? ", " : "") + std::to_string(s[i]);
   return r + ")";
 }
+
+//===----------------------------------------------------------------------===//
+// CUDA runtime (libmultipole_cuda_runtime.so, loaded next to the tools)
+//===----------------------------------------------------------------------===//
+
+struct Cuda {
+  void *handle = nullptr;
+  int (*available)() = nullptr;
+  const char *(*lastError)() = nullptr;
+  void *(*malloc_)(size_t) = nullptr;
+  void (*free_)(void *) = nullptr;
+  int (*htod)(void *, const void *, size_t) = nullptr;
+  int (*dtoh)(void *, const void *, size_t) = nullptr;
+  int (*sync)() = nullptr;
+  void *(*eventCreate)() = nullptr;
+  int (*eventRecord)(void *, void *) = nullptr;
+  float (*elapsed)(void *, void *) = nullptr;
+  void *(*captureBegin)(void *) = nullptr;
+  int (*captureEnd)(void *, void **) = nullptr;
+  int (*graphLaunch)(void *, void *) = nullptr;
+  int (*deviceName)(char *, int) = nullptr;
+
+  /// Loads the runtime (global, so compiled libraries bind to it).
+  void preload(const char *argv0) {
+    std::string path;
+    if (const char *env = std::getenv("MULTIPOLE_CUDA_RUNTIME"))
+      path = env;
+    else {
+      std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&fail);
+      llvm::SmallString<256> p(llvm::sys::path::parent_path(
+          llvm::sys::path::parent_path(exe)));
+      llvm::sys::path::append(p, "lib", "libmultipole_cuda_runtime.so");
+      path = std::string(p);
+    }
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (!handle)
+      return;
+    auto sym = [&](auto &f, const char *n) {
+      f = reinterpret_cast<std::decay_t<decltype(f)>>(dlsym(handle, n));
+    };
+    sym(available, "mpCudaAvailable");
+    sym(lastError, "mpGetLastError");
+    sym(malloc_, "mpMalloc");
+    sym(free_, "mpFree");
+    sym(htod, "mpMemcpyHtoD");
+    sym(dtoh, "mpMemcpyDtoH");
+    sym(sync, "mpSynchronize");
+    sym(eventCreate, "mpEventCreate");
+    sym(eventRecord, "mpEventRecord");
+    sym(elapsed, "mpEventElapsedMs");
+    sym(captureBegin, "mpGraphCaptureBegin");
+    sym(captureEnd, "mpGraphCaptureEnd");
+    sym(graphLaunch, "mpGraphLaunch");
+    sym(deviceName, "mpDeviceName");
+  }
+  void require() {
+    if (!handle || !available)
+      fail("this library runs on CUDA GPUs but libmultipole_cuda_runtime.so "
+           "was not found (set MULTIPOLE_CUDA_RUNTIME)");
+    if (!available())
+      fail(llvm::Twine("no usable CUDA GPU: ") + lastError());
+  }
+  void check(int rc, const char *what) {
+    if (rc != 0)
+      fail(llvm::Twine(what) + " failed: " + lastError());
+  }
+};
+Cuda cuda;
+bool onGpu = false;
 
 //===----------------------------------------------------------------------===//
 // Library and manifest
@@ -338,15 +410,68 @@ double call(Entry &e, std::map<std::string, Buffer> &bufs) {
     if (b.shape != t.shape || b.dtype != t.dtype)
       fail("'" + t.role + "' of " + e.name + " expects " + t.dtype + " " +
            shapeStr(t.shape) + ", got " + b.dtype + " " + shapeStr(b.shape));
+    if (onGpu) {
+      size_t bytes = size_t(b.numel()) * dtypeSize(b.dtype);
+      if (!b.dev) {
+        b.dev = cuda.malloc_(std::max<size_t>(bytes, 1));
+        if (!b.dev)
+          fail("cannot allocate " + llvm::Twine(bytes) + " bytes on the GPU for '" +
+               b.role + "': " + cuda.lastError());
+      }
+      if (t.io != "out")
+        cuda.check(cuda.htod(b.dev, b.bytes.data(), bytes), "copy to the GPU");
+      b.desc[0] = b.desc[1] = reinterpret_cast<int64_t>(b.dev);
+    }
     ptrs.push_back(b.desc.data());
   }
   auto t0 = std::chrono::steady_clock::now();
   if (!callWithPointers(e.fn, ptrs))
     fail("entry point '" + e.name + "' has too many arguments (" +
          llvm::Twine(ptrs.size()) + ")");
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - t0)
-      .count();
+  if (onGpu) {
+    cuda.check(cuda.sync(), e.name.c_str());
+    if (cuda.lastError()[0])
+      fail("'" + e.name + "' failed on the GPU: " + cuda.lastError());
+  }
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+  if (onGpu)
+    for (Buffer &t : e.args)
+      if (t.io != "in") {
+        Buffer &b = bufs.at(t.role);
+        cuda.check(cuda.dtoh(b.bytes.data(), b.dev,
+                             size_t(b.numel()) * dtypeSize(b.dtype)),
+                   "copy from the GPU");
+      }
+  return ms;
+}
+
+/// GPU: median time of the entry point replayed as a CUDA graph (inputs
+/// already on the device), in ms; -1 when capture is not possible.
+double graphTime(Entry &e, std::map<std::string, Buffer> &bufs, unsigned reps) {
+  std::vector<void *> ptrs;
+  for (Buffer &t : e.args)
+    ptrs.push_back(bufs.at(t.role).desc.data());
+  void *stream = cuda.captureBegin(nullptr);
+  if (!stream)
+    return -1;
+  callWithPointers(e.fn, ptrs);
+  void *exec = nullptr;
+  if (cuda.captureEnd(stream, &exec) != 0 || !exec)
+    return -1;
+  std::vector<double> times;
+  void *a = cuda.eventCreate(), *b = cuda.eventCreate();
+  for (unsigned r = 0; r < reps + 3; ++r) {
+    cuda.eventRecord(a, stream);
+    cuda.graphLaunch(exec, stream);
+    cuda.eventRecord(b, stream);
+    float ms = cuda.elapsed(a, b);
+    if (r >= 3)
+      times.push_back(ms);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
 }
 
 //===----------------------------------------------------------------------===//
@@ -633,8 +758,17 @@ int main(int argc, char **argv) {
       "Builds the cluster index (if the library has one), runs the decode step\n"
       "and prints its relative error against dense attention computed in f64\n"
       "and the median time. Exit status: 0 ok, 1 error, 2 error bound missed.\n");
+  cuda.preload(argv[0]);
   Library lib;
   lib.load(libPath);
+  if (lib.target == "cuda" && !listOnly) {
+    cuda.require();
+    onGpu = true;
+    char name[256] = {0};
+    if (cuda.deviceName)
+      cuda.deviceName(name, sizeof(name));
+    outs() << "device: " << name << "\n";
+  }
   if (listOnly) {
     outs() << "target: " << lib.target << "\n";
     if (!lib.config.empty())
@@ -793,6 +927,12 @@ int main(int argc, char **argv) {
                            "rel error vs dense f64 %.3e  max abs %.3e\n",
                            label, ls.c_str(), median(times),
                            std::max(1u, unsigned(repeat)), rel, maxAbs);
+    if (onGpu) {
+      double g = graphTime(*step, bufs, std::max(5u, unsigned(repeat)));
+      if (g >= 0)
+        outs() << llvm::format("%-8s GPU time as a CUDA graph: %.4f ms (median)\n",
+                               label, g);
+    }
     if (maxRelError >= 0 && rel > maxRelError) {
       errs() << "multipole-run: " << label << ": relative error " << rel
              << " exceeds --max-rel-error=" << maxRelError << "\n";

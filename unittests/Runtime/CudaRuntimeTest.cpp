@@ -18,8 +18,8 @@
 #include "CudaDriverTypes.h"
 
 #if MP_HAVE_CUDA_H
-#include <cuda.h>
 #include <cstddef>
+#include <cuda.h>
 #endif
 
 #include <gtest/gtest.h>
@@ -101,49 +101,67 @@ static_assert(mpcu::kErrorNoDevice == CUDA_ERROR_NO_DEVICE, "");
 static_assert(mpcu::kErrorNotReady == CUDA_ERROR_NOT_READY, "");
 static_assert(mpcu::kJitInfoLogBuffer == CU_JIT_INFO_LOG_BUFFER, "");
 static_assert(mpcu::kJitInfoLogBufferSizeBytes ==
-                  CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, "");
+                  CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
+              "");
 static_assert(mpcu::kJitErrorLogBuffer == CU_JIT_ERROR_LOG_BUFFER, "");
 static_assert(mpcu::kJitErrorLogBufferSizeBytes ==
-                  CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, "");
+                  CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+              "");
 static_assert(mpcu::kJitOptimizationLevel == CU_JIT_OPTIMIZATION_LEVEL, "");
 static_assert(mpcu::kDevAttrMultiprocessorCount ==
-                  CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, "");
+                  CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+              "");
 static_assert(mpcu::kDevAttrComputeCapabilityMajor ==
-                  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, "");
+                  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+              "");
 static_assert(mpcu::kDevAttrComputeCapabilityMinor ==
-                  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, "");
+                  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+              "");
 static_assert(mpcu::kDevAttrMaxSharedMemoryPerBlockOptin ==
-                  CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, "");
+                  CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+              "");
 static_assert(mpcu::kDevAttrMemoryPoolsSupported ==
-                  CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, "");
+                  CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED,
+              "");
 static_assert(mpcu::kFuncAttrMaxDynamicSharedSizeBytes ==
-                  CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, "");
+                  CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+              "");
 static_assert(mpcu::kFuncAttrNonPortableClusterSizeAllowed ==
-                  CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, "");
+                  CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED,
+              "");
 static_assert(mpcu::kStreamNonBlocking == CU_STREAM_NON_BLOCKING, "");
 static_assert(mpcu::kEventDefault == CU_EVENT_DEFAULT, "");
 static_assert(mpcu::kEventDisableTiming == CU_EVENT_DISABLE_TIMING, "");
 static_assert(mpcu::kMemAttachGlobal == CU_MEM_ATTACH_GLOBAL, "");
 static_assert(mpcu::kGraphInstantiateAutoFreeOnLaunch ==
-                  CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH, "");
+                  CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH,
+              "");
 static_assert(mpcu::kCaptureModeGlobal == CU_STREAM_CAPTURE_MODE_GLOBAL, "");
 static_assert(mpcu::kCaptureModeThreadLocal ==
-                  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL, "");
+                  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL,
+              "");
 static_assert(mpcu::kCaptureModeRelaxed == CU_STREAM_CAPTURE_MODE_RELAXED, "");
 static_assert(mpcu::kCaptureStatusNone == CU_STREAM_CAPTURE_STATUS_NONE, "");
-static_assert(mpcu::kCaptureStatusActive == CU_STREAM_CAPTURE_STATUS_ACTIVE, "");
+static_assert(mpcu::kCaptureStatusActive == CU_STREAM_CAPTURE_STATUS_ACTIVE,
+              "");
 static_assert(mpcu::kCaptureStatusInvalidated ==
-                  CU_STREAM_CAPTURE_STATUS_INVALIDATED, "");
+                  CU_STREAM_CAPTURE_STATUS_INVALIDATED,
+              "");
 static_assert(mpcu::kMemPoolAttrReleaseThreshold ==
-                  CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, "");
+                  CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+              "");
 static_assert(mpcu::kLaunchAttrClusterDimension ==
-                  CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION, "");
+                  CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION,
+              "");
 static_assert(mpcu::kLaunchAttrClusterSchedulingPolicyPreference ==
-                  CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE, "");
+                  CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE,
+              "");
 static_assert(mpcu::kClusterSchedulingPolicySpread ==
-                  CU_CLUSTER_SCHEDULING_POLICY_SPREAD, "");
+                  CU_CLUSTER_SCHEDULING_POLICY_SPREAD,
+              "");
 static_assert(mpcu::kTensorMapDataTypeLastWholeByte ==
-                  CU_TENSOR_MAP_DATA_TYPE_TFLOAT32_FTZ, "");
+                  CU_TENSOR_MAP_DATA_TYPE_TFLOAT32_FTZ,
+              "");
 #endif
 
 TEST(CudaRuntimeLayout, DriverTypesMatchCudaHeader) {
@@ -209,8 +227,7 @@ TEST_F(NoDriver, StreamCreateReturnsNull) {
 }
 
 TEST_F(NoDriver, LaunchWithNullFunctionRecordsError) {
-  mgpuLaunchKernel(nullptr, 1, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr,
-                   0);
+  mgpuLaunchKernel(nullptr, 1, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr, 0);
   EXPECT_NE(mpGetLastErrorCode(), MP_SUCCESS);
   EXPECT_NE(lastError(), "");
   EXPECT_EQ(mpGetErrorCount(), 1);
@@ -327,7 +344,7 @@ TEST_F(NoDriver, DefaultStreamOverridesStreamCreation) {
   EXPECT_EQ(mpGetDefaultStream(), fake);
   EXPECT_EQ(mgpuStreamCreate(), fake); // no driver call, no error
   EXPECT_EQ(mpGetLastErrorCode(), MP_SUCCESS);
-  mgpuStreamDestroy(fake);             // the default stream is never destroyed
+  mgpuStreamDestroy(fake); // the default stream is never destroyed
   EXPECT_EQ(mpGetLastErrorCode(), MP_SUCCESS);
   mpSetDefaultStream(nullptr);
   EXPECT_EQ(mpGetDefaultStream(), nullptr);
@@ -469,8 +486,8 @@ TEST_F(Gpu, LargeDynamicSharedMemory) {
     ASSERT_EQ(h[t], (t + 1) % threads + 1000) << t;
   // Asking for more than the device has is refused before launching.
   bytes = 4u << 20;
-  mgpuLaunchKernel(roundtrip, 1, 1, 1, threads, 1, 1, int32_t(bytes), s,
-                   params, nullptr, 2);
+  mgpuLaunchKernel(roundtrip, 1, 1, 1, threads, 1, 1, int32_t(bytes), s, params,
+                   nullptr, 2);
   EXPECT_EQ(mpGetLastErrorCode(), MP_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(lastError().find("shared memory"), std::string::npos)
       << lastError();
@@ -491,8 +508,7 @@ TEST_F(Gpu, LaunchErrorsAreRecorded) {
   void *params[] = {&x, &y, &a, &n};
   mgpuLaunchKernel(axpy, 1, 1, 1, 4096, 1, 1, 0, s, params, nullptr, 4);
   EXPECT_GT(mpGetLastErrorCode(), 0); // a CUresult
-  EXPECT_EQ(lastError().rfind("cuLaunchKernel failed: ", 0), 0u)
-      << lastError();
+  EXPECT_EQ(lastError().rfind("cuLaunchKernel failed: ", 0), 0u) << lastError();
   mpClearError();
   EXPECT_EQ(mgpuModuleGetFunction(module, "no_such_kernel"), nullptr);
   EXPECT_NE(lastError().find("no_such_kernel"), std::string::npos);

@@ -122,6 +122,11 @@ struct ConvertMultipoleToGPUPass
   }
 
   LogicalResult lowerDecode(DecodeAttentionOp op);
+  LogicalResult lowerScore(CentroidScoreOp op);
+  LogicalResult hostFallback(Operation *op);
+  LogicalResult lowerSelect(SelectClustersOp op);
+  LogicalResult lowerSparse(SparseAttentionOp op);
+  LogicalResult lowerApprox(CentroidApproxOp op);
   LogicalResult lowerMerge(MergeOp op);
   LogicalResult lowerOp(Operation *op);
 
@@ -178,9 +183,204 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
   return success();
 }
 
+/// Splits over `items` per (sequence, head) so that about 4 CTAs per SM run,
+/// each with at least `minPer` items.
+static int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
+                         int64_t sms, int64_t forced) {
+  if (forced > 0)
+    return forced;
+  int64_t s = (4 * sms + B * H - 1) / (B * H);
+  return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, items / minPer));
+}
+
+LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
+  Location loc = op.getLoc();
+  auto qT = mt(op.getQ());
+  Value cent = op.getIndex()[kCentroids];
+  auto cT = mt(cent);
+  AttnShape s{qT.getDimSize(0), qT.getDimSize(1), cT.getDimSize(1), 1,
+              qT.getDimSize(2), eltName(qT.getElementType())};
+  int64_t C = cT.getDimSize(2);
+  int64_t lanes = s.D / 4;
+  if (s.D % 4 || lanes > 32 || (lanes & (lanes - 1)))
+    return op.emitError() << "the GPU scoring kernel needs D/4 to be a power "
+                             "of two <= 32, got D = " << s.D;
+  if (op.getConfig().getRopeTheta().convertToDouble() > 0 && lanes < 2)
+    return op.emitError() << "windowed RoPE on the GPU needs D >= 8";
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, 0);
+  std::string name = freshName("score");
+  if (failed(addKernels(scoreKernels(name, s, C, cs,
+                                     op.getConfig().getScorePosition(),
+                                     op.getConfig().getRopeTheta().convertToDouble()),
+                        loc)))
+    return failure();
+  OpBuilder b(op);
+  Value part = alloc(b, loc, {s.B, s.Hq, cs, 2}, b.getF32Type());
+  ValueRange idx = op.getIndex();
+  launch(b, loc, name + "_logits", {cs, s.H, s.B}, 128,
+         {op.getQ(), cent, idx[kCounts], idx[kState], op.getLens(),
+          op.getOuts()[1], part, scaleOf(b, loc, op.getScaleAttr(), s.D)});
+  launch(b, loc, name + "_scores", {s.H, s.B, 1}, 256,
+         {idx[kCounts], idx[kState], op.getOuts()[1], part, op.getOuts()[0]});
+  dealloc(b, loc, part);
+  op.erase();
+  return success();
+}
+
+LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
+  Location loc = op.getLoc();
+  auto rT = mt(op.getScores());
+  int64_t B = rT.getDimSize(0), H = rT.getDimSize(1), C = rT.getDimSize(2);
+  LevelAttr lvl = op.getConfig().getLevels()[op.getLevel()];
+  int64_t bt = lvl.getBudgetTokens() ? *lvl.getBudgetTokens() : -1;
+  double bf = lvl.getBudgetFraction() ? lvl.getBudgetFraction()->convertToDouble() : 0.0;
+  bool hasParent = static_cast<bool>(op.getParentAssign());
+  int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
+  std::string name = freshName("select");
+  if (failed(addKernels(selectKernel(name, B, H, C, bt, bf, hasParent, Cp), loc)))
+    return failure();
+  OpBuilder b(op);
+  ValueRange idx = op.getIndex();
+  SmallVector<Value> args = {op.getScores(), idx[kCounts], idx[kState]};
+  if (hasParent)
+    args.append({op.getParentAssign(), op.getParentSelected()});
+  args.push_back(op.getOuts()[0]);
+  launch(b, loc, name, {H, B, 1}, 256, args);
+  op.erase();
+  return success();
+}
+
+LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
+  Location loc = op.getLoc();
+  auto qT = mt(op.getQ()), kT = mt(op.getK());
+  AttnShape s{kT.getDimSize(0), qT.getDimSize(1), kT.getDimSize(1),
+              kT.getDimSize(2), kT.getDimSize(3), eltName(qT.getElementType())};
+  if (failed(checkShape(op, s)))
+    return failure();
+  ValueRange idx = op.getIndex();
+  int64_t C = mt(idx[kCounts]).getDimSize(2);
+  // The exact part reads about sink + window + budget tokens: ~N/8 at the
+  // default knobs; split so that every split has >= 128 of them.
+  AttnLaunch l{splitsFor(s.B, s.H, std::max<int64_t>(s.N / 8, 1), 128, numSMs,
+                         splits),
+               threads};
+  std::string comp = freshName("compact"), split = freshName("exact_split"),
+              comb = freshName("exact_combine");
+  if (failed(addKernels(compactKernel(comp, s.B, s.H, s.N, C,
+                                      op.getConfig().getSink()),
+                        loc)) ||
+      failed(addKernels(attentionSplitKernel(split, s, l, true, true), loc)) ||
+      failed(addKernels(combineKernel(comb, s, l.splits, false), loc)))
+    return failure();
+  OpBuilder b(op);
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Value tok = alloc(b, loc, {s.B, s.H, s.N}, i32);
+  Value ntok = alloc(b, loc, {s.B, s.H}, i32);
+  launch(b, loc, comp, {s.H, s.B, 1}, 256,
+         {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts], idx[kState],
+          op.getSelected(), tok, ntok});
+  Value pacc = alloc(b, loc, {s.B, s.Hq, l.splits, s.D}, f32);
+  Value pm = alloc(b, loc, {s.B, s.Hq, l.splits}, f32);
+  Value pl = alloc(b, loc, {s.B, s.Hq, l.splits}, f32);
+  launch(b, loc, split, {l.splits, s.H, s.B}, l.threads,
+         {op.getQ(), op.getK(), op.getV(), tok, ntok, pacc, pm, pl,
+          scaleOf(b, loc, op.getScaleAttr(), s.D)});
+  ValueRange outs = op.getOuts();
+  launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
+         {pacc, pm, pl, outs[0], outs[1], outs[2]});
+  for (Value v : {tok, ntok, pacc, pm, pl})
+    dealloc(b, loc, v);
+  op.erase();
+  return success();
+}
+
+LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
+  Location loc = op.getLoc();
+  auto aT = mt(op.getLogits());
+  ValueRange idx = op.getIndex();
+  auto vT = mt(idx[kVCentroids]);
+  int64_t C = vT.getDimSize(2);
+  AttnShape s{aT.getDimSize(0), aT.getDimSize(1), vT.getDimSize(1), C,
+              vT.getDimSize(3), "f32"};
+  if (failed(checkShape(op, s)))
+    return failure();
+  bool hasParent = static_cast<bool>(op.getParentAssign());
+  int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, 0);
+  std::string split = freshName("approx_split"), comb = freshName("approx_combine");
+  if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp),
+                        loc)) ||
+      failed(addKernels(combineKernel(comb, s, cs, false), loc)))
+    return failure();
+  OpBuilder b(op);
+  Type f32 = b.getF32Type();
+  Value pacc = alloc(b, loc, {s.B, s.Hq, cs, s.D}, f32);
+  Value pm = alloc(b, loc, {s.B, s.Hq, cs}, f32);
+  Value pl = alloc(b, loc, {s.B, s.Hq, cs}, f32);
+  SmallVector<Value> args = {op.getLogits(), idx[kVCentroids], idx[kCounts],
+                             idx[kState], op.getSelected()};
+  if (hasParent)
+    args.append({op.getParentAssign(), op.getParentSelected()});
+  args.append({pacc, pm, pl, scaleOf(b, loc, FloatAttr(), s.D)});
+  launch(b, loc, split, {cs, s.H, s.B}, threads, args);
+  ValueRange outs = op.getOuts();
+  launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
+         {pacc, pm, pl, outs[0], outs[1], outs[2]});
+  for (Value v : {pacc, pm, pl})
+    dealloc(b, loc, v);
+  op.erase();
+  return success();
+}
+
+/// Cluster build, update and coarsening run on the host for now: operands are
+/// copied to host buffers, the op is re-created there (convert-multipole-to-
+/// loops lowers it next) and its outputs are copied back. Correct, but it
+/// moves the whole KV cache over PCIe; GPU kernels for these ops are future
+/// work (docs/Design.md).
+LogicalResult ConvertMultipoleToGPUPass::hostFallback(Operation *op) {
+  Location loc = op->getLoc();
+  OpBuilder b(op);
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  SmallVector<Value> hostOperands;
+  SmallVector<std::pair<Value, Value>> copyBack; // (device, host)
+  SmallVector<Value> hostBufs;
+  for (OpOperand &o : op->getOpOperands()) {
+    Value dev = o.get();
+    auto t = mt(dev);
+    Value host = memref::AllocOp::create(b, loc, MemRefType::get(t.getShape(),
+                                                                 t.getElementType()));
+    bool init = dps.isDpsInit(&o);
+    // Inits of cluster_update are read; build/coarsen outputs are not.
+    if (!init || isa<ClusterUpdateOp>(op))
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, dev);
+    if (init)
+      copyBack.push_back({dev, host});
+    hostOperands.push_back(host);
+    hostBufs.push_back(host);
+  }
+  OperationState st(loc, op->getName(), hostOperands, TypeRange{}, op->getAttrs());
+  b.create(st);
+  for (auto [dev, host] : copyBack)
+    gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
+  for (Value h : hostBufs)
+    memref::DeallocOp::create(b, loc, h);
+  op->erase();
+  return success();
+}
+
 LogicalResult ConvertMultipoleToGPUPass::lowerOp(Operation *op) {
   if (auto d = dyn_cast<DecodeAttentionOp>(op))
     return lowerDecode(d);
+  if (isa<ClusterBuildOp, ClusterUpdateOp, ClusterCoarsenOp>(op))
+    return hostFallback(op);
+  if (auto o = dyn_cast<CentroidScoreOp>(op))
+    return lowerScore(o);
+  if (auto o = dyn_cast<SelectClustersOp>(op))
+    return lowerSelect(o);
+  if (auto o = dyn_cast<SparseAttentionOp>(op))
+    return lowerSparse(o);
+  if (auto o = dyn_cast<CentroidApproxOp>(op))
+    return lowerApprox(o);
   if (auto m = dyn_cast<MergeOp>(op))
     return lowerMerge(m);
   return op->emitError() << "'" << op->getName()

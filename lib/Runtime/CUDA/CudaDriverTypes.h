@@ -1,4 +1,5 @@
-//===- CudaDriverTypes.h - The few CUDA driver API types we need -*- C++ -*-===//
+//===- CudaDriverTypes.h - The few CUDA driver API types we need -*- C++
+//-*-===//
 //
 // The runtime resolves the CUDA driver API with dlopen/dlsym and never
 // includes <cuda.h>, so that it builds on machines without the CUDA toolkit.
@@ -36,18 +37,18 @@ using Graph = GraphSt *;
 using GraphExec = GraphExecSt *;
 using MemPool = MemPoolSt *;
 
-using Result = int;                    // CUresult (a C enum, int-sized)
-using Device = int;                    // CUdevice
-using DevicePtr = unsigned long long;  // CUdeviceptr on 64-bit hosts
+using Result = int;                   // CUresult (a C enum, int-sized)
+using Device = int;                   // CUdevice
+using DevicePtr = unsigned long long; // CUdeviceptr on 64-bit hosts
 
 // CUresult values the runtime looks at.
-constexpr Result kSuccess = 0;                 // CUDA_SUCCESS
-constexpr Result kErrorInvalidValue = 1;       // CUDA_ERROR_INVALID_VALUE
-constexpr Result kErrorNotInitialized = 3;     // CUDA_ERROR_NOT_INITIALIZED
-constexpr Result kErrorDeinitialized = 4;      // CUDA_ERROR_DEINITIALIZED
-constexpr Result kErrorStubLibrary = 34;       // CUDA_ERROR_STUB_LIBRARY
-constexpr Result kErrorNoDevice = 100;         // CUDA_ERROR_NO_DEVICE
-constexpr Result kErrorNotReady = 600;         // CUDA_ERROR_NOT_READY
+constexpr Result kSuccess = 0;             // CUDA_SUCCESS
+constexpr Result kErrorInvalidValue = 1;   // CUDA_ERROR_INVALID_VALUE
+constexpr Result kErrorNotInitialized = 3; // CUDA_ERROR_NOT_INITIALIZED
+constexpr Result kErrorDeinitialized = 4;  // CUDA_ERROR_DEINITIALIZED
+constexpr Result kErrorStubLibrary = 34;   // CUDA_ERROR_STUB_LIBRARY
+constexpr Result kErrorNoDevice = 100;     // CUDA_ERROR_NO_DEVICE
+constexpr Result kErrorNotReady = 600;     // CUDA_ERROR_NOT_READY
 
 // CUjit_option.
 constexpr int kJitInfoLogBuffer = 3;
@@ -68,10 +69,10 @@ constexpr int kFuncAttrMaxDynamicSharedSizeBytes = 8;
 constexpr int kFuncAttrNonPortableClusterSizeAllowed = 14;
 
 // Flags.
-constexpr unsigned kStreamNonBlocking = 0x1;   // CU_STREAM_NON_BLOCKING
-constexpr unsigned kEventDefault = 0x0;        // CU_EVENT_DEFAULT
-constexpr unsigned kEventDisableTiming = 0x2;  // CU_EVENT_DISABLE_TIMING
-constexpr unsigned kMemAttachGlobal = 0x1;     // CU_MEM_ATTACH_GLOBAL
+constexpr unsigned kStreamNonBlocking = 0x1;  // CU_STREAM_NON_BLOCKING
+constexpr unsigned kEventDefault = 0x0;       // CU_EVENT_DEFAULT
+constexpr unsigned kEventDisableTiming = 0x2; // CU_EVENT_DISABLE_TIMING
+constexpr unsigned kMemAttachGlobal = 0x1;    // CU_MEM_ATTACH_GLOBAL
 constexpr unsigned long long kGraphInstantiateAutoFreeOnLaunch = 1;
 
 // CUstreamCaptureMode / CUstreamCaptureStatus.
@@ -179,10 +180,10 @@ using GraphInstantiateWithFlags = Result (*)(GraphExec *, Graph,
 using GraphLaunch = Result (*)(GraphExec, Stream);
 using GraphExecDestroy = Result (*)(GraphExec);
 using GraphDestroy = Result (*)(Graph);
-using TensorMapEncodeTiled = Result (*)(
-    TensorMap *, int, unsigned, void *, const std::uint64_t *,
-    const std::uint64_t *, const unsigned *, const unsigned *, int, int, int,
-    int);
+using TensorMapEncodeTiled = Result (*)(TensorMap *, int, unsigned, void *,
+                                        const std::uint64_t *,
+                                        const std::uint64_t *, const unsigned *,
+                                        const unsigned *, int, int, int, int);
 } // namespace fn
 
 } // namespace mpcu

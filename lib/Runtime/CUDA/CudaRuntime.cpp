@@ -174,7 +174,8 @@ std::atomic<StreamSt *> defaultStream{nullptr};
 std::atomic<bool> defaultStreamSync{true};
 
 template <typename F>
-bool resolve(void *library, F &slot, std::initializer_list<const char *> names) {
+bool resolve(void *library, F &slot,
+             std::initializer_list<const char *> names) {
   for (const char *name : names) {
     if (void *symbol = dlsym(library, name)) {
       slot = reinterpret_cast<F>(symbol);
@@ -184,18 +185,40 @@ bool resolve(void *library, F &slot, std::initializer_list<const char *> names) 
   return false;
 }
 
-const char *errorString(const Driver &d, Result r) {
-  const char *s = nullptr;
-  if (d.getErrorString && d.getErrorString(r, &s) == kSuccess && s)
-    return s;
-  return "unknown CUDA error";
-}
-
-const char *errorName(const Driver &d, Result r) {
-  const char *s = nullptr;
-  if (d.getErrorName && d.getErrorName(r, &s) == kSuccess && s)
-    return s;
-  return "CUDA_ERROR_?";
+// "<description> (<CUDA_ERROR_NAME>)", with fallbacks for drivers (or the
+// toolkit's stub library) that cannot describe their own errors.
+struct ErrorText {
+  char text[256];
+};
+ErrorText describe(const Driver &d, Result r) {
+  const char *text = nullptr, *name = nullptr;
+  if (d.getErrorString && d.getErrorString(r, &text) != kSuccess)
+    text = nullptr;
+  if (d.getErrorName && d.getErrorName(r, &name) != kSuccess)
+    name = nullptr;
+  if (!name) {
+    switch (r) {
+    case kErrorStubLibrary:
+      name = "CUDA_ERROR_STUB_LIBRARY";
+      text = text ? text : "the CUDA toolkit's stub libcuda, not a driver";
+      break;
+    case kErrorNoDevice:
+      name = "CUDA_ERROR_NO_DEVICE";
+      break;
+    default:
+      break;
+    }
+  }
+  ErrorText out;
+  if (text && name)
+    std::snprintf(out.text, sizeof(out.text), "%s (%s)", text, name);
+  else if (name)
+    std::snprintf(out.text, sizeof(out.text), "%s", name);
+  else if (text)
+    std::snprintf(out.text, sizeof(out.text), "%s (CUDA error %d)", text, r);
+  else
+    std::snprintf(out.text, sizeof(out.text), "CUDA error %d", r);
+  return out;
 }
 
 void initDriver(Driver &d) {
@@ -284,8 +307,8 @@ void initDriver(Driver &d) {
   if (r != kSuccess) {
     d.failCode = r;
     std::snprintf(d.failMessage, sizeof(d.failMessage),
-                  "no usable CUDA driver: cuInit failed: %s (%s)",
-                  errorString(d, r), errorName(d, r));
+                  "no usable CUDA driver: cuInit failed: %s",
+                  describe(d, r).text);
     return;
   }
   d.driverGetVersion(&d.version);
@@ -308,8 +331,8 @@ DeviceState *deviceState(Driver &d, int ordinal) {
       auto fail = [&](Result r, const char *call) {
         ds.failCode = r;
         std::snprintf(ds.failMessage, sizeof(ds.failMessage),
-                      "CUDA device %d unusable: %s failed: %s (%s)", ordinal,
-                      call, errorString(d, r), errorName(d, r));
+                      "CUDA device %d unusable: %s failed: %s", ordinal, call,
+                      describe(d, r).text);
         return 2;
       };
       int count = 0;
@@ -319,8 +342,8 @@ DeviceState *deviceState(Driver &d, int ordinal) {
       } else if (ordinal >= count) {
         ds.failCode = MP_ERROR_INVALID_ARGUMENT;
         std::snprintf(ds.failMessage, sizeof(ds.failMessage),
-                      "no CUDA device %d (%d device%s present)", ordinal,
-                      count, count == 1 ? "" : "s");
+                      "no CUDA device %d (%d device%s present)", ordinal, count,
+                      count == 1 ? "" : "s");
         state = 2;
       } else if ((r = d.deviceGet(&ds.device, ordinal)) != kSuccess) {
         state = fail(r, "cuDeviceGet");
@@ -329,8 +352,8 @@ DeviceState *deviceState(Driver &d, int ordinal) {
         state = fail(r, "cuDevicePrimaryCtxRetain");
       } else {
         int v = 0;
-        if (d.deviceGetAttribute(&v, kDevAttrMultiprocessorCount,
-                                 ds.device) == kSuccess)
+        if (d.deviceGetAttribute(&v, kDevAttrMultiprocessorCount, ds.device) ==
+            kSuccess)
           ds.smCount = v;
         int major = 0, minor = 0;
         if (d.deviceGetAttribute(&major, kDevAttrComputeCapabilityMajor,
@@ -342,8 +365,8 @@ DeviceState *deviceState(Driver &d, int ordinal) {
                                  ds.device) == kSuccess &&
             v > 0)
           ds.maxSmemOptin = v;
-        if (d.deviceGetAttribute(&v, kDevAttrMemoryPoolsSupported,
-                                 ds.device) == kSuccess)
+        if (d.deviceGetAttribute(&v, kDevAttrMemoryPoolsSupported, ds.device) ==
+            kSuccess)
           ds.memoryPools = v != 0 && d.memAllocAsync && d.memFreeAsync;
         if (d.deviceGetName(ds.name, sizeof(ds.name) - 1, ds.device) !=
             kSuccess)
@@ -398,8 +421,7 @@ Driver *ready(DeviceState **deviceOut = nullptr) {
   if (d.ctxGetCurrent(&current) != kSuccess || current != ds->context) {
     Result r = d.ctxSetCurrent(ds->context);
     if (r != kSuccess) {
-      recordError(r, "cuCtxSetCurrent failed: %s (%s)", errorString(d, r),
-                  errorName(d, r));
+      recordError(r, "cuCtxSetCurrent failed: %s", describe(d, r).text);
       return nullptr;
     }
   }
@@ -411,8 +433,7 @@ Driver *ready(DeviceState **deviceOut = nullptr) {
 bool check(const Driver &d, Result r, const char *call) {
   if (r == kSuccess)
     return true;
-  recordError(r, "%s failed: %s (%s)", call, errorString(d, r),
-              errorName(d, r));
+  recordError(r, "%s failed: %s", call, describe(d, r).text);
   return false;
 }
 
@@ -521,16 +542,17 @@ void *loadModule(const void *image, int optLevel, const char *what) {
                      nullptr};
   unsigned numOptions = 2;
   if (optLevel >= 0) {
-    values[2] = reinterpret_cast<void *>(
-        std::uintptr_t(optLevel > 4 ? 4 : optLevel));
+    values[2] =
+        reinterpret_cast<void *>(std::uintptr_t(optLevel > 4 ? 4 : optLevel));
     numOptions = 3;
   }
-  Result r = d->moduleLoadDataEx(&m->module, image, numOptions, options, values);
+  Result r =
+      d->moduleLoadDataEx(&m->module, image, numOptions, options, values);
   if (r != kSuccess) {
     m->module = nullptr;
     m->failCode = r;
-    m->failMessage = std::string("cuModuleLoadDataEx failed: ") +
-                     errorString(*d, r) + " (" + errorName(*d, r) + ")";
+    m->failMessage =
+        std::string("cuModuleLoadDataEx failed: ") + describe(*d, r).text;
     errorLog[sizeof(errorLog) - 1] = 0;
     if (errorLog[0])
       m->failMessage += std::string("; log: ") + errorLog;
@@ -579,8 +601,7 @@ bool prepareSharedMemory(Driver &d, const DeviceState &ds, Function f,
     if (it != raised->end() && it->second >= smem)
       return true;
   }
-  if (!check(d,
-             d.funcSetAttribute(f, kFuncAttrMaxDynamicSharedSizeBytes, smem),
+  if (!check(d, d.funcSetAttribute(f, kFuncAttrMaxDynamicSharedSizeBytes, smem),
              "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))
     return false;
   std::lock_guard<std::mutex> lock(mutex);
@@ -609,8 +630,7 @@ Captures &captures() {
 
 // Blocking copy/memset on the default stream (or the legacy NULL stream).
 int blockingOnClientStream(const char *what,
-                           Result (*op)(Driver &, Stream, void *),
-                           void *ctx) {
+                           Result (*op)(Driver &, Stream, void *), void *ctx) {
   Driver *d = ready();
   if (!d)
     return tlError.code;
@@ -739,8 +759,8 @@ int mpMemcpyHtoD(void *dst, const void *src, size_t bytes) {
       "cuMemcpyAsync(HtoD)",
       [](Driver &d, Stream s, void *ctx) {
         auto *a = static_cast<CopyArgs *>(ctx);
-        return d.memcpyAsync(asDevicePtr(a->dst), asDevicePtr(a->src),
-                             a->bytes, s);
+        return d.memcpyAsync(asDevicePtr(a->dst), asDevicePtr(a->src), a->bytes,
+                             s);
       },
       &args);
 }
@@ -757,8 +777,8 @@ int mpMemcpyDtoH(void *dst, const void *src, size_t bytes) {
       "cuMemcpyAsync(DtoH)",
       [](Driver &d, Stream s, void *ctx) {
         auto *a = static_cast<CopyArgs *>(ctx);
-        return d.memcpyAsync(asDevicePtr(a->dst), asDevicePtr(a->src),
-                             a->bytes, s);
+        return d.memcpyAsync(asDevicePtr(a->dst), asDevicePtr(a->src), a->bytes,
+                             s);
       },
       &args);
 }
@@ -1049,8 +1069,8 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   Function f = nullptr;
   Result r = d->moduleGetFunction(&f, m->module, name);
   if (r != kSuccess) {
-    recordError(r, "cuModuleGetFunction(%s) failed: %s (%s)", name,
-                errorString(*d, r), errorName(*d, r));
+    recordError(r, "cuModuleGetFunction(%s) failed: %s", name,
+                describe(*d, r).text);
     return nullptr;
   }
   m->functions.emplace_back(name, f);
@@ -1086,8 +1106,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   check(*d,
         d->launchKernel(f, grid[0], grid[1], grid[2], block[0], block[1],
-                        block[2], static_cast<unsigned>(smem),
-                        asStream(stream), params, extra),
+                        block[2], static_cast<unsigned>(smem), asStream(stream),
+                        params, extra),
         "cuLaunchKernel");
 }
 
@@ -1122,7 +1142,8 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
     return;
   // Clusters of more than 8 blocks are "non-portable" and must be allowed.
   if (std::uint64_t(cluster[0]) * cluster[1] * cluster[2] > 8 &&
-      !check(*d, d->funcSetAttribute(f, kFuncAttrNonPortableClusterSizeAllowed, 1),
+      !check(*d,
+             d->funcSetAttribute(f, kFuncAttrNonPortableClusterSizeAllowed, 1),
              "cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED)"))
     return;
   LaunchAttribute attrs[2];
@@ -1160,7 +1181,8 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (!stream || asStream(stream) == defaultStream.load(std::memory_order_acquire))
+  if (!stream ||
+      asStream(stream) == defaultStream.load(std::memory_order_acquire))
     return;
   Driver *d = ready();
   if (d)
@@ -1257,7 +1279,10 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, int8_t isHostShared) {
       return nullptr;
     return asPointer(p);
   }
-  bool capturing = s && isCapturing(*d, s);
+  // Stream-ordered allocation when enabled, and always while capturing (it
+  // becomes a graph memory node).
+  bool capturing =
+      s && !(ds->memoryPools && d->asyncAlloc) && isCapturing(*d, s);
   if (s && ds->memoryPools && (d->asyncAlloc || capturing)) {
     if (!check(*d, d->memAllocAsync(&p, bytes, s), "cuMemAllocAsync"))
       return nullptr;
@@ -1326,8 +1351,7 @@ void mgpuMemset32(void *dst, unsigned value, size_t count, void *stream) {
         "cuMemsetD32Async");
 }
 
-void mgpuMemset16(void *dst, unsigned short value, size_t count,
-                  void *stream) {
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
   if (count == 0)
     return;
   Driver *d = ready();
@@ -1365,7 +1389,7 @@ namespace {
 // A ranked memref descriptor: {allocated, aligned, offset, sizes[rank],
 // strides[rank]}.
 struct MemRefView {
-  char *data;        // aligned + offset * elementBytes
+  char *data; // aligned + offset * elementBytes
   const int64_t *sizes;
   const int64_t *strides;
 };
@@ -1443,17 +1467,17 @@ void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *rankedDescriptor,
   TensorMap map;
   std::memset(&map, 0, sizeof(map));
   if (!check(*d,
-             d->tensorMapEncodeTiled(&map, int(dataType), unsigned(rank),
-                                     v.data, globalDim, globalStrides, box,
-                                     elementStrides, int(interleave),
-                                     int(swizzle), int(l2Promotion),
-                                     int(oobFill)),
+             d->tensorMapEncodeTiled(
+                 &map, int(dataType), unsigned(rank), v.data, globalDim,
+                 globalStrides, box, elementStrides, int(interleave),
+                 int(swizzle), int(l2Promotion), int(oobFill)),
              "cuTensorMapEncodeTiled"))
     return nullptr;
   DevicePtr p = 0;
   if (!check(*d, d->memAlloc(&p, sizeof(map)), "cuMemAlloc"))
     return nullptr;
-  if (!check(*d, d->memcpySync(p, asDevicePtr(&map), sizeof(map)), "cuMemcpy")) {
+  if (!check(*d, d->memcpySync(p, asDevicePtr(&map), sizeof(map)),
+             "cuMemcpy")) {
     d->memFree(p);
     return nullptr;
   }
