@@ -1,0 +1,96 @@
+"""Decode-step benchmark on one GPU: torch SDPA (cuDNN and flash, enable_gqa),
+our dense kernel, our multipole step (score + select + exact + approx + merge, every
+launch counted, replayed as a CUDA graph; index prebuilt). Hq 32 / Hkv 8 / D 128,
+bf16, 6.25% centroids, 10% budget. Prints one table; writes it to $OUT if set.
+Usage: python3 bench/bench_decode.py bench/libs
+"""
+import datetime
+import math
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+sys.path.insert(0, os.path.dirname(__file__))
+import multipole as mp  # noqa: E402
+from common import build_index_torch, clustered, dense_f64, median_ms, rel_err  # noqa: E402
+
+libs = sys.argv[1]
+Hq, H, D = 32, 8, 128
+rows = []
+torch.backends.cuda.matmul.allow_tf32 = True
+for N in (32768, 131072):
+    for B in (1, 4, 16):
+        q, k, v = clustered(B, Hq, H, N, D, torch.bfloat16, seed=N + B)
+        lens = torch.full((B,), N, dtype=torch.int32, device="cuda")
+        bl = [0] if B > 1 else None
+        ref = dense_f64(q, k, v, lens.tolist(), b_list=[0])
+        kv_bytes = 2 * B * H * N * D * 2
+        qo = 2 * B * Hq * D * 2
+        res = {}
+        # torch SDPA baselines.
+        q4 = q.view(B, Hq, 1, D)
+        for label, be in (("torch SDPA cuDNN", SDPBackend.CUDNN_ATTENTION),
+                          ("torch SDPA flash", SDPBackend.FLASH_ATTENTION)):
+            try:
+                with sdpa_kernel(be):
+                    fn = lambda: F.scaled_dot_product_attention(q4, k, v, enable_gqa=True)
+                    o = fn()
+                    t = median_ms(fn)
+                res[label] = (t, kv_bytes + qo, rel_err(o.view(B, Hq, D), ref, [0]))
+            except Exception as e:  # backend not available for this shape
+                print(f"# {label} N={N} B={B}: {type(e).__name__}: {e}")
+        # Our dense kernel.
+        dl = mp.load(f"{libs}/dense_b{B}_n{N}.so")
+        out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+        torch.cuda.synchronize()
+        replay, _ = dl.entries["attn"].graph(q=q, k=k, v=v, lens=lens, out=out)
+        st = torch.cuda.current_stream().cuda_stream
+        t = median_ms(lambda: replay(st))
+        torch.cuda.synchronize()
+        res["ours dense"] = (t, kv_bytes + qo, rel_err(out, ref, [0]))
+        # Our multipole step with a prebuilt index.
+        ml = mp.load(f"{libs}/mp_b{B}_n{N}.so")
+        step = ml.step_entry()
+        shapes = {a["role"]: a["shape"] for a in step.args}
+        idx = build_index_torch(k, v, N, shapes)
+        out2 = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+        torch.cuda.synchronize()
+        replay2, _ = step.graph(q=q, k=k, v=v, lens=lens, out=out2, **idx)
+        t = median_ms(lambda: replay2(st))
+        torch.cuda.synchronize()
+        nc = int(idx["L0.state"][0, 0, 0])
+        Lc = int(idx["L0.state"][0, 0, 1])
+        C = shapes["L0.centroids"][2]
+        budget = int(0.1 * Lc)
+        exact_tokens = 16 + (N - 16 - Lc) + budget      # upper bound: selected <= budget
+        mp_bytes = (B * H * nc * D * 4 * 2                # key + value centroids
+                    + B * H * exact_tokens * D * 2 * 2    # K/V rows of the exact part
+                    + B * Hq * C * 4 * 3 + B * H * C * 4 * 2  # logits, scores
+                    + qo)
+        res["ours multipole"] = (t, mp_bytes, rel_err(out2, ref, [0]))
+        base = res.get("torch SDPA cuDNN", (float("nan"),))[0]
+        for label, (t, by, err) in res.items():
+            rows.append((N, B, label, t, by, by / t / 1e6, err, base / t))
+        torch.cuda.synchronize()
+        del q, k, v, idx
+        torch.cuda.empty_cache()
+
+dev = torch.cuda.get_device_name()
+hdr = (f"# decode step, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10% budget; "
+       f"{dev}; {datetime.date.today()}; python3 bench/bench_decode.py bench/libs\n"
+       f"# time: median of 50 (ours: CUDA graph replay); bytes: multipole counts the budget "
+       f"as an upper bound of selected tokens; error: relative L2 vs f64 dense (sequence 0)\n")
+lines = [hdr, f"{'N':>7} {'B':>3}  {'variant':20s} {'ms':>9} {'MB moved':>10} {'GB/s':>8} "
+              f"{'rel err':>9} {'vs cuDNN':>9}"]
+for N, B, label, t, by, gbs, err, sp in rows:
+    lines.append(f"{N:>7} {B:>3}  {label:20s} {t:9.4f} {by / 1e6:10.1f} {gbs:8.0f} "
+                 f"{err:9.2e} {sp:8.2f}x")
+text = "\n".join(lines)
+print(text)
+if os.environ.get("OUT"):
+    with open(os.path.join(os.environ["OUT"], "bench_decode.txt"), "w") as f:
+        f.write(text + "\n")

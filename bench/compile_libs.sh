@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Compiles the CUDA libraries the GPU checks and the benchmark load (run here, on
+# the machine with MLIR; carry bench/libs to the GPU machine).
+# Usage: bench/compile_libs.sh [OUTDIR]   (default bench/libs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-bench/libs}
+mkdir -p "$OUT"
+C=build/bin/multipole-compile
+ir() { # B N Hq Hkv D dtype
+  local B=$1 N=$2 HQ=$3 H=$4 D=$5 T=$6
+  cat <<MLIR
+func.func @attn(%q: tensor<${B}x${HQ}x${D}x${T}>, %k: tensor<${B}x${H}x${N}x${D}x${T}>,
+                %v: tensor<${B}x${H}x${N}x${D}x${T}>, %lens: tensor<${B}xi32>) -> tensor<${B}x${HQ}x${D}x${T}> {
+  %e = tensor.empty() : tensor<${B}x${HQ}x${D}x${T}>
+  %o = multipole.decode_attention %q, %k, %v lens %lens outs(%e)
+      : tensor<${B}x${HQ}x${D}x${T}>, tensor<${B}x${H}x${N}x${D}x${T}>, tensor<${B}x${H}x${N}x${D}x${T}>, tensor<${B}xi32>
+        outs tensor<${B}x${HQ}x${D}x${T}> -> tensor<${B}x${HQ}x${D}x${T}>
+  return %o : tensor<${B}x${HQ}x${D}x${T}>
+}
+MLIR
+}
+# Benchmark shapes: Qwen3-8B heads, bf16, 6.25% centroids, 10% budget.
+for N in 32768 131072; do
+  for B in 1 4 16; do
+    ir $B $N 32 8 128 bf16 > "$OUT/b${B}_n${N}.mlir"
+    $C "$OUT/b${B}_n${N}.mlir" --target=cuda -o "$OUT/mp_b${B}_n${N}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
+    $C "$OUT/b${B}_n${N}.mlir" --target=cuda --dense -o "$OUT/dense_b${B}_n${N}.so"
+  done
+done
+# Correctness shapes (GPU against CPU and dense): ragged lengths, Hkv 1 and 8,
+# D 64 and 128, lengths that are not multiples of any tile.
+for cfg in "2 3000 8 1 64 bf16" "3 2500 16 8 128 bf16" "2 1800 8 2 128 f32" "1 700 4 1 64 f16"; do
+  set -- $cfg
+  name="chk_b$1_n$2_hq$3_h$4_d$5_$6"
+  ir "$@" > "$OUT/$name.mlir"
+  for t in cpu cuda; do
+    $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024"
+    $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_full_$t.so" --rewrite-options="budget-tokens=1000000 interval=64 block-size=1024"
+  done
+  $C "$OUT/$name.mlir" --target=cuda --dense -o "$OUT/${name}_dense_cuda.so"
+done
+ls -la "$OUT" | head -50
