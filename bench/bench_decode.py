@@ -6,8 +6,11 @@ Usage: python3 bench/bench_decode.py bench/libs
 """
 import datetime
 import math
+import faulthandler
 import os
 import sys
+
+faulthandler.dump_traceback_later(int(os.environ.get("MP_WATCHDOG", "240")), exit=True)
 
 import torch
 import torch.nn.functional as F

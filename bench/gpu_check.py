@@ -4,8 +4,11 @@ reference and dense f64 attention, on fresh clustered inputs with ragged lengths
 Libraries come from bench/compile_libs.sh. Outputs are poisoned with NaN before
 each call. Usage (GPU machine): python3 bench/gpu_check.py bench/libs
 """
+import faulthandler
 import os
 import sys
+
+faulthandler.dump_traceback_later(int(os.environ.get("MP_WATCHDOG", "240")), exit=True)
 
 import numpy as np
 import torch

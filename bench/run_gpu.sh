@@ -5,10 +5,10 @@ cd "$(dirname "$0")"
 export PYTHONUNBUFFERED=1 MULTIPOLE_CUDA_RUNTIME=$PWD/../build/lib/libmultipole_cuda_runtime.so
 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee $OUT/gpu.txt
-python3 gpu_check.py libs 2>&1 | tee $OUT/check.txt
+MP_WATCHDOG=150 python3 gpu_check.py libs 2>&1 | tee $OUT/check.txt
 if [ "${SANITIZE:-1}" = 1 ]; then
   for tool in memcheck racecheck; do
-    timeout 300 compute-sanitizer --tool $tool --print-limit 5 python3 gpu_check.py libs n700 2>&1 | tail -6 | tee $OUT/sanitize_$tool.txt
+    MP_WATCHDOG=100 timeout 110 compute-sanitizer --tool $tool --print-limit 5 python3 gpu_check.py libs n700 2>&1 | tail -8 | tee $OUT/sanitize_$tool.txt
   done
 fi
-python3 bench_decode.py libs 2>&1 | tee $OUT/bench.txt
+MP_WATCHDOG=250 python3 bench_decode.py libs 2>&1 | tee $OUT/bench.txt
