@@ -214,12 +214,10 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
   %hi0 = arith.addi %lo, %chunk : index
   %hi = arith.minui %hi0, %nt : index
   %len = arith.subi %hi, %lo : index
-  %gchunk = arith.ceildivui %len, %cNG : index
-  %glo0 = arith.muli %grp, %gchunk : index
-  %glo1 = arith.addi %lo, %glo0 : index
-  %glo = arith.minui %glo1, %hi : index
-  %ghi0 = arith.addi %glo, %gchunk : index
-  %ghi = arith.minui %ghi0, %hi : index
+  // Every lane runs the same number of iterations (the row reductions are
+  // warp shuffles over all lanes): group g takes tokens lo + g, lo + g + NG, ...
+  %trip = arith.ceildivui %len, %cNG : index
+  %lo_g = arith.addi %lo, %grp : index
 )";
   // Query rows of the group, scaled.
   for (int64_t g = 0; g < G; ++g) {
@@ -241,14 +239,18 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
        << " : vector<$Vxf32>\n";
   }
   // Token loop with online softmax for each of the G heads.
-  os << "  %res:" << 3 * G << " = scf.for %p = %glo to %ghi step %c1 iter_args(";
+  os << "  %res:" << 3 * G << " = scf.for %it = %c0 to %trip step %c1 iter_args(";
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "%m" << g << " = %ninf, %l" << g << " = %zf, %a"
        << g << " = %zv";
   os << ") -> (";
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
-  os << ") {\n";
+  os << ") {\n"
+        "    %itn = arith.muli %it, %cNG : index\n"
+        "    %p0 = arith.addi %lo_g, %itn : index\n"
+        "    %valid = arith.cmpi ult, %p0, %hi : index\n"
+        "    %p = arith.select %valid, %p0, %lo : index\n";
   if (approx) {
     // A cluster counts when it is eligible and not selected.
     os << "    %j = arith.addi %p, %c0 : index\n"
@@ -265,9 +267,10 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
             "    %psv = memref.load %ps[%b, %h, %ppi] : memref<$Bx$Hx$CPxi8>\n"
             "    %psel = arith.cmpi ne, %psv, %c0i8 : i8\n"
             "    %pe = arith.andi %pok, %psel : i1\n"
-            "    %el = arith.andi %el0, %pe : i1\n";
+            "    %el1 = arith.andi %el0, %pe : i1\n"
+            "    %el = arith.andi %el1, %valid : i1\n";
     else
-      os << "    %el = arith.andi %el0, %el0 : i1\n";
+      os << "    %el = arith.andi %el0, %valid : i1\n";
     os << "    %vf = vector.load %v[%b, %h, %j, %d0] {alignment = 16} : "
           "memref<$Bx$Hx$Nx$Dxf32>, vector<$Vxf32>\n"
           "    %cnf = arith.sitofp %cn : i32 to f32\n"
@@ -325,10 +328,14 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
        << " : vector<$Vxf32> into f32\n";
     os << rowReduce("ps" + gs, lanes, "x" + gs);
     os << softmaxStep(gs);
+    os << "    %vm" << gs << " = arith.select %valid, %mn" << gs << ", %m" << gs << " : f32\n"
+       << "    %vl" << gs << " = arith.select %valid, %ln" << gs << ", %l" << gs << " : f32\n"
+       << "    %va" << gs << " = arith.select %valid, %an" << gs << ", %a" << gs
+       << " : vector<$Vxf32>\n";
   }
   os << "    scf.yield ";
   for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "%mn" << g << ", %ln" << g << ", %an" << g;
+    os << (g ? ", " : "") << "%vm" << g << ", %vl" << g << ", %va" << g;
   os << " : ";
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";

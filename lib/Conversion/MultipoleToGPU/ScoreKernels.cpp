@@ -80,12 +80,9 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   %hi0 = arith.addi %lo, %chunk : index
   %hi = arith.minui %hi0, %nc : index
   %len = arith.subi %hi, %lo : index
-  %gchunk = arith.ceildivui %len, %cNG : index
-  %glo0 = arith.muli %grp, %gchunk : index
-  %glo1 = arith.addi %lo, %glo0 : index
-  %glo = arith.minui %glo1, %hi : index
-  %ghi0 = arith.addi %glo, %gchunk : index
-  %ghi = arith.minui %ghi0, %hi : index
+  // Uniform trip count per warp (row reductions are shuffles over all lanes).
+  %trip = arith.ceildivui %len, %cNG : index
+  %lo_g = arith.addi %lo, %grp : index
 )";
   // Scoring query: rot(q, P - (n - 1)), 4 dims per lane; the RoPE partner
   // dims (d +- D/2) live HALF lanes away.
@@ -187,19 +184,25 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   };
   // Cluster loop: logits and the online (max, sum n exp) for each head.
   os << "  %res:" << 2 * G
-     << " = scf.for %c = %glo to %ghi step %c1 iter_args(";
+     << " = scf.for %it = %c0 to %trip step %c1 iter_args(";
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "%m" << g << " = %ninf, %s" << g << " = %zf";
   os << ") -> (";
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "f32, f32";
   os << ") {\n"
+        "    %itn = arith.muli %it, %cNG : index\n"
+        "    %c_0 = arith.addi %lo_g, %itn : index\n"
+        "    %valid = arith.cmpi ult, %c_0, %hi : index\n"
+        "    %c = arith.select %valid, %c_0, %lo : index\n"
         "    %row = vector.load %cent[%b, %h, %c, %d0] {alignment = 16} : "
         "memref<$Bx$Hx$Cx$Dxf32>, vector<4xf32>\n"
         "    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>\n"
-        "    %ne = arith.cmpi sgt, %cn, %c0i : i32\n"
+        "    %ne0 = arith.cmpi sgt, %cn, %c0i : i32\n"
+        "    %ne = arith.andi %ne0, %valid : i1\n"
         "    %cnf = arith.sitofp %cn : i32 to f32\n"
-        "    %lead = arith.cmpi eq, %sub, %c0 : index\n";
+        "    %lead0 = arith.cmpi eq, %sub, %c0 : index\n"
+        "    %lead = arith.andi %lead0, %valid : i1\n";
   for (int64_t g = 0; g < G; ++g) {
     std::string gs = str(g);
     os << "    %pr" << gs << " = arith.mulf " << qname(g) << ", %row : vector<4xf32>\n"
