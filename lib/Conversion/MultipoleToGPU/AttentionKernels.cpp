@@ -67,6 +67,8 @@ bool mlir::multipole::gpugen::attnShapeSupported(const AttnShape &s,
 }
 
 namespace {
+/// Rows per group per loop iteration in the streaming kernels.
+constexpr int64_t kUnroll = 4;
 std::string str(int64_t v) { return std::to_string(v); }
 
 /// Common substitutions for attention kernels.
@@ -80,7 +82,7 @@ std::map<std::string, std::string> attnVars(const AttnShape &s,
           {"LANES", str(lanes)},   {"NG", str(ng)},
           {"S", str(splits)},      {"T", str(threads)},
           {"NGG", str(ng * s.G())}, {"NGGD", str(ng * s.G() * s.D)},
-          {"GD", str(s.G() * s.D)}};
+          {"GD", str(s.G() * s.D)}, {"UNG", str(ng * kUnroll)}};
 }
 
 /// Butterfly sum over the `lanes` lanes of a row group (xor offsets stay
@@ -100,21 +102,6 @@ std::string rowReduce(const std::string &var, int64_t lanes,
   }
   r += "        %" + out + " = arith.addf %" + cur + ", %zf : f32\n";
   return r;
-}
-/// One online-softmax step of head `g` with logit %x<g> and value row %vf.
-std::string softmaxStep(const std::string &gs) {
-  return "    %mn" + gs + " = arith.maximumf %m" + gs + ", %x" + gs + " : f32\n"
-         "    %dm" + gs + " = arith.subf %m" + gs + ", %mn" + gs + " : f32\n"
-         "    %f" + gs + " = math.exp %dm" + gs + " : f32\n"
-         "    %dx" + gs + " = arith.subf %x" + gs + ", %mn" + gs + " : f32\n"
-         "    %e" + gs + " = math.exp %dx" + gs + " : f32\n"
-         "    %lf" + gs + " = arith.mulf %l" + gs + ", %f" + gs + " : f32\n"
-         "    %ln" + gs + " = arith.addf %lf" + gs + ", %e" + gs + " : f32\n"
-         "    %fv" + gs + " = vector.broadcast %f" + gs + " : f32 to vector<$Vxf32>\n"
-         "    %ev" + gs + " = vector.broadcast %e" + gs + " : f32 to vector<$Vxf32>\n"
-         "    %af" + gs + " = arith.mulf %a" + gs + ", %fv" + gs + " : vector<$Vxf32>\n"
-         "    %an" + gs + " = vector.fma %ev" + gs + ", %vf, %af" + gs +
-         " : vector<$Vxf32>\n";
 }
 } // namespace
 
@@ -216,8 +203,10 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
   %len = arith.subi %hi, %lo : index
   // Every lane runs the same number of iterations (the row reductions are
   // warp shuffles over all lanes): group g takes tokens lo + g, lo + g + NG, ...
-  %trip = arith.ceildivui %len, %cNG : index
+  %cUNG = arith.constant $UNG : index
+  %trip = arith.ceildivui %len, %cUNG : index
   %lo_g = arith.addi %lo, %grp : index
+  %one = arith.constant 1.0 : f32
 )";
   // Query rows of the group, scaled.
   for (int64_t g = 0; g < G; ++g) {
@@ -238,109 +227,129 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
        << "  %qs" << gs << " = arith.mulf %qf" << gs << ", %sc" << gs
        << " : vector<$Vxf32>\n";
   }
-  // Token loop with online softmax for each of the G heads.
+  // Token loop: U rows per group per iteration, all loads issued first (more
+  // bytes in flight per warp), then one online-softmax update per head.
+  const int64_t U = kUnroll;
+  std::string VT = "vector<$Vxf32>";
   os << "  %res:" << 3 * G << " = scf.for %it = %c0 to %trip step %c1 iter_args(";
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "%m" << g << " = %ninf, %l" << g << " = %zf, %a"
        << g << " = %zv";
   os << ") -> (";
   for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+    os << (g ? ", " : "") << "f32, f32, " << VT;
   os << ") {\n"
-        "    %itn = arith.muli %it, %cNG : index\n"
-        "    %p0 = arith.addi %lo_g, %itn : index\n"
-        "    %valid = arith.cmpi ult, %p0, %hi : index\n"
-        "    %p = arith.select %valid, %p0, %lo : index\n";
-  if (approx) {
-    // A cluster counts when it is eligible and not selected.
-    os << "    %j = arith.addi %p, %c0 : index\n"
-          "    %cn = memref.load %cnt[%b, %h, %j] : memref<$Bx$Hx$Nxi32>\n"
-          "    %ne = arith.cmpi sgt, %cn, %c0i : i32\n"
-          "    %sv = memref.load %sel[%b, %h, %j] : memref<$Bx$Hx$Nxi8>\n"
-          "    %ns = arith.cmpi eq, %sv, %c0i8 : i8\n"
-          "    %el0 = arith.andi %ne, %ns : i1\n";
-    if (hasParent)
-      os << "    %pp = memref.load %pa[%b, %h, %j] : memref<$Bx$Hx$Nxi32>\n"
-            "    %pok = arith.cmpi sge, %pp, %c0i : i32\n"
-            "    %ppc = arith.maxsi %pp, %c0i : i32\n"
-            "    %ppi = arith.index_cast %ppc : i32 to index\n"
-            "    %psv = memref.load %ps[%b, %h, %ppi] : memref<$Bx$Hx$CPxi8>\n"
-            "    %psel = arith.cmpi ne, %psv, %c0i8 : i8\n"
-            "    %pe = arith.andi %pok, %psel : i1\n"
-            "    %el1 = arith.andi %el0, %pe : i1\n"
-            "    %el = arith.andi %el1, %valid : i1\n";
+        "    %itu = arith.muli %it, %cUNG : index\n"
+        "    %base = arith.addi %lo_g, %itu : index\n";
+  for (int64_t u = 0; u < U; ++u) {
+    std::string us = str(u);
+    os << "    %uo" << us << " = arith.constant " << u * 1 << " : index\n"
+       << "    %uoff" << us << " = arith.muli %uo" << us << ", %cNG : index\n"
+       << "    %p0_" << us << " = arith.addi %base, %uoff" << us << " : index\n"
+       << "    %valid" << us << " = arith.cmpi ult, %p0_" << us << ", %hi : index\n"
+       << "    %p" << us << " = arith.select %valid" << us << ", %p0_" << us
+       << ", %lo : index\n";
+    if (sparse)
+      os << "    %ji" << us << " = memref.load %tok[%b, %h, %p" << us
+         << "] : memref<$Bx$Hx$Nxi32>\n"
+         << "    %j" << us << " = arith.index_cast %ji" << us << " : i32 to index\n";
     else
-      os << "    %el = arith.andi %el0, %valid : i1\n";
-    os << "    %vf = vector.load %v[%b, %h, %j, %d0] {alignment = 16} : "
-          "memref<$Bx$Hx$Nx$Dxf32>, vector<$Vxf32>\n"
-          "    %cnf = arith.sitofp %cn : i32 to f32\n"
-          "    %lcn = math.log %cnf : f32\n";
-    os << "    %upd:" << 3 * G << " = scf.if %el -> (";
-    for (int64_t g = 0; g < G; ++g)
-      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
-    os << ") {\n";
-    for (int64_t g = 0; g < G; ++g) {
-      std::string gs = str(g);
-      os << "    %lg" << gs << " = memref.load %a[%b, %qh" << gs
-         << ", %j] : memref<$Bx$HQx$Nxf32>\n"
-         << "    %x" << gs << " = arith.addf %lg" << gs << ", %lcn : f32\n";
-      os << softmaxStep(gs);
+      os << "    %j" << us << " = arith.addi %p" << us << ", %c0 : index\n";
+    if (approx) {
+      os << "    %cn" << us << " = memref.load %cnt[%b, %h, %j" << us
+         << "] : memref<$Bx$Hx$Nxi32>\n"
+         << "    %ne" << us << " = arith.cmpi sgt, %cn" << us << ", %c0i : i32\n"
+         << "    %sv" << us << " = memref.load %sel[%b, %h, %j" << us
+         << "] : memref<$Bx$Hx$Nxi8>\n"
+         << "    %ns" << us << " = arith.cmpi eq, %sv" << us << ", %c0i8 : i8\n"
+         << "    %ela" << us << " = arith.andi %ne" << us << ", %ns" << us << " : i1\n"
+         << "    %elb" << us << " = arith.andi %ela" << us << ", %valid" << us << " : i1\n";
+      if (hasParent)
+        os << "    %pp" << us << " = memref.load %pa[%b, %h, %j" << us
+           << "] : memref<$Bx$Hx$Nxi32>\n"
+           << "    %pok" << us << " = arith.cmpi sge, %pp" << us << ", %c0i : i32\n"
+           << "    %ppc" << us << " = arith.maxsi %pp" << us << ", %c0i : i32\n"
+           << "    %ppi" << us << " = arith.index_cast %ppc" << us << " : i32 to index\n"
+           << "    %psv" << us << " = memref.load %ps[%b, %h, %ppi" << us
+           << "] : memref<$Bx$Hx$CPxi8>\n"
+           << "    %psel" << us << " = arith.cmpi ne, %psv" << us << ", %c0i8 : i8\n"
+           << "    %pe" << us << " = arith.andi %pok" << us << ", %psel" << us << " : i1\n"
+           << "    %ok" << us << " = arith.andi %elb" << us << ", %pe" << us << " : i1\n";
+      else
+        os << "    %ok" << us << " = arith.andi %elb" << us << ", %elb" << us << " : i1\n";
+      os << "    %vf" << us << " = vector.load %v[%b, %h, %j" << us
+         << ", %d0] {alignment = 16} : memref<$Bx$Hx$Nx$Dxf32>, " << VT << "\n"
+         << "    %cnf" << us << " = arith.sitofp %cn" << us << " : i32 to f32\n"
+         << "    %lcn" << us << " = math.log %cnf" << us << " : f32\n";
+    } else {
+      os << "    %ok" << us << " = arith.andi %valid" << us << ", %valid" << us << " : i1\n"
+         << "    %kr" << us << " = vector.load %k[%b, %h, %j" << us
+         << ", %d0] {alignment = 16} : memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n"
+         << "    %vr" << us << " = vector.load %v[%b, %h, %j" << us
+         << ", %d0] {alignment = 16} : memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n";
     }
-    os << "    scf.yield ";
-    for (int64_t g = 0; g < G; ++g)
-      os << (g ? ", " : "") << "%mn" << g << ", %ln" << g << ", %an" << g;
-    os << " : ";
-    for (int64_t g = 0; g < G; ++g)
-      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
-    os << "\n    } else {\n    scf.yield ";
-    for (int64_t g = 0; g < G; ++g)
-      os << (g ? ", " : "") << "%m" << g << ", %l" << g << ", %a" << g;
-    os << " : ";
-    for (int64_t g = 0; g < G; ++g)
-      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
-    os << "\n    }\n    scf.yield ";
-    for (int64_t g = 0; g < 3 * G; ++g)
-      os << (g ? ", " : "") << "%upd#" << g;
-    os << " : ";
-    for (int64_t g = 0; g < G; ++g)
-      os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
-    os << "\n  }\n";
-  } else {
-  if (sparse)
-    os << "    %ji = memref.load %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>\n"
-          "    %j = arith.index_cast %ji : i32 to index\n";
-  else
-    os << "    %j = arith.addi %p, %c0 : index\n";
-  os << "    %kr = vector.load %k[%b, %h, %j, %d0] {alignment = 16} : "
-        "memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n"
-        "    %vr = vector.load %v[%b, %h, %j, %d0] {alignment = 16} : "
-        "memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n";
-  if (s.elt == "f32")
-    os << "    %kf = arith.addf %kr, %zv : vector<$Vxf32>\n"
-          "    %vf = arith.addf %vr, %zv : vector<$Vxf32>\n";
-  else
-    os << "    %kf = arith.extf %kr : vector<$Vx$E> to vector<$Vxf32>\n"
-          "    %vf = arith.extf %vr : vector<$Vx$E> to vector<$Vxf32>\n";
+  }
+  if (!approx)
+    for (int64_t u = 0; u < U; ++u) {
+      std::string us = str(u);
+      if (s.elt == "f32")
+        os << "    %kf" << us << " = arith.addf %kr" << us << ", %zv : " << VT << "\n"
+           << "    %vf" << us << " = arith.addf %vr" << us << ", %zv : " << VT << "\n";
+      else
+        os << "    %kf" << us << " = arith.extf %kr" << us << " : vector<$Vx$E> to " << VT << "\n"
+           << "    %vf" << us << " = arith.extf %vr" << us << " : vector<$Vx$E> to " << VT << "\n";
+    }
   for (int64_t g = 0; g < G; ++g) {
     std::string gs = str(g);
-    os << "    %pr" << gs << " = arith.mulf %qs" << gs << ", %kf : vector<$Vxf32>\n"
-       << "    %ps" << gs << " = vector.reduction <add>, %pr" << gs
-       << " : vector<$Vxf32> into f32\n";
-    os << rowReduce("ps" + gs, lanes, "x" + gs);
-    os << softmaxStep(gs);
-    os << "    %vm" << gs << " = arith.select %valid, %mn" << gs << ", %m" << gs << " : f32\n"
-       << "    %vl" << gs << " = arith.select %valid, %ln" << gs << ", %l" << gs << " : f32\n"
-       << "    %va" << gs << " = arith.select %valid, %an" << gs << ", %a" << gs
-       << " : vector<$Vxf32>\n";
+    std::string mcur = "%m" + gs;
+    for (int64_t u = 0; u < U; ++u) {
+      std::string gu = gs + "_" + str(u), us = str(u);
+      if (approx) {
+        os << "    %lg" << gu << " = memref.load %a[%b, %qh" << gs << ", %j" << us
+           << "] : memref<$Bx$HQx$Nxf32>\n"
+           << "    %xr" << gu << " = arith.addf %lg" << gu << ", %lcn" << us << " : f32\n";
+      } else {
+        os << "    %pr" << gu << " = arith.mulf %qs" << gs << ", %kf" << us << " : " << VT << "\n"
+           << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu << " : " << VT
+           << " into f32\n";
+        os << rowReduce("ps" + gu, lanes, "xr" + gu);
+      }
+      os << "    %x" << gu << " = arith.select %ok" << us << ", %xr" << gu << ", %ninf : f32\n"
+         << "    %mx" << gu << " = arith.maximumf " << mcur << ", %x" << gu << " : f32\n";
+      mcur = "%mx" + gu;
+    }
+    // Rescale once; rows of invalid tokens get weight 0.
+    os << "    %mn" << gs << " = arith.addf " << mcur << ", %zf : f32\n"
+       << "    %none" << gs << " = arith.cmpf oeq, %mn" << gs << ", %ninf : f32\n"
+       << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
+       << "    %fe" << gs << " = math.exp %dm" << gs << " : f32\n"
+       << "    %f" << gs << " = arith.select %none" << gs << ", %one, %fe" << gs << " : f32\n"
+       << "    %lf" << gs << " = arith.mulf %l" << gs << ", %f" << gs << " : f32\n"
+       << "    %fv" << gs << " = vector.broadcast %f" << gs << " : f32 to " << VT << "\n"
+       << "    %af" << gs << " = arith.mulf %a" << gs << ", %fv" << gs << " : " << VT << "\n";
+    std::string lcur = "%lf" + gs, acur = "%af" + gs;
+    for (int64_t u = 0; u < U; ++u) {
+      std::string gu = gs + "_" + str(u), us = str(u);
+      os << "    %dx" << gu << " = arith.subf %x" << gu << ", %mn" << gs << " : f32\n"
+         << "    %ee" << gu << " = math.exp %dx" << gu << " : f32\n"
+         << "    %e" << gu << " = arith.select %ok" << us << ", %ee" << gu << ", %zf : f32\n"
+         << "    %ls" << gu << " = arith.addf " << lcur << ", %e" << gu << " : f32\n"
+         << "    %ev" << gu << " = vector.broadcast %e" << gu << " : f32 to " << VT << "\n"
+         << "    %as" << gu << " = vector.fma %ev" << gu << ", %vf" << us << ", " << acur
+         << " : " << VT << "\n";
+      lcur = "%ls" + gu;
+      acur = "%as" + gu;
+    }
+    os << "    %ln" << gs << " = arith.addf " << lcur << ", %zf : f32\n"
+       << "    %an" << gs << " = arith.addf " << acur << ", %zv : " << VT << "\n";
   }
   os << "    scf.yield ";
   for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "%vm" << g << ", %vl" << g << ", %va" << g;
+    os << (g ? ", " : "") << "%mn" << g << ", %ln" << g << ", %an" << g;
   os << " : ";
   for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "f32, f32, vector<$Vxf32>";
+    os << (g ? ", " : "") << "f32, f32, " << VT;
   os << "\n  }\n";
-  }
   // CTA combine through shared memory.
   os << "  %isLead = arith.cmpi eq, %sub, %c0 : index\n"
         "  %gG = arith.muli %grp, %cG : index\n";

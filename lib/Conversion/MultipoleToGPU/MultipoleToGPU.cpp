@@ -105,8 +105,9 @@ struct ConvertMultipoleToGPUPass
   int64_t chooseSplits(int64_t B, int64_t H, int64_t N) {
     if (splits > 0)
       return splits;
+    // One full wave: 4 CTAs of the attention kernel fit per SM.
     int64_t target = 4 * numSMs;
-    int64_t s = (target + B * H - 1) / (B * H);
+    int64_t s = std::max<int64_t>(1, target / (B * H));
     int64_t maxS = std::max<int64_t>(1, (N + 255) / 256);
     return std::clamp<int64_t>(s, 1, maxS);
   }
@@ -189,7 +190,7 @@ static int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
                          int64_t sms, int64_t forced) {
   if (forced > 0)
     return forced;
-  int64_t s = (4 * sms + B * H - 1) / (B * H);
+  int64_t s = std::max<int64_t>(1, 4 * sms / (B * H));
   return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, items / minPer));
 }
 

@@ -42,7 +42,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
       {"G", str(G)},        {"C", str(C)},       {"S", str(csplits)},
       {"T", str(T)},        {"LANES", str(lanes)}, {"NG", str(NG)},
       {"NGG", str(NG * G)}, {"P", str(scorePos)}, {"HALF", str(lanes / 2)},
-      {"QV", str(4)}};
+      {"QV", str(4)}, {"UNG", str(NG * 4)}};
   std::string t;
   llvm::raw_string_ostream os(t);
   os << R"(gpu.func @$NAME_logits(%q: memref<$Bx$HQx$Dx$E>, %cent: memref<$Bx$Hx$Cx$Dxf32>,
@@ -81,8 +81,10 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   %hi = arith.minui %hi0, %nc : index
   %len = arith.subi %hi, %lo : index
   // Uniform trip count per warp (row reductions are shuffles over all lanes).
-  %trip = arith.ceildivui %len, %cNG : index
+  %cUNG = arith.constant $UNG : index
+  %trip = arith.ceildivui %len, %cUNG : index
   %lo_g = arith.addi %lo, %grp : index
+  %onef = arith.constant 1.0 : f32
 )";
   // Scoring query: rot(q, P - (n - 1)), 4 dims per lane; the RoPE partner
   // dims (d +- D/2) live HALF lanes away.
@@ -182,7 +184,9 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   auto qname = [&](int64_t g) {
     return theta > 0 ? "%qs" + str(g) : "%qt" + str(g);
   };
-  // Cluster loop: logits and the online (max, sum n exp) for each head.
+  // Cluster loop, U rows per group per iteration (loads first): logits and
+  // the online (max, sum n exp) for each head.
+  const int64_t U = 4;
   os << "  %res:" << 2 * G
      << " = scf.for %it = %c0 to %trip step %c1 iter_args(";
   for (int64_t g = 0; g < G; ++g)
@@ -191,48 +195,69 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   for (int64_t g = 0; g < G; ++g)
     os << (g ? ", " : "") << "f32, f32";
   os << ") {\n"
-        "    %itn = arith.muli %it, %cNG : index\n"
-        "    %c_0 = arith.addi %lo_g, %itn : index\n"
-        "    %valid = arith.cmpi ult, %c_0, %hi : index\n"
-        "    %c = arith.select %valid, %c_0, %lo : index\n"
-        "    %row = vector.load %cent[%b, %h, %c, %d0] {alignment = 16} : "
-        "memref<$Bx$Hx$Cx$Dxf32>, vector<4xf32>\n"
-        "    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>\n"
-        "    %ne0 = arith.cmpi sgt, %cn, %c0i : i32\n"
-        "    %ne = arith.andi %ne0, %valid : i1\n"
-        "    %cnf = arith.sitofp %cn : i32 to f32\n"
-        "    %lead0 = arith.cmpi eq, %sub, %c0 : index\n"
-        "    %lead = arith.andi %lead0, %valid : i1\n";
+        "    %itu = arith.muli %it, %cUNG : index\n"
+        "    %base = arith.addi %lo_g, %itu : index\n"
+        "    %islead = arith.cmpi eq, %sub, %c0 : index\n";
+  for (int64_t u = 0; u < U; ++u) {
+    std::string us = str(u);
+    os << "    %uo" << us << " = arith.constant " << u << " : index\n"
+       << "    %uoff" << us << " = arith.muli %uo" << us << ", %cNG : index\n"
+       << "    %c_0" << us << " = arith.addi %base, %uoff" << us << " : index\n"
+       << "    %valid" << us << " = arith.cmpi ult, %c_0" << us << ", %hi : index\n"
+       << "    %cl" << us << " = arith.select %valid" << us << ", %c_0" << us << ", %lo : index\n"
+       << "    %row" << us << " = vector.load %cent[%b, %h, %cl" << us
+       << ", %d0] {alignment = 16} : memref<$Bx$Hx$Cx$Dxf32>, vector<4xf32>\n"
+       << "    %cn" << us << " = memref.load %cnt[%b, %h, %cl" << us << "] : memref<$Bx$Hx$Cxi32>\n"
+       << "    %ne0" << us << " = arith.cmpi sgt, %cn" << us << ", %c0i : i32\n"
+       << "    %ne" << us << " = arith.andi %ne0" << us << ", %valid" << us << " : i1\n"
+       << "    %cnf" << us << " = arith.sitofp %cn" << us << " : i32 to f32\n"
+       << "    %lead" << us << " = arith.andi %islead, %valid" << us << " : i1\n";
+  }
   for (int64_t g = 0; g < G; ++g) {
     std::string gs = str(g);
-    os << "    %pr" << gs << " = arith.mulf " << qname(g) << ", %row : vector<4xf32>\n"
-       << "    %ps" << gs << " = vector.reduction <add>, %pr" << gs
-       << " : vector<4xf32> into f32\n";
-    std::string cur = "%ps" + gs;
-    int step = 0;
-    for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
-      std::string o = "%o" + gs + "_" + str(step), sh = "%sh" + gs + "_" + str(step),
-                  nx = "%r" + gs + "_" + str(step);
-      os << "    " << o << " = arith.constant " << off << " : i32\n"
-         << "    " << sh << ", " << sh << "ok = gpu.shuffle xor " << cur << ", " << o
-         << ", %c32i : f32\n"
-         << "    " << nx << " = arith.addf " << cur << ", " << sh << " : f32\n";
-      cur = nx;
+    std::string mcur = "%m" + gs;
+    for (int64_t u = 0; u < U; ++u) {
+      std::string gu = gs + "_" + str(u), us = str(u);
+      os << "    %pr" << gu << " = arith.mulf " << qname(g) << ", %row" << us
+         << " : vector<4xf32>\n"
+         << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu
+         << " : vector<4xf32> into f32\n";
+      std::string cur = "%ps" + gu;
+      int step = 0;
+      for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
+        std::string o = "%o" + gu + "_" + str(step), sh = "%sh" + gu + "_" + str(step),
+                    nx = "%r" + gu + "_" + str(step);
+        os << "    " << o << " = arith.constant " << off << " : i32\n"
+           << "    " << sh << ", " << sh << "ok = gpu.shuffle xor " << cur << ", " << o
+           << ", %c32i : f32\n"
+           << "    " << nx << " = arith.addf " << cur << ", " << sh << " : f32\n";
+        cur = nx;
+      }
+      os << "    %x" << gu << " = arith.mulf " << cur << ", %scale : f32\n"
+         << "    scf.if %lead" << us << " {\n"
+         << "      memref.store %x" << gu << ", %logits[%b, %qh" << gs
+         << ", %cl" << us << "] : memref<$Bx$HQx$Cxf32>\n    }\n"
+         << "    %xm" << gu << " = arith.select %ne" << us << ", %x" << gu << ", %ninf : f32\n"
+         << "    %mx" << gu << " = arith.maximumf " << mcur << ", %xm" << gu << " : f32\n";
+      mcur = "%mx" + gu;
     }
-    os << "    %x" << gs << " = arith.mulf " << cur << ", %scale : f32\n"
-       << "    scf.if %lead {\n"
-       << "      memref.store %x" << gs << ", %logits[%b, %qh" << gs
-       << ", %c] : memref<$Bx$HQx$Cxf32>\n    }\n"
-       << "    %mx" << gs << " = arith.maximumf %m" << gs << ", %x" << gs << " : f32\n"
-       << "    %mn" << gs << " = arith.select %ne, %mx" << gs << ", %m" << gs << " : f32\n"
+    os << "    %mn" << gs << " = arith.addf " << mcur << ", %zf : f32\n"
+       << "    %none" << gs << " = arith.cmpf oeq, %mn" << gs << ", %ninf : f32\n"
        << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
-       << "    %f" << gs << " = math.exp %dm" << gs << " : f32\n"
-       << "    %dx" << gs << " = arith.subf %x" << gs << ", %mn" << gs << " : f32\n"
-       << "    %e" << gs << " = math.exp %dx" << gs << " : f32\n"
-       << "    %we" << gs << " = arith.mulf %cnf, %e" << gs << " : f32\n"
-       << "    %s1" << gs << " = arith.mulf %s" << gs << ", %f" << gs << " : f32\n"
-       << "    %s2" << gs << " = arith.addf %s1" << gs << ", %we" << gs << " : f32\n"
-       << "    %sn" << gs << " = arith.select %ne, %s2" << gs << ", %s" << gs << " : f32\n";
+       << "    %fe" << gs << " = math.exp %dm" << gs << " : f32\n"
+       << "    %f" << gs << " = arith.select %none" << gs << ", %onef, %fe" << gs << " : f32\n"
+       << "    %sf" << gs << " = arith.mulf %s" << gs << ", %f" << gs << " : f32\n";
+    std::string scur = "%sf" + gs;
+    for (int64_t u = 0; u < U; ++u) {
+      std::string gu = gs + "_" + str(u), us = str(u);
+      os << "    %dx" << gu << " = arith.subf %xm" << gu << ", %mn" << gs << " : f32\n"
+         << "    %ee" << gu << " = math.exp %dx" << gu << " : f32\n"
+         << "    %we" << gu << " = arith.mulf %cnf" << us << ", %ee" << gu << " : f32\n"
+         << "    %wz" << gu << " = arith.select %ne" << us << ", %we" << gu << ", %zf : f32\n"
+         << "    %sa" << gu << " = arith.addf " << scur << ", %wz" << gu << " : f32\n";
+      scur = "%sa" + gu;
+    }
+    os << "    %sn" << gs << " = arith.addf " << scur << ", %zf : f32\n";
   }
   os << "    scf.yield ";
   for (int64_t g = 0; g < G; ++g)
@@ -374,7 +399,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   if (hasParent)
     t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
   t += R"(%sel: memref<$Bx$Hx$Cxi8>)
-    workgroup(%hist: memref<256xi64, #gpu.address_space<workgroup>>,
+    workgroup(%hist: memref<2048xi32, #gpu.address_space<workgroup>>,
               %sh: memref<4xi64, #gpu.address_space<workgroup>>)
     kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
   %c0 = arith.constant 0 : index
@@ -393,6 +418,10 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %h = gpu.block_id x
   %b = gpu.block_id y
   %tid = gpu.thread_id x
+  %c32 = arith.constant 32 : index
+  %c8w = arith.constant 8 : index
+  %c2048 = arith.constant 2048 : index
+  %warp = arith.divui %tid, %c32 : index
   %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
   %nc = arith.index_cast %nci : i32 to index
   %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
@@ -446,8 +475,10 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       %p8 = arith.muli %p3, %c4 : index
       %p82 = arith.muli %p8, %c2 : index
       %shift = arith.index_cast %p82 : index to i32
-      scf.for %i = %tid to %c256 step %c256 {
-        memref.store %c0l, %hist[%i] : memref<256xi64, #gpu.address_space<workgroup>>
+      // One histogram per warp (8 x 256 bins): scores of neighbouring
+      // clusters share their top bits, so one shared histogram serialises.
+      scf.for %i = %tid to %c2048 step %c256 {
+        memref.store %c0i, %hist[%i] : memref<2048xi32, #gpu.address_space<workgroup>>
       }
       gpu.barrier
       scf.for %c = %tid to %cC step %c256 {
@@ -463,8 +494,9 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
           %dg = arith.andi %dg0, %c255i : i32
           %di = arith.index_cast %dg : i32 to index
           %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
-          %cn64 = arith.extsi %cn : i32 to i64
-          %old = memref.atomic_rmw addi %cn64, %hist[%di] : (i64, memref<256xi64, #gpu.address_space<workgroup>>) -> i64
+          %wbase = arith.muli %warp, %c256 : index
+          %hi_ = arith.addi %wbase, %di : index
+          %old = memref.atomic_rmw addi %cn, %hist[%hi_] : (i32, memref<2048xi32, #gpu.address_space<workgroup>>) -> i32
         }
       }
       gpu.barrier
@@ -473,7 +505,14 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
         // remaining budget.
         %w:3 = scf.for %k = %c0 to %c256 step %c1 iter_args(%cum = %c0l, %found = %c0l, %rest = %budget) -> (i64, i64, i64) {
           %dgt = arith.subi %c255, %k : index
-          %hv = memref.load %hist[%dgt] : memref<256xi64, #gpu.address_space<workgroup>>
+          %hv = scf.for %w = %c0 to %c8w step %c1 iter_args(%acc = %c0l) -> (i64) {
+            %wb = arith.muli %w, %c256 : index
+            %wi = arith.addi %wb, %dgt : index
+            %hw = memref.load %hist[%wi] : memref<2048xi32, #gpu.address_space<workgroup>>
+            %hw64 = arith.extsi %hw : i32 to i64
+            %acc2 = arith.addi %acc, %hw64 : i64
+            scf.yield %acc2 : i64
+          }
           %notyet = arith.cmpi eq, %found, %c0l : i64
           %cum2 = arith.addi %cum, %hv : i64
           %exceeds = arith.cmpi sgt, %cum2, %budget : i64
