@@ -24,6 +24,7 @@ from common import build_index_torch, clustered, dense_f64, median_ms, rel_err  
 libs = sys.argv[1]
 Hq, H, D = 32, 8, 128
 rows = []
+prof_lines = []
 torch.backends.cuda.matmul.allow_tf32 = True
 for N in (32768, 131072):
     for B in (1, 4, 16):
@@ -65,6 +66,16 @@ for N in (32768, 131072):
         replay2, _ = step.graph(q=q, k=k, v=v, lens=lens, out=out2, **idx)
         t = median_ms(lambda: replay2(st))
         torch.cuda.synchronize()
+        if N == 131072 and B in (1, 16):
+            # Where the multipole step's time goes, kernel by kernel (CUPTI).
+            from torch.profiler import ProfilerActivity, profile
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(5):
+                    replay2(st)
+                torch.cuda.synchronize()
+            prof_lines.append(f"# N={N} B={B}: multipole step kernels (5 replays)")
+            for ev in sorted(prof.key_averages(), key=lambda e: -e.device_time_total)[:12]:
+                prof_lines.append(f"#   {ev.key[:40]:40s} {ev.device_time_total / 5 / 1000:8.4f} ms/step")
         nc = int(idx["L0.state"][0, 0, 0])
         Lc = int(idx["L0.state"][0, 0, 1])
         C = shapes["L0.centroids"][2]
@@ -92,7 +103,7 @@ lines = [hdr, f"{'N':>7} {'B':>3}  {'variant':20s} {'ms':>9} {'MB moved':>10} {'
 for N, B, label, t, by, gbs, err, sp in rows:
     lines.append(f"{N:>7} {B:>3}  {label:20s} {t:9.4f} {by / 1e6:10.1f} {gbs:8.0f} "
                  f"{err:9.2e} {sp:8.2f}x")
-text = "\n".join(lines)
+text = "\n".join(lines + prof_lines)
 print(text)
 if os.environ.get("OUT"):
     with open(os.path.join(os.environ["OUT"], "bench_decode.txt"), "w") as f:

@@ -400,7 +400,8 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
     t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
   t += R"(%sel: memref<$Bx$Hx$Cxi8>)
     workgroup(%hist: memref<2048xi32, #gpu.address_space<workgroup>>,
-              %sh: memref<4xi64, #gpu.address_space<workgroup>>)
+              %sh: memref<4xi64, #gpu.address_space<workgroup>>,
+              %sfx: memref<256xi32, #gpu.address_space<workgroup>>)
     kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -500,36 +501,45 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
         }
       }
       gpu.barrier
-      scf.if %t0 {
-        // Highest digit whose cumulative weight (from the top) exceeds the
-        // remaining budget.
-        %w:3 = scf.for %k = %c0 to %c256 step %c1 iter_args(%cum = %c0l, %found = %c0l, %rest = %budget) -> (i64, i64, i64) {
-          %dgt = arith.subi %c255, %k : index
-          %hv = scf.for %w = %c0 to %c8w step %c1 iter_args(%acc = %c0l) -> (i64) {
-            %wb = arith.muli %w, %c256 : index
-            %wi = arith.addi %wb, %dgt : index
-            %hw = memref.load %hist[%wi] : memref<2048xi32, #gpu.address_space<workgroup>>
-            %hw64 = arith.extsi %hw : i32 to i64
-            %acc2 = arith.addi %acc, %hw64 : i64
-            scf.yield %acc2 : i64
-          }
-          %notyet = arith.cmpi eq, %found, %c0l : i64
-          %cum2 = arith.addi %cum, %hv : i64
-          %exceeds = arith.cmpi sgt, %cum2, %budget : i64
-          %take = arith.andi %notyet, %exceeds : i1
-          %dg64 = arith.index_cast %dgt : index to i64
-          %one = arith.constant 1 : i64
-          %dg1 = arith.addi %dg64, %one : i64
-          %nfound = arith.select %take, %dg1, %found : i64
-          %nrest0 = arith.subi %budget, %cum : i64
-          %nrest = arith.select %take, %nrest0, %rest : i64
-          %ncum = arith.select %notyet, %cum2, %cum : i64
-          scf.yield %ncum, %nfound, %nrest : i64, i64, i64
-        }
-        %one = arith.constant 1 : i64
-        %digit = arith.subi %w#1, %one : i64
-        memref.store %digit, %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
-        memref.store %w#2, %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
+      // Suffix sums over the 256 bins (sum of the 8 warp histograms), then
+      // the one bin where the weight from the top first exceeds the budget.
+      %tb = scf.for %w = %c0 to %c8w step %c1 iter_args(%acc = %c0i) -> (i32) {
+        %wb = arith.muli %w, %c256 : index
+        %wi = arith.addi %wb, %tid : index
+        %hw = memref.load %hist[%wi] : memref<2048xi32, #gpu.address_space<workgroup>>
+        %acc2 = arith.addi %acc, %hw : i32
+        scf.yield %acc2 : i32
+      }
+      memref.store %tb, %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      scf.for %s = %c0 to %c8w step %c1 {
+        %c1i = arith.constant 1 : i32
+        %si = arith.index_cast %s : index to i32
+        %dist0 = arith.shli %c1i, %si : i32
+        %dist = arith.index_cast %dist0 : i32 to index
+        %src = arith.addi %tid, %dist : index
+        %has = arith.cmpi ult, %src, %c256 : index
+        %srcc = arith.select %has, %src, %tid : index
+        %x = memref.load %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+        %y = memref.load %sfx[%srcc] : memref<256xi32, #gpu.address_space<workgroup>>
+        %yz = arith.select %has, %y, %c0i : i32
+        %z = arith.addi %x, %yz : i32
+        gpu.barrier
+        memref.store %z, %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+        gpu.barrier
+      }
+      %incl = memref.load %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      %excl = arith.subi %incl, %tb : i32
+      %incl64 = arith.extsi %incl : i32 to i64
+      %excl64 = arith.extsi %excl : i32 to i64
+      %gt = arith.cmpi sgt, %incl64, %budget : i64
+      %le = arith.cmpi sle, %excl64, %budget : i64
+      %mine = arith.andi %gt, %le : i1
+      scf.if %mine {
+        %dg64 = arith.index_cast %tid : index to i64
+        memref.store %dg64, %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
+        %nrest = arith.subi %budget, %excl64 : i64
+        memref.store %nrest, %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
       }
       gpu.barrier
       %digit = memref.load %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
@@ -607,23 +617,31 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
   }
   %base0 = arith.addi %sn, %nw : index
   %base0i = arith.index_cast %base0 : index to i32
-  // Selected clusters, 256 at a time: block-wide exclusive scan of counts.
-  %nchunks = arith.ceildivui %cC, %c256 : index
+  // Selected clusters, 1024 at a time (4 consecutive per thread): local sums,
+  // a block-wide scan of the 256 sums, then each thread copies the member
+  // lists of its clusters.
+  %c1024 = arith.constant 1024 : index
+  %c4 = arith.constant 4 : index
+  %nchunks = arith.ceildivui %cC, %c1024 : index
   %fin = scf.for %k = %c0 to %nchunks step %c1 iter_args(%base = %base0i) -> (i32) {
-    %k256 = arith.muli %k, %c256 : index
-    %c = arith.addi %k256, %tid : index
-    %inC = arith.cmpi ult, %c, %nc : index
-    %cc = arith.minui %c, %cC : index
-    %cl = arith.subi %cC, %c1 : index
-    %cs = arith.minui %cc, %cl : index
-    %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
-    %on0 = arith.cmpi ne, %sv, %c0i8 : i8
-    %on = arith.andi %on0, %inC : i1
-    %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
-    %mine = arith.select %on, %cn, %c0i : i32
+    %k1024 = arith.muli %k, %c1024 : index
+    %t4 = arith.muli %tid, %c4 : index
+    %c00 = arith.addi %k1024, %t4 : index
+    %mine = scf.for %u = %c0 to %c4 step %c1 iter_args(%acc = %c0i) -> (i32) {
+      %c = arith.addi %c00, %u : index
+      %inC = arith.cmpi ult, %c, %nc : index
+      %cl = arith.subi %cC, %c1 : index
+      %cs = arith.minui %c, %cl : index
+      %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
+      %on0 = arith.cmpi ne, %sv, %c0i8 : i8
+      %on = arith.andi %on0, %inC : i1
+      %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
+      %add = arith.select %on, %cn, %c0i : i32
+      %acc2 = arith.addi %acc, %add : i32
+      scf.yield %acc2 : i32
+    }
     memref.store %mine, %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
     gpu.barrier
-    // Hillis-Steele inclusive scan.
     %c8 = arith.constant 8 : index
     scf.for %s = %c0 to %c8 step %c1 {
       %c1i = arith.constant 1 : i32
@@ -644,18 +662,32 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
     %incl = memref.load %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
     %excl = arith.subi %incl, %mine : i32
     %dst0 = arith.addi %base, %excl : i32
-    scf.if %on {
-      %c1p = arith.addi %cs, %c1 : index
-      %o0 = memref.load %off[%b, %h, %cs] : memref<$Bx$Hx$C1xi32>
-      %o0i = arith.index_cast %o0 : i32 to index
-      %cni = arith.index_cast %cn : i32 to index
-      %dsti = arith.index_cast %dst0 : i32 to index
-      scf.for %m = %c0 to %cni step %c1 {
-        %src = arith.addi %o0i, %m : index
-        %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
-        %d = arith.addi %dsti, %m : index
-        memref.store %jv, %tok[%b, %h, %d] : memref<$Bx$Hx$Nxi32>
+    %dend = scf.for %u = %c0 to %c4 step %c1 iter_args(%dst = %dst0) -> (i32) {
+      %c = arith.addi %c00, %u : index
+      %inC = arith.cmpi ult, %c, %nc : index
+      %cl = arith.subi %cC, %c1 : index
+      %cs = arith.minui %c, %cl : index
+      %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
+      %on0 = arith.cmpi ne, %sv, %c0i8 : i8
+      %on = arith.andi %on0, %inC : i1
+      %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
+      %nd = scf.if %on -> (i32) {
+        %o0 = memref.load %off[%b, %h, %cs] : memref<$Bx$Hx$C1xi32>
+        %o0i = arith.index_cast %o0 : i32 to index
+        %cni = arith.index_cast %cn : i32 to index
+        %dsti = arith.index_cast %dst : i32 to index
+        scf.for %m = %c0 to %cni step %c1 {
+          %src = arith.addi %o0i, %m : index
+          %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
+          %d = arith.addi %dsti, %m : index
+          memref.store %jv, %tok[%b, %h, %d] : memref<$Bx$Hx$Nxi32>
+        }
+        %n2 = arith.addi %dst, %cn : i32
+        scf.yield %n2 : i32
+      } else {
+        scf.yield %dst : i32
       }
+      scf.yield %nd : i32
     }
     %tot = memref.load %scan[%c255] : memref<256xi32, #gpu.address_space<workgroup>>
     gpu.barrier
