@@ -208,7 +208,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
                              "of two <= 32, got D = " << s.D;
   if (op.getConfig().getRopeTheta().convertToDouble() > 0 && lanes < 2)
     return op.emitError() << "windowed RoPE on the GPU needs D >= 8";
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, 0);
+  // Light kernels (about 80 registers): 6 CTAs fit per SM.
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 3 / 2, 0);
   std::string name = freshName("score");
   if (failed(addKernels(scoreKernels(name, s, C, cs,
                                      op.getConfig().getScorePosition(),
@@ -246,7 +247,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
   if (hasParent)
     args.append({op.getParentAssign(), op.getParentSelected()});
   args.push_back(op.getOuts()[0]);
-  launch(b, loc, name, {H, B, 1}, 256, args);
+  launch(b, loc, name, {H, B, 1}, 1024, args);
   op.erase();
   return success();
 }
@@ -277,7 +278,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   Value tok = alloc(b, loc, {s.B, s.H, s.N}, i32);
   Value ntok = alloc(b, loc, {s.B, s.H}, i32);
-  launch(b, loc, comp, {s.H, s.B, 1}, 256,
+  launch(b, loc, comp, {s.H, s.B, 1}, 512,
          {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts], idx[kState],
           op.getSelected(), tok, ntok});
   Value pacc = alloc(b, loc, {s.B, s.Hq, l.splits, s.D}, f32);
@@ -307,7 +308,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
     return failure();
   bool hasParent = static_cast<bool>(op.getParentAssign());
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, 0);
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 3 / 2, 0);
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
   if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp),
                         loc)) ||

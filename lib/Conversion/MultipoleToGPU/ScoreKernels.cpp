@@ -399,10 +399,10 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   if (hasParent)
     t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
   t += R"(%sel: memref<$Bx$Hx$Cxi8>)
-    workgroup(%hist: memref<2048xi32, #gpu.address_space<workgroup>>,
+    workgroup(%hist: memref<8192xi32, #gpu.address_space<workgroup>>,
               %sh: memref<4xi64, #gpu.address_space<workgroup>>,
               %sfx: memref<256xi32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
+    kernel attributes {known_block_size = array<i32: 1024, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
@@ -410,6 +410,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %c4 = arith.constant 4 : index
   %c255 = arith.constant 255 : index
   %c256 = arith.constant 256 : index
+  %cTH = arith.constant 1024 : index
   %cC = arith.constant $C : index
   %c0i = arith.constant 0 : i32
   %c0l = arith.constant 0 : i64
@@ -420,8 +421,9 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %b = gpu.block_id y
   %tid = gpu.thread_id x
   %c32 = arith.constant 32 : index
-  %c8w = arith.constant 8 : index
-  %c2048 = arith.constant 2048 : index
+  %c8w = arith.constant 32 : index
+  %c8s = arith.constant 8 : index
+  %c2048 = arith.constant 8192 : index
   %warp = arith.divui %tid, %c32 : index
   %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
   %nc = arith.index_cast %nci : i32 to index
@@ -440,7 +442,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   }
   gpu.barrier
   // Eligibility into the mask, total eligible tokens.
-  scf.for %c = %tid to %cC step %c256 {
+  scf.for %c = %tid to %cC step %cTH {
     %in = arith.cmpi ult, %c, %nc : index
     %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
     %ne = arith.cmpi sgt, %cn, %c0i : i32
@@ -478,11 +480,11 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       %shift = arith.index_cast %p82 : index to i32
       // One histogram per warp (8 x 256 bins): scores of neighbouring
       // clusters share their top bits, so one shared histogram serialises.
-      scf.for %i = %tid to %c2048 step %c256 {
-        memref.store %c0i, %hist[%i] : memref<2048xi32, #gpu.address_space<workgroup>>
+      scf.for %i = %tid to %c2048 step %cTH {
+        memref.store %c0i, %hist[%i] : memref<8192xi32, #gpu.address_space<workgroup>>
       }
       gpu.barrier
-      scf.for %c = %tid to %cC step %c256 {
+      scf.for %c = %tid to %cC step %cTH {
         %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
         %el = arith.cmpi ne, %ev, %c0i8 : i8
         %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
@@ -497,46 +499,54 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
           %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
           %wbase = arith.muli %warp, %c256 : index
           %hi_ = arith.addi %wbase, %di : index
-          %old = memref.atomic_rmw addi %cn, %hist[%hi_] : (i32, memref<2048xi32, #gpu.address_space<workgroup>>) -> i32
+          %old = memref.atomic_rmw addi %cn, %hist[%hi_] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32
         }
       }
       gpu.barrier
       // Suffix sums over the 256 bins (sum of the 8 warp histograms), then
       // the one bin where the weight from the top first exceeds the budget.
-      %tb = scf.for %w = %c0 to %c8w step %c1 iter_args(%acc = %c0i) -> (i32) {
+      %inBins = arith.cmpi ult, %tid, %c256 : index
+      %tbin = arith.minui %tid, %c255 : index
+      %tb0 = scf.for %w = %c0 to %c8w step %c1 iter_args(%acc = %c0i) -> (i32) {
         %wb = arith.muli %w, %c256 : index
-        %wi = arith.addi %wb, %tid : index
-        %hw = memref.load %hist[%wi] : memref<2048xi32, #gpu.address_space<workgroup>>
+        %wi = arith.addi %wb, %tbin : index
+        %hw = memref.load %hist[%wi] : memref<8192xi32, #gpu.address_space<workgroup>>
         %acc2 = arith.addi %acc, %hw : i32
         scf.yield %acc2 : i32
       }
-      memref.store %tb, %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      %tb = arith.select %inBins, %tb0, %c0i : i32
+      scf.if %inBins {
+        memref.store %tb, %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
+      }
       gpu.barrier
-      scf.for %s = %c0 to %c8w step %c1 {
+      scf.for %s = %c0 to %c8s step %c1 {
         %c1i = arith.constant 1 : i32
         %si = arith.index_cast %s : index to i32
         %dist0 = arith.shli %c1i, %si : i32
         %dist = arith.index_cast %dist0 : i32 to index
-        %src = arith.addi %tid, %dist : index
+        %src = arith.addi %tbin, %dist : index
         %has = arith.cmpi ult, %src, %c256 : index
-        %srcc = arith.select %has, %src, %tid : index
-        %x = memref.load %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+        %srcc = arith.select %has, %src, %tbin : index
+        %x = memref.load %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
         %y = memref.load %sfx[%srcc] : memref<256xi32, #gpu.address_space<workgroup>>
         %yz = arith.select %has, %y, %c0i : i32
         %z = arith.addi %x, %yz : i32
         gpu.barrier
-        memref.store %z, %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+        scf.if %inBins {
+          memref.store %z, %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
+        }
         gpu.barrier
       }
-      %incl = memref.load %sfx[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      %incl = memref.load %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
       %excl = arith.subi %incl, %tb : i32
       %incl64 = arith.extsi %incl : i32 to i64
       %excl64 = arith.extsi %excl : i32 to i64
       %gt = arith.cmpi sgt, %incl64, %budget : i64
       %le = arith.cmpi sle, %excl64, %budget : i64
-      %mine = arith.andi %gt, %le : i1
+      %mine0 = arith.andi %gt, %le : i1
+      %mine = arith.andi %mine0, %inBins : i1
       scf.if %mine {
-        %dg64 = arith.index_cast %tid : index to i64
+        %dg64 = arith.index_cast %tbin : index to i64
         memref.store %dg64, %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
         %nrest = arith.subi %budget, %excl64 : i64
         memref.store %nrest, %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
@@ -553,7 +563,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       scf.yield %np, %nm, %nb : i32, i32, i64
     }
     %tstar = arith.bitcast %res#0 : i32 to f32
-    scf.for %c = %tid to %cC step %c256 {
+    scf.for %c = %tid to %cC step %cTH {
       %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
       %el = arith.cmpi ne, %ev, %c0i8 : i8
       %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
@@ -579,12 +589,12 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
   std::string t = R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %off: memref<$Bx$Hx$C1xi32>,
     %mem: memref<$Bx$Hx$Nxi32>, %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
     %sel: memref<$Bx$Hx$Cxi8>, %tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>)
-    workgroup(%scan: memref<256xi32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
+    workgroup(%scan: memref<512xi32, #gpu.address_space<workgroup>>)
+    kernel attributes {known_block_size = array<i32: 512, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %c255 = arith.constant 255 : index
-  %c256 = arith.constant 256 : index
+  %c255 = arith.constant 511 : index
+  %c256 = arith.constant 512 : index
   %cN = arith.constant $N : index
   %cC = arith.constant $C : index
   %cS = arith.constant $SINK : index
@@ -620,7 +630,7 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
   // Selected clusters, 1024 at a time (4 consecutive per thread): local sums,
   // a block-wide scan of the 256 sums, then each thread copies the member
   // lists of its clusters.
-  %c1024 = arith.constant 1024 : index
+  %c1024 = arith.constant 2048 : index
   %c4 = arith.constant 4 : index
   %nchunks = arith.ceildivui %cC, %c1024 : index
   %fin = scf.for %k = %c0 to %nchunks step %c1 iter_args(%base = %base0i) -> (i32) {
@@ -640,9 +650,9 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
       %acc2 = arith.addi %acc, %add : i32
       scf.yield %acc2 : i32
     }
-    memref.store %mine, %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+    memref.store %mine, %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
     gpu.barrier
-    %c8 = arith.constant 8 : index
+    %c8 = arith.constant 9 : index
     scf.for %s = %c0 to %c8 step %c1 {
       %c1i = arith.constant 1 : i32
       %si = arith.index_cast %s : index to i32
@@ -651,15 +661,15 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
       %has = arith.cmpi uge, %tid, %dist : index
       %src = arith.subi %tid, %dist : index
       %srcc = arith.select %has, %src, %tid : index
-      %x = memref.load %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
-      %y = memref.load %scan[%srcc] : memref<256xi32, #gpu.address_space<workgroup>>
+      %x = memref.load %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
+      %y = memref.load %scan[%srcc] : memref<512xi32, #gpu.address_space<workgroup>>
       %yz = arith.select %has, %y, %c0i : i32
       %z = arith.addi %x, %yz : i32
       gpu.barrier
-      memref.store %z, %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+      memref.store %z, %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
       gpu.barrier
     }
-    %incl = memref.load %scan[%tid] : memref<256xi32, #gpu.address_space<workgroup>>
+    %incl = memref.load %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
     %excl = arith.subi %incl, %mine : i32
     %dst0 = arith.addi %base, %excl : i32
     %dend = scf.for %u = %c0 to %c4 step %c1 iter_args(%dst = %dst0) -> (i32) {
@@ -689,7 +699,7 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
       }
       scf.yield %nd : i32
     }
-    %tot = memref.load %scan[%c255] : memref<256xi32, #gpu.address_space<workgroup>>
+    %tot = memref.load %scan[%c255] : memref<512xi32, #gpu.address_space<workgroup>>
     gpu.barrier
     %nb = arith.addi %base, %tot : i32
     scf.yield %nb : i32
