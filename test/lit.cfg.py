@@ -40,6 +40,14 @@ if shutil.which("nvidia-smi"):
             config.available_features.add("cuda-device")
     except Exception:
         pass
+# The CUDA toolkit (libdevice for PTX generation, ptxas for the resource check).
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.exists(os.path.join(cuda_home, "nvvm", "libdevice")) and \
+        shutil.which("ptxas", path=os.path.join(cuda_home, "bin") + os.pathsep +
+                     os.environ.get("PATH", "")):
+    config.available_features.add("cuda-toolkit")
+    config.environment["CUDA_HOME"] = cuda_home
+    llvm_config.with_environment("PATH", os.path.join(cuda_home, "bin"), append_path=True)
 # numpy for the Python tests.
 try:
     if subprocess.run([config.python_executable, "-c", "import numpy"],

@@ -1,0 +1,22 @@
+// Generated PTX of the hot kernels: 16-byte global loads, warp shuffles, and
+// (with ptxas) no local-memory spills.
+// REQUIRES: cuda-toolkit
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu,gpu-lower-to-nvvm-pipeline{cubin-chip=sm_90a cubin-features=+ptx80 cubin-format=isa kernel-bare-ptr-calling-convention=true opt-level=3})" -o %t.mlir
+// RUN: %python %S/extract_ptx.py %t.mlir %t.ptx
+// RUN: FileCheck %s < %t.ptx
+// RUN: ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS
+
+// CHECK: .target sm_90a
+// CHECK-LABEL: .entry exact_split_3
+// CHECK: ld.global.v4.b32
+// CHECK: shfl.sync.bfly.b32
+// CHECK-NOT: .local
+// CHECK-LABEL: .entry approx_split_5
+// CHECK: ld.global.v4.{{[bf]}}32
+// (ptxas reports the entries last to first)
+// PTXAS: Compiling entry function 'approx_split_5'
+// PTXAS-NEXT: Function properties for approx_split_5
+// PTXAS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS: Compiling entry function 'exact_split_3'
+// PTXAS-NEXT: Function properties for exact_split_3
+// PTXAS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
