@@ -1,5 +1,4 @@
 # Writes the PTX embedded (assembly = "...") in a gpu.binary to a file.
-# RUN: true
 import re
 import sys
 
