@@ -416,6 +416,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %c0l = arith.constant 0 : i64
   %c0i8 = arith.constant 0 : i8
   %c1i8 = arith.constant 1 : i8
+  %true_ = arith.constant true
   %c255i = arith.constant 255 : i32
   %h = gpu.block_id x
   %b = gpu.block_id y
@@ -441,8 +442,10 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
     memref.store %c0l, %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
   }
   gpu.barrier
-  // Eligibility into the mask, total eligible tokens.
-  scf.for %c = %tid to %cC step %cTH {
+  // Eligibility into the mask, total eligible tokens: summed per thread, then
+  // per warp with shuffles, then one shared-memory atomic per warp (a single
+  // shared counter hit by every cluster would serialise thousands of atomics).
+  %mysum = scf.for %c = %tid to %cC step %cTH iter_args(%acc = %c0i) -> (i32) {
     %in = arith.cmpi ult, %c, %nc : index
     %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
     %ne = arith.cmpi sgt, %cn, %c0i : i32
@@ -462,10 +465,31 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
     t += "    %el = arith.andi %e0, %e0 : i1\n";
   t += R"(    %mv = arith.select %el, %c1i8, %c0i8 : i8
     memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
-    scf.if %el {
-      %cn64 = arith.extsi %cn : i32 to i64
-      %old = memref.atomic_rmw addi %cn64, %sh[%c0] : (i64, memref<4xi64, #gpu.address_space<workgroup>>) -> i64
-    }
+    %add = arith.select %el, %cn, %c0i : i32
+    %acc2 = arith.addi %acc, %add : i32
+    scf.yield %acc2 : i32
+  }
+  %w32 = arith.constant 32 : i32
+  %o16 = arith.constant 16 : i32
+  %o8 = arith.constant 8 : i32
+  %o4 = arith.constant 4 : i32
+  %o2 = arith.constant 2 : i32
+  %o1 = arith.constant 1 : i32
+  %r16, %v16 = gpu.shuffle xor %mysum, %o16, %w32 : i32
+  %s16 = arith.addi %mysum, %r16 : i32
+  %r8, %v8 = gpu.shuffle xor %s16, %o8, %w32 : i32
+  %s8 = arith.addi %s16, %r8 : i32
+  %r4, %v4 = gpu.shuffle xor %s8, %o4, %w32 : i32
+  %s4 = arith.addi %s8, %r4 : i32
+  %r2, %v2 = gpu.shuffle xor %s4, %o2, %w32 : i32
+  %s2 = arith.addi %s4, %r2 : i32
+  %r1, %v1 = gpu.shuffle xor %s2, %o1, %w32 : i32
+  %wsum = arith.addi %s2, %r1 : i32
+  %lane = arith.remui %tid, %c32 : index
+  %lane0 = arith.cmpi eq, %lane, %c0 : index
+  scf.if %lane0 {
+    %w64 = arith.extsi %wsum : i32 to i64
+    %old = memref.atomic_rmw addi %w64, %sh[%c0] : (i64, memref<4xi64, #gpu.address_space<workgroup>>) -> i64
   }
   gpu.barrier
   %total = memref.load %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
@@ -484,7 +508,10 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
         memref.store %c0i, %hist[%i] : memref<8192xi32, #gpu.address_space<workgroup>>
       }
       gpu.barrier
-      scf.for %c = %tid to %cC step %cTH {
+      // Each thread merges runs of equal digits before touching shared
+      // memory (neighbouring clusters mostly share their top digits).
+      %cm1 = arith.constant -1 : i32
+      %run:2 = scf.for %c = %tid to %cC step %cTH iter_args(%rd = %cm1, %rs = %c0i) -> (i32, i32) {
         %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
         %el = arith.cmpi ne, %ev, %c0i8 : i8
         %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
@@ -492,15 +519,33 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
         %km = arith.andi %key, %mask : i32
         %match = arith.cmpi eq, %km, %prefix : i32
         %go = arith.andi %el, %match : i1
-        scf.if %go {
-          %dg0 = arith.shrui %key, %shift : i32
-          %dg = arith.andi %dg0, %c255i : i32
-          %di = arith.index_cast %dg : i32 to index
-          %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+        %dg0 = arith.shrui %key, %shift : i32
+        %dg = arith.andi %dg0, %c255i : i32
+        %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+        %same = arith.cmpi eq, %dg, %rd : i32
+        %flush0 = arith.cmpi ne, %rd, %cm1 : i32
+        %diff = arith.xori %same, %true_ : i1
+        %flush1 = arith.andi %flush0, %diff : i1
+        %flush = arith.andi %flush1, %go : i1
+        scf.if %flush {
+          %di = arith.index_cast %rd : i32 to index
           %wbase = arith.muli %warp, %c256 : index
           %hi_ = arith.addi %wbase, %di : index
-          %old = memref.atomic_rmw addi %cn, %hist[%hi_] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32
+          %old = memref.atomic_rmw addi %rs, %hist[%hi_] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32
         }
+        %keep = arith.andi %go, %same : i1
+        %rs_keep = arith.addi %rs, %cn : i32
+        %nd = arith.select %go, %dg, %rd : i32
+        %ns0 = arith.select %keep, %rs_keep, %cn : i32
+        %ns = arith.select %go, %ns0, %rs : i32
+        scf.yield %nd, %ns : i32, i32
+      }
+      %pend = arith.cmpi ne, %run#0, %cm1 : i32
+      scf.if %pend {
+        %di = arith.index_cast %run#0 : i32 to index
+        %wbase = arith.muli %warp, %c256 : index
+        %hi_ = arith.addi %wbase, %di : index
+        %old = memref.atomic_rmw addi %run#1, %hist[%hi_] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32
       }
       gpu.barrier
       // Suffix sums over the 256 bins (sum of the 8 warp histograms), then
