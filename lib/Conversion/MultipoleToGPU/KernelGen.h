@@ -61,7 +61,8 @@ std::string mergeKernel(llvm::StringRef name, const AttnShape &s, int64_t P);
 /// Scoring: `@<name>_logits` (split over clusters: logits, per-split max and
 /// sum of n exp) and `@<name>_scores` (per (b, h): r_c).
 std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,
-                         int64_t csplits, int64_t scorePos, double theta);
+                         int64_t csplits, int64_t ssplits, int64_t scorePos,
+                         double theta);
 
 /// Budgeted selection: one CTA per (sequence, KV head), radix threshold.
 std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,

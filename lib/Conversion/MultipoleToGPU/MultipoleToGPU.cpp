@@ -211,7 +211,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   // Light kernels (about 80 registers): 6 CTAs fit per SM.
   int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 3 / 2, 0);
   std::string name = freshName("score");
-  if (failed(addKernels(scoreKernels(name, s, C, cs,
+  int64_t ss = splitsFor(s.B, s.H, C, 256, numSMs, 0);
+  if (failed(addKernels(scoreKernels(name, s, C, cs, ss,
                                      op.getConfig().getScorePosition(),
                                      op.getConfig().getRopeTheta().convertToDouble()),
                         loc)))
@@ -222,7 +223,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   launch(b, loc, name + "_logits", {cs, s.H, s.B}, 128,
          {op.getQ(), cent, idx[kCounts], idx[kState], op.getLens(),
           op.getOuts()[1], part, scaleOf(b, loc, op.getScaleAttr(), s.D)});
-  launch(b, loc, name + "_scores", {s.H, s.B, 1}, 256,
+  launch(b, loc, name + "_scores", {ss, s.H, s.B}, 256,
          {idx[kCounts], idx[kState], op.getOuts()[1], part, op.getOuts()[0]});
   dealloc(b, loc, part);
   op.erase();

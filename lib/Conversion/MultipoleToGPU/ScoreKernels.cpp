@@ -32,7 +32,7 @@ std::string fstr(double v) {
 
 std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
                                                   const AttnShape &s, int64_t C,
-                                                  int64_t csplits,
+                                                  int64_t csplits, int64_t ssplits,
                                                   int64_t scorePos,
                                                   double theta) {
   const int64_t T = 128, lanes = s.D / 4, NG = T / lanes, G = s.G();
@@ -42,7 +42,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
       {"G", str(G)},        {"C", str(C)},       {"S", str(csplits)},
       {"T", str(T)},        {"LANES", str(lanes)}, {"NG", str(NG)},
       {"NGG", str(NG * G)}, {"P", str(scorePos)}, {"HALF", str(lanes / 2)},
-      {"QV", str(4)}, {"UNG", str(NG * 4)}};
+      {"QV", str(4)}, {"UNG", str(NG * 4)}, {"S2", str(ssplits)}};
   std::string t;
   llvm::raw_string_ostream os(t);
   os << R"(gpu.func @$NAME_logits(%q: memref<$Bx$HQx$Dx$E>, %cent: memref<$Bx$Hx$Cx$Dxf32>,
@@ -325,9 +325,18 @@ gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
   %zf = arith.constant 0.0 : f32
   %mone = arith.constant -1.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
-  %h = gpu.block_id x
-  %b = gpu.block_id y
+  %sp = gpu.block_id x
+  %h = gpu.block_id y
+  %b = gpu.block_id z
   %tid = gpu.thread_id x
+  // This CTA's clusters (the scores are split over CTAs like the logits).
+  %cS2 = arith.constant $S2 : index
+  %ch2 = arith.ceildivui %cC, %cS2 : index
+  %lo2a = arith.muli %sp, %ch2 : index
+  %lo2 = arith.minui %lo2a, %cC : index
+  %hi2a = arith.addi %lo2, %ch2 : index
+  %hi2 = arith.minui %hi2a, %cC : index
+  %start2 = arith.addi %lo2, %tid : index
   %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
   %nc = arith.index_cast %nci : i32 to index
   %hG = arith.muli %h, %cG : index
@@ -356,8 +365,8 @@ gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
   std::string gconsts;
   for (int64_t g = 0; g < G; ++g)
     gconsts += "  %c" + str(g) + "g = arith.constant " + str(g) + " : index\n";
-  t.insert(t.find("  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>\n  %nc = arith.index_cast %nci : i32 to index\n  %hG"), gconsts);
-  os << R"(  scf.for %c = %tid to %cC step %c256 {
+  t.insert(t.find("  %sp = gpu.block_id x"), gconsts);
+  os << R"(  scf.for %c = %start2 to %hi2 step %c256 {
     %in = arith.cmpi ult, %c, %nc : index
     %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
     %ne = arith.cmpi sgt, %cn, %c0i : i32
@@ -645,6 +654,9 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
   %cS = arith.constant $SINK : index
   %c0i = arith.constant 0 : i32
   %c0i8 = arith.constant 0 : i8
+  %c2x = arith.constant 2 : index
+  %false_ = arith.constant false
+  %true_ = arith.constant true
   %h = gpu.block_id x
   %b = gpu.block_id y
   %tid = gpu.thread_id x
@@ -714,35 +726,63 @@ std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
       memref.store %z, %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
       gpu.barrier
     }
-    %incl = memref.load %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
-    %excl = arith.subi %incl, %mine : i32
-    %dst0 = arith.addi %base, %excl : i32
-    %dend = scf.for %u = %c0 to %c4 step %c1 iter_args(%dst = %dst0) -> (i32) {
-      %c = arith.addi %c00, %u : index
-      %inC = arith.cmpi ult, %c, %nc : index
-      %cl = arith.subi %cC, %c1 : index
-      %cs = arith.minui %c, %cl : index
-      %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
-      %on0 = arith.cmpi ne, %sv, %c0i8 : i8
-      %on = arith.andi %on0, %inC : i1
-      %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
-      %nd = scf.if %on -> (i32) {
-        %o0 = memref.load %off[%b, %h, %cs] : memref<$Bx$Hx$C1xi32>
-        %o0i = arith.index_cast %o0 : i32 to index
-        %cni = arith.index_cast %cn : i32 to index
-        %dsti = arith.index_cast %dst : i32 to index
-        scf.for %m = %c0 to %cni step %c1 {
-          %src = arith.addi %o0i, %m : index
-          %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
-          %d = arith.addi %dsti, %m : index
-          memref.store %jv, %tok[%b, %h, %d] : memref<$Bx$Hx$Nxi32>
-        }
-        %n2 = arith.addi %dst, %cn : i32
-        scf.yield %n2 : i32
-      } else {
-        scf.yield %dst : i32
+    // Copy the chunk's selected members cooperatively: output slot q belongs
+    // to the thread whose inclusive scan first exceeds q (binary search in
+    // shared memory), then to one of that thread's 4 clusters.
+    %tot0 = memref.load %scan[%c255] : memref<512xi32, #gpu.address_space<workgroup>>
+    %totx = arith.index_cast %tot0 : i32 to index
+    %c9 = arith.constant 9 : index
+    %c511 = arith.constant 511 : index
+    scf.for %q = %tid to %totx step %c256 {
+      %qi = arith.index_cast %q : index to i32
+      // Smallest t with scan[t] > q.
+      %bs:2 = scf.for %it = %c0 to %c9 step %c1 iter_args(%blo = %c0, %bhi = %c511) -> (index, index) {
+        %bsum = arith.addi %blo, %bhi : index
+        %mid = arith.divui %bsum, %c2x : index
+        %sv = memref.load %scan[%mid] : memref<512xi32, #gpu.address_space<workgroup>>
+        %gt = arith.cmpi sgt, %sv, %qi : i32
+        %nlo0 = arith.addi %mid, %c1 : index
+        %nlo = arith.select %gt, %blo, %nlo0 : index
+        %nhi = arith.select %gt, %mid, %bhi : index
+        scf.yield %nlo, %nhi : index, index
       }
-      scf.yield %nd : i32
+      %own = arith.minui %bs#0, %c511 : index
+      %ownIncl = memref.load %scan[%own] : memref<512xi32, #gpu.address_space<workgroup>>
+      %isFirst = arith.cmpi eq, %own, %c0 : index
+      %ownm1 = arith.subi %own, %c1 : index
+      %prevIdx = arith.select %isFirst, %c0, %ownm1 : index
+      %prev0 = memref.load %scan[%prevIdx] : memref<512xi32, #gpu.address_space<workgroup>>
+      %prev = arith.select %isFirst, %c0i, %prev0 : i32
+      %r0 = arith.subi %qi, %prev : i32
+      %o4 = arith.muli %own, %c4 : index
+      %oc0 = arith.addi %k1024, %o4 : index
+      // Walk the owner's 4 clusters to the one holding rank r0.
+      %fw:3 = scf.for %u = %c0 to %c4 step %c1 iter_args(%rr = %r0, %fc = %c0, %found = %false_) -> (i32, index, i1) {
+        %c = arith.addi %oc0, %u : index
+        %inC = arith.cmpi ult, %c, %nc : index
+        %cl = arith.subi %cC, %c1 : index
+        %cs = arith.minui %c, %cl : index
+        %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
+        %on0 = arith.cmpi ne, %sv, %c0i8 : i8
+        %on = arith.andi %on0, %inC : i1
+        %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
+        %w = arith.select %on, %cn, %c0i : i32
+        %inside = arith.cmpi slt, %rr, %w : i32
+        %notf = arith.xori %found, %true_ : i1
+        %hit = arith.andi %inside, %notf : i1
+        %nfc = arith.select %hit, %cs, %fc : index
+        %nfound = arith.ori %found, %hit : i1
+        %rr2 = arith.subi %rr, %w : i32
+        %nrr = arith.select %nfound, %rr, %rr2 : i32
+        scf.yield %nrr, %nfc, %nfound : i32, index, i1
+      }
+      %o0 = memref.load %off[%b, %h, %fw#1] : memref<$Bx$Hx$C1xi32>
+      %srcI = arith.addi %o0, %fw#0 : i32
+      %src = arith.index_cast %srcI : i32 to index
+      %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
+      %dI = arith.addi %base, %qi : i32
+      %d = arith.index_cast %dI : i32 to index
+      memref.store %jv, %tok[%b, %h, %d] : memref<$Bx$Hx$Nxi32>
     }
     %tot = memref.load %scan[%c255] : memref<512xi32, #gpu.address_space<workgroup>>
     gpu.barrier
