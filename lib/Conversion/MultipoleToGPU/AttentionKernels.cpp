@@ -120,6 +120,10 @@ std::string mlir::multipole::gpugen::approxSplitKernel(
   AttnShape a = s;
   a.elt = "f32";
   a.N = C;
+  // 64 bytes of a value-centroid row per lane (8 lanes per 512-byte row):
+  // fewer shuffle steps and more loads in flight than one 16-byte load each.
+  if (a.D % 16 == 0 && ((a.D / 16) & (a.D / 16 - 1)) == 0)
+    a.perLane = 16;
   return attentionSplitKernelImpl(name, a, AttnLaunch{csplits, threads},
                                   SplitMode::Approx, true, hasParent, Cparent);
 }

@@ -27,10 +27,12 @@ std::string subst(llvm::StringRef text,
 struct AttnShape {
   int64_t B, Hq, H, N, D;
   std::string elt; // bf16 | f16 | f32
+  /// Elements of a row per lane; 0 = one 16-byte load.
+  int64_t perLane = 0;
   int64_t G() const { return Hq / H; }
   int64_t eltBytes() const { return elt == "f32" ? 4 : 2; }
-  /// Elements per 16-byte load, lanes per row.
-  int64_t vec() const { return 16 / eltBytes(); }
+  /// Elements per lane (a multiple of one 16-byte load), lanes per row.
+  int64_t vec() const { return perLane ? perLane : 16 / eltBytes(); }
   int64_t lanes() const { return D / vec(); }
 };
 
