@@ -40,4 +40,9 @@ for cfg in "2 3000 8 1 64 bf16" "3 2500 16 8 128 bf16" "2 1800 8 2 128 f32" "1 7
   done
   $C "$OUT/$name.mlir" --target=cuda --dense -o "$OUT/${name}_dense_cuda.so"
 done
+# Windowed RoPE (scoring query rotated on the GPU).
+name="chk_b2_n1800_hq8_h2_d128_f32"
+for t in cpu cuda; do
+  $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_rope_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 rope-theta=10000"
+done
 ls -la "$OUT" | head -50

@@ -105,5 +105,23 @@ for name, B, N, Hq, H, D, dt in cases:
               rel_err(out, torch.tensor(cpu.step(qn, kn, vn, lens2, idx_cpu),
                                         device="cuda").double()),
               1e-5 if dt == "f32" else 2e-2)
+# Windowed RoPE: the GPU rotates the scoring query; same index as the CPU.
+if not only or "rope" in only:
+    name, B, N, Hq, H, D = "chk_b2_n1800_hq8_h2_d128_f32", 2, 1800, 8, 2, 128
+    print(f"{name} (rope-theta=10000):")
+    q, k, v = ref.make_inputs(B, Hq, H, N, D, "heavy", seed=int.from_bytes(os.urandom(2), "little"))
+    k = ref.rope_rotate(k.astype(np.float64), np.arange(N)[None, None, :], 10000.0).astype(np.float32)
+    lens = np.array([1800, 1400], np.int32)
+    cpu = mp.load(f"{libs}/{name}_rope_cpu.so")
+    gpu = mp.load(f"{libs}/{name}_rope_cuda.so")
+    idx = cpu.build(k, v, lens)
+    ocpu = cpu.step(q, k, v, lens, idx)
+    tq, tk, tv = (torch.tensor(x, device="cuda") for x in (q, k, v))
+    tl = torch.tensor(lens, device="cuda")
+    tidx = {f"L0.{a}": torch.tensor(idx[0][a], device="cuda") for a in idx[0]}
+    out = torch.full((B, Hq, D), float("nan"), device="cuda")
+    gpu.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=out, **tidx)
+    check("rope: GPU step vs CPU step (same index)",
+          rel_err(out, torch.tensor(ocpu, device="cuda").double()), 1e-4)
 print("GPU check:", "all passed" if not failures else f"FAILED {failures}")
 sys.exit(1 if failures else 0)

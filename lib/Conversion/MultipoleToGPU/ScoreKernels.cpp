@@ -35,14 +35,19 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
                                                   int64_t csplits, int64_t ssplits,
                                                   int64_t scorePos,
                                                   double theta) {
-  const int64_t T = 128, lanes = s.D / 4, NG = T / lanes, G = s.G();
+  // Floats of a centroid row per lane: 16 (64 bytes, 8 lanes per 512-byte
+  // row: 3 shuffle steps) when D allows it, else one 16-byte load.
+  // (windowed RoPE keeps 4 per lane: the per-dim rotation code would spill.)
+  const int64_t PL =
+      (theta == 0 && s.D % 16 == 0 && ((s.D / 16) & (s.D / 16 - 1)) == 0) ? 16 : 4;
+  const int64_t T = 128, lanes = s.D / PL, NG = T / lanes, G = s.G();
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(s.B)},     {"HQ", str(s.Hq)},
       {"H", str(s.H)},      {"D", str(s.D)},     {"E", s.elt},
       {"G", str(G)},        {"C", str(C)},       {"S", str(csplits)},
       {"T", str(T)},        {"LANES", str(lanes)}, {"NG", str(NG)},
       {"NGG", str(NG * G)}, {"P", str(scorePos)}, {"HALF", str(lanes / 2)},
-      {"QV", str(4)}, {"UNG", str(NG * 4)}, {"S2", str(ssplits)}};
+      {"QV", str(PL)}, {"PL", str(PL)}, {"UNG", str(NG * 4)}, {"S2", str(ssplits)}};
   std::string t;
   llvm::raw_string_ostream os(t);
   os << R"(gpu.func @$NAME_logits(%q: memref<$Bx$HQx$Dx$E>, %cent: memref<$Bx$Hx$Cx$Dxf32>,
@@ -53,7 +58,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
     kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %c4 = arith.constant 4 : index
+  %c4 = arith.constant $PL : index
   %c0i = arith.constant 0 : i32
   %c32i = arith.constant 32 : i32
   %zf = arith.constant 0.0 : f32
@@ -86,7 +91,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   %lo_g = arith.addi %lo, %grp : index
   %onef = arith.constant 1.0 : f32
 )";
-  // Scoring query: rot(q, P - (n - 1)), 4 dims per lane; the RoPE partner
+  // Scoring query: rot(q, P - (n - 1)), PL dims per lane; the RoPE partner
   // dims (d +- D/2) live HALF lanes away.
   if (theta > 0) {
     os << R"(  %li = memref.load %lens[%b] : memref<$Bxi32>
@@ -99,7 +104,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   %second = arith.cmpi uge, %sub, %cHALF : index
   %lnth = arith.constant )" << fstr(std::log(theta)) << R"( : f64
   %cDf = arith.constant $D.0 : f64
-  %m2 = arith.constant -2.0 : f64
+  %mtwo = arith.constant -2.0 : f64
 )";
   }
   for (int64_t g = 0; g < G; ++g) {
@@ -108,20 +113,20 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
        << "  %hG" << gs << " = arith.muli %h, %cG : index\n"
        << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n"
        << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
-       << ", %d0] : memref<$Bx$HQx$Dx$E>, vector<4x$E>\n";
+       << ", %d0] : memref<$Bx$HQx$Dx$E>, vector<$PLx$E>\n";
     if (s.elt == "f32")
       os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %qr" << gs
-         << " : vector<4xf32>\n  %qh2" << gs << " = arith.constant dense<0.5> : vector<4xf32>\n"
-         << "  %qq" << gs << " = arith.mulf %qf" << gs << ", %qh2" << gs << " : vector<4xf32>\n";
+         << " : vector<$PLxf32>\n  %qh2" << gs << " = arith.constant dense<0.5> : vector<$PLxf32>\n"
+         << "  %qq" << gs << " = arith.mulf %qf" << gs << ", %qh2" << gs << " : vector<$PLxf32>\n";
     else
-      os << "  %qq" << gs << " = arith.extf %qr" << gs << " : vector<4x$E> to vector<4xf32>\n";
+      os << "  %qq" << gs << " = arith.extf %qr" << gs << " : vector<$PLx$E> to vector<$PLxf32>\n";
     if (theta > 0) {
       // Partner chunk via shuffle, then rotate each of the 4 dims.
       std::string acc = "%qz" + gs;
-      os << "  %qz" << gs << " = arith.constant dense<0.0> : vector<4xf32>\n";
-      for (int e = 0; e < 4; ++e) {
+      os << "  %qz" << gs << " = arith.constant dense<0.0> : vector<$PLxf32>\n";
+      for (int e = 0; e < PL; ++e) {
         std::string es = gs + "_" + str(e);
-        os << "  %xe" << es << " = vector.extract %qq" << gs << "[" << e << "] : f32 from vector<4xf32>\n"
+        os << "  %xe" << es << " = vector.extract %qq" << gs << "[" << e << "] : f32 from vector<$PLxf32>\n"
            << "  %hoff" << es << " = arith.constant $HALF : i32\n"
            << "  %pe" << es << ", %pok" << es << " = gpu.shuffle xor %xe" << es
            << ", %hoff" << es << ", %c32i : f32\n"
@@ -133,21 +138,21 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   if (theta > 0) {
     // Build the rotated query per head.
     std::string pre;
-    for (int e = 0; e < 4; ++e)
+    for (int e = 0; e < PL; ++e)
       pre += "  %c" + str(e) + "_idx = arith.constant " + str(e) + " : index\n";
     // insert index constants at the top of the theta block
     t.insert(t.find("  %li = memref.load %lens"), pre);
     for (int64_t g = 0; g < G; ++g) {
       std::string gs = str(g);
       std::string cur = "%qz" + gs;
-      for (int e = 0; e < 4; ++e) {
+      for (int e = 0; e < PL; ++e) {
         std::string es = gs + "_" + str(e);
         os << "  %dhalf" << es << " = arith.constant $HALF : index\n"
            << "  %ii" << es << " = arith.remui %de" << es << ", %cD2_" << es << " : index\n";
         // i = d mod (D/2); w = theta^(-2i/D)
         os << "  %iii" << es << " = arith.index_cast %ii" << es << " : index to i64\n"
            << "  %iif" << es << " = arith.sitofp %iii" << es << " : i64 to f64\n"
-           << "  %ex0" << es << " = arith.mulf %m2, %iif" << es << " : f64\n"
+           << "  %ex0" << es << " = arith.mulf %mtwo, %iif" << es << " : f64\n"
            << "  %ex1" << es << " = arith.divf %ex0" << es << ", %cDf : f64\n"
            << "  %ex2" << es << " = arith.mulf %ex1" << es << ", %lnth : f64\n"
            << "  %w" << es << " = math.exp %ex2" << es << " : f64\n"
@@ -161,25 +166,25 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
            << "  %y0" << es << " = arith.mulf %xe" << es << ", %cs" << es << " : f32\n"
            << "  %y" << es << " = math.fma %pe" << es << ", %sg" << es << ", %y0" << es << " : f32\n"
            << "  %qv" << es << " = vector.insert %y" << es << ", " << cur << " [" << e
-           << "] : f32 into vector<4xf32>\n";
+           << "] : f32 into vector<$PLxf32>\n";
         cur = "%qv" + es;
       }
-      os << "  %qs" << gs << " = arith.addf " << cur << ", %qz" << gs << " : vector<4xf32>\n";
+      os << "  %qs" << gs << " = arith.addf " << cur << ", %qz" << gs << " : vector<$PLxf32>\n";
     }
     // D/2 constants used by remui
     std::string cd2;
     for (int64_t g = 0; g < G; ++g)
-      for (int e = 0; e < 4; ++e)
+      for (int e = 0; e < PL; ++e)
         cd2 += "  %cD2_" + str(g) + "_" + str(e) + " = arith.constant " +
                str(s.D / 2) + " : index\n";
     t.insert(t.find("  %li = memref.load %lens"), cd2);
   } else {
     for (int64_t g = 0; g < G; ++g)
       os << "  %qs" << g << " = arith.addf %qq" << g << ", %qq" << g
-         << " : vector<4xf32>\n"
-         << "  %qhalf" << g << " = arith.constant dense<0.5> : vector<4xf32>\n"
+         << " : vector<$PLxf32>\n"
+         << "  %qhalf" << g << " = arith.constant dense<0.5> : vector<$PLxf32>\n"
          << "  %qt" << g << " = arith.mulf %qs" << g << ", %qhalf" << g
-         << " : vector<4xf32>\n";
+         << " : vector<$PLxf32>\n";
   }
   auto qname = [&](int64_t g) {
     return theta > 0 ? "%qs" + str(g) : "%qt" + str(g);
@@ -206,7 +211,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
        << "    %valid" << us << " = arith.cmpi ult, %c_0" << us << ", %hi : index\n"
        << "    %cl" << us << " = arith.select %valid" << us << ", %c_0" << us << ", %lo : index\n"
        << "    %row" << us << " = vector.load %cent[%b, %h, %cl" << us
-       << ", %d0] {alignment = 16} : memref<$Bx$Hx$Cx$Dxf32>, vector<4xf32>\n"
+       << ", %d0] {alignment = 16} : memref<$Bx$Hx$Cx$Dxf32>, vector<$PLxf32>\n"
        << "    %cn" << us << " = memref.load %cnt[%b, %h, %cl" << us << "] : memref<$Bx$Hx$Cxi32>\n"
        << "    %ne0" << us << " = arith.cmpi sgt, %cn" << us << ", %c0i : i32\n"
        << "    %ne" << us << " = arith.andi %ne0" << us << ", %valid" << us << " : i1\n"
@@ -219,9 +224,9 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
     for (int64_t u = 0; u < U; ++u) {
       std::string gu = gs + "_" + str(u), us = str(u);
       os << "    %pr" << gu << " = arith.mulf " << qname(g) << ", %row" << us
-         << " : vector<4xf32>\n"
+         << " : vector<$PLxf32>\n"
          << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu
-         << " : vector<4xf32> into f32\n";
+         << " : vector<$PLxf32> into f32\n";
       std::string cur = "%ps" + gu;
       int step = 0;
       for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
