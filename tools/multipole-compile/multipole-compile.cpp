@@ -80,7 +80,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "multipole-compile: compile attention IR to a shared library\n\n"
       "Runs --multipole-detect-decode-attention, --multipole-rewrite and the "
-      "CPU pipeline in-process, then links OUT.so. The library exports\n"
+      "CPU (--target=cpu) or GPU (--target=cuda) pipeline in-process, then "
+      "links OUT.so. The library exports\n"
       "_mlir_ciface_<f> for every public function (the decode step <f>, and\n"
       "<f>_mp_build / <f>_mp_update for the cluster index) and a JSON manifest\n"
       "__multipole_manifest that multipole-run and the Python package read.\n");
