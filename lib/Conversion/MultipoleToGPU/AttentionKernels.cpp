@@ -231,6 +231,30 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
        << "  %qs" << gs << " = arith.mulf %qf" << gs << ", %sc" << gs
        << " : vector<$Vxf32>\n";
   }
+  if (!approx && G > 1 && G <= lanes && (G & (G - 1)) == 0) {
+    int64_t logG = 0;
+    while ((int64_t(1) << logG) < G)
+      ++logG;
+    os << "  %c32x = arith.constant 32 : index\n"
+          "  %lane = arith.remui %tid, %c32x : index\n"
+          "  %gbase = arith.subi %lane, %sub : index\n";
+    for (int64_t i = 0; i < logG; ++i) {
+      int64_t off = lanes >> (i + 1);
+      os << "  %tbo" << i << " = arith.constant " << off << " : index\n"
+         << "  %tba" << i << " = arith.andi %sub, %tbo" << i << " : index\n"
+         << "  %tb" << i << " = arith.cmpi ne, %tba" << i << ", %c0 : index\n";
+    }
+    // The lane of a group that ends with head g's sum.
+    for (int64_t g = 0; g < G; ++g) {
+      int64_t subg = 0;
+      for (int64_t i = 0; i < logG; ++i)
+        if ((g >> (logG - 1 - i)) & 1)
+          subg += lanes >> (i + 1);
+      os << "  %jsg" << g << " = arith.constant " << subg << " : index\n"
+         << "  %jsl" << g << " = arith.addi %gbase, %jsg" << g << " : index\n"
+         << "  %jsrc" << g << " = arith.index_cast %jsl" << g << " : index to i32\n";
+    }
+  }
   // Token loop: U rows per group per iteration, all loads issued first (more
   // bytes in flight per warp), then one online-softmax update per head.
   const int64_t U = kUnroll;
@@ -303,12 +327,66 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
         os << "    %kf" << us << " = arith.extf %kr" << us << " : vector<$Vx$E> to " << VT << "\n"
            << "    %vf" << us << " = arith.extf %vr" << us << " : vector<$Vx$E> to " << VT << "\n";
     }
+  // Row reductions. With G heads (G a power of two <= lanes) the G partial
+  // dots of a row are reduced together: each butterfly step halves the set a
+  // lane keeps and exchanges the other half (G - 1 shuffles), then plain
+  // steps finish one head per lane, and G index shuffles broadcast the G
+  // sums: 9 shuffles per row for G = 4, 16 lanes, instead of 16.
+  bool joint = !approx && G > 1 && G <= lanes && (G & (G - 1)) == 0;
+  if (joint) {
+    int64_t logG = 0;
+    while ((int64_t(1) << logG) < G)
+      ++logG;
+    for (int64_t u = 0; u < U; ++u) {
+      std::string us = str(u);
+      std::vector<std::string> vals;
+      for (int64_t g = 0; g < G; ++g) {
+        std::string gu = str(g) + "_" + us;
+        os << "    %pr" << gu << " = arith.mulf %qs" << g << ", %kf" << us << " : " << VT << "\n"
+           << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu << " : " << VT
+           << " into f32\n";
+        vals.push_back("%ps" + gu);
+      }
+      for (int64_t i = 0; i < logG; ++i) {
+        int64_t off = lanes >> (i + 1), half = int64_t(vals.size()) / 2;
+        std::vector<std::string> next;
+        for (int64_t k = 0; k < half; ++k) {
+          std::string n = us + "_" + str(i) + "_" + str(k);
+          os << "    %jsend" << n << " = arith.select %tb" << i << ", " << vals[k] << ", "
+             << vals[half + k] << " : f32\n"
+             << "    %jkeep" << n << " = arith.select %tb" << i << ", " << vals[half + k]
+             << ", " << vals[k] << " : f32\n"
+             << "    %joff" << n << " = arith.constant " << off << " : i32\n"
+             << "    %jrecv" << n << ", %jok" << n << " = gpu.shuffle xor %jsend" << n
+             << ", %joff" << n << ", %c32i : f32\n"
+             << "    %jsum" << n << " = arith.addf %jkeep" << n << ", %jrecv" << n << " : f32\n";
+          next.push_back("%jsum" + n);
+        }
+        vals = next;
+      }
+      std::string cur = vals[0];
+      for (int64_t off = lanes >> (logG + 1), st = 0; off >= 1; off /= 2, ++st) {
+        std::string n = us + "_p" + str(st);
+        os << "    %jpo" << n << " = arith.constant " << off << " : i32\n"
+           << "    %jps" << n << ", %jpok" << n << " = gpu.shuffle xor " << cur << ", %jpo"
+           << n << ", %c32i : f32\n"
+           << "    %jpa" << n << " = arith.addf " << cur << ", %jps" << n << " : f32\n";
+        cur = "%jpa" + n;
+      }
+      for (int64_t g = 0; g < G; ++g) {
+        std::string gu = str(g) + "_" + us;
+        os << "    %xr" << gu << ", %xrok" << gu << " = gpu.shuffle idx " << cur
+           << ", %jsrc" << g << ", %c32i : f32\n";
+      }
+    }
+  }
   for (int64_t g = 0; g < G; ++g) {
     std::string gs = str(g);
     std::string mcur = "%m" + gs;
     for (int64_t u = 0; u < U; ++u) {
       std::string gu = gs + "_" + str(u), us = str(u);
-      if (approx) {
+      if (joint) {
+      } else if (approx) {
         os << "    %lg" << gu << " = memref.load %a[%b, %qh" << gs << ", %j" << us
            << "] : memref<$Bx$HQx$Nxf32>\n"
            << "    %xr" << gu << " = arith.addf %lg" << gu << ", %lcn" << us << " : f32\n";
