@@ -1,3 +1,5 @@
+"""Smoke test of one CUDA library on a GPU machine, with timestamps and a watchdog that
+prints the Python stack if a call hangs. Usage: python3 bench/diag.py LIB.so"""
 import faulthandler, os, sys, time
 faulthandler.dump_traceback_later(40, exit=True)
 t0 = time.time()
