@@ -625,36 +625,45 @@ void checkFinite(const Buffer &b) {
            llvm::Twine(i) + ": refusing to run");
 }
 
-/// Dense decode attention in f64 (the reference).
-std::vector<double> denseReference(const Buffer &q, const Buffer &k,
-                                   const Buffer &v, const Buffer *lens,
+/// Dense decode attention in f64 (the reference). The inputs are widened once:
+/// every K/V element is read by all G query heads of its group.
+std::vector<double> denseReference(const Buffer &qb, const Buffer &kb,
+                                   const Buffer &vb, const Buffer *lens,
                                    double scale) {
-  int64_t B = k.shape[0], H = k.shape[1], N = k.shape[2], D = k.shape[3],
-          Hq = q.numel() / (B * D), G = Hq / H;
+  int64_t B = kb.shape[0], H = kb.shape[1], N = kb.shape[2], D = kb.shape[3],
+          Hq = qb.numel() / (B * D), G = Hq / H;
+  auto widen = [](const Buffer &b) {
+    std::vector<double> r(b.numel());
+    for (int64_t i = 0; i < b.numel(); ++i)
+      r[i] = b.getF(i);
+    return r;
+  };
+  std::vector<double> q = widen(qb), k = widen(kb), v = widen(vb);
   std::vector<double> out(B * Hq * D, 0.0), x(N);
   for (int64_t b = 0; b < B; ++b) {
     int64_t n = lens ? std::clamp<int64_t>(lens->getI(b), 0, N) : N;
     for (int64_t i = 0; i < Hq; ++i) {
       int64_t h = i / G;
+      const double *qi = &q[(b * Hq + i) * D];
+      const double *kh = &k[(b * H + h) * N * D], *vh = &v[(b * H + h) * N * D];
       double mx = -INFINITY;
       for (int64_t j = 0; j < n; ++j) {
         double s = 0;
         for (int64_t d = 0; d < D; ++d)
-          s += double(q.getF((b * Hq + i) * D + d)) *
-               double(k.getF(((b * H + h) * N + j) * D + d));
+          s += qi[d] * kh[j * D + d];
         x[j] = s * scale;
         mx = std::max(mx, x[j]);
       }
       double l = 0;
+      double *o = &out[(b * Hq + i) * D];
       for (int64_t j = 0; j < n; ++j) {
         double p = std::exp(x[j] - mx);
         l += p;
         for (int64_t d = 0; d < D; ++d)
-          out[(b * Hq + i) * D + d] +=
-              p * double(v.getF(((b * H + h) * N + j) * D + d));
+          o[d] += p * vh[j * D + d];
       }
       for (int64_t d = 0; d < D && l > 0; ++d)
-        out[(b * Hq + i) * D + d] /= l;
+        o[d] /= l;
     }
   }
   return out;

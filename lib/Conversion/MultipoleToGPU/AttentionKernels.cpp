@@ -48,6 +48,21 @@ std::string mlir::multipole::gpugen::subst(
   return out;
 }
 
+std::string mlir::multipole::gpugen::parentSelectedText(const std::string &sfx,
+                                                       const std::string &idx,
+                                                       const std::string &dim) {
+  const std::string &x = sfx;
+  return "    %pp" + x + " = memref.load %pa[%b, %h, " + idx + "] : memref<$Bx$Hx" +
+         dim + "xi32>\n" +
+         "    %pok" + x + " = arith.cmpi sge, %pp" + x + ", %c0i : i32\n" +
+         "    %ppc" + x + " = arith.maxsi %pp" + x + ", %c0i : i32\n" +
+         "    %ppi" + x + " = arith.index_cast %ppc" + x + " : i32 to index\n" +
+         "    %psv" + x + " = memref.load %ps[%b, %h, %ppi" + x +
+         "] : memref<$Bx$Hx$CPxi8>\n" +
+         "    %psel" + x + " = arith.cmpi ne, %psv" + x + ", %c0i8 : i8\n" +
+         "    %pe" + x + " = arith.andi %pok" + x + ", %psel" + x + " : i1\n";
+}
+
 bool mlir::multipole::gpugen::attnShapeSupported(const AttnShape &s,
                                                  std::string &why) {
   if ((s.D * s.eltBytes()) % 16 != 0) {
@@ -293,15 +308,7 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
          << "    %ela" << us << " = arith.andi %ne" << us << ", %ns" << us << " : i1\n"
          << "    %elb" << us << " = arith.andi %ela" << us << ", %valid" << us << " : i1\n";
       if (hasParent)
-        os << "    %pp" << us << " = memref.load %pa[%b, %h, %j" << us
-           << "] : memref<$Bx$Hx$Nxi32>\n"
-           << "    %pok" << us << " = arith.cmpi sge, %pp" << us << ", %c0i : i32\n"
-           << "    %ppc" << us << " = arith.maxsi %pp" << us << ", %c0i : i32\n"
-           << "    %ppi" << us << " = arith.index_cast %ppc" << us << " : i32 to index\n"
-           << "    %psv" << us << " = memref.load %ps[%b, %h, %ppi" << us
-           << "] : memref<$Bx$Hx$CPxi8>\n"
-           << "    %psel" << us << " = arith.cmpi ne, %psv" << us << ", %c0i8 : i8\n"
-           << "    %pe" << us << " = arith.andi %pok" << us << ", %psel" << us << " : i1\n"
+        os << parentSelectedText(us, "%j" + us, "$N")
            << "    %ok" << us << " = arith.andi %elb" << us << ", %pe" << us << " : i1\n";
       else
         os << "    %ok" << us << " = arith.andi %elb" << us << ", %elb" << us << " : i1\n";

@@ -23,6 +23,13 @@ namespace gpugen {
 std::string subst(llvm::StringRef text,
                   const std::map<std::string, std::string> &vars);
 
+/// MLIR text computing `%pe<sfx>` (i1): the parent of item `idx` (an index
+/// value into the fine level, `dim` its extent, e.g. "$N") exists and is
+/// selected in the coarse mask `%ps` (extent $CP). Reads `%pa`; needs `%b`,
+/// `%h`, `%c0i`, `%c0i8`.
+std::string parentSelectedText(const std::string &sfx, const std::string &idx,
+                               const std::string &dim);
+
 /// Shapes of an attention problem.
 struct AttnShape {
   int64_t B, Hq, H, N, D;

@@ -92,6 +92,15 @@ struct ConvertMultipoleToGPUPass
         .getMemref();
   }
 
+  /// Per-split partials (acc [B,Hq,S,D], m and l [B,Hq,S]) of an attention
+  /// split kernel.
+  std::array<Value, 3> allocPartials(OpBuilder &b, Location loc, int64_t B,
+                                     int64_t Hq, int64_t S, int64_t D) {
+    Type f32 = b.getF32Type();
+    return {alloc(b, loc, {B, Hq, S, D}, f32), alloc(b, loc, {B, Hq, S}, f32),
+            alloc(b, loc, {B, Hq, S}, f32)};
+  }
+
   void dealloc(OpBuilder &b, Location loc, Value v) {
     gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, v);
   }
@@ -151,10 +160,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
       failed(addKernels(combineKernel(comb, s, l.splits, true), loc)))
     return failure();
   OpBuilder b(op);
-  Type f32 = b.getF32Type();
-  Value pacc = alloc(b, loc, {s.B, s.Hq, l.splits, s.D}, f32);
-  Value pm = alloc(b, loc, {s.B, s.Hq, l.splits}, f32);
-  Value pl = alloc(b, loc, {s.B, s.Hq, l.splits}, f32);
+  auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
   SmallVector<Value> args = {op.getQ(), op.getK(), op.getV()};
   if (op.getLens())
     args.push_back(op.getLens());
@@ -276,15 +282,13 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
       failed(addKernels(combineKernel(comb, s, l.splits, false), loc)))
     return failure();
   OpBuilder b(op);
-  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Type i32 = b.getI32Type();
   Value tok = alloc(b, loc, {s.B, s.H, s.N}, i32);
   Value ntok = alloc(b, loc, {s.B, s.H}, i32);
   launch(b, loc, comp, {s.H, s.B, 1}, 512,
          {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts], idx[kState],
           op.getSelected(), tok, ntok});
-  Value pacc = alloc(b, loc, {s.B, s.Hq, l.splits, s.D}, f32);
-  Value pm = alloc(b, loc, {s.B, s.Hq, l.splits}, f32);
-  Value pl = alloc(b, loc, {s.B, s.Hq, l.splits}, f32);
+  auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
   launch(b, loc, split, {l.splits, s.H, s.B}, l.threads,
          {op.getQ(), op.getK(), op.getV(), tok, ntok, pacc, pm, pl,
           scaleOf(b, loc, op.getScaleAttr(), s.D)});
@@ -316,10 +320,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
       failed(addKernels(combineKernel(comb, s, cs, false), loc)))
     return failure();
   OpBuilder b(op);
-  Type f32 = b.getF32Type();
-  Value pacc = alloc(b, loc, {s.B, s.Hq, cs, s.D}, f32);
-  Value pm = alloc(b, loc, {s.B, s.Hq, cs}, f32);
-  Value pl = alloc(b, loc, {s.B, s.Hq, cs}, f32);
+  auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, cs, s.D);
   SmallVector<Value> args = {op.getLogits(), idx[kVCentroids], idx[kCounts],
                              idx[kState], op.getSelected()};
   if (hasParent)

@@ -466,15 +466,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
     %e0 = arith.andi %in, %ne : i1
 )";
   if (hasParent)
-    t += R"(    %pp = memref.load %pa[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
-    %pok = arith.cmpi sge, %pp, %c0i : i32
-    %ppc = arith.maxsi %pp, %c0i : i32
-    %ppi = arith.index_cast %ppc : i32 to index
-    %psv = memref.load %ps[%b, %h, %ppi] : memref<$Bx$Hx$CPxi8>
-    %psel = arith.cmpi ne, %psv, %c0i8 : i8
-    %pe = arith.andi %pok, %psel : i1
-    %el = arith.andi %e0, %pe : i1
-)";
+    t += parentSelectedText("", "%c", "$C") + "    %el = arith.andi %e0, %pe : i1\n";
   else
     t += "    %el = arith.andi %e0, %e0 : i1\n";
   t += R"(    %mv = arith.select %el, %c1i8, %c0i8 : i8

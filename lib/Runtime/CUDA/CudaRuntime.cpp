@@ -747,16 +747,20 @@ void mpFree(void *ptr) {
   check(*d, d->memFree(p), "cuMemFree");
 }
 
-int mpMemcpyHtoD(void *dst, const void *src, size_t bytes) {
+// A copy in either direction (the driver infers it from the pointers),
+// blocking, ordered after the work on the client stream.
+static int copyBlocking(const char *api, const char *what, void *dst,
+                        const void *src, size_t bytes) {
   if (bytes == 0)
     return MP_SUCCESS;
   if (!dst || !src) {
-    recordError(MP_ERROR_INVALID_ARGUMENT, "mpMemcpyHtoD: null pointer");
+    recordError(MP_ERROR_INVALID_ARGUMENT,
+                "%s: null pointer", api);
     return MP_ERROR_INVALID_ARGUMENT;
   }
   CopyArgs args{dst, src, bytes};
   return blockingOnClientStream(
-      "cuMemcpyAsync(HtoD)",
+      what,
       [](Driver &d, Stream s, void *ctx) {
         auto *a = static_cast<CopyArgs *>(ctx);
         return d.memcpyAsync(asDevicePtr(a->dst), asDevicePtr(a->src), a->bytes,
@@ -765,22 +769,12 @@ int mpMemcpyHtoD(void *dst, const void *src, size_t bytes) {
       &args);
 }
 
+int mpMemcpyHtoD(void *dst, const void *src, size_t bytes) {
+  return copyBlocking("mpMemcpyHtoD", "cuMemcpyAsync(HtoD)", dst, src, bytes);
+}
+
 int mpMemcpyDtoH(void *dst, const void *src, size_t bytes) {
-  if (bytes == 0)
-    return MP_SUCCESS;
-  if (!dst || !src) {
-    recordError(MP_ERROR_INVALID_ARGUMENT, "mpMemcpyDtoH: null pointer");
-    return MP_ERROR_INVALID_ARGUMENT;
-  }
-  CopyArgs args{dst, src, bytes};
-  return blockingOnClientStream(
-      "cuMemcpyAsync(DtoH)",
-      [](Driver &d, Stream s, void *ctx) {
-        auto *a = static_cast<CopyArgs *>(ctx);
-        return d.memcpyAsync(asDevicePtr(a->dst), asDevicePtr(a->src), a->bytes,
-                             s);
-      },
-      &args);
+  return copyBlocking("mpMemcpyDtoH", "cuMemcpyAsync(DtoH)", dst, src, bytes);
 }
 
 int mpMemsetD32(void *dst, unsigned value, size_t count) {
