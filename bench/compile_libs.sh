@@ -45,4 +45,9 @@ name="chk_b2_n1800_hq8_h2_d128_f32"
 for t in cpu cuda; do
   $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_rope_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 rope-theta=10000"
 done
+# Two levels (coarse k-means and parent-restricted selection).
+name="chk_b3_n2500_hq16_h8_d128_bf16"
+for t in cpu cuda; do
+  $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_2lvl_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25"
+done
 ls -la "$OUT" | head -50

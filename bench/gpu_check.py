@@ -7,6 +7,7 @@ each call. Usage (GPU machine): python3 bench/gpu_check.py bench/libs
 import faulthandler
 import os
 import sys
+import time
 
 faulthandler.dump_traceback_later(int(os.environ.get("MP_WATCHDOG", "240")), exit=True)
 
@@ -33,6 +34,62 @@ def check(label, value, bound):
 
 def to_np(t):
     return t.float().cpu().numpy()
+
+
+KEYS = ("centroids", "vcentroids", "counts", "offsets", "members", "assign", "state")
+
+
+def to_index(gidx, levels):
+    """The index arrays of a GPU library call, as the reference's list of dicts."""
+    return [{a: gidx[f"L{l}.{a}"].cpu().numpy() for a in KEYS} for l in range(levels)]
+
+
+def timed(fn):
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    r = fn()
+    torch.cuda.synchronize()
+    return r, 1e3 * (time.perf_counter() - t0)
+
+
+def check_index(label, idx, k, v, lens, cfg):
+    try:
+        ref.validate_index(idx, k, v, lens, cfg, rtol=1e-4, atol=1e-5)
+        print(f"  ok   {label}")
+    except AssertionError as e:
+        print(f"  FAIL {label}: {e}")
+        failures.append(label)
+
+
+def inertia(level, kp, lens, cfg):
+    """Mean squared distance of the clustered tokens to their centroid."""
+    tot, cnt = 0.0, 0
+    for b in range(kp.shape[0]):
+        for h in range(kp.shape[1]):
+            a = level["assign"][b, h]
+            j = np.nonzero(a >= 0)[0]
+            if len(j):
+                d = kp[b, h, j] - level["centroids"][b, h, a[j]].astype(np.float64)
+                tot += float((d * d).sum())
+                cnt += len(j)
+    return tot / max(cnt, 1)
+
+
+def compare_kmeans(label, gidx, cidx, k, lens, cfg):
+    """GPU k-means vs the CPU one: same clustered tokens and states, similar
+    inertia (sums run in another order, so near-ties may differ)."""
+    g, c = gidx[0], cidx[0]
+    same_state = np.array_equal(g["state"], c["state"])
+    print(f"  {'ok  ' if same_state else 'FAIL'} {label}: state (nclusters, Lc, last block) equals the CPU one")
+    if not same_state:
+        failures.append(label + " state")
+    m = c["assign"] >= 0
+    agree = float((g["assign"][m] == c["assign"][m]).mean()) if m.any() else 1.0
+    kp = ref.pre_rope_keys(np.asarray(k, np.float64), cfg.rope_theta)
+    ig, ic = inertia(g, kp, lens, cfg), inertia(c, kp, lens, cfg)
+    print(f"  info {label}: {100 * agree:.2f}% of assignments equal the CPU ones; "
+          f"inertia GPU/CPU {ig / max(ic, 1e-30):.4f}")
+    check(f"{label}: inertia GPU / CPU", ig / max(ic, 1e-30), 1.02)
 
 
 cases = [("chk_b2_n3000_hq8_h1_d64_bf16", 2, 3000, 8, 1, 64, "bf16"),
@@ -62,49 +119,54 @@ for name, B, N, Hq, H, D, dt in cases:
     check("dense kernel vs dense f64", rel_err(out, dense), bound_full)
     for variant, bound in (("full", bound_full), ("", None)):
         suffix = f"_{variant}" if variant else ""
+        cfg = ref.Config(levels=[ref.Level(0.0625, budget_tokens=1000000) if variant else
+                                 ref.Level(0.0625, budget_fraction=0.1)],
+                         sink=16, interval=64, block_size=1024)
         cpu = mp.load(f"{libs}/{name}{suffix}_cpu.so")
         gpu = mp.load(f"{libs}/{name}{suffix}_cuda.so")
-        idx_cpu = cpu.build(kn.astype(np.float32) if dt == "f32" else kn, vn, lens)
+        kc = kn.astype(np.float32) if dt == "f32" else kn
+        idx_cpu = cpu.build(kc, vn, lens)
         gstep = gpu.step_entry()
-        gidx = gpu._kind("build", gstep)(k=tk, v=tv, lens=tl)
-        same = all(np.array_equal(idx_cpu[0][a], gidx["L0." + a].cpu().numpy())
-                   for a in ("state", "counts", "assign", "members", "offsets"))
-        print(f"  {'ok  ' if same else 'FAIL'} index built by the CUDA library equals the CPU one")
-        if not same:
-            failures.append(name + " index")
+        gidx, ms = timed(lambda: gpu._kind("build", gstep)(k=tk, v=tv, lens=tl))
+        print(f"  info index built on the GPU in {ms:.1f} ms")
+        gnp = to_index(gidx, 1)
+        check_index("GPU-built index: ABI invariants", gnp, kn, vn, lens, cfg)
+        compare_kmeans("GPU build", gnp, idx_cpu, kn, lens, cfg)
         out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=TD[dt])
         gstep(q=tq, k=tk, v=tv, lens=tl, out=out, **gidx)
-        ocpu = cpu.step(qn, kn, vn, lens, idx_cpu)
+        ocpu = cpu.step(qn, kn, vn, lens, gnp)
         tag = "full budget" if variant else "10% budget"
-        check(f"{tag}: GPU step vs CPU step (same index)",
+        check(f"{tag}: GPU step vs CPU step (GPU index)",
               rel_err(out, torch.tensor(ocpu, device="cuda").double()),
               1e-5 if dt == "f32" else 2e-2)
         if variant:
             check(f"{tag}: GPU step vs dense f64", rel_err(out, dense), bound)
         else:
-            cfg = ref.Config(levels=[ref.Level(0.0625, budget_fraction=0.1)], sink=16,
-                             interval=64, block_size=1024)
-            o_ref = ref.multipole_attention(qn, kn, vn, lens, idx_cpu, cfg)
-            check(f"{tag}: GPU step vs numpy reference (same index)",
+            o_ref = ref.multipole_attention(qn, kn, vn, lens, gnp, cfg)
+            check(f"{tag}: GPU step vs numpy reference (GPU index)",
                   rel_err(out, torch.tensor(o_ref, device="cuda")),
                   1e-5 if dt == "f32" else 2e-2)
             print(f"  info {tag}: GPU step vs dense f64 {rel_err(out, dense):.3e}")
         # Online update on the GPU library, then a step.
         lens2 = np.minimum(lens + 200, N).astype(np.int32)
         tl2 = torch.tensor(lens2, device="cuda")
-        gpu._kind("update", gstep)(k=tk, v=tv, lens=tl2, **gidx)
-        cpu.update(kn, vn, lens2, idx_cpu)
-        same = all(np.array_equal(idx_cpu[0][a], gidx["L0." + a].cpu().numpy())
-                   for a in ("state", "counts", "assign"))
-        print(f"  {'ok  ' if same else 'FAIL'} index after update equals the CPU one")
-        if not same:
-            failures.append(name + " update")
+        _, ms = timed(lambda: gpu._kind("update", gstep)(k=tk, v=tv, lens=tl2, **gidx))
+        print(f"  info update on the GPU in {ms:.1f} ms")
+        cpu.update(kc, vn, lens2, idx_cpu)
+        gnp = to_index(gidx, 1)
+        check_index("GPU-updated index: ABI invariants", gnp, kn, vn, lens2, cfg)
+        compare_kmeans("GPU update", gnp, idx_cpu, kn, lens2, cfg)
         out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=TD[dt])
         gstep(q=tq, k=tk, v=tv, lens=tl2, out=out, **gidx)
-        check(f"{tag}: GPU step after update vs CPU step",
-              rel_err(out, torch.tensor(cpu.step(qn, kn, vn, lens2, idx_cpu),
+        check(f"{tag}: GPU step after update vs CPU step (GPU index)",
+              rel_err(out, torch.tensor(cpu.step(qn, kn, vn, lens2, gnp),
                                         device="cuda").double()),
               1e-5 if dt == "f32" else 2e-2)
+        if not variant:
+            o_ref = ref.multipole_attention(qn, kn, vn, lens2, gnp, cfg)
+            check(f"{tag}: GPU step after update vs numpy reference",
+                  rel_err(out, torch.tensor(o_ref, device="cuda")),
+                  1e-5 if dt == "f32" else 2e-2)
 # Windowed RoPE: the GPU rotates the scoring query; same index as the CPU.
 if not only or "rope" in only:
     name, B, N, Hq, H, D = "chk_b2_n1800_hq8_h2_d128_f32", 2, 1800, 8, 2, 128
@@ -121,7 +183,57 @@ if not only or "rope" in only:
     tidx = {f"L0.{a}": torch.tensor(idx[0][a], device="cuda") for a in idx[0]}
     out = torch.full((B, Hq, D), float("nan"), device="cuda")
     gpu.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=out, **tidx)
-    check("rope: GPU step vs CPU step (same index)",
+    check("rope: GPU step vs CPU step (CPU index)",
           rel_err(out, torch.tensor(ocpu, device="cuda").double()), 1e-4)
+    cfg = ref.Config(levels=[ref.Level(0.0625, budget_fraction=0.1)], sink=16, interval=64,
+                     block_size=1024, rope_theta=10000.0)
+    gstep = gpu.step_entry()
+    gidx = gpu._kind("build", gstep)(k=tk, v=tv, lens=tl)
+    gnp = to_index(gidx, 1)
+    check_index("rope: GPU-built index: ABI invariants (pre-RoPE means)", gnp, k, v, lens, cfg)
+    compare_kmeans("rope: GPU build", gnp, idx, k, lens, cfg)
+    lens2 = np.minimum(lens + 150, N).astype(np.int32)
+    tl2 = torch.tensor(lens2, device="cuda")
+    gpu._kind("update", gstep)(k=tk, v=tv, lens=tl2, **gidx)
+    cpu.update(k, v, lens2, idx)
+    gnp = to_index(gidx, 1)
+    check_index("rope: GPU-updated index: ABI invariants", gnp, k, v, lens2, cfg)
+    compare_kmeans("rope: GPU update", gnp, idx, k, lens2, cfg)
+    out = torch.full((B, Hq, D), float("nan"), device="cuda")
+    gstep(q=tq, k=tk, v=tv, lens=tl2, out=out, **gidx)
+    check("rope: GPU step vs CPU step (GPU index, after update)",
+          rel_err(out, torch.tensor(cpu.step(q, k, v, lens2, gnp), device="cuda").double()), 1e-4)
+# Two levels: coarse k-means and parent-restricted selection on the GPU.
+if not only or "2lvl" in only:
+    name, B, N, Hq, H, D = "chk_b3_n2500_hq16_h8_d128_bf16", 3, 2500, 16, 8, 128
+    print(f"{name} (two levels):")
+    q, k, v = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=int.from_bytes(os.urandom(2), "little"))
+    lens = np.array([2500, 2100, 1333], np.int32)
+    tq, tk, tv = (torch.tensor(x, device="cuda").to(torch.bfloat16).contiguous() for x in (q, k, v))
+    qn, kn, vn = (to_np(t) for t in (tq, tk, tv))
+    tl = torch.tensor(lens, device="cuda")
+    cfg = ref.Config(levels=[ref.Level(0.0625, budget_fraction=0.1),
+                             ref.Level(0.25, budget_fraction=0.25)],
+                     sink=16, interval=64, block_size=1024)
+    cpu = mp.load(f"{libs}/{name}_2lvl_cpu.so")
+    gpu = mp.load(f"{libs}/{name}_2lvl_cuda.so")
+    idx = cpu.build(kn, vn, lens)
+    gstep = gpu.step_entry()
+    gidx = gpu._kind("build", gstep)(k=tk, v=tv, lens=tl)
+    gnp = to_index(gidx, 2)
+    check_index("2 levels: GPU-built index: ABI invariants", gnp, kn, vn, lens, cfg)
+    compare_kmeans("2 levels: GPU build (level 0)", gnp, idx, kn, lens, cfg)
+    same = np.array_equal(gnp[1]["state"], idx[1]["state"])
+    print(f"  {'ok  ' if same else 'FAIL'} 2 levels: coarse state equals the CPU one")
+    if not same:
+        failures.append("2lvl coarse state")
+    out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    gstep(q=tq, k=tk, v=tv, lens=tl, out=out, **gidx)
+    check("2 levels: GPU step vs CPU step (GPU index)",
+          rel_err(out, torch.tensor(cpu.step(qn, kn, vn, lens, gnp), device="cuda").double()), 2e-2)
+    o_ref = ref.multipole_attention(qn, kn, vn, lens, gnp, cfg)
+    check("2 levels: GPU step vs numpy reference (GPU index)",
+          rel_err(out, torch.tensor(o_ref, device="cuda")), 2e-2)
+    print(f"  info 2 levels: GPU step vs dense f64 {rel_err(out, dense_f64(tq, tk, tv, lens)):.3e}")
 print("GPU check:", "all passed" if not failures else f"FAILED {failures}")
 sys.exit(1 if failures else 0)

@@ -96,6 +96,42 @@ std::string attentionSplitKernelImpl(llvm::StringRef name, const AttnShape &s,
 std::string compactKernel(llvm::StringRef name, int64_t B, int64_t H,
                           int64_t N, int64_t C, int64_t sink);
 
+/// Shapes of a cluster op: B, H, N cached tokens, D, C the level's capacity,
+/// M the rows of its members/assign arrays (N at level 0, C0 at level 1).
+struct ClusterShape {
+  int64_t B, H, N, D, C, M;
+  std::string elt; // of the K/V cache
+};
+
+/// The knobs a cluster kernel needs (docs/Algorithm.md).
+struct ClusterConfig {
+  int64_t sink, interval, blockSize, buildIters, updateIters, kExtra;
+  double fraction; // of the level being built
+};
+
+/// MLIR text: `%<dst>` = max(1, floor(f * L)) with f in `%cFRAC` (f64).
+std::string clustersText(const std::string &dst, const std::string &L);
+
+/// `@<name>`: pre-RoPE keys rot(k[j], -j) into an f32 scratch [B,H,N,D]
+/// (grid (ceil(N/16), H, B), 256 threads).
+std::string preropeKernel(llvm::StringRef name, const ClusterShape &s,
+                          double theta);
+
+/// cluster_build: `@<name>_init` (grid (H, B)) and `@<name>_blocks` (grid
+/// (max blocks, H, B)), 256 threads; points are rows of P (element type PE:
+/// the keys, or the pre-RoPE scratch).
+std::string clusterBuildKernels(llvm::StringRef name, const ClusterShape &s,
+                                const ClusterConfig &c, const std::string &PE);
+
+/// cluster_update: `@<name>`, grid (H, B), 256 threads.
+std::string clusterUpdateKernel(llvm::StringRef name, const ClusterShape &s,
+                                const ClusterConfig &c, const std::string &PE);
+
+/// cluster_coarsen: `@<name>`, grid (H, B), 256 threads (s.C: coarse
+/// capacity, s.M: fine capacity).
+std::string clusterCoarsenKernel(llvm::StringRef name, const ClusterShape &s,
+                                 const ClusterConfig &c);
+
 } // namespace gpugen
 } // namespace multipole
 } // namespace mlir

@@ -58,9 +58,14 @@ struct ConvertMultipoleToGPUPass
     ParserConfig cfg(&getContext());
     OwningOpRef<ModuleOp> parsed =
         parseSourceString<ModuleOp>(src, cfg, "multipole-gpu-kernels");
-    if (!parsed)
+    if (!parsed) {
+      // MULTIPOLE_DUMP_BAD_KERNEL=1 prints the text that failed (developers).
+      if (std::getenv("MULTIPOLE_DUMP_BAD_KERNEL"))
+        llvm::errs() << src;
       return emitError(loc) << "internal error: a generated GPU kernel does "
-                               "not parse";
+                               "not parse (set MULTIPOLE_DUMP_BAD_KERNEL=1 to "
+                               "print it)";
+    }
     auto tmp = *parsed->getBody()->getOps<gpu::GPUModuleOp>().begin();
     OpBuilder b = OpBuilder::atBlockEnd(kernels.getBody());
     for (Operation &op : llvm::make_early_inc_range(tmp.getBody()->getOperations()))
@@ -133,7 +138,8 @@ struct ConvertMultipoleToGPUPass
 
   LogicalResult lowerDecode(DecodeAttentionOp op);
   LogicalResult lowerScore(CentroidScoreOp op);
-  LogicalResult hostFallback(Operation *op);
+  LogicalResult lowerBuildOrUpdate(Operation *op);
+  LogicalResult lowerCoarsen(ClusterCoarsenOp op);
   LogicalResult lowerSelect(SelectClustersOp op);
   LogicalResult lowerSparse(SparseAttentionOp op);
   LogicalResult lowerApprox(CentroidApproxOp op);
@@ -336,47 +342,114 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
   return success();
 }
 
-/// Cluster build, update and coarsening run on the host for now: operands are
-/// copied to host buffers, the op is re-created there (convert-multipole-to-
-/// loops lowers it next) and its outputs are copied back. Correct, but it
-/// moves the whole KV cache over PCIe; GPU kernels for these ops are future
-/// work (docs/Design.md).
-LogicalResult ConvertMultipoleToGPUPass::hostFallback(Operation *op) {
+static ClusterConfig clusterConfig(ConfigAttr cfg, unsigned level) {
+  return ClusterConfig{cfg.getSink(),       cfg.getInterval(),
+                       cfg.getBlockSize(),  cfg.getBuildIters(),
+                       cfg.getUpdateIters(), cfg.extraClusters(),
+                       cfg.fraction(level)};
+}
+
+/// cluster_build / cluster_update: k-means kernels on the device
+/// (ClusterKernels.cpp). With windowed RoPE the pre-RoPE keys are first
+/// written to an f32 scratch the size of the key cache.
+LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
   Location loc = op->getLoc();
+  bool build = isa<ClusterBuildOp>(op);
+  Value k = build ? cast<ClusterBuildOp>(op).getK() : cast<ClusterUpdateOp>(op).getK();
+  Value v = build ? cast<ClusterBuildOp>(op).getV() : cast<ClusterUpdateOp>(op).getV();
+  Value lens = build ? cast<ClusterBuildOp>(op).getLens()
+                     : cast<ClusterUpdateOp>(op).getLens();
+  ValueRange outs = build ? cast<ClusterBuildOp>(op).getOuts()
+                          : cast<ClusterUpdateOp>(op).getOuts();
+  ConfigAttr cfg = build ? cast<ClusterBuildOp>(op).getConfig()
+                         : cast<ClusterUpdateOp>(op).getConfig();
+  auto kT = mt(k);
+  ClusterShape s{kT.getDimSize(0), kT.getDimSize(1), kT.getDimSize(2),
+                 kT.getDimSize(3), mt(outs[kCounts]).getDimSize(2),
+                 kT.getDimSize(2), eltName(kT.getElementType())};
+  if (s.D % 32)
+    return op->emitError() << "the GPU k-means kernels need a head dimension "
+                              "that is a multiple of 32, got " << s.D;
+  ClusterConfig c = clusterConfig(cfg, 0);
+  double theta = cfg.getRopeTheta().convertToDouble();
   OpBuilder b(op);
-  auto dps = cast<DestinationStyleOpInterface>(op);
-  SmallVector<Value> hostOperands;
-  SmallVector<std::pair<Value, Value>> copyBack; // (device, host)
-  SmallVector<Value> hostBufs;
-  for (OpOperand &o : op->getOpOperands()) {
-    Value dev = o.get();
-    auto t = mt(dev);
-    Value host = memref::AllocOp::create(b, loc, MemRefType::get(t.getShape(),
-                                                                 t.getElementType()));
-    bool init = dps.isDpsInit(&o);
-    // Inits of cluster_update are read; build/coarsen outputs are not.
-    if (!init || isa<ClusterUpdateOp>(op))
-      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, dev);
-    if (init)
-      copyBack.push_back({dev, host});
-    hostOperands.push_back(host);
-    hostBufs.push_back(host);
+  Value P = k;
+  std::string PE = s.elt;
+  if (theta > 0) {
+    std::string pr = freshName("prerope");
+    if (failed(addKernels(preropeKernel(pr, s, theta), loc)))
+      return failure();
+    P = alloc(b, loc, {s.B, s.H, s.N, s.D}, b.getF32Type());
+    PE = "f32";
+    launch(b, loc, pr, {(s.N + 15) / 16, s.H, s.B}, 256, {k, P});
   }
-  OperationState st(loc, op->getName(), hostOperands, TypeRange{}, op->getAttrs());
-  b.create(st);
-  for (auto [dev, host] : copyBack)
-    gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
-  for (Value h : hostBufs)
-    memref::DeallocOp::create(b, loc, h);
+  Value norms = alloc(b, loc, {s.B, s.H, s.C}, b.getF32Type());
+  if (build) {
+    std::string name = freshName("cluster_build");
+    if (failed(addKernels(clusterBuildKernels(name, s, c, PE), loc)))
+      return failure();
+    SmallVector<Value> init = {lens};
+    init.append(outs.begin(), outs.end());
+    launch(b, loc, name + "_init", {s.H, s.B, 1}, 256, init);
+    int64_t maxBlocks = std::max<int64_t>(1, s.N / c.blockSize + 1);
+    SmallVector<Value> args = {lens, P, v};
+    for (unsigned i = 0; i < kState; ++i)
+      args.push_back(outs[i]);
+    args.push_back(norms);
+    launch(b, loc, name + "_blocks", {maxBlocks, s.H, s.B}, 256, args);
+  } else {
+    std::string name = freshName("cluster_update");
+    if (failed(addKernels(clusterUpdateKernel(name, s, c, PE), loc)))
+      return failure();
+    SmallVector<Value> args = {lens, P, v};
+    args.append(outs.begin(), outs.end());
+    args.push_back(norms);
+    launch(b, loc, name, {s.H, s.B, 1}, 256, args);
+  }
+  dealloc(b, loc, norms);
+  if (P != k)
+    dealloc(b, loc, P);
   op->erase();
+  return success();
+}
+
+/// cluster_coarsen: weighted k-means over the fine centroids, one CTA per
+/// (sequence, KV head).
+LogicalResult ConvertMultipoleToGPUPass::lowerCoarsen(ClusterCoarsenOp op) {
+  Location loc = op.getLoc();
+  ValueRange fine = op.getFine(), outs = op.getOuts();
+  auto fT = mt(fine[kCentroids]);
+  ClusterShape s{fT.getDimSize(0), fT.getDimSize(1), 0, fT.getDimSize(3),
+                 mt(outs[kCounts]).getDimSize(2), fT.getDimSize(2), "f32"};
+  if (s.D % 32)
+    return op.emitError() << "the GPU k-means kernels need a head dimension "
+                             "that is a multiple of 32, got " << s.D;
+  std::string name = freshName("cluster_coarsen");
+  if (failed(addKernels(clusterCoarsenKernel(
+                            name, s, clusterConfig(op.getConfig(), op.getLevel())),
+                        loc)))
+    return failure();
+  OpBuilder b(op);
+  Value ids = alloc(b, loc, {s.B, s.H, s.M}, b.getI32Type());
+  Value norms = alloc(b, loc, {s.B, s.H, s.C}, b.getF32Type());
+  SmallVector<Value> args = {fine[kCentroids], fine[kVCentroids], fine[kCounts],
+                             fine[kState]};
+  args.append(outs.begin(), outs.end());
+  args.append({ids, norms});
+  launch(b, loc, name, {s.H, s.B, 1}, 256, args);
+  dealloc(b, loc, ids);
+  dealloc(b, loc, norms);
+  op.erase();
   return success();
 }
 
 LogicalResult ConvertMultipoleToGPUPass::lowerOp(Operation *op) {
   if (auto d = dyn_cast<DecodeAttentionOp>(op))
     return lowerDecode(d);
-  if (isa<ClusterBuildOp, ClusterUpdateOp, ClusterCoarsenOp>(op))
-    return hostFallback(op);
+  if (isa<ClusterBuildOp, ClusterUpdateOp>(op))
+    return lowerBuildOrUpdate(op);
+  if (auto c = dyn_cast<ClusterCoarsenOp>(op))
+    return lowerCoarsen(c);
   if (auto o = dyn_cast<CentroidScoreOp>(op))
     return lowerScore(o);
   if (auto o = dyn_cast<SelectClustersOp>(op))
