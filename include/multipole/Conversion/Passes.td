@@ -20,7 +20,10 @@ def ConvertMultipoleToLoops : Pass<"convert-multipole-to-loops", "ModuleOp"> {
                            "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
@@ -49,7 +52,11 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
     Option<"threads", "threads", "int64_t", "128",
            "Threads per CTA of the attention kernels (a multiple of 32)">,
     Option<"numSMs", "num-sms", "int64_t", "132",
-           "Multiprocessors of the target GPU (H100/H200: 132)">
+           "Multiprocessors of the target GPU (H100/H200: 132)">,
+    Option<"mma", "mma", "bool", "true",
+           "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
+           "where it applies (bf16, head dim 64 or 128, up to 8 query heads "
+           "per KV head); false keeps the CUDA-core kernels">
   ];
 }
 

@@ -96,6 +96,18 @@ std::string attentionSplitKernelImpl(llvm::StringRef name, const AttnShape &s,
 std::string compactKernel(llvm::StringRef name, int64_t B, int64_t H,
                           int64_t N, int64_t C, int64_t sink);
 
+/// Whether the tensor-core attention kernel applies (bf16, D 64 or 128,
+/// G <= 8).
+bool mmaAttentionSupported(const AttnShape &s);
+/// Its dynamic shared memory (bytes): the cp.async stages.
+int64_t mmaAttentionSmemBytes(const AttnShape &s);
+/// Threads per CTA of the tensor-core kernel.
+constexpr int64_t kMmaThreads = 128;
+/// `@<name>`: split-KV attention on tensor cores (mma.sync bf16, cp.async
+/// pipeline); same arguments and partials as attentionSplitKernel.
+std::string mmaAttentionSplitKernel(llvm::StringRef name, const AttnShape &s,
+                                    int64_t splits, bool sparse, bool hasLens);
+
 /// Shapes of a cluster op: B, H, N cached tokens, D, C the level's capacity,
 /// M the rows of its members/assign arrays (N at level 0, C0 at level 1).
 struct ClusterShape {

@@ -83,11 +83,24 @@ struct ConvertMultipoleToGPUPass
   }
 
   void launch(OpBuilder &b, Location loc, StringRef name,
-              std::array<int64_t, 3> grid, int64_t block, ValueRange args) {
+              std::array<int64_t, 3> grid, int64_t block, ValueRange args,
+              int64_t dynSmem = 0) {
     gpu::KernelDim3 g{idx(b, loc, grid[0]), idx(b, loc, grid[1]),
                       idx(b, loc, grid[2])};
     gpu::KernelDim3 t{idx(b, loc, block), idx(b, loc, 1), idx(b, loc, 1)};
-    gpu::LaunchFuncOp::create(b, loc, kernel(name), g, t, Value(), args);
+    Value smem;
+    if (dynSmem)
+      smem = arith::ConstantIntOp::create(b, loc, dynSmem, 32);
+    gpu::LaunchFuncOp::create(b, loc, kernel(name), g, t, smem, args);
+  }
+
+  /// Splits for the tensor-core kernel: 2 CTAs per SM (96 KB of stages
+  /// each), at least one 64-token tile per split.
+  int64_t chooseMmaSplits(int64_t B, int64_t H, int64_t tokens) {
+    if (splits > 0)
+      return splits;
+    int64_t s = std::max<int64_t>(1, 2 * numSMs / (B * H));
+    return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, tokens / 64));
   }
 
   Value alloc(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt) {
@@ -158,10 +171,14 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
               kT.getDimSize(2), kT.getDimSize(3), eltName(qT.getElementType())};
   if (failed(checkShape(op, s)))
     return failure();
-  AttnLaunch l{chooseSplits(s.B, s.H, s.N), threads};
+  bool useMma = mma && mmaAttentionSupported(s);
+  AttnLaunch l{useMma ? chooseMmaSplits(s.B, s.H, s.N) : chooseSplits(s.B, s.H, s.N),
+               useMma ? kMmaThreads : threads};
   std::string split = freshName("decode_split"), comb = freshName("decode_combine");
-  if (failed(addKernels(attentionSplitKernel(split, s, l, false,
-                                             static_cast<bool>(op.getLens())),
+  bool hasLens = static_cast<bool>(op.getLens());
+  if (failed(addKernels(useMma ? mmaAttentionSplitKernel(split, s, l.splits,
+                                                         false, hasLens)
+                               : attentionSplitKernel(split, s, l, false, hasLens),
                         loc)) ||
       failed(addKernels(combineKernel(comb, s, l.splits, true), loc)))
     return failure();
@@ -171,7 +188,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
   if (op.getLens())
     args.push_back(op.getLens());
   args.append({pacc, pm, pl, scaleOf(b, loc, op.getScaleAttr(), s.D)});
-  launch(b, loc, split, {l.splits, s.H, s.B}, l.threads, args);
+  launch(b, loc, split, {l.splits, s.H, s.B}, l.threads, args,
+         useMma ? mmaAttentionSmemBytes(s) : 0);
   launch(b, loc, comb, {s.Hq, s.B, 1}, s.D, {pacc, pm, pl, op.getOuts()[0]});
   for (Value v : {pacc, pm, pl})
     dealloc(b, loc, v);
@@ -276,15 +294,20 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   int64_t C = mt(idx[kCounts]).getDimSize(2);
   // The exact part reads about sink + window + budget tokens: ~N/8 at the
   // default knobs; split so that every split has >= 128 of them.
-  AttnLaunch l{splitsFor(s.B, s.H, std::max<int64_t>(s.N / 8, 1), 128, numSMs,
-                         splits),
-               threads};
+  bool useMma = mma && mmaAttentionSupported(s);
+  AttnLaunch l{useMma ? chooseMmaSplits(s.B, s.H, std::max<int64_t>(s.N / 8, 1))
+                      : splitsFor(s.B, s.H, std::max<int64_t>(s.N / 8, 1), 128,
+                                  numSMs, splits),
+               useMma ? kMmaThreads : threads};
   std::string comp = freshName("compact"), split = freshName("exact_split"),
               comb = freshName("exact_combine");
   if (failed(addKernels(compactKernel(comp, s.B, s.H, s.N, C,
                                       op.getConfig().getSink()),
                         loc)) ||
-      failed(addKernels(attentionSplitKernel(split, s, l, true, true), loc)) ||
+      failed(addKernels(useMma ? mmaAttentionSplitKernel(split, s, l.splits,
+                                                         true, true)
+                               : attentionSplitKernel(split, s, l, true, true),
+                        loc)) ||
       failed(addKernels(combineKernel(comb, s, l.splits, false), loc)))
     return failure();
   OpBuilder b(op);
@@ -297,7 +320,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
   launch(b, loc, split, {l.splits, s.H, s.B}, l.threads,
          {op.getQ(), op.getK(), op.getV(), tok, ntok, pacc, pm, pl,
-          scaleOf(b, loc, op.getScaleAttr(), s.D)});
+          scaleOf(b, loc, op.getScaleAttr(), s.D)},
+         useMma ? mmaAttentionSmemBytes(s) : 0);
   ValueRange outs = op.getOuts();
   launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
          {pacc, pm, pl, outs[0], outs[1], outs[2]});
