@@ -75,7 +75,8 @@ bool mlir::multipole::gpugen::mmaAttentionSupported(const AttnShape &s) {
 }
 
 int64_t mlir::multipole::gpugen::mmaAttentionSmemBytes(const AttnShape &s) {
-  return kStages * 2 * kTile * s.D * 2;
+  return kStages * 2 * kTile * s.D * 2 + 2 * kWarps * s.G() * 4 + 16 +
+         kWarps * s.G() * s.D * 4;
 }
 
 std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
@@ -91,6 +92,10 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
       {"TT", str(kTile)},   {"NS", str(kStages)}, {"D8", str(D8)},
       {"GD", str(G * D)},   {"T", str(threads)}, {"W", str(kWarps)},
       {"NSm1", str(kStages - 1)}};
+  int64_t stageBytes = kStages * 2 * kTile * D * 2;
+  vars["OWM"] = str(stageBytes);
+  vars["OWL"] = str(stageBytes + kWarps * G * 4);
+  vars["OWO"] = str(stageBytes + 2 * kWarps * G * 4 + 16);
   vars["SMT"] = "memref<$NSx2x$TTx$Dx$E, #gpu.address_space<workgroup>>";
   std::ostringstream o;
   o << "gpu.func @$NAME(%q: memref<$Bx$HQx$Dx$E>, %k: memref<$Bx$Hx$Nx$Dx$E>, "
@@ -101,9 +106,6 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
     o << "%tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>, ";
   o << R"(%pacc: memref<$Bx$HQx$Sx$Dxf32>, %pm: memref<$Bx$HQx$Sxf32>,
     %pl: memref<$Bx$HQx$Sxf32>, %scale: f32)
-    workgroup(%wm: memref<$Wx$Gxf32, #gpu.address_space<workgroup>>,
-              %wl: memref<$Wx$Gxf32, #gpu.address_space<workgroup>>,
-              %wo: memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>)
     kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -147,6 +149,14 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
   %lmd = arith.divui %lm, %c2 : index
   %dsm = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
   %kvs = memref.view %dsm[%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to $SMT
+  // The warps' partials live after the stages (one dynamic buffer: no
+  // static shared memory in this kernel).
+  %owm = arith.constant $OWM : index
+  %owl = arith.constant $OWL : index
+  %owo = arith.constant $OWO : index
+  %wm = memref.view %dsm[%owm][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
+  %wl = memref.view %dsm[%owl][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
+  %wo = memref.view %dsm[%owo][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>
 )";
   if (sparse)
     o << "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
@@ -345,6 +355,7 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
     o << ", f32, f32";
   o << "\n  }\n";
   // Row sums over the 4 lanes of a head row; warp partials to shared memory.
+  o << "  gpu.barrier\n";
   o << R"(  %lq1, %lq1ok = gpu.shuffle xor %res#1, %c1i, %c32i : f32
   %lr1 = arith.addf %res#1, %lq1 : f32
   %lq2, %lq2ok = gpu.shuffle xor %lr1, %c2i, %c32i : f32
@@ -360,10 +371,11 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
     std::string ns = str(n);
     o << "    %wd" << ns << "a = arith.constant " << n * 8 << " : index\n"
       << "    %wd" << ns << " = arith.addi %wd" << ns << "a, %t2 : index\n"
-      << "    %wv" << ns << " = vector.from_elements %res#" << 2 + 2 * n << ", %res#"
-      << 3 + 2 * n << " : vector<2xf32>\n"
-      << "    vector.store %wv" << ns << ", %wo[%warp, %g, %wd" << ns
-      << "] : memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>, vector<2xf32>\n";
+      << "    %wd" << ns << "b = arith.addi %wd" << ns << ", %c1 : index\n"
+      << "    memref.store %res#" << 2 + 2 * n << ", %wo[%warp, %g, %wd" << ns
+      << "] : memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>\n"
+      << "    memref.store %res#" << 3 + 2 * n << ", %wo[%warp, %g, %wd" << ns
+      << "b] : memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>\n";
   }
   o << R"(  }
   gpu.barrier

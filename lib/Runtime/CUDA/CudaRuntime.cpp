@@ -584,7 +584,9 @@ bool prepareSharedMemory(Driver &d, const DeviceState &ds, Function f,
                 what);
     return false;
   }
-  if (smem <= kDefaultSmemLimit)
+  // Raise the kernel's dynamic limit whenever it uses dynamic shared memory:
+  // static + dynamic may pass 48 KB even when the dynamic part alone does not.
+  if (smem == 0)
     return true;
   if (smem > ds.maxSmemOptin) {
     recordError(MP_ERROR_INVALID_ARGUMENT,
