@@ -624,3 +624,177 @@ std::string mlir::multipole::gpugen::mergeKernel(llvm::StringRef name,
   os << "  gpu.return\n}\n";
   return subst(t, vars);
 }
+
+std::string mlir::multipole::gpugen::mergeSplitsKernel(
+    llvm::StringRef name, const AttnShape &s, const std::vector<int64_t> &splits) {
+  auto vars = attnVars(s, 1, s.D);
+  vars["NAME"] = name.str();
+  int64_t stot = 0;
+  for (int64_t S : splits)
+    stot += std::max<int64_t>(S, 1);
+  vars["STOT"] = str(stot);
+  vars["VPL"] = str(s.D / 32);
+  std::string t;
+  llvm::raw_string_ostream os(t);
+  auto accT = [&](int64_t S) {
+    return S ? "memref<$Bx$HQx" + str(S) + "x$Dxf32>" : std::string("memref<$Bx$HQx$Dxf32>");
+  };
+  auto mlT = [&](int64_t S) {
+    return S ? "memref<$Bx$HQx" + str(S) + "xf32>" : std::string("memref<$Bx$HQxf32>");
+  };
+  os << "gpu.func @$NAME(";
+  for (size_t p = 0; p < splits.size(); ++p)
+    os << "%acc" << p << ": " << accT(splits[p]) << ", %m" << p << ": "
+       << mlT(splits[p]) << ", %l" << p << ": " << mlT(splits[p]) << ", ";
+  os << R"(%out: memref<$Bx$HQx$Dx$E>)
+    workgroup(%red: memref<16xf32, #gpu.address_space<workgroup>>,
+              %fs: memref<$STOTxf32, #gpu.address_space<workgroup>>,
+              %wacc: memref<8x$Dxf32, #gpu.address_space<workgroup>>)
+    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  %c256 = arith.constant 256 : index
+  %cD = arith.constant $D : index
+  %cVPL = arith.constant $VPL : index
+  %c32i = arith.constant 32 : i32
+  %zf = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %zv = arith.constant dense<0.0> : vector<$VPLxf32>
+  %i = gpu.block_id x
+  %b = gpu.block_id y
+  %tid = gpu.thread_id x
+  %lane = arith.remui %tid, %c32 : index
+  %warp = arith.divui %tid, %c32 : index
+  %lane0 = arith.cmpi eq, %lane, %c0 : index
+)";
+  // Split s of input p: (m, l), the accumulator row.
+  auto ml = [&](size_t p, const std::string &sIdx, const std::string &sfx) {
+    std::string r;
+    if (splits[p])
+      r += "    %mv" + sfx + " = memref.load %m" + str(p) + "[%b, %i, " + sIdx +
+           "] : " + mlT(splits[p]) + "\n    %lv" + sfx + " = memref.load %l" +
+           str(p) + "[%b, %i, " + sIdx + "] : " + mlT(splits[p]) + "\n";
+    else
+      r += "    %mv" + sfx + " = memref.load %m" + str(p) + "[%b, %i] : " +
+           mlT(0) + "\n    %lv" + sfx + " = memref.load %l" + str(p) +
+           "[%b, %i] : " + mlT(0) + "\n";
+    return r;
+  };
+  auto reduce = [&](const std::string &v, const std::string &op,
+                    const std::string &out) {
+    std::string r, cur = v;
+    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
+      std::string n = out + str(k);
+      r += "  %" + n + "o = arith.constant " + str(off) + " : i32\n  %" + n +
+           "s, %" + n + "ok = gpu.shuffle xor " + cur + ", %" + n +
+           "o, %c32i : f32\n  %" + n + " = " + op + " " + cur + ", %" + n +
+           "s : f32\n";
+      cur = "%" + n;
+    }
+    r += "  %" + out + " = arith.addf " + cur + ", %zf : f32\n";
+    return r;
+  };
+  // Phase 1: the maximum over every split with l > 0.
+  std::string cur = "%ninf";
+  int64_t off = 0;
+  for (size_t p = 0; p < splits.size(); ++p) {
+    std::string ps = str(p), S = str(std::max<int64_t>(splits[p], 1));
+    os << "  %cS" << ps << " = arith.constant " << S << " : index\n"
+       << "  %mx" << ps << " = scf.for %s = %tid to %cS" << ps
+       << " step %c256 iter_args(%a = " << cur << ") -> (f32) {\n"
+       << ml(p, "%s", "") << "    %has = arith.cmpf ogt, %lv, %zf : f32\n"
+       << "    %mm = arith.maximumf %a, %mv : f32\n"
+       << "    %nm = arith.select %has, %mm, %a : f32\n"
+       << "    scf.yield %nm : f32\n  }\n";
+    cur = "%mx" + ps;
+  }
+  os << reduce(cur, "arith.maximumf", "wm") << R"(  scf.if %lane0 {
+    memref.store %wm, %red[%warp] : memref<16xf32, #gpu.address_space<workgroup>>
+  }
+  gpu.barrier
+  %M = scf.for %w = %c0 to %c8 step %c1 iter_args(%a = %ninf) -> (f32) {
+    %x = memref.load %red[%w] : memref<16xf32, #gpu.address_space<workgroup>>
+    %y = arith.maximumf %a, %x : f32
+    scf.yield %y : f32
+  }
+)";
+  // Phase 2: per-split factors (shared memory) and the total l.
+  cur = "%zf";
+  off = 0;
+  for (size_t p = 0; p < splits.size(); ++p) {
+    std::string ps = str(p);
+    os << "  %fo" << ps << " = arith.constant " << off << " : index\n"
+       << "  %ls" << ps << " = scf.for %s = %tid to %cS" << ps
+       << " step %c256 iter_args(%a = " << cur << ") -> (f32) {\n"
+       << ml(p, "%s", "") << "    %has = arith.cmpf ogt, %lv, %zf : f32\n"
+       << "    %dd = arith.subf %mv, %M : f32\n"
+       << "    %ee = math.exp %dd : f32\n"
+       << "    %f = arith.select %has, %ee, %zf : f32\n"
+       << "    %fi = arith.addi %fo" << ps << ", %s : index\n"
+       << "    memref.store %f, %fs[%fi] : memref<$STOTxf32, #gpu.address_space<workgroup>>\n"
+       << "    %lw = arith.mulf %lv, %f : f32\n"
+       << "    %a2 = arith.addf %a, %lw : f32\n"
+       << "    scf.yield %a2 : f32\n  }\n";
+    cur = "%ls" + ps;
+    off += std::max<int64_t>(splits[p], 1);
+  }
+  os << reduce(cur, "arith.addf", "wl") << R"(  scf.if %lane0 {
+    %w8 = arith.addi %warp, %c8 : index
+    memref.store %wl, %red[%w8] : memref<16xf32, #gpu.address_space<workgroup>>
+  }
+  gpu.barrier
+  %L = scf.for %w = %c0 to %c8 step %c1 iter_args(%a = %zf) -> (f32) {
+    %w8 = arith.addi %w, %c8 : index
+    %x = memref.load %red[%w8] : memref<16xf32, #gpu.address_space<workgroup>>
+    %y = arith.addf %a, %x : f32
+    scf.yield %y : f32
+  }
+  // Phase 3: warp w sums splits w, w + 8, ... (lanes over dimensions).
+  %d0 = arith.muli %lane, %cVPL : index
+)";
+  cur = "%zv";
+  off = 0;
+  for (size_t p = 0; p < splits.size(); ++p) {
+    std::string ps = str(p);
+    std::string load =
+        splits[p] ? "    %av = vector.load %acc" + ps + "[%b, %i, %s, %d0] : " +
+                        accT(splits[p]) + ", vector<$VPLxf32>\n"
+                  : "    %av = vector.load %acc" + ps + "[%b, %i, %d0] : " +
+                        accT(0) + ", vector<$VPLxf32>\n";
+    os << "  %va" << ps << " = scf.for %s = %warp to %cS" << ps
+       << " step %c8 iter_args(%a = " << cur << ") -> (vector<$VPLxf32>) {\n"
+       << "    %fi = arith.addi %fo" << ps << ", %s : index\n"
+       << "    %f = memref.load %fs[%fi] : memref<$STOTxf32, #gpu.address_space<workgroup>>\n"
+       << load
+       << "    %fv = vector.broadcast %f : f32 to vector<$VPLxf32>\n"
+       << "    %pr = arith.mulf %av, %fv : vector<$VPLxf32>\n"
+       << "    %on = arith.cmpf ogt, %f, %zf : f32\n"
+       << "    %pz = arith.select %on, %pr, %zv : vector<$VPLxf32>\n"
+       << "    %a2 = arith.addf %a, %pz : vector<$VPLxf32>\n"
+       << "    scf.yield %a2 : vector<$VPLxf32>\n  }\n";
+    cur = "%va" + ps;
+  }
+  os << "  vector.store " << cur
+     << R"(, %wacc[%warp, %d0] : memref<8x$Dxf32, #gpu.address_space<workgroup>>, vector<$VPLxf32>
+  gpu.barrier
+  %inD = arith.cmpi ult, %tid, %cD : index
+  scf.if %inD {
+    %A = scf.for %w = %c0 to %c8 step %c1 iter_args(%a = %zf) -> (f32) {
+      %x = memref.load %wacc[%w, %tid] : memref<8x$Dxf32, #gpu.address_space<workgroup>>
+      %y = arith.addf %a, %x : f32
+      scf.yield %y : f32
+    }
+    %pos = arith.cmpf ogt, %L, %zf : f32
+    %o = arith.divf %A, %L : f32
+    %o2 = arith.select %pos, %o, %zf : f32
+)";
+  if (s.elt == "f32")
+    os << "    memref.store %o2, %out[%b, %i, %tid] : memref<$Bx$HQx$Dx$E>\n";
+  else
+    os << "    %ot = arith.truncf %o2 : f32 to $E\n"
+          "    memref.store %ot, %out[%b, %i, %tid] : memref<$Bx$HQx$Dx$E>\n";
+  os << "  }\n  gpu.return\n}\n";
+  return subst(t, vars);
+}

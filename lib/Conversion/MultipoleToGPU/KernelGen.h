@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace mlir {
 namespace multipole {
@@ -67,16 +68,37 @@ std::string combineKernel(llvm::StringRef name, const AttnShape &s,
 /// `@<name>`: log-sum-exp merge of P partials [B,Hq,D] into the output.
 std::string mergeKernel(llvm::StringRef name, const AttnShape &s, int64_t P);
 
+/// `@<name>`: the merge reading per-split partials directly (the combine
+/// kernels of the exact part and the approximation are skipped): input p has
+/// splits[p] splits ([B,Hq,S,D], [B,Hq,S]) or is a plain partial (0). Grid
+/// (Hq, B), 256 threads; needs D % 32 == 0.
+std::string mergeSplitsKernel(llvm::StringRef name, const AttnShape &s,
+                              const std::vector<int64_t> &splits);
+
 /// Scoring: `@<name>_logits` (split over clusters: logits, per-split max and
 /// sum of n exp) and `@<name>_scores` (per (b, h): r_c).
 std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,
                          int64_t csplits, int64_t ssplits, int64_t scorePos,
                          double theta);
 
+/// Chunks of consecutive clusters the selection kernel sums (one per thread).
+constexpr int64_t kSelectChunks = 1024;
+/// Clusters per chunk.
+int64_t selectChunk(int64_t C);
+
 /// Budgeted selection: one CTA per (sequence, KV head), radix threshold.
+/// With `chunkBases` it also writes, per chunk of selectChunk(C) clusters,
+/// the exclusive prefix of selected tokens ([B, H, 1025] i32, last = total).
 std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
                          int64_t C, int64_t budgetTokens, double budgetFrac,
-                         bool hasParent, int64_t Cparent);
+                         bool hasParent, int64_t Cparent,
+                         bool chunkBases = false);
+
+/// Token list of the exact part from the selection's chunk bases: grid
+/// (8, H, B) x 128 threads, one chunk per thread (block 0 also writes sink
+/// and window tokens and the count).
+std::string compactChunksKernel(llvm::StringRef name, int64_t B, int64_t H,
+                                int64_t N, int64_t C, int64_t sink);
 
 /// Centroid approximation split over clusters: per-split partials, same
 /// layout as attentionSplitKernel (rows are f32 value centroids, logits come

@@ -47,6 +47,32 @@ struct ConvertMultipoleToGPUPass
 
   gpu::GPUModuleOp kernels;
   unsigned counter = 0;
+  /// Chunk bases written by a selection whose mask feeds sparse_attention.
+  DenseMap<Value, Value> chunkBases;
+  /// Split partials of a sparse_attention / centroid_approx whose outputs
+  /// only feed a merge: the merge reads them directly (no combine kernel).
+  struct SplitPartials {
+    Value acc, m, l;
+    int64_t splits;
+  };
+  DenseMap<Value, SplitPartials> deferred;
+
+  /// Whether the partial outputs (acc, m, l) of `op` are read by one merge
+  /// op only (and D allows the split-reading merge kernel).
+  bool onlyMerged(Operation *op, ValueRange outs, int64_t D) {
+    if (D % 32)
+      return false;
+    Operation *merge = nullptr;
+    for (Value v : outs)
+      for (Operation *u : v.getUsers()) {
+        if (u == op)
+          continue;
+        if (!isa<MergeOp>(u) || (merge && merge != u))
+          return false;
+        merge = u;
+      }
+    return merge != nullptr;
+  }
 
   std::string freshName(StringRef base) {
     return (base + "_" + Twine(counter++)).str();
@@ -204,9 +230,37 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
               eltName(oT.getElementType())};
   int64_t P = op.getPartials().size() / 3;
   std::string name = freshName("merge");
+  ValueRange parts = op.getPartials();
+  bool anySplit = false;
+  for (int64_t p = 0; p < P; ++p)
+    anySplit |= deferred.count(parts[3 * p]) > 0;
+  OpBuilder b(op);
+  if (anySplit) {
+    // Read the split partials of the exact part / approximation directly.
+    std::vector<int64_t> splitCounts;
+    SmallVector<Value> args, toFree;
+    for (int64_t p = 0; p < P; ++p) {
+      auto it = deferred.find(parts[3 * p]);
+      if (it == deferred.end()) {
+        splitCounts.push_back(0);
+        args.append({parts[3 * p], parts[3 * p + 1], parts[3 * p + 2]});
+        continue;
+      }
+      splitCounts.push_back(it->second.splits);
+      args.append({it->second.acc, it->second.m, it->second.l});
+      toFree.append({it->second.acc, it->second.m, it->second.l});
+    }
+    if (failed(addKernels(mergeSplitsKernel(name, s, splitCounts), loc)))
+      return failure();
+    args.push_back(op.getOuts()[0]);
+    launch(b, loc, name, {s.Hq, s.B, 1}, 256, args);
+    for (Value v : toFree)
+      dealloc(b, loc, v);
+    op.erase();
+    return success();
+  }
   if (failed(addKernels(mergeKernel(name, s, P), loc)))
     return failure();
-  OpBuilder b(op);
   SmallVector<Value> args(op.getPartials());
   args.push_back(op.getOuts()[0]);
   launch(b, loc, name, {s.Hq, s.B, 1}, s.D, args);
@@ -270,13 +324,27 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
   bool hasParent = static_cast<bool>(op.getParentAssign());
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
   std::string name = freshName("select");
-  if (failed(addKernels(selectKernel(name, B, H, C, bt, bf, hasParent, Cp), loc)))
+  // When the mask feeds the exact part, the selection also writes where each
+  // chunk of clusters goes in the token list (no serial compaction).
+  Value mask = op.getOuts()[0];
+  bool feedsSparse = llvm::any_of(mask.getUsers(), [&](Operation *u) {
+    auto sp = dyn_cast<SparseAttentionOp>(u);
+    return sp && sp.getSelected() == mask;
+  });
+  if (failed(addKernels(selectKernel(name, B, H, C, bt, bf, hasParent, Cp,
+                                     feedsSparse),
+                        loc)))
     return failure();
   OpBuilder b(op);
   ValueRange idx = op.getIndex();
   SmallVector<Value> args = {op.getScores(), idx[kCounts], idx[kState]};
   if (hasParent)
     args.append({op.getParentAssign(), op.getParentSelected()});
+  if (feedsSparse) {
+    Value cb = alloc(b, loc, {B, H, kSelectChunks + 1}, b.getI32Type());
+    chunkBases[mask] = cb;
+    args.push_back(cb);
+  }
   args.push_back(op.getOuts()[0]);
   launch(b, loc, name, {H, B, 1}, 1024, args);
   op.erase();
@@ -301,8 +369,11 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
                useMma ? kMmaThreads : threads};
   std::string comp = freshName("compact"), split = freshName("exact_split"),
               comb = freshName("exact_combine");
-  if (failed(addKernels(compactKernel(comp, s.B, s.H, s.N, C,
-                                      op.getConfig().getSink()),
+  bool chunked = static_cast<bool>(chunkBases.lookup(op.getSelected()));
+  if (failed(addKernels(chunked ? compactChunksKernel(comp, s.B, s.H, s.N, C,
+                                                      op.getConfig().getSink())
+                                : compactKernel(comp, s.B, s.H, s.N, C,
+                                                op.getConfig().getSink()),
                         loc)) ||
       failed(addKernels(useMma ? mmaAttentionSplitKernel(split, s, l.splits,
                                                          true, true)
@@ -314,19 +385,34 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   Type i32 = b.getI32Type();
   Value tok = alloc(b, loc, {s.B, s.H, s.N}, i32);
   Value ntok = alloc(b, loc, {s.B, s.H}, i32);
-  launch(b, loc, comp, {s.H, s.B, 1}, 512,
-         {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts], idx[kState],
-          op.getSelected(), tok, ntok});
+  Value cb = chunkBases.lookup(op.getSelected());
+  if (cb) {
+    launch(b, loc, comp, {kSelectChunks / 128, s.H, s.B}, 128,
+           {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts],
+            idx[kState], op.getSelected(), cb, tok, ntok});
+  } else {
+    launch(b, loc, comp, {s.H, s.B, 1}, 512,
+           {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts],
+            idx[kState], op.getSelected(), tok, ntok});
+  }
   auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
   launch(b, loc, split, {l.splits, s.H, s.B}, l.threads,
          {op.getQ(), op.getK(), op.getV(), tok, ntok, pacc, pm, pl,
           scaleOf(b, loc, op.getScaleAttr(), s.D)},
          useMma ? mmaAttentionSmemBytes(s) : 0);
   ValueRange outs = op.getOuts();
-  launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
-         {pacc, pm, pl, outs[0], outs[1], outs[2]});
-  for (Value v : {tok, ntok, pacc, pm, pl})
+  if (onlyMerged(op, outs, s.D)) {
+    deferred[outs[0]] = {pacc, pm, pl, l.splits};
+  } else {
+    launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
+           {pacc, pm, pl, outs[0], outs[1], outs[2]});
+    for (Value v : {pacc, pm, pl})
+      dealloc(b, loc, v);
+  }
+  for (Value v : {tok, ntok})
     dealloc(b, loc, v);
+  if (cb)
+    dealloc(b, loc, cb);
   op.erase();
   return success();
 }
@@ -358,10 +444,14 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
   args.append({pacc, pm, pl, scaleOf(b, loc, FloatAttr(), s.D)});
   launch(b, loc, split, {cs, s.H, s.B}, threads, args);
   ValueRange outs = op.getOuts();
-  launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
-         {pacc, pm, pl, outs[0], outs[1], outs[2]});
-  for (Value v : {pacc, pm, pl})
-    dealloc(b, loc, v);
+  if (onlyMerged(op, outs, s.D)) {
+    deferred[outs[0]] = {pacc, pm, pl, cs};
+  } else {
+    launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
+           {pacc, pm, pl, outs[0], outs[1], outs[2]});
+    for (Value v : {pacc, pm, pl})
+      dealloc(b, loc, v);
+  }
   op.erase();
   return success();
 }

@@ -47,7 +47,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
       {"G", str(G)},        {"C", str(C)},       {"S", str(csplits)},
       {"T", str(T)},        {"LANES", str(lanes)}, {"NG", str(NG)},
       {"NGG", str(NG * G)}, {"P", str(scorePos)}, {"HALF", str(lanes / 2)},
-      {"QV", str(PL)}, {"PL", str(PL)}, {"UNG", str(NG * 4)}, {"S2", str(ssplits)}};
+      {"QV", str(PL)}, {"PL", str(PL)}, {"UNG", str(NG * 4)}, {"S2", str(ssplits)}, {"G2", str(2 * G)}};
   std::string t;
   llvm::raw_string_ostream os(t);
   os << R"(gpu.func @$NAME_logits(%q: memref<$Bx$HQx$Dx$E>, %cent: memref<$Bx$Hx$Cx$Dxf32>,
@@ -319,6 +319,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
 gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
     %logits: memref<$Bx$HQx$Cxf32>, %part: memref<$Bx$HQx$Sx2xf32>,
     %r: memref<$Bx$Hx$Cxf32>)
+    workgroup(%smz: memref<$G2xf32, #gpu.address_space<workgroup>>)
     kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -346,29 +347,69 @@ gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
   %nc = arith.index_cast %nci : i32 to index
   %hG = arith.muli %h, %cG : index
 )";
+  // Z per head from the logits kernel's per-split (max, sum) pairs: warp w
+  // merges head w (lanes over splits, shuffle reductions), shares it through
+  // shared memory. (Each thread walking all splits serially cost ~30 us.)
+  os << "  %c32x = arith.constant 32 : index\n"
+        "  %c32i = arith.constant 32 : i32\n"
+        "  %lanex = arith.remui %tid, %c32x : index\n"
+        "  %warpx = arith.divui %tid, %c32x : index\n";
   for (int64_t g = 0; g < G; ++g) {
     std::string gs = str(g);
     os << "  %qh" << gs << " = arith.addi %hG, %c" << gs << "g : index\n"
-       << "  %M" << gs << " = scf.for %s = %c0 to %cS step %c1 iter_args(%mx = %ninf) -> (f32) {\n"
-       << "    %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "    %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "    %has = arith.cmpf ogt, %sr, %zf : f32\n"
-       << "    %mm = arith.maximumf %mx, %mr : f32\n"
-       << "    %nm = arith.select %has, %mm, %mx : f32\n"
-       << "    scf.yield %nm : f32\n  }\n"
-       << "  %Z" << gs << " = scf.for %s = %c0 to %cS step %c1 iter_args(%zs = %zf) -> (f32) {\n"
-       << "    %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "    %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "    %has = arith.cmpf ogt, %sr, %zf : f32\n"
-       << "    %dd = arith.subf %mr, %M" << gs << " : f32\n"
-       << "    %ee = math.exp %dd : f32\n"
-       << "    %w = arith.mulf %sr, %ee : f32\n"
-       << "    %wz = arith.select %has, %w, %zf : f32\n"
-       << "    %z2 = arith.addf %zs, %wz : f32\n"
-       << "    scf.yield %z2 : f32\n  }\n";
+       << "  %mine" << gs << " = arith.cmpi eq, %warpx, %c" << (g % 8) << "g : index\n"
+       << "  scf.if %mine" << gs << " {\n"
+       << "    %lm = scf.for %s = %lanex to %cS step %c32x iter_args(%mx = %ninf) -> (f32) {\n"
+       << "      %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %has = arith.cmpf ogt, %sr, %zf : f32\n"
+       << "      %mm = arith.maximumf %mx, %mr : f32\n"
+       << "      %nm = arith.select %has, %mm, %mx : f32\n"
+       << "      scf.yield %nm : f32\n    }\n";
+    std::string cur = "%lm";
+    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
+      std::string n = std::to_string(k);
+      os << "    %mo" << n << " = arith.constant " << off << " : i32\n"
+         << "    %ms" << n << ", %msok" << n << " = gpu.shuffle xor " << cur << ", %mo" << n
+         << ", %c32i : f32\n"
+         << "    %mr" << n << " = arith.maximumf " << cur << ", %ms" << n << " : f32\n";
+      cur = "%mr" + n;
+    }
+    os << "    %lz = scf.for %s = %lanex to %cS step %c32x iter_args(%zs = %zf) -> (f32) {\n"
+       << "      %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %has = arith.cmpf ogt, %sr, %zf : f32\n"
+       << "      %dd = arith.subf %mr, " << cur << " : f32\n"
+       << "      %ee = math.exp %dd : f32\n"
+       << "      %w = arith.mulf %sr, %ee : f32\n"
+       << "      %wz = arith.select %has, %w, %zf : f32\n"
+       << "      %z2 = arith.addf %zs, %wz : f32\n"
+       << "      scf.yield %z2 : f32\n    }\n";
+    std::string zc = "%lz";
+    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
+      std::string n = std::to_string(k);
+      os << "    %zo" << n << " = arith.constant " << off << " : i32\n"
+         << "    %zsh" << n << ", %zok" << n << " = gpu.shuffle xor " << zc << ", %zo" << n
+         << ", %c32i : f32\n"
+         << "    %zr" << n << " = arith.addf " << zc << ", %zsh" << n << " : f32\n";
+      zc = "%zr" + n;
+    }
+    os << "    %l0 = arith.cmpi eq, %lanex, %c0 : index\n"
+       << "    scf.if %l0 {\n"
+       << "      memref.store " << cur << ", %smz[%c" << gs << "g] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
+       << "      %zi = arith.addi %c" << gs << "g, %cG : index\n"
+       << "      memref.store " << zc << ", %smz[%zi] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
+       << "    }\n  }\n";
+  }
+  os << "  gpu.barrier\n";
+  for (int64_t g = 0; g < G; ++g) {
+    std::string gs = str(g);
+    os << "  %M" << gs << " = memref.load %smz[%c" << gs << "g] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
+       << "  %zx" << gs << " = arith.addi %c" << gs << "g, %cG : index\n"
+       << "  %Z" << gs << " = memref.load %smz[%zx" << gs << "] : memref<$G2xf32, #gpu.address_space<workgroup>>\n";
   }
   std::string gconsts;
-  for (int64_t g = 0; g < G; ++g)
+  for (int64_t g = 0; g < std::max<int64_t>(G, 8); ++g)
     gconsts += "  %c" + str(g) + "g = arith.constant " + str(g) + " : index\n";
   t.insert(t.find("  %sp = gpu.block_id x"), gconsts);
   os << R"(  scf.for %c = %start2 to %hi2 step %c256 {
@@ -403,15 +444,19 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
                                                   int64_t budgetTokens,
                                                   double budgetFrac,
                                                   bool hasParent,
-                                                  int64_t Cparent) {
+                                                  int64_t Cparent,
+                                                  bool chunkBases) {
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"C", str(C)},
       {"CP", str(Cparent)}, {"BT", str(budgetTokens)},
-      {"BF", fstr(budgetFrac)}};
+      {"BF", fstr(budgetFrac)}, {"CPT", str(selectChunk(C))},
+      {"NCH", str(kSelectChunks)}, {"NCH1", str(kSelectChunks + 1)}};
   std::string t = R"(gpu.func @$NAME(%r: memref<$Bx$Hx$Cxf32>, %cnt: memref<$Bx$Hx$Cxi32>,
     %st: memref<$Bx$Hx4xi32>, )";
   if (hasParent)
     t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
+  if (chunkBases)
+    t += "%cbase: memref<$Bx$Hx$NCH1xi32>, ";
   t += R"(%sel: memref<$Bx$Hx$Cxi8>)
     workgroup(%hist: memref<8192xi32, #gpu.address_space<workgroup>>,
               %sh: memref<4xi64, #gpu.address_space<workgroup>>,
@@ -623,6 +668,192 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       %mv = arith.select %keep, %c1i8, %c0i8 : i8
       memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
     }
+  }
+)";
+  if (chunkBases)
+    t += R"(  // Selected tokens per chunk of $CPT consecutive clusters (one chunk per
+  // thread), and their exclusive prefix: where each chunk's members go in
+  // the exact part's token list (compactChunksKernel).
+  gpu.barrier
+  %cCPT = arith.constant $CPT : index
+  %cCm1 = arith.constant $C : index
+  %cc0 = arith.muli %tid, %cCPT : index
+  %mine = scf.for %u = %c0 to %cCPT step %c1 iter_args(%acc = %c0i) -> (i32) {
+    %c = arith.addi %cc0, %u : index
+    %in = arith.cmpi ult, %c, %cC : index
+    %cl = arith.subi %cCm1, %c1 : index
+    %cs = arith.minui %c, %cl : index
+    %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
+    %on0 = arith.cmpi ne, %sv, %c0i8 : i8
+    %on = arith.andi %on0, %in : i1
+    %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
+    %add = arith.select %on, %cn, %c0i : i32
+    %acc2 = arith.addi %acc, %add : i32
+    scf.yield %acc2 : i32
+  }
+  %ws32 = arith.constant 32 : i32
+  %lanec = arith.remui %tid, %c32 : index
+  %sc0 = arith.addi %mine, %c0i : i32
+)";
+  if (chunkBases) {
+    std::string cur = "%sc0";
+    for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
+      std::string n = str(k);
+      t += "  %uo" + n + " = arith.constant " + str(off) + " : i32\n"
+           "  %uc" + n + " = arith.constant " + str(off) + " : index\n"
+           "  %us" + n + ", %uv" + n + " = gpu.shuffle up " + cur + ", %uo" + n +
+           ", %ws32 : i32\n"
+           "  %uh" + n + " = arith.cmpi uge, %lanec, %uc" + n + " : index\n"
+           "  %uz" + n + " = arith.select %uh" + n + ", %us" + n + ", %c0i : i32\n"
+           "  %ua" + n + " = arith.addi " + cur + ", %uz" + n + " : i32\n";
+      cur = "%ua" + str(k);
+    }
+    t += "  %incl = arith.addi " + cur + R"(, %c0i : i32
+  %c31 = arith.constant 31 : index
+  %last = arith.cmpi eq, %lanec, %c31 : index
+  scf.if %last {
+    memref.store %incl, %sfx[%warp] : memref<256xi32, #gpu.address_space<workgroup>>
+  }
+  gpu.barrier
+  %w0 = arith.cmpi eq, %warp, %c0 : index
+  scf.if %w0 {
+    %wt = memref.load %sfx[%lanec] : memref<256xi32, #gpu.address_space<workgroup>>
+)";
+    std::string wc = "%wt";
+    for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
+      std::string n = str(k);
+      t += "    %wo" + n + " = arith.constant " + str(off) + " : i32\n"
+           "    %wc" + n + " = arith.constant " + str(off) + " : index\n"
+           "    %wsh" + n + ", %wv" + n + " = gpu.shuffle up " + wc + ", %wo" + n +
+           ", %ws32 : i32\n"
+           "    %wh" + n + " = arith.cmpi uge, %lanec, %wc" + n + " : index\n"
+           "    %wz" + n + " = arith.select %wh" + n + ", %wsh" + n + ", %c0i : i32\n"
+           "    %wa" + n + " = arith.addi " + wc + ", %wz" + n + " : i32\n";
+      wc = "%wa" + str(k);
+    }
+    t += "    %wincl = arith.addi " + wc + R"(, %c0i : i32
+    memref.store %wincl, %sfx[%lanec] : memref<256xi32, #gpu.address_space<workgroup>>
+  }
+  gpu.barrier
+  %hasPrev = arith.cmpi ugt, %warp, %c0 : index
+  %wp = arith.subi %warp, %c1 : index
+  %wpc = arith.select %hasPrev, %wp, %c0 : index
+  %wprev0 = memref.load %sfx[%wpc] : memref<256xi32, #gpu.address_space<workgroup>>
+  %wprev = arith.select %hasPrev, %wprev0, %c0i : i32
+  %excl0 = arith.subi %incl, %mine : i32
+  %excl = arith.addi %excl0, %wprev : i32
+  memref.store %excl, %cbase[%b, %h, %tid] : memref<$Bx$Hx$NCH1xi32>
+  %cLast = arith.constant 1023 : index
+  %isLast = arith.cmpi eq, %tid, %cLast : index
+  scf.if %isLast {
+    %tot = arith.addi %excl, %mine : i32
+    %cN1 = arith.constant 1024 : index
+    memref.store %tot, %cbase[%b, %h, %cN1] : memref<$Bx$Hx$NCH1xi32>
+  }
+)";
+  }
+  t += R"(  gpu.return
+}
+)";
+  return subst(t, vars);
+}
+
+int64_t mlir::multipole::gpugen::selectChunk(int64_t C) {
+  return std::max<int64_t>(1, (C + kSelectChunks - 1) / kSelectChunks);
+}
+
+std::string mlir::multipole::gpugen::compactChunksKernel(
+    llvm::StringRef name, int64_t B, int64_t H, int64_t N, int64_t C,
+    int64_t sink) {
+  std::map<std::string, std::string> vars = {
+      {"NAME", name.str()}, {"B", str(B)},   {"H", str(H)},
+      {"N", str(N)},        {"C", str(C)},   {"C1", str(C + 1)},
+      {"SINK", str(sink)},  {"CPT", str(selectChunk(C))},
+      {"NCH1", str(kSelectChunks + 1)}};
+  std::string t = R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %off: memref<$Bx$Hx$C1xi32>,
+    %mem: memref<$Bx$Hx$Nxi32>, %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
+    %sel: memref<$Bx$Hx$Cxi8>, %cbase: memref<$Bx$Hx$NCH1xi32>,
+    %tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>)
+    kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %cN = arith.constant $N : index
+  %cC = arith.constant $C : index
+  %cS = arith.constant $SINK : index
+  %cCPT = arith.constant $CPT : index
+  %c0i8 = arith.constant 0 : i8
+  %x = gpu.block_id x
+  %h = gpu.block_id y
+  %b = gpu.block_id z
+  %tid = gpu.thread_id x
+  %li = memref.load %lens[%b] : memref<$Bxi32>
+  %l0 = arith.index_cast %li : i32 to index
+  %l1 = arith.maxsi %l0, %c0 : index
+  %n = arith.minui %l1, %cN : index
+  %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
+  %lc = arith.index_cast %lci : i32 to index
+  %sn = arith.minui %cS, %n : index
+  %ws0 = arith.addi %cS, %lc : index
+  %ws = arith.minui %ws0, %n : index
+  %nw = arith.subi %n, %ws : index
+  %base0 = arith.addi %sn, %nw : index
+  %first = arith.cmpi eq, %x, %c0 : index
+  scf.if %first {
+    scf.for %p = %tid to %sn step %c128 {
+      %pi = arith.index_cast %p : index to i32
+      memref.store %pi, %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>
+    }
+    scf.for %p = %tid to %nw step %c128 {
+      %j = arith.addi %ws, %p : index
+      %ji = arith.index_cast %j : index to i32
+      %q = arith.addi %sn, %p : index
+      memref.store %ji, %tok[%b, %h, %q] : memref<$Bx$Hx$Nxi32>
+    }
+    %t0 = arith.cmpi eq, %tid, %c0 : index
+    scf.if %t0 {
+      %cN1 = arith.constant 1024 : index
+      %tot = memref.load %cbase[%b, %h, %cN1] : memref<$Bx$Hx$NCH1xi32>
+      %b0i = arith.index_cast %base0 : index to i32
+      %nt = arith.addi %tot, %b0i : i32
+      memref.store %nt, %ntok[%b, %h] : memref<$Bx$Hxi32>
+    }
+  }
+  // One chunk of clusters per thread: copy the member lists of its selected
+  // clusters to the chunk's slot.
+  %k0 = arith.muli %x, %c128 : index
+  %k = arith.addi %k0, %tid : index
+  %cb = memref.load %cbase[%b, %h, %k] : memref<$Bx$Hx$NCH1xi32>
+  %cbx = arith.index_cast %cb : i32 to index
+  %pos0 = arith.addi %base0, %cbx : index
+  %cfirst = arith.muli %k, %cCPT : index
+  %fin = scf.for %u = %c0 to %cCPT step %c1 iter_args(%pos = %pos0) -> (index) {
+    %c = arith.addi %cfirst, %u : index
+    %in = arith.cmpi ult, %c, %cC : index
+    %np = scf.if %in -> (index) {
+      %sv = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
+      %on = arith.cmpi ne, %sv, %c0i8 : i8
+      %np2 = scf.if %on -> (index) {
+        %oi = memref.load %off[%b, %h, %c] : memref<$Bx$Hx$C1xi32>
+        %o = arith.index_cast %oi : i32 to index
+        %mi = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
+        %m = arith.index_cast %mi : i32 to index
+        scf.for %p = %c0 to %m step %c1 {
+          %src = arith.addi %o, %p : index
+          %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
+          %dst = arith.addi %pos, %p : index
+          memref.store %jv, %tok[%b, %h, %dst] : memref<$Bx$Hx$Nxi32>
+        }
+        %pn = arith.addi %pos, %m : index
+        scf.yield %pn : index
+      } else {
+        scf.yield %pos : index
+      }
+      scf.yield %np2 : index
+    } else {
+      scf.yield %pos : index
+    }
+    scf.yield %np : index
   }
   gpu.return
 }

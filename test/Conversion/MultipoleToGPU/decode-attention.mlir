@@ -2,8 +2,24 @@
 // launched with one CTA per (split, KV head, sequence); K/V rows are read with
 // 16-byte vector loads, once for the whole GQA group (4 query heads here), and
 // reduced across the 16 lanes of a row with warp shuffles.
-// RUN: multipole-opt %s --convert-multipole-to-gpu="splits=8" | FileCheck %s
+// RUN: multipole-opt %s --convert-multipole-to-gpu="splits=8 mma=false" | FileCheck %s
+// RUN: multipole-opt %s --convert-multipole-to-gpu="splits=8" | FileCheck %s --check-prefix=MMA
 // RUN: not multipole-opt %s --convert-multipole-to-gpu="threads=48" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// With tensor cores (the default for bf16): 128 threads, the cp.async stages
+// in dynamic shared memory (3 x 2 x 64 rows x 256 B + the warps' partials).
+// MMA: gpu.launch_func @multipole_kernels::@decode_split_0 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c106640_i32 args(%arg0 : memref<2x32x128xbf16>, %arg1 : memref<2x8x4096x128xbf16>, %arg2 : memref<2x8x4096x128xbf16>, %arg3 : memref<2xi32>, %{{.*}} : memref<2x32x8x128xf32>
+// MMA: gpu.launch_func @multipole_kernels::@decode_combine_1
+// MMA: gpu.func @decode_split_0
+// MMA-SAME: known_block_size = array<i32: 128, 1, 1>
+// MMA: gpu.dynamic_shared_memory
+// MMA: nvgpu.device_async_copy
+// MMA: nvgpu.device_async_create_group
+// MMA: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// MMA: nvgpu.ldmatrix
+// MMA: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
+// MMA: gpu.shuffle  xor
+// MMA: nvgpu.ldmatrix {{.*}} transpose = true
 
 // CHECK: module attributes {gpu.container_module}
 // CHECK: func.func @dense

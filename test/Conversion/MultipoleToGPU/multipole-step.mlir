@@ -5,21 +5,33 @@
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch_func @multipole_kernels::@score_0_logits
 // CHECK: gpu.launch_func @multipole_kernels::@score_0_scores
-// CHECK: gpu.launch_func @multipole_kernels::@select_1 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}})
-// CHECK: gpu.launch_func @multipole_kernels::@compact_2
-// CHECK: gpu.launch_func @multipole_kernels::@exact_split_3
-// CHECK: gpu.launch_func @multipole_kernels::@exact_combine_4
+// The selection also writes the chunk bases [B, H, 1025] of the token list.
+// CHECK: %[[CB:.*]] = gpu.alloc () : memref<1x8x1025xi32>
+// CHECK: gpu.launch_func @multipole_kernels::@select_1 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}}) args({{.*}}%[[CB]] : memref<1x8x1025xi32>
+// CHECK: gpu.launch_func @multipole_kernels::@compact_2 {{.*}}%[[CB]] : memref<1x8x1025xi32>
+// The exact part on tensor cores: 3 cp.async stages of 64 tokens in dynamic
+// shared memory.
+// CHECK: gpu.launch_func @multipole_kernels::@exact_split_3 {{.*}} dynamic_shared_memory_size
 // CHECK: gpu.launch_func @multipole_kernels::@approx_split_5
-// CHECK: gpu.launch_func @multipole_kernels::@approx_combine_6
-// CHECK: gpu.launch_func @multipole_kernels::@merge_7
-// Selection: radix threshold over score bits with shared-memory histograms.
+// No combine launches: the merge reads both sets of split partials.
+// CHECK-NOT: gpu.launch_func @multipole_kernels::@exact_combine
+// CHECK-NOT: gpu.launch_func @multipole_kernels::@approx_combine
+// CHECK: gpu.launch_func @multipole_kernels::@merge_7 {{.*}} : memref<1x32x{{[0-9]+}}x128xf32>{{.*}} : memref<1x32x{{[0-9]+}}x128xf32>
+// CHECK-NOT: gpu.launch_func
+// Selection: radix threshold over score bits with shared-memory histograms,
+// then a block scan of the chunk sums.
 // CHECK: gpu.func @select_1
 // CHECK: memref.atomic_rmw addi
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
-// The exact part walks the token list built from the selected member lists.
+// CHECK: gpu.shuffle  up
+// The exact part copies the rows of the token list into shared memory and
+// multiplies on tensor cores.
 // CHECK: gpu.func @exact_split_3
 // CHECK: memref.load %{{.*}} : memref<1x8x32768xi32>
-// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<1x8x32768x128xbf16>, vector<8xbf16>
+// CHECK: nvgpu.device_async_copy %{{.*}}, 8, %{{.*}} {bypassL1} : memref<1x8x32768x128xbf16> to memref<3x2x64x128xbf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvvm.mma.sync
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
 
 func.func @attn(%q: tensor<1x32x128xbf16>, %k: tensor<1x8x32768x128xbf16>, %v: tensor<1x8x32768x128xbf16>, %lens: tensor<1xi32>) -> tensor<1x32x128xbf16> {
   %e = tensor.empty() : tensor<1x32x128xbf16>

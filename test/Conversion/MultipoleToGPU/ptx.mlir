@@ -8,8 +8,13 @@
 
 // CHECK: .target sm_90a
 // CHECK-LABEL: .entry exact_split_3
-// CHECK: ld.global.v4.b32
+// CHECK: cp.async.cg.shared.global [%{{.*}}], [%{{.*}}], 16, %{{.*}};
+// CHECK: cp.async.commit_group
+// CHECK: cp.async.wait_group 2;
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: shfl.sync.bfly.b32
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK-NOT: .local
 // CHECK-LABEL: .entry approx_split_5
 // CHECK: ld.global.v4.{{[bf]}}32
