@@ -95,7 +95,7 @@ std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
                          bool chunkBases = false);
 
 /// Token list of the exact part from the selection's chunk bases: grid
-/// (8, H, B) x 128 threads, one chunk per thread (block 0 also writes sink
+/// (256, H, B) x 128 threads, a warp per chunk (block 0 also writes sink
 /// and window tokens and the count).
 std::string compactChunksKernel(llvm::StringRef name, int64_t B, int64_t H,
                                 int64_t N, int64_t C, int64_t sink);

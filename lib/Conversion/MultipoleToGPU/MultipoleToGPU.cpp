@@ -65,7 +65,7 @@ struct ConvertMultipoleToGPUPass
     Operation *merge = nullptr;
     for (Value v : outs)
       for (Operation *u : v.getUsers()) {
-        if (u == op)
+        if (u == op || isa<gpu::DeallocOp, memref::DeallocOp>(u))
           continue;
         if (!isa<MergeOp>(u) || (merge && merge != u))
           return false;
@@ -387,7 +387,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   Value ntok = alloc(b, loc, {s.B, s.H}, i32);
   Value cb = chunkBases.lookup(op.getSelected());
   if (cb) {
-    launch(b, loc, comp, {kSelectChunks / 128, s.H, s.B}, 128,
+    launch(b, loc, comp, {kSelectChunks / 4, s.H, s.B}, 128,
            {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts],
             idx[kState], op.getSelected(), cb, tok, ntok});
   } else {
