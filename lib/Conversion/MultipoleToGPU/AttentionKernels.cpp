@@ -776,9 +776,15 @@ std::string mlir::multipole::gpugen::mergeSplitsKernel(
        << "    scf.yield %a2 : vector<$VPLxf32>\n  }\n";
     cur = "%va" + ps;
   }
-  os << "  vector.store " << cur
-     << R"(, %wacc[%warp, %d0] : memref<8x$Dxf32, #gpu.address_space<workgroup>>, vector<$VPLxf32>
-  gpu.barrier
+  // Scalar stores: workgroup buffers are only 4-byte aligned.
+  for (int64_t e = 0; e < s.D / 32; ++e)
+    os << "  %we" << e << " = vector.extract " << cur << "[" << e
+       << "] : f32 from vector<$VPLxf32>\n"
+       << "  %wo" << e << " = arith.constant " << e << " : index\n"
+       << "  %wd" << e << " = arith.addi %d0, %wo" << e << " : index\n"
+       << "  memref.store %we" << e << ", %wacc[%warp, %wd" << e
+       << "] : memref<8x$Dxf32, #gpu.address_space<workgroup>>\n";
+  os << R"(  gpu.barrier
   %inD = arith.cmpi ult, %tid, %cD : index
   scf.if %inD {
     %A = scf.for %w = %c0 to %c8 step %c1 iter_args(%a = %zf) -> (f32) {
