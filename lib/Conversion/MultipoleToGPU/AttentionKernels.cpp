@@ -632,7 +632,9 @@ std::string mlir::multipole::gpugen::mergeSplitsKernel(
   int64_t stot = 0;
   for (int64_t S : splits)
     stot += std::max<int64_t>(S, 1);
-  vars["STOT"] = str(stot);
+  // Workgroup buffers are declared 4-byte aligned but LLVM vectorises their
+  // accesses: keep every buffer a multiple of 16 bytes, largest first.
+  vars["STOT"] = str((stot + 3) / 4 * 4);
   vars["VPL"] = str(s.D / 32);
   std::string t;
   llvm::raw_string_ostream os(t);
@@ -648,8 +650,8 @@ std::string mlir::multipole::gpugen::mergeSplitsKernel(
        << mlT(splits[p]) << ", %l" << p << ": " << mlT(splits[p]) << ", ";
   os << R"(%out: memref<$Bx$HQx$Dx$E>)
     workgroup(%red: memref<16xf32, #gpu.address_space<workgroup>>,
-              %fs: memref<$STOTxf32, #gpu.address_space<workgroup>>,
-              %wacc: memref<8x$Dxf32, #gpu.address_space<workgroup>>)
+              %wacc: memref<8x$Dxf32, #gpu.address_space<workgroup>>,
+              %fs: memref<$STOTxf32, #gpu.address_space<workgroup>>)
     kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
