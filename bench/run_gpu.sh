@@ -21,3 +21,10 @@ fi
 if [[ $STEPS == *bench* ]]; then
   MP_WATCHDOG=250 python3 bench_decode.py libs 2>&1 | tee $OUT/bench.txt
 fi
+if [[ $STEPS == *ncu* ]]; then
+  # Per-kernel Nsight Compute summary of the multipole step (B=1 and 16, 128K).
+  for B in 1 16; do
+    ncu --kernel-name regex:"^(score_|select_|compact_|exact_split|approx_split|merge_)" --launch-skip 7 --launch-count 7 --section SpeedOfLight --section Occupancy --section LaunchStats \
+      python3 profile_step.py libs $B 131072 2>&1 | grep -E "^  [a-z_0-9]+ \(|Duration|Memory Throughput|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit Registers|Grid Size|Waves Per SM" | tee $OUT/ncu_b$B.txt
+  done
+fi

@@ -295,7 +295,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   // Light kernels (about 80 registers): 6 CTAs fit per SM.
   int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 3 / 2, 0);
   std::string name = freshName("score");
-  int64_t ss = splitsFor(s.B, s.H, C, 256, numSMs, 0);
+  // Scores: a few CTAs per SM (each walks its clusters serially).
+  int64_t ss = splitsFor(s.B, s.H, C, 256, numSMs * 4, 0);
   if (failed(addKernels(scoreKernels(name, s, C, cs, ss,
                                      op.getConfig().getScorePosition(),
                                      op.getConfig().getRopeTheta().convertToDouble()),

@@ -870,29 +870,62 @@ std::string mlir::multipole::gpugen::compactChunksKernel(
   }
   t += R"(    %excl = arith.subi %incl, %w : i32
     %tot, %totok = gpu.shuffle idx %incl, %c31i, %w32 : i32
-    %mask = nvvm.vote.sync ballot %full, %on -> i32
-    %r = scf.while (%mm = %mask) : (i32) -> (i32) {
-      %nz = arith.cmpi ne, %mm, %c0i : i32
-      scf.condition(%nz) %mm : i32
-    } do {
-    ^bb0(%mm2: i32):
-      %bit = math.cttz %mm2 : i32
-      %ob, %obok = gpu.shuffle idx %oi, %bit, %w32 : i32
-      %mb, %mbok = gpu.shuffle idx %mi, %bit, %w32 : i32
-      %eb, %ebok = gpu.shuffle idx %excl, %bit, %w32 : i32
-      %obx = arith.index_cast %ob : i32 to index
-      %mbx = arith.index_cast %mb : i32 to index
-      %ebx = arith.index_cast %eb : i32 to index
-      %dst0 = arith.addi %pos, %ebx : index
-      scf.for %p = %lane to %mbx step %c32 {
-        %src = arith.addi %obx, %p : index
+    // Copy the chunk's selected members with every lane at once: slot q
+    // belongs to the first lane whose inclusive count exceeds q (binary
+    // search over lanes with shuffles), so all loads are in flight together.
+    %totx0 = arith.index_cast %tot : i32 to index
+    %trips = arith.ceildivui %totx0, %c32 : index
+    scf.for %it = %c0 to %trips step %c1 {
+      %it32 = arith.muli %it, %c32 : index
+      %q = arith.addi %it32, %lane : index
+      %qi = arith.index_cast %q : index to i32
+      %qv = arith.cmpi ult, %q, %totx0 : index
+      %bs0s = arith.addi %c0i, %c31i : i32
+      %bs0m = arith.shrui %bs0s, %c1i : i32
+      %bs0v, %bs0ok = gpu.shuffle idx %incl, %bs0m, %w32 : i32
+      %bs0g = arith.cmpi sgt, %bs0v, %qi : i32
+      %bs0m1 = arith.addi %bs0m, %c1i : i32
+      %bs0lo = arith.select %bs0g, %c0i, %bs0m1 : i32
+      %bs0hi = arith.select %bs0g, %bs0m, %c31i : i32
+      %bs1s = arith.addi %bs0lo, %bs0hi : i32
+      %bs1m = arith.shrui %bs1s, %c1i : i32
+      %bs1v, %bs1ok = gpu.shuffle idx %incl, %bs1m, %w32 : i32
+      %bs1g = arith.cmpi sgt, %bs1v, %qi : i32
+      %bs1m1 = arith.addi %bs1m, %c1i : i32
+      %bs1lo = arith.select %bs1g, %bs0lo, %bs1m1 : i32
+      %bs1hi = arith.select %bs1g, %bs1m, %bs0hi : i32
+      %bs2s = arith.addi %bs1lo, %bs1hi : i32
+      %bs2m = arith.shrui %bs2s, %c1i : i32
+      %bs2v, %bs2ok = gpu.shuffle idx %incl, %bs2m, %w32 : i32
+      %bs2g = arith.cmpi sgt, %bs2v, %qi : i32
+      %bs2m1 = arith.addi %bs2m, %c1i : i32
+      %bs2lo = arith.select %bs2g, %bs1lo, %bs2m1 : i32
+      %bs2hi = arith.select %bs2g, %bs2m, %bs1hi : i32
+      %bs3s = arith.addi %bs2lo, %bs2hi : i32
+      %bs3m = arith.shrui %bs3s, %c1i : i32
+      %bs3v, %bs3ok = gpu.shuffle idx %incl, %bs3m, %w32 : i32
+      %bs3g = arith.cmpi sgt, %bs3v, %qi : i32
+      %bs3m1 = arith.addi %bs3m, %c1i : i32
+      %bs3lo = arith.select %bs3g, %bs2lo, %bs3m1 : i32
+      %bs3hi = arith.select %bs3g, %bs3m, %bs2hi : i32
+      %bs4s = arith.addi %bs3lo, %bs3hi : i32
+      %bs4m = arith.shrui %bs4s, %c1i : i32
+      %bs4v, %bs4ok = gpu.shuffle idx %incl, %bs4m, %w32 : i32
+      %bs4g = arith.cmpi sgt, %bs4v, %qi : i32
+      %bs4m1 = arith.addi %bs4m, %c1i : i32
+      %bs4lo = arith.select %bs4g, %bs3lo, %bs4m1 : i32
+      %bs4hi = arith.select %bs4g, %bs4m, %bs3hi : i32
+      %own = arith.minui %bs4lo, %c31i : i32
+      %ob, %obok = gpu.shuffle idx %oi, %own, %w32 : i32
+      %eb, %ebok = gpu.shuffle idx %excl, %own, %w32 : i32
+      scf.if %qv {
+        %rel = arith.subi %qi, %eb : i32
+        %srci = arith.addi %ob, %rel : i32
+        %src = arith.index_cast %srci : i32 to index
         %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
-        %dst = arith.addi %dst0, %p : index
+        %dst = arith.addi %pos, %q : index
         memref.store %jv, %tok[%b, %h, %dst] : memref<$Bx$Hx$Nxi32>
       }
-      %mm3 = arith.subi %mm2, %c1i : i32
-      %mm4 = arith.andi %mm2, %mm3 : i32
-      scf.yield %mm4 : i32
     }
     %totx = arith.index_cast %tot : i32 to index
     %pn = arith.addi %pos, %totx : index
