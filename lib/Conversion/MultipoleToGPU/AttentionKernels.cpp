@@ -135,10 +135,11 @@ std::string mlir::multipole::gpugen::approxSplitKernel(
   AttnShape a = s;
   a.elt = "f32";
   a.N = C;
-  // 64 bytes of a value-centroid row per lane (8 lanes per 512-byte row):
-  // fewer shuffle steps and more loads in flight than one 16-byte load each.
-  if (a.D % 16 == 0 && ((a.D / 16) & (a.D / 16 - 1)) == 0)
-    a.perLane = 16;
+  // 32 bytes of a value-centroid row per lane (16 lanes per 512-byte row):
+  // more loads in flight than one 16-byte load each, and few enough
+  // registers for 4+ CTAs per SM (64 bytes per lane needed 134: run 14).
+  if (a.D % 8 == 0 && a.D / 8 <= 32 && ((a.D / 8) & (a.D / 8 - 1)) == 0)
+    a.perLane = 8;
   return attentionSplitKernelImpl(name, a, AttnLaunch{csplits, threads},
                                   SplitMode::Approx, true, hasParent, Cparent);
 }

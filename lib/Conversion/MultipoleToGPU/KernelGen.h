@@ -75,6 +75,9 @@ std::string mergeKernel(llvm::StringRef name, const AttnShape &s, int64_t P);
 std::string mergeSplitsKernel(llvm::StringRef name, const AttnShape &s,
                               const std::vector<int64_t> &splits);
 
+/// Floats of a centroid row each lane of the logits kernel reads.
+int64_t scoreFloatsPerLane(const AttnShape &s, double theta);
+
 /// Scoring: `@<name>_logits` (split over clusters: logits, per-split max and
 /// sum of n exp) and `@<name>_scores` (per (b, h): r_c).
 std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,

@@ -292,8 +292,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
                              "of two <= 32, got D = " << s.D;
   if (op.getConfig().getRopeTheta().convertToDouble() > 0 && lanes < 2)
     return op.emitError() << "windowed RoPE on the GPU needs D >= 8";
-  // Light kernels (about 80 registers): 6 CTAs fit per SM.
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 3 / 2, 0);
+  // One wave: the logits kernel (about 106 registers, 128 threads) fits 4
+  // CTAs per SM (run 14: with 178 registers and 6 assumed, 3 waves at B = 1).
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, 0);
   std::string name = freshName("score");
   // Scores: a few CTAs per SM (each walks its clusters serially).
   int64_t ss = splitsFor(s.B, s.H, C, 256, numSMs * 4, 0);
@@ -430,7 +431,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
     return failure();
   bool hasParent = static_cast<bool>(op.getParentAssign());
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 3 / 2, 0);
+  // One wave: about 85 registers and 16.6 KB of shared memory, 5 CTAs per SM.
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 5 / 4, 0);
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
   if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp),
                         loc)) ||

@@ -30,6 +30,17 @@ std::string fstr(double v) {
 }
 } // namespace
 
+int64_t mlir::multipole::gpugen::scoreFloatsPerLane(const AttnShape &s,
+                                                   double theta) {
+  // 8 floats (32 bytes) of a centroid row per lane: 16 lanes per 512-byte
+  // row. 16 floats per lane needed 178 registers (2 CTAs per SM; run 14).
+  // Windowed RoPE keeps 4 per lane (the rotation code would spill).
+  if (theta == 0 && s.D % 8 == 0 && s.D / 8 <= 32 &&
+      ((s.D / 8) & (s.D / 8 - 1)) == 0)
+    return 8;
+  return 4;
+}
+
 std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
                                                   const AttnShape &s, int64_t C,
                                                   int64_t csplits, int64_t ssplits,
@@ -38,8 +49,7 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
   // Floats of a centroid row per lane: 16 (64 bytes, 8 lanes per 512-byte
   // row: 3 shuffle steps) when D allows it, else one 16-byte load.
   // (windowed RoPE keeps 4 per lane: the per-dim rotation code would spill.)
-  const int64_t PL =
-      (theta == 0 && s.D % 16 == 0 && ((s.D / 16) & (s.D / 16 - 1)) == 0) ? 16 : 4;
+  const int64_t PL = scoreFloatsPerLane(s, theta);
   const int64_t T = 128, lanes = s.D / PL, NG = T / lanes, G = s.G();
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(s.B)},     {"HQ", str(s.Hq)},
