@@ -84,10 +84,12 @@ std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,
                          int64_t csplits, int64_t ssplits, int64_t scorePos,
                          double theta);
 
-/// Chunks of consecutive clusters the selection kernel sums (one per thread).
-constexpr int64_t kSelectChunks = 1024;
+/// Chunks of consecutive clusters per (sequence, KV head) the selection
+/// kernel sums (one per thread, at most 1024): fewer, larger chunks at large
+/// batch so that the compaction launches fewer CTAs.
+int64_t selectChunks(int64_t B, int64_t H);
 /// Clusters per chunk.
-int64_t selectChunk(int64_t C);
+int64_t selectChunk(int64_t C, int64_t nch);
 
 /// Budgeted selection: one CTA per (sequence, KV head), radix threshold.
 /// With `chunkBases` it also writes, per chunk of selectChunk(C) clusters,
@@ -95,13 +97,18 @@ int64_t selectChunk(int64_t C);
 std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
                          int64_t C, int64_t budgetTokens, double budgetFrac,
                          bool hasParent, int64_t Cparent,
-                         bool chunkBases = false);
+                         bool chunkBases = false, int64_t nch = 1024);
 
 /// Token list of the exact part from the selection's chunk bases: grid
-/// (256, H, B) x 128 threads, a warp per chunk (block 0 also writes sink
+/// (nch / 4, H, B) x 128 threads, a warp per chunk (block 0 also writes sink
 /// and window tokens and the count).
 std::string compactChunksKernel(llvm::StringRef name, int64_t B, int64_t H,
-                                int64_t N, int64_t C, int64_t sink);
+                                int64_t N, int64_t C, int64_t sink,
+                                int64_t nch);
+
+/// Floats of a value-centroid row per lane in the approximation kernel (0 =
+/// one 16-byte load).
+int64_t approxFloatsPerLane(const AttnShape &s);
 
 /// Centroid approximation split over clusters: per-split partials, same
 /// layout as attentionSplitKernel (rows are f32 value centroids, logits come

@@ -333,8 +333,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
     auto sp = dyn_cast<SparseAttentionOp>(u);
     return sp && sp.getSelected() == mask;
   });
+  int64_t nch = selectChunks(B, H);
   if (failed(addKernels(selectKernel(name, B, H, C, bt, bf, hasParent, Cp,
-                                     feedsSparse),
+                                     feedsSparse, nch),
                         loc)))
     return failure();
   OpBuilder b(op);
@@ -343,7 +344,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
   if (hasParent)
     args.append({op.getParentAssign(), op.getParentSelected()});
   if (feedsSparse) {
-    Value cb = alloc(b, loc, {B, H, kSelectChunks + 1}, b.getI32Type());
+    Value cb = alloc(b, loc, {B, H, nch + 1}, b.getI32Type());
     chunkBases[mask] = cb;
     args.push_back(cb);
   }
@@ -372,8 +373,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   std::string comp = freshName("compact"), split = freshName("exact_split"),
               comb = freshName("exact_combine");
   bool chunked = static_cast<bool>(chunkBases.lookup(op.getSelected()));
+  int64_t nch = selectChunks(s.B, s.H);
   if (failed(addKernels(chunked ? compactChunksKernel(comp, s.B, s.H, s.N, C,
-                                                      op.getConfig().getSink())
+                                                      op.getConfig().getSink(),
+                                                      nch)
                                 : compactKernel(comp, s.B, s.H, s.N, C,
                                                 op.getConfig().getSink()),
                         loc)) ||
@@ -389,7 +392,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   Value ntok = alloc(b, loc, {s.B, s.H}, i32);
   Value cb = chunkBases.lookup(op.getSelected());
   if (cb) {
-    launch(b, loc, comp, {kSelectChunks / 4, s.H, s.B}, 128,
+    launch(b, loc, comp, {nch / 4, s.H, s.B}, 128,
            {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts],
             idx[kState], op.getSelected(), cb, tok, ntok});
   } else {
@@ -431,8 +434,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
     return failure();
   bool hasParent = static_cast<bool>(op.getParentAssign());
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
-  // One wave: about 85 registers and 16.6 KB of shared memory, 5 CTAs per SM.
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * 5 / 4, 0);
+  // One wave: 32 bytes per lane: ~85 registers, 5 CTAs per SM; 64 bytes per
+  // lane: ~134 registers, 3 CTAs per SM.
+  int64_t perSM = approxFloatsPerLane(s) == 16 ? 3 : 5;
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4, 0);
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
   if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp),
                         loc)) ||

@@ -455,12 +455,13 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
                                                   double budgetFrac,
                                                   bool hasParent,
                                                   int64_t Cparent,
-                                                  bool chunkBases) {
+                                                  bool chunkBases,
+                                                  int64_t nch) {
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"C", str(C)},
       {"CP", str(Cparent)}, {"BT", str(budgetTokens)},
-      {"BF", fstr(budgetFrac)}, {"CPT", str(selectChunk(C))},
-      {"NCH", str(kSelectChunks)}, {"NCH1", str(kSelectChunks + 1)}};
+      {"BF", fstr(budgetFrac)}, {"CPT", str(selectChunk(C, nch))},
+      {"NCH", str(nch)}, {"NCH1", str(nch + 1)}, {"NCHm1", str(nch - 1)}};
   std::string t = R"(gpu.func @$NAME(%r: memref<$Bx$Hx$Cxf32>, %cnt: memref<$Bx$Hx$Cxi32>,
     %st: memref<$Bx$Hx4xi32>, )";
   if (hasParent)
@@ -555,7 +556,28 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   gpu.barrier
   %total = memref.load %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
   %over = arith.cmpi sgt, %total, %T : i64
-  scf.if %over {
+)";
+  // With at most 16 clusters per thread, a thread keeps its clusters' keys
+  // and weights in registers for the 4 passes (no global loads per pass).
+  const int64_t R = (C + 1023) / 1024;
+  const bool inRegs = R <= 16;
+  if (inRegs)
+    for (int64_t k = 0; k < R; ++k) {
+      std::string n = str(k);
+      t += "  %rk" + n + "o = arith.constant " + str(k * 1024) + " : index\n"
+           "  %rk" + n + "c = arith.addi %tid, %rk" + n + "o : index\n"
+           "  %rk" + n + "in = arith.cmpi ult, %rk" + n + "c, %cC : index\n"
+           "  %rk" + n + "l = arith.constant " + str(C - 1) + " : index\n"
+           "  %rk" + n + "cc = arith.minui %rk" + n + "c, %rk" + n + "l : index\n"
+           "  %rk" + n + "ev = memref.load %sel[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi8>\n"
+           "  %rk" + n + "rv = memref.load %r[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxf32>\n"
+           "  %rk" + n + "cn = memref.load %cnt[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi32>\n"
+           "  %rk" + n + "e0 = arith.cmpi ne, %rk" + n + "ev, %c0i8 : i8\n"
+           "  %rk" + n + "el = arith.andi %rk" + n + "e0, %rk" + n + "in : i1\n"
+           "  %rk" + n + "key = arith.bitcast %rk" + n + "rv : f32 to i32\n"
+           "  %rk" + n + "w = arith.select %rk" + n + "el, %rk" + n + "cn, %c0i : i32\n";
+    }
+  t += R"(  scf.if %over {
     // Radix select of the threshold key: 4 passes over 8-bit digits of the
     // (positive) score bits, from the top, weighted by counts.
     %res:3 = scf.for %pass = %c0 to %c4 step %c1 iter_args(%prefix = %c0i, %mask = %c0i, %budget = %T) -> (i32, i32, i64) {
@@ -571,7 +593,41 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       gpu.barrier
       // Each thread merges runs of equal digits before touching shared
       // memory (neighbouring clusters mostly share their top digits).
-      %cm1 = arith.constant -1 : i32
+)";
+  if (inRegs) {
+    t += "      %cm1 = arith.constant -1 : i32\n";
+    std::string rd = "%cm1", rs = "%c0i";
+    for (int64_t k = 0; k < R; ++k) {
+      std::string n = str(k), p = "%pk" + n;
+      t += "      " + p + "km = arith.andi %rk" + n + "key, %mask : i32\n"
+           "      " + p + "match = arith.cmpi eq, " + p + "km, %prefix : i32\n"
+           "      " + p + "pos = arith.cmpi sgt, %rk" + n + "w, %c0i : i32\n"
+           "      " + p + "go = arith.andi " + p + "pos, " + p + "match : i1\n"
+           "      " + p + "dg0 = arith.shrui %rk" + n + "key, %shift : i32\n"
+           "      " + p + "dg = arith.andi " + p + "dg0, %c255i : i32\n"
+           "      " + p + "same = arith.cmpi eq, " + p + "dg, " + rd + " : i32\n"
+           "      " + p + "f0 = arith.cmpi ne, " + rd + ", %cm1 : i32\n"
+           "      " + p + "diff = arith.xori " + p + "same, %true_ : i1\n"
+           "      " + p + "f1 = arith.andi " + p + "f0, " + p + "diff : i1\n"
+           "      " + p + "flush = arith.andi " + p + "f1, " + p + "go : i1\n"
+           "      scf.if " + p + "flush {\n"
+           "        " + p + "di = arith.index_cast " + rd + " : i32 to index\n"
+           "        " + p + "wb = arith.muli %warp, %c256 : index\n"
+           "        " + p + "hi = arith.addi " + p + "wb, " + p + "di : index\n"
+           "        " + p + "old = memref.atomic_rmw addi " + rs + ", %hist[" + p + "hi] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32\n"
+           "      }\n"
+           "      " + p + "keep = arith.andi " + p + "go, " + p + "same : i1\n"
+           "      " + p + "rsk = arith.addi " + rs + ", %rk" + n + "w : i32\n"
+           "      " + p + "nd = arith.select " + p + "go, " + p + "dg, " + rd + " : i32\n"
+           "      " + p + "ns0 = arith.select " + p + "keep, " + p + "rsk, %rk" + n + "w : i32\n"
+           "      " + p + "ns = arith.select " + p + "go, " + p + "ns0, " + rs + " : i32\n";
+      rd = p + "nd";
+      rs = p + "ns";
+    }
+    t += "      %run:2 = scf.execute_region -> (i32, i32) {\n"
+         "        scf.yield " + rd + ", " + rs + " : i32, i32\n      }\n";
+  } else {
+    t += R"(      %cm1 = arith.constant -1 : i32
       %run:2 = scf.for %c = %tid to %cC step %cTH iter_args(%rd = %cm1, %rs = %c0i) -> (i32, i32) {
         %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
         %el = arith.cmpi ne, %ev, %c0i8 : i8
@@ -601,7 +657,9 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
         %ns = arith.select %go, %ns0, %rs : i32
         scf.yield %nd, %ns : i32, i32
       }
-      %pend = arith.cmpi ne, %run#0, %cm1 : i32
+)";
+  }
+  t += R"(      %pend = arith.cmpi ne, %run#0, %cm1 : i32
       scf.if %pend {
         %di = arith.index_cast %run#0 : i32 to index
         %wbase = arith.muli %warp, %c256 : index
@@ -668,7 +726,21 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       %nm = arith.ori %mask, %msh : i32
       scf.yield %np, %nm, %nb : i32, i32, i64
     }
-    %tstar = arith.bitcast %res#0 : i32 to f32
+)";
+  if (inRegs) {
+    t += "    %tstar = arith.bitcast %res#0 : i32 to f32\n";
+    for (int64_t k = 0; k < R; ++k) {
+      std::string n = str(k);
+      t += "    %fk" + n + "pos = arith.cmpi sgt, %rk" + n + "w, %c0i : i32\n"
+           "    %fk" + n + "ab = arith.cmpf ogt, %rk" + n + "rv, %tstar : f32\n"
+           "    %fk" + n + "keep = arith.andi %fk" + n + "pos, %fk" + n + "ab : i1\n"
+           "    %fk" + n + "mv = arith.select %fk" + n + "keep, %c1i8, %c0i8 : i8\n"
+           "    scf.if %rk" + n + "in {\n"
+           "      memref.store %fk" + n + "mv, %sel[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi8>\n"
+           "    }\n";
+    }
+  } else {
+    t += R"(    %tstar = arith.bitcast %res#0 : i32 to f32
     scf.for %c = %tid to %cC step %cTH {
       %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
       %el = arith.cmpi ne, %ev, %c0i8 : i8
@@ -678,7 +750,9 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
       %mv = arith.select %keep, %c1i8, %c0i8 : i8
       memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
     }
+)";
   }
+  t += R"(  }
 )";
   if (chunkBases)
     t += R"(  // Selected tokens per chunk of $CPT consecutive clusters (one chunk per
@@ -752,13 +826,16 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %wprev = arith.select %hasPrev, %wprev0, %c0i : i32
   %excl0 = arith.subi %incl, %mine : i32
   %excl = arith.addi %excl0, %wprev : i32
-  memref.store %excl, %cbase[%b, %h, %tid] : memref<$Bx$Hx$NCH1xi32>
-  %cLast = arith.constant 1023 : index
+  %cNCH = arith.constant $NCH : index
+  %isChunk = arith.cmpi ult, %tid, %cNCH : index
+  scf.if %isChunk {
+    memref.store %excl, %cbase[%b, %h, %tid] : memref<$Bx$Hx$NCH1xi32>
+  }
+  %cLast = arith.constant $NCHm1 : index
   %isLast = arith.cmpi eq, %tid, %cLast : index
   scf.if %isLast {
     %tot = arith.addi %excl, %mine : i32
-    %cN1 = arith.constant 1024 : index
-    memref.store %tot, %cbase[%b, %h, %cN1] : memref<$Bx$Hx$NCH1xi32>
+    memref.store %tot, %cbase[%b, %h, %cNCH] : memref<$Bx$Hx$NCH1xi32>
   }
 )";
   }
@@ -768,18 +845,23 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   return subst(t, vars);
 }
 
-int64_t mlir::multipole::gpugen::selectChunk(int64_t C) {
-  return std::max<int64_t>(1, (C + kSelectChunks - 1) / kSelectChunks);
+int64_t mlir::multipole::gpugen::selectChunks(int64_t B, int64_t H) {
+  int64_t heads = B * H;
+  return heads <= 16 ? 1024 : heads <= 64 ? 512 : 256;
+}
+
+int64_t mlir::multipole::gpugen::selectChunk(int64_t C, int64_t nch) {
+  return std::max<int64_t>(1, (C + nch - 1) / nch);
 }
 
 std::string mlir::multipole::gpugen::compactChunksKernel(
     llvm::StringRef name, int64_t B, int64_t H, int64_t N, int64_t C,
-    int64_t sink) {
+    int64_t sink, int64_t nch) {
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(B)},   {"H", str(H)},
       {"N", str(N)},        {"C", str(C)},   {"C1", str(C + 1)},
-      {"SINK", str(sink)},  {"CPT", str(selectChunk(C))},
-      {"NCH1", str(kSelectChunks + 1)}};
+      {"SINK", str(sink)},  {"CPT", str(selectChunk(C, nch))},
+      {"NCH", str(nch)},    {"NCH1", str(nch + 1)}};
   std::string t = R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %off: memref<$Bx$Hx$C1xi32>,
     %mem: memref<$Bx$Hx$Nxi32>, %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
     %sel: memref<$Bx$Hx$Cxi8>, %cbase: memref<$Bx$Hx$NCH1xi32>,
@@ -822,7 +904,7 @@ std::string mlir::multipole::gpugen::compactChunksKernel(
     }
     %t0 = arith.cmpi eq, %tid, %c0 : index
     scf.if %t0 {
-      %cN1 = arith.constant 1024 : index
+      %cN1 = arith.constant $NCH : index
       %tot = memref.load %cbase[%b, %h, %cN1] : memref<$Bx$Hx$NCH1xi32>
       %b0i = arith.index_cast %base0 : index to i32
       %nt = arith.addi %tot, %b0i : i32
