@@ -9,7 +9,8 @@ from lit.llvm import llvm_config
 config.name = "MULTIPOLE"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".py"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "CMakeLists.txt",
+                   "Device"]  # test/Device: its own suite for the GPU machine
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.multipole_obj_root, "test")
 
