@@ -120,6 +120,51 @@ std::string rowReduce(const std::string &var, int64_t lanes,
 }
 } // namespace
 
+std::string mlir::multipole::gpugen::splitPartialCombineText() {
+  return R"(  scf.for %cb_w = %tid to %cGD step %cT {
+    %cb_hg = arith.divui %cb_w, %cD : index
+    %cb_d = arith.remui %cb_w, %cD : index
+    %cb_M = scf.for %cb_r = %c0 to %cNG step %c1 iter_args(%cb_mx = %ninf) -> (f32) {
+      %cb_rG = arith.muli %cb_r, %cG : index
+      %cb_sl0 = arith.addi %cb_rG, %cb_hg : index
+      %cb_mr = memref.load %sm[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %cb_lr = memref.load %sl[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %cb_has = arith.cmpf ogt, %cb_lr, %zf : f32
+      %cb_mm = arith.maximumf %cb_mx, %cb_mr : f32
+      %cb_nm = arith.select %cb_has, %cb_mm, %cb_mx : f32
+      scf.yield %cb_nm : f32
+    }
+    %cb_LA:2 = scf.for %cb_r = %c0 to %cNG step %c1 iter_args(%cb_ls = %zf, %cb_as = %zf) -> (f32, f32) {
+      %cb_rG = arith.muli %cb_r, %cG : index
+      %cb_sl0 = arith.addi %cb_rG, %cb_hg : index
+      %cb_mr = memref.load %sm[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %cb_lr = memref.load %sl[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      %cb_has = arith.cmpf ogt, %cb_lr, %zf : f32
+      %cb_dd = arith.subf %cb_mr, %cb_M : f32
+      %cb_ee = math.exp %cb_dd : f32
+      %cb_fa = arith.select %cb_has, %cb_ee, %zf : f32
+      %cb_sb = arith.muli %cb_sl0, %cD : index
+      %cb_si = arith.addi %cb_sb, %cb_d : index
+      %cb_ar = memref.load %sacc[%cb_si] : memref<$NGGDxf32, #gpu.address_space<workgroup>>
+      %cb_l2 = arith.mulf %cb_lr, %cb_fa : f32
+      %cb_ls2 = arith.addf %cb_ls, %cb_l2 : f32
+      %cb_a2 = arith.mulf %cb_ar, %cb_fa : f32
+      %cb_az = arith.select %cb_has, %cb_a2, %zf : f32
+      %cb_as2 = arith.addf %cb_as, %cb_az : f32
+      scf.yield %cb_ls2, %cb_as2 : f32, f32
+    }
+    %cb_hG = arith.muli %h, %cG : index
+    %cb_qh = arith.addi %cb_hG, %cb_hg : index
+    memref.store %cb_LA#1, %pacc[%b, %cb_qh, %split, %cb_d] : memref<$Bx$HQx$Sx$Dxf32>
+    %cb_d0z = arith.cmpi eq, %cb_d, %c0 : index
+    scf.if %cb_d0z {
+      memref.store %cb_M, %pm[%b, %cb_qh, %split] : memref<$Bx$HQx$Sxf32>
+      memref.store %cb_LA#0, %pl[%b, %cb_qh, %split] : memref<$Bx$HQx$Sxf32>
+    }
+  }
+)";
+}
+
 std::string mlir::multipole::gpugen::attentionSplitKernel(
     llvm::StringRef name, const AttnShape &s, const AttnLaunch &l, bool sparse,
     bool hasLens) {
@@ -470,51 +515,7 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
        << "  vector.store %res#" << 3 * g + 2 << ", %sacc[%sidx" << gs
        << "] : memref<$NGGDxf32, #gpu.address_space<workgroup>>, vector<$Vxf32>\n";
   }
-  os << R"(  gpu.barrier
-  scf.for %w = %tid to %cGD step %cT {
-    %g = arith.divui %w, %cD : index
-    %d = arith.remui %w, %cD : index
-    %M = scf.for %r = %c0 to %cNG step %c1 iter_args(%mx = %ninf) -> (f32) {
-      %rG = arith.muli %r, %cG : index
-      %sl0 = arith.addi %rG, %g : index
-      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %lr = memref.load %sl[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %has = arith.cmpf ogt, %lr, %zf : f32
-      %mm = arith.maximumf %mx, %mr : f32
-      %nm = arith.select %has, %mm, %mx : f32
-      scf.yield %nm : f32
-    }
-    %LA:2 = scf.for %r = %c0 to %cNG step %c1 iter_args(%ls = %zf, %as = %zf) -> (f32, f32) {
-      %rG = arith.muli %r, %cG : index
-      %sl0 = arith.addi %rG, %g : index
-      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %lr = memref.load %sl[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %has = arith.cmpf ogt, %lr, %zf : f32
-      %dd = arith.subf %mr, %M : f32
-      %ee = math.exp %dd : f32
-      %fa = arith.select %has, %ee, %zf : f32
-      %sb = arith.muli %sl0, %cD : index
-      %si = arith.addi %sb, %d : index
-      %ar = memref.load %sacc[%si] : memref<$NGGDxf32, #gpu.address_space<workgroup>>
-      %l2 = arith.mulf %lr, %fa : f32
-      %ls2 = arith.addf %ls, %l2 : f32
-      %a2 = arith.mulf %ar, %fa : f32
-      %az = arith.select %has, %a2, %zf : f32
-      %as2 = arith.addf %as, %az : f32
-      scf.yield %ls2, %as2 : f32, f32
-    }
-    %hG = arith.muli %h, %cG : index
-    %qh = arith.addi %hG, %g : index
-    memref.store %LA#1, %pacc[%b, %qh, %split, %d] : memref<$Bx$HQx$Sx$Dxf32>
-    %d0z = arith.cmpi eq, %d, %c0 : index
-    scf.if %d0z {
-      memref.store %M, %pm[%b, %qh, %split] : memref<$Bx$HQx$Sxf32>
-      memref.store %LA#0, %pl[%b, %qh, %split] : memref<$Bx$HQx$Sxf32>
-    }
-  }
-  gpu.return
-}
-)";
+  os << "  gpu.barrier\n" << splitPartialCombineText() << "  gpu.return\n}\n";
   return subst(t, vars);
 }
 

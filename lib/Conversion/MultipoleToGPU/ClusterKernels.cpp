@@ -360,6 +360,29 @@ std::string finishClusters(const PointSpec &val, const std::string &fc0,
   return o.str();
 }
 
+/// Resets the (b, h) slice of a level (threads strided): centroids and counts
+/// 0, offsets `off`, members and assignments -1.
+std::string resetLevelText(const std::string &off) {
+  return R"(  scf.for %p = %tid to %cCD4 step %cT {
+    %pc = arith.divui %p, %cD4 : index
+    %pr = arith.remui %p, %cD4 : index
+    %pd = arith.muli %pr, %c4x : index
+    vector.store %zv4, %cent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
+    vector.store %zv4, %vcent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
+  }
+  scf.for %p = %tid to %cC step %cT {
+    memref.store %c0i, %cnt[%b, %h, %p] : $CNT
+  }
+  scf.for %p = %tid to %cC1 step %cT {
+    memref.store )" + off + R"(, %off[%b, %h, %p] : $OFT
+  }
+  scf.for %p = %tid to %cM step %cT {
+    memref.store %cm1i, %mem[%b, %h, %p] : $AT
+    memref.store %cm1i, %asg[%b, %h, %p] : $AT
+  }
+)";
+}
+
 /// Level-0 block layout of sequence %b (docs/Algorithm.md "Build"): defines
 /// %n, %Lc, %nb, %rem, %bigrem, %nbz, %nblk.
 std::string layoutText() {
@@ -532,25 +555,8 @@ std::string mlir::multipole::gpugen::clusterBuildKernels(
   scf.yield %n_cs, %n_st, %a_st, %a_cs : index, index, index, index
   }
   %c4x = arith.constant 4 : index
-  scf.for %p = %tid to %cCD4 step %cT {
-    %pc = arith.divui %p, %cD4 : index
-    %pr = arith.remui %p, %cD4 : index
-    %pd = arith.muli %pr, %c4x : index
-    vector.store %zv4, %cent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
-    vector.store %zv4, %vcent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
-  }
-  scf.for %p = %tid to %cC step %cT {
-    memref.store %c0i, %cnt[%b, %h, %p] : $CNT
-  }
   %Lci = arith.index_cast %Lc : index to i32
-  scf.for %p = %tid to %cC1 step %cT {
-    memref.store %Lci, %off[%b, %h, %p] : $OFT
-  }
-  scf.for %p = %tid to %cM step %cT {
-    memref.store %cm1i, %mem[%b, %h, %p] : $AT
-    memref.store %cm1i, %asg[%b, %h, %p] : $AT
-  }
-  scf.if %is0 {
+)" << resetLevelText("%Lci") << R"(  scf.if %is0 {
     %nci = arith.index_cast %tot#0 : index to i32
     %lsi = arith.index_cast %tot#2 : index to i32
     memref.store %nci, %st[%b, %h, %c0] : $STT
@@ -846,24 +852,7 @@ std::string mlir::multipole::gpugen::clusterCoarsenKernel(
   %c4x = arith.constant 4 : index
   %h = gpu.block_id x
   %b = gpu.block_id y
-  scf.for %p = %tid to %cCD4 step %cT {
-    %pc = arith.divui %p, %cD4 : index
-    %pr = arith.remui %p, %cD4 : index
-    %pd = arith.muli %pr, %c4x : index
-    vector.store %zv4, %cent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
-    vector.store %zv4, %vcent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
-  }
-  scf.for %p = %tid to %cC step %cT {
-    memref.store %c0i, %cnt[%b, %h, %p] : $CNT
-  }
-  scf.for %p = %tid to %cC1 step %cT {
-    memref.store %c0i, %off[%b, %h, %p] : $OFT
-  }
-  scf.for %p = %tid to %cM step %cT {
-    memref.store %cm1i, %mem[%b, %h, %p] : $AT
-    memref.store %cm1i, %asg[%b, %h, %p] : $AT
-  }
-  %nci = memref.load %fst[%b, %h, %c0] : $STT
+)" << resetLevelText("%c0i") << R"(  %nci = memref.load %fst[%b, %h, %c0] : $STT
   %nc = arith.index_cast %nci : i32 to index
   scf.if %is0 {
     %mm = scf.for %c = %c0 to %nc step %c1 iter_args(%k = %c0i) -> (i32) {

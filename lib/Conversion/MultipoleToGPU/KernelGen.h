@@ -117,6 +117,13 @@ std::string approxSplitKernel(llvm::StringRef name, const AttnShape &s,
                               int64_t C, int64_t csplits, int64_t threads,
                               bool hasParent, int64_t Cparent);
 
+/// MLIR text merging the NG partials (m, l, acc) of a CTA's groups or warps,
+/// held in workgroup memory `%sm`, `%sl` ([$NGG]: group r, head g at
+/// r * G + g) and `%sacc` ([$NGGD], row-major by D), into this split's
+/// partials `%pacc`, `%pm`, `%pl`. Needs %tid, %h, %b, %split, %c0, %c1,
+/// %cNG, %cG, %cD, %cGD, %cT, %zf, %ninf.
+std::string splitPartialCombineText();
+
 enum class SplitMode { Dense, Sparse, Approx };
 std::string attentionSplitKernelImpl(llvm::StringRef name, const AttnShape &s,
                                      const AttnLaunch &l, SplitMode mode,

@@ -91,7 +91,8 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
       {"E", s.elt},         {"G", str(G)},     {"S", str(splits)},
       {"TT", str(kTile)},   {"NS", str(kStages)}, {"D8", str(D8)},
       {"GD", str(G * D)},   {"T", str(threads)}, {"W", str(kWarps)},
-      {"NSm1", str(kStages - 1)}};
+      {"NSm1", str(kStages - 1)}, {"NGG", str(kWarps * G)},
+      {"NGGD", str(kWarps * G * D)}};
   int64_t stageBytes = kStages * 2 * kTile * D * 2;
   vars["OWM"] = str(stageBytes);
   vars["OWL"] = str(stageBytes + kWarps * G * 4);
@@ -154,9 +155,10 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
   %owm = arith.constant $OWM : index
   %owl = arith.constant $OWL : index
   %owo = arith.constant $OWO : index
-  %wm = memref.view %dsm[%owm][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-  %wl = memref.view %dsm[%owl][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-  %wo = memref.view %dsm[%owo][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>
+  %sm = memref.view %dsm[%owm][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGxf32, #gpu.address_space<workgroup>>
+  %sl = memref.view %dsm[%owl][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGxf32, #gpu.address_space<workgroup>>
+  %sacc = memref.view %dsm[%owo][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGDxf32, #gpu.address_space<workgroup>>
+  %cNG = arith.constant $W : index
 )";
   if (sparse)
     o << "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
@@ -361,60 +363,26 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
   %lq2, %lq2ok = gpu.shuffle xor %lr1, %c2i, %c32i : f32
   %lrow = arith.addf %lr1, %lq2 : f32
   scf.if %gval {
+    %wG = arith.muli %warp, %cG : index
+    %slot = arith.addi %wG, %g : index
+    %sbase = arith.muli %slot, %cD : index
     %t0 = arith.cmpi eq, %t, %c0 : index
     scf.if %t0 {
-      memref.store %res#0, %wm[%warp, %g] : memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-      memref.store %lrow, %wl[%warp, %g] : memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
+      memref.store %res#0, %sm[%slot] : memref<$NGGxf32, #gpu.address_space<workgroup>>
+      memref.store %lrow, %sl[%slot] : memref<$NGGxf32, #gpu.address_space<workgroup>>
     }
 )";
   for (int64_t n = 0; n < NB; ++n) {
     std::string ns = str(n);
     o << "    %wd" << ns << "a = arith.constant " << n * 8 << " : index\n"
-      << "    %wd" << ns << " = arith.addi %wd" << ns << "a, %t2 : index\n"
+      << "    %wd" << ns << "c = arith.addi %wd" << ns << "a, %t2 : index\n"
+      << "    %wd" << ns << " = arith.addi %sbase, %wd" << ns << "c : index\n"
       << "    %wd" << ns << "b = arith.addi %wd" << ns << ", %c1 : index\n"
-      << "    memref.store %res#" << 2 + 2 * n << ", %wo[%warp, %g, %wd" << ns
-      << "] : memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>\n"
-      << "    memref.store %res#" << 3 + 2 * n << ", %wo[%warp, %g, %wd" << ns
-      << "b] : memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>\n";
+      << "    memref.store %res#" << 2 + 2 * n << ", %sacc[%wd" << ns
+      << "] : memref<$NGGDxf32, #gpu.address_space<workgroup>>\n"
+      << "    memref.store %res#" << 3 + 2 * n << ", %sacc[%wd" << ns
+      << "b] : memref<$NGGDxf32, #gpu.address_space<workgroup>>\n";
   }
-  o << R"(  }
-  gpu.barrier
-  scf.for %w = %tid to %cGD step %cT {
-    %gg = arith.divui %w, %cD : index
-    %d = arith.remui %w, %cD : index
-    %M = scf.for %r = %c0 to %cW step %c1 iter_args(%mx = %ninf) -> (f32) {
-      %mr = memref.load %wm[%r, %gg] : memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-      %lr = memref.load %wl[%r, %gg] : memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-      %has = arith.cmpf ogt, %lr, %zf : f32
-      %mm = arith.maximumf %mx, %mr : f32
-      %nm = arith.select %has, %mm, %mx : f32
-      scf.yield %nm : f32
-    }
-    %LA:2 = scf.for %r = %c0 to %cW step %c1 iter_args(%ls = %zf, %as = %zf) -> (f32, f32) {
-      %mr = memref.load %wm[%r, %gg] : memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-      %lr = memref.load %wl[%r, %gg] : memref<$Wx$Gxf32, #gpu.address_space<workgroup>>
-      %has = arith.cmpf ogt, %lr, %zf : f32
-      %dd = arith.subf %mr, %M : f32
-      %ee = math.exp %dd : f32
-      %fa = arith.select %has, %ee, %zf : f32
-      %ar = memref.load %wo[%r, %gg, %d] : memref<$Wx$Gx$Dxf32, #gpu.address_space<workgroup>>
-      %l2 = arith.mulf %lr, %fa : f32
-      %ls2 = arith.addf %ls, %l2 : f32
-      %a2 = arith.mulf %ar, %fa : f32
-      %az = arith.select %has, %a2, %zf : f32
-      %as2 = arith.addf %as, %az : f32
-      scf.yield %ls2, %as2 : f32, f32
-    }
-    %qh = arith.addi %hG, %gg : index
-    memref.store %LA#1, %pacc[%b, %qh, %split, %d] : memref<$Bx$HQx$Sx$Dxf32>
-    %d0z = arith.cmpi eq, %d, %c0 : index
-    scf.if %d0z {
-      memref.store %M, %pm[%b, %qh, %split] : memref<$Bx$HQx$Sxf32>
-      memref.store %LA#0, %pl[%b, %qh, %split] : memref<$Bx$HQx$Sxf32>
-    }
-  }
-  gpu.return
-}
-)";
+  o << "  }\n  gpu.barrier\n" << splitPartialCombineText() << "  gpu.return\n}\n";
   return subst(subst(o.str(), vars), vars);
 }

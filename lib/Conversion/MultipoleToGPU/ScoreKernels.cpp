@@ -23,6 +23,51 @@ using namespace mlir::multipole::gpugen;
 
 namespace {
 std::string str(int64_t v) { return std::to_string(v); }
+
+/// MLIR text: inclusive warp scan (sum) of the i32 `val` over lanes, with
+/// shuffles up; names start with `p`, the result is `%<p>incl`. Needs `lane`
+/// (index), `%c0i` and a width constant `w32` (i32).
+std::string warpInclusiveScan(const std::string &p, const std::string &val,
+                              const std::string &lane, const std::string &w32,
+                              const std::string &indent) {
+  std::string r, cur = val;
+  for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
+    std::string n = p + str(k);
+    r += indent + "%" + n + "o = arith.constant " + str(off) + " : i32\n" +
+         indent + "%" + n + "c = arith.constant " + str(off) + " : index\n" +
+         indent + "%" + n + "s, %" + n + "v = gpu.shuffle up " + cur + ", %" +
+         n + "o, " + w32 + " : i32\n" + indent + "%" + n +
+         "h = arith.cmpi uge, " + lane + ", %" + n + "c : index\n" + indent +
+         "%" + n + "z = arith.select %" + n + "h, %" + n + "s, %c0i : i32\n" +
+         indent + "%" + n + "a = arith.addi " + cur + ", %" + n + "z : i32\n";
+    cur = "%" + n + "a";
+  }
+  r += indent + "%" + p + "incl_ = arith.addi " + cur + ", %c0i : i32\n";
+  return r;
+}
+
+/// MLIR text: `%<p>own` (i32), the first lane whose i32 `incl` exceeds the
+/// i32 `q` (binary search over the 32 lanes with shuffles). Needs `%c0i`,
+/// `%c1i`, `%c31i`, `%w32`.
+std::string laneSearch(const std::string &p, const std::string &incl,
+                       const std::string &q, const std::string &indent) {
+  std::string r, lo = "%c0i", hi = "%c31i";
+  for (int k = 0; k < 5; ++k) {
+    std::string n = "%" + p + str(k);
+    r += indent + n + "s = arith.addi " + lo + ", " + hi + " : i32\n" + indent +
+         n + "m = arith.shrui " + n + "s, %c1i : i32\n" + indent + n + "v, " +
+         n + "ok = gpu.shuffle idx " + incl + ", " + n + "m, %w32 : i32\n" +
+         indent + n + "g = arith.cmpi sgt, " + n + "v, " + q + " : i32\n" +
+         indent + n + "m1 = arith.addi " + n + "m, %c1i : i32\n" + indent + n +
+         "lo = arith.select " + n + "g, " + lo + ", " + n + "m1 : i32\n" +
+         indent + n + "hi = arith.select " + n + "g, " + n + "m, " + hi +
+         " : i32\n";
+    lo = n + "lo";
+    hi = n + "hi";
+  }
+  r += indent + "%" + p + "own = arith.minui " + lo + ", %c31i : i32\n";
+  return r;
+}
 std::string fstr(double v) {
   char buf[64];
   snprintf(buf, sizeof(buf), "%.17e", v);
@@ -780,19 +825,8 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %sc0 = arith.addi %mine, %c0i : i32
 )";
   if (chunkBases) {
-    std::string cur = "%sc0";
-    for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
-      std::string n = str(k);
-      t += "  %uo" + n + " = arith.constant " + str(off) + " : i32\n"
-           "  %uc" + n + " = arith.constant " + str(off) + " : index\n"
-           "  %us" + n + ", %uv" + n + " = gpu.shuffle up " + cur + ", %uo" + n +
-           ", %ws32 : i32\n"
-           "  %uh" + n + " = arith.cmpi uge, %lanec, %uc" + n + " : index\n"
-           "  %uz" + n + " = arith.select %uh" + n + ", %us" + n + ", %c0i : i32\n"
-           "  %ua" + n + " = arith.addi " + cur + ", %uz" + n + " : i32\n";
-      cur = "%ua" + str(k);
-    }
-    t += "  %incl = arith.addi " + cur + R"(, %c0i : i32
+    t += warpInclusiveScan("u", "%sc0", "%lanec", "%ws32", "  ");
+    t += R"(  %incl = arith.addi %uincl_, %c0i : i32
   %c31 = arith.constant 31 : index
   %last = arith.cmpi eq, %lanec, %c31 : index
   scf.if %last {
@@ -803,19 +837,8 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   scf.if %w0 {
     %wt = memref.load %sfx[%lanec] : memref<256xi32, #gpu.address_space<workgroup>>
 )";
-    std::string wc = "%wt";
-    for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
-      std::string n = str(k);
-      t += "    %wo" + n + " = arith.constant " + str(off) + " : i32\n"
-           "    %wc" + n + " = arith.constant " + str(off) + " : index\n"
-           "    %wsh" + n + ", %wv" + n + " = gpu.shuffle up " + wc + ", %wo" + n +
-           ", %ws32 : i32\n"
-           "    %wh" + n + " = arith.cmpi uge, %lanec, %wc" + n + " : index\n"
-           "    %wz" + n + " = arith.select %wh" + n + ", %wsh" + n + ", %c0i : i32\n"
-           "    %wa" + n + " = arith.addi " + wc + ", %wz" + n + " : i32\n";
-      wc = "%wa" + str(k);
-    }
-    t += "    %wincl = arith.addi " + wc + R"(, %c0i : i32
+    t += warpInclusiveScan("w", "%wt", "%lanec", "%ws32", "    ");
+    t += R"(    %wincl = arith.addi %wincl_, %c0i : i32
     memref.store %wincl, %sfx[%lanec] : memref<256xi32, #gpu.address_space<workgroup>>
   }
   gpu.barrier
@@ -946,20 +969,8 @@ std::string mlir::multipole::gpugen::compactChunksKernel(
     %on = arith.andi %on0, %in : i1
     %w = arith.select %on, %mi, %c0i : i32
 )";
-  {
-    std::string cur = "%w";
-    for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
-      std::string n = str(k);
-      t += "    %so" + n + " = arith.constant " + str(off) + " : i32\n"
-           "    %sc" + n + " = arith.constant " + str(off) + " : index\n"
-           "    %ss" + n + ", %sv" + n + " = gpu.shuffle up " + cur + ", %so" + n + ", %w32 : i32\n"
-           "    %sh" + n + " = arith.cmpi uge, %lane, %sc" + n + " : index\n"
-           "    %sz" + n + " = arith.select %sh" + n + ", %ss" + n + ", %c0i : i32\n"
-           "    %sa" + n + " = arith.addi " + cur + ", %sz" + n + " : i32\n";
-      cur = "%sa" + n;
-    }
-    t += "    %incl = arith.addi " + cur + ", %c0i : i32\n";
-  }
+  t += warpInclusiveScan("s", "%w", "%lane", "%w32", "    ");
+  t += "    %incl = arith.addi %sincl_, %c0i : i32\n";
   t += R"(    %excl = arith.subi %incl, %w : i32
     %tot, %totok = gpu.shuffle idx %incl, %c31i, %w32 : i32
     // Copy the chunk's selected members with every lane at once: slot q
@@ -972,43 +983,10 @@ std::string mlir::multipole::gpugen::compactChunksKernel(
       %q = arith.addi %it32, %lane : index
       %qi = arith.index_cast %q : index to i32
       %qv = arith.cmpi ult, %q, %totx0 : index
-      %bs0s = arith.addi %c0i, %c31i : i32
-      %bs0m = arith.shrui %bs0s, %c1i : i32
-      %bs0v, %bs0ok = gpu.shuffle idx %incl, %bs0m, %w32 : i32
-      %bs0g = arith.cmpi sgt, %bs0v, %qi : i32
-      %bs0m1 = arith.addi %bs0m, %c1i : i32
-      %bs0lo = arith.select %bs0g, %c0i, %bs0m1 : i32
-      %bs0hi = arith.select %bs0g, %bs0m, %c31i : i32
-      %bs1s = arith.addi %bs0lo, %bs0hi : i32
-      %bs1m = arith.shrui %bs1s, %c1i : i32
-      %bs1v, %bs1ok = gpu.shuffle idx %incl, %bs1m, %w32 : i32
-      %bs1g = arith.cmpi sgt, %bs1v, %qi : i32
-      %bs1m1 = arith.addi %bs1m, %c1i : i32
-      %bs1lo = arith.select %bs1g, %bs0lo, %bs1m1 : i32
-      %bs1hi = arith.select %bs1g, %bs1m, %bs0hi : i32
-      %bs2s = arith.addi %bs1lo, %bs1hi : i32
-      %bs2m = arith.shrui %bs2s, %c1i : i32
-      %bs2v, %bs2ok = gpu.shuffle idx %incl, %bs2m, %w32 : i32
-      %bs2g = arith.cmpi sgt, %bs2v, %qi : i32
-      %bs2m1 = arith.addi %bs2m, %c1i : i32
-      %bs2lo = arith.select %bs2g, %bs1lo, %bs2m1 : i32
-      %bs2hi = arith.select %bs2g, %bs2m, %bs1hi : i32
-      %bs3s = arith.addi %bs2lo, %bs2hi : i32
-      %bs3m = arith.shrui %bs3s, %c1i : i32
-      %bs3v, %bs3ok = gpu.shuffle idx %incl, %bs3m, %w32 : i32
-      %bs3g = arith.cmpi sgt, %bs3v, %qi : i32
-      %bs3m1 = arith.addi %bs3m, %c1i : i32
-      %bs3lo = arith.select %bs3g, %bs2lo, %bs3m1 : i32
-      %bs3hi = arith.select %bs3g, %bs3m, %bs2hi : i32
-      %bs4s = arith.addi %bs3lo, %bs3hi : i32
-      %bs4m = arith.shrui %bs4s, %c1i : i32
-      %bs4v, %bs4ok = gpu.shuffle idx %incl, %bs4m, %w32 : i32
-      %bs4g = arith.cmpi sgt, %bs4v, %qi : i32
-      %bs4m1 = arith.addi %bs4m, %c1i : i32
-      %bs4lo = arith.select %bs4g, %bs3lo, %bs4m1 : i32
-      %bs4hi = arith.select %bs4g, %bs4m, %bs3hi : i32
-      %own = arith.minui %bs4lo, %c31i : i32
-      %ob, %obok = gpu.shuffle idx %oi, %own, %w32 : i32
+)";
+  t += laneSearch("bs", "%incl", "%qi", "      ");
+  t += "      %own = arith.addi %bsown, %c0i : i32\n";
+  t += R"(      %ob, %obok = gpu.shuffle idx %oi, %own, %w32 : i32
       %eb, %ebok = gpu.shuffle idx %excl, %own, %w32 : i32
       scf.if %qv {
         %rel = arith.subi %qi, %eb : i32
