@@ -202,8 +202,27 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
        "  %cphys = arith.xori %cchk, %crow8 : index\n"
        "  %gcol = arith.muli %cchk, %c8 : index\n"
        "  %scol = arith.muli %cphys, %c8 : index\n";
+  // Sparse mode: the token ids of a tile are loaded one iteration before its
+  // copies are issued (`%<pfx>_<i>`, i32), so cp.async never waits on them.
+  auto loadIds = [&](const std::string &tile, const std::string &pfx) {
+    std::ostringstream r;
+    r << "    %" << pfx << "tb = arith.muli " << tile << ", %cTT : index\n"
+      << "    %" << pfx << "tlo = arith.addi %lo, %" << pfx << "tb : index\n";
+    for (int64_t i = 0; i < copies; ++i) {
+      std::string n = pfx + "x" + str(i);
+      r << "    %" << n << "o = arith.constant " << i * rowsPerCopy << " : index\n"
+        << "    %" << n << "r = arith.addi %" << n << "o, %crow : index\n"
+        << "    %" << n << "p = arith.addi %" << pfx << "tlo, %" << n << "r : index\n"
+        << "    %" << n << "v = arith.cmpi ult, %" << n << "p, %hi : index\n"
+        << "    %" << n << "c = arith.select %" << n << "v, %" << n << "p, %lo : index\n"
+        << "    %" << n << "m = arith.minui %" << n << "c, %cNm1 : index\n"
+        << "    %" << pfx << "_" << i << " = memref.load %tok[%b, %h, %" << n
+        << "m] : memref<$Bx$Hx$Nxi32>\n";
+    }
+    return r.str();
+  };
   auto issue = [&](const std::string &tile, const std::string &stage,
-                   const std::string &sfx) {
+                   const std::string &sfx, const std::string &ids = "") {
     std::ostringstream r;
     r << "    %tb" << sfx << " = arith.muli " << tile << ", %cTT : index\n"
       << "    %tlo" << sfx << " = arith.addi %lo, %tb" << sfx << " : index\n";
@@ -215,7 +234,10 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
         << "    %rv" << n << " = arith.cmpi ult, %rp" << n << ", %hi : index\n"
         << "    %rc" << n << " = arith.select %rv" << n << ", %rp" << n << ", %lo : index\n"
         << "    %rn" << n << " = arith.select %rv" << n << ", %c8i, %c0e : index\n";
-      if (sparse)
+      if (sparse && !ids.empty())
+        r << "    %rj" << n << " = arith.index_cast %" << ids << "_" << i
+          << " : i32 to index\n";
+      else if (sparse)
         r << "    %rji" << n << " = memref.load %tok[%b, %h, %rc" << n
           << "] : memref<$Bx$Hx$Nxi32>\n"
           << "    %rj" << n << " = arith.index_cast %rji" << n << " : i32 to index\n";
@@ -240,20 +262,31 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
   }
   // Main loop.
   int64_t NB = D / 8; // n-blocks of O
-  o << "  %res:" << 2 + 2 * NB
+  int64_t nIds = sparse ? copies : 0;
+  if (sparse)
+    o << "  %cNm1 = arith.constant " << s.N - 1 << " : index\n"
+      << loadIds("%cNSm1", "pfi");
+  o << "  %res:" << 2 + 2 * NB + nIds
     << " = scf.for %it = %c0 to %ntiles step %c1 iter_args(%m = %ninf, %l = %zf";
   for (int64_t n = 0; n < NB; ++n)
     o << ", %o" << n << "a = %zf, %o" << n << "b = %zf";
+  for (int64_t i = 0; i < nIds; ++i)
+    o << ", %tj_" << i << " = %pfi_" << i;
   o << ") -> (f32, f32";
   for (int64_t n = 0; n < NB; ++n)
     o << ", f32, f32";
+  for (int64_t i = 0; i < nIds; ++i)
+    o << ", i32";
   o << ") {\n"
        "    gpu.barrier\n"
        "    %nx = arith.addi %it, %cNSm1 : index\n"
        "    %nxs = arith.remui %nx, %cNS : index\n"
        "    %nxin = arith.cmpi ult, %nx, %ntiles : index\n"
        "    scf.if %nxin {\n"
-    << issue("%nx", "%nxs", "m") << "    }\n"
+    << issue("%nx", "%nxs", "m", sparse ? "tj" : "") << "    }\n";
+  if (sparse)
+    o << "    %nx1 = arith.addi %nx, %c1 : index\n" << loadIds("%nx1", "pfn");
+  o << ""
     << "    %grp = nvgpu.device_async_create_group {}\n"
        "    nvgpu.device_async_wait %grp {numGroups = $NSm1 : i32}\n"
        "    gpu.barrier\n"
@@ -352,9 +385,13 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
   o << "    scf.yield %mn, %ln";
   for (int64_t n = 0; n < NB; ++n)
     o << ", %on" << n << "_0, %on" << n << "_1";
+  for (int64_t i = 0; i < nIds; ++i)
+    o << ", %pfn_" << i;
   o << " : f32, f32";
   for (int64_t n = 0; n < NB; ++n)
     o << ", f32, f32";
+  for (int64_t i = 0; i < nIds; ++i)
+    o << ", i32";
   o << "\n  }\n";
   // Row sums over the 4 lanes of a head row; warp partials to shared memory.
   o << "  gpu.barrier\n";
