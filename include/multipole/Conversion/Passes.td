@@ -53,6 +53,18 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
            "Threads per CTA of the attention kernels (a multiple of 32)">,
     Option<"numSMs", "num-sms", "int64_t", "132",
            "Multiprocessors of the target GPU (H100/H200: 132)">,
+    Option<"scoreSplits", "score-splits", "int64_t", "0",
+           "CTAs per (sequence, KV head) of the centroid-logits kernel; 0 = "
+           "one wave at its occupancy">,
+    Option<"approxSplits", "approx-splits", "int64_t", "0",
+           "CTAs per (sequence, KV head) of the centroid approximation; 0 = "
+           "one wave at its occupancy">,
+    Option<"scoreLaneFloats", "score-lane-floats", "int64_t", "0",
+           "Floats of a centroid row each lane of the logits kernel loads "
+           "(4, 8 or 16; 0 = 8, or 4 with windowed RoPE)">,
+    Option<"approxLaneFloats", "approx-lane-floats", "int64_t", "0",
+           "Floats of a value-centroid row each lane of the approximation "
+           "loads (4, 8 or 16; 0 = 16 at 64+ (sequence, head) pairs, else 8)">,
     Option<"mma", "mma", "bool", "true",
            "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
            "where it applies (bf16, head dim 64 or 128, up to 8 query heads "

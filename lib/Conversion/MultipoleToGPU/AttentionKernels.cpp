@@ -189,7 +189,8 @@ int64_t mlir::multipole::gpugen::approxFloatsPerLane(const AttnShape &s) {
 
 std::string mlir::multipole::gpugen::approxSplitKernel(
     llvm::StringRef name, const AttnShape &s, int64_t C, int64_t csplits,
-    int64_t threads, bool hasParent, int64_t Cparent) {
+    int64_t threads, bool hasParent, int64_t Cparent,
+    int64_t laneFloats) {
   // Rows are f32 value centroids; "tokens" are clusters.
   AttnShape a = s;
   a.elt = "f32";
@@ -197,7 +198,7 @@ std::string mlir::multipole::gpugen::approxSplitKernel(
   // 32 bytes of a value-centroid row per lane (16 lanes per 512-byte row):
   // more loads in flight than one 16-byte load each, and few enough
   // registers for 4+ CTAs per SM (64 bytes per lane needed 134: run 14).
-  a.perLane = approxFloatsPerLane(s);
+  a.perLane = laneFloats;
   return attentionSplitKernelImpl(name, a, AttnLaunch{csplits, threads},
                                   SplitMode::Approx, true, hasParent, Cparent);
 }

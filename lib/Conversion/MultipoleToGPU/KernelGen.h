@@ -75,14 +75,18 @@ std::string mergeKernel(llvm::StringRef name, const AttnShape &s, int64_t P);
 std::string mergeSplitsKernel(llvm::StringRef name, const AttnShape &s,
                               const std::vector<int64_t> &splits);
 
-/// Floats of a centroid row each lane of the logits kernel reads.
+/// Floats of a centroid row each lane of the logits kernel reads (the
+/// default for the shape).
 int64_t scoreFloatsPerLane(const AttnShape &s, double theta);
+/// Whether `pl` floats per lane tile a row of D floats (D / pl a power of two
+/// <= 32).
+bool laneFloatsFit(int64_t D, int64_t pl);
 
 /// Scoring: `@<name>_logits` (split over clusters: logits, per-split max and
 /// sum of n exp) and `@<name>_scores` (per (b, h): r_c).
 std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,
                          int64_t csplits, int64_t ssplits, int64_t scorePos,
-                         double theta);
+                         double theta, int64_t laneFloats);
 
 /// Chunks of consecutive clusters per (sequence, KV head) the selection
 /// kernel sums (one per thread, at most 1024): fewer, larger chunks at large
@@ -115,7 +119,8 @@ int64_t approxFloatsPerLane(const AttnShape &s);
 /// from centroid_score, weights are the token counts).
 std::string approxSplitKernel(llvm::StringRef name, const AttnShape &s,
                               int64_t C, int64_t csplits, int64_t threads,
-                              bool hasParent, int64_t Cparent);
+                              bool hasParent, int64_t Cparent,
+                              int64_t laneFloats);
 
 /// MLIR text merging the NG partials (m, l, acc) of a CTA's groups or warps,
 /// held in workgroup memory `%sm`, `%sl` ([$NGG]: group r, head g at

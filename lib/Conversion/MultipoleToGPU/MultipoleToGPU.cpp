@@ -292,15 +292,21 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
                              "of two <= 32, got D = " << s.D;
   if (op.getConfig().getRopeTheta().convertToDouble() > 0 && lanes < 2)
     return op.emitError() << "windowed RoPE on the GPU needs D >= 8";
-  // One wave: the logits kernel (about 106 registers, 128 threads) fits 4
-  // CTAs per SM (run 14: with 178 registers and 6 assumed, 3 waves at B = 1).
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, 0);
+  double theta = op.getConfig().getRopeTheta().convertToDouble();
+  int64_t pl = scoreLaneFloats ? scoreLaneFloats : scoreFloatsPerLane(s, theta);
+  if (!laneFloatsFit(s.D, pl) || (theta > 0 && pl != 4))
+    return op.emitError() << "score-lane-floats=" << pl << " does not fit head "
+                             "dim " << s.D << " (D / n must be a power of two "
+                             "<= 32; windowed RoPE needs 4)";
+  // One wave: the logits kernel (about 106 registers at 8 floats per lane,
+  // 128 threads) fits 4 CTAs per SM (run 14: 178 registers, 3 waves at B=1).
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, scoreSplits);
   std::string name = freshName("score");
   // Scores: a few CTAs per SM (each walks its clusters serially).
   int64_t ss = splitsFor(s.B, s.H, C, 256, numSMs * 4, 0);
   if (failed(addKernels(scoreKernels(name, s, C, cs, ss,
-                                     op.getConfig().getScorePosition(),
-                                     op.getConfig().getRopeTheta().convertToDouble()),
+                                     op.getConfig().getScorePosition(), theta,
+                                     pl),
                         loc)))
     return failure();
   OpBuilder b(op);
@@ -436,10 +442,16 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
   // One wave: 32 bytes per lane: ~85 registers, 5 CTAs per SM; 64 bytes per
   // lane: ~134 registers, 3 CTAs per SM.
-  int64_t perSM = approxFloatsPerLane(s) == 16 ? 3 : 5;
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4, 0);
+  int64_t lanePl = approxLaneFloats ? approxLaneFloats : approxFloatsPerLane(s);
+  if (!laneFloatsFit(s.D, lanePl))
+    return op.emitError() << "approx-lane-floats=" << lanePl << " does not fit "
+                             "head dim " << s.D
+                          << " (D / n must be a power of two <= 32)";
+  int64_t perSM = lanePl >= 16 ? 3 : 5;
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4, approxSplits);
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
-  if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp),
+  if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp,
+                                          lanePl),
                         loc)) ||
       failed(addKernels(combineKernel(comb, s, cs, false), loc)))
     return failure();

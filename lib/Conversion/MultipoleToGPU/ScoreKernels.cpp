@@ -75,6 +75,10 @@ std::string fstr(double v) {
 }
 } // namespace
 
+bool mlir::multipole::gpugen::laneFloatsFit(int64_t D, int64_t pl) {
+  return pl > 0 && D % pl == 0 && D / pl <= 32 && ((D / pl) & (D / pl - 1)) == 0;
+}
+
 int64_t mlir::multipole::gpugen::scoreFloatsPerLane(const AttnShape &s,
                                                    double theta) {
   // 8 floats (32 bytes) of a centroid row per lane: 16 lanes per 512-byte
@@ -90,11 +94,12 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
                                                   const AttnShape &s, int64_t C,
                                                   int64_t csplits, int64_t ssplits,
                                                   int64_t scorePos,
-                                                  double theta) {
+                                                  double theta,
+                                                  int64_t laneFloats) {
   // Floats of a centroid row per lane: 16 (64 bytes, 8 lanes per 512-byte
   // row: 3 shuffle steps) when D allows it, else one 16-byte load.
   // (windowed RoPE keeps 4 per lane: the per-dim rotation code would spill.)
-  const int64_t PL = scoreFloatsPerLane(s, theta);
+  const int64_t PL = laneFloats;
   const int64_t T = 128, lanes = s.D / PL, NG = T / lanes, G = s.G();
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(s.B)},     {"HQ", str(s.Hq)},

@@ -2,6 +2,19 @@
 // specialised to its shapes; intermediate buffers become device allocations.
 // RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192},symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s
 
+// Split counts and per-lane widths are options (defaults from the shape):
+// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu{score-splits=3 approx-splits=5 score-lane-floats=16 approx-lane-floats=4})" | FileCheck %s --check-prefix=OPT
+// OPT: gpu.launch_func @multipole_kernels::@score_0_logits blocks in (%c3
+// OPT: gpu.launch_func @multipole_kernels::@approx_split_5 blocks in (%c5
+// OPT: gpu.func @score_0_logits
+// OPT: vector.load {{.*}} : memref<1x8x{{[0-9]+}}x128xf32>, vector<16xf32>
+// OPT: gpu.func @approx_split_5
+// OPT: vector.load {{.*}} : memref<1x8x{{[0-9]+}}x128xf32>, vector<4xf32>
+// RUN: not multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-multipole-to-gpu{score-lane-floats=12})" 2>&1 | FileCheck %s --check-prefix=BADS
+// BADS: error: score-lane-floats=12 does not fit head dim 128
+// RUN: not multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-multipole-to-gpu{approx-lane-floats=2})" 2>&1 | FileCheck %s --check-prefix=BADA
+// BADA: error: approx-lane-floats=2 does not fit head dim 128
+
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch_func @multipole_kernels::@score_0_logits
 // CHECK: gpu.launch_func @multipole_kernels::@score_0_scores
