@@ -95,21 +95,13 @@ int64_t selectChunks(int64_t B, int64_t H);
 /// Clusters per chunk.
 int64_t selectChunk(int64_t C, int64_t nch);
 
-/// When the selection computes r_c itself from the logits kernel's outputs
-/// (the scores kernel is skipped): query heads, heads per KV head, and the
-/// logits kernel's split count.
-struct FusedScores {
-  int64_t Hq, G, splits;
-};
-
 /// Budgeted selection: one CTA per (sequence, KV head), radix threshold.
 /// With `chunkBases` it also writes, per chunk of selectChunk(C) clusters,
 /// the exclusive prefix of selected tokens ([B, H, 1025] i32, last = total).
 std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
                          int64_t C, int64_t budgetTokens, double budgetFrac,
                          bool hasParent, int64_t Cparent,
-                         bool chunkBases = false, int64_t nch = 1024,
-                         const FusedScores *fused = nullptr);
+                         bool chunkBases = false, int64_t nch = 1024);
 
 /// Token list of the exact part from the selection's chunk bases: grid
 /// (nch / 4, H, B) x 128 threads, a warp per chunk (block 0 also writes sink

@@ -56,12 +56,6 @@ struct ConvertMultipoleToGPUPass
     int64_t splits;
   };
   DenseMap<Value, SplitPartials> deferred;
-  /// Scores computed inside the selection: r -> (logits, per-split pairs).
-  struct PendingScores {
-    Value logits, part;
-    FusedScores info;
-  };
-  DenseMap<Value, PendingScores> fusedScores;
 
   /// Whether the partial outputs (acc, m, l) of `op` are read by one merge
   /// op only (and D allows the split-reading merge kernel).
@@ -321,25 +315,6 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   launch(b, loc, name + "_logits", {cs, s.H, s.B}, 128,
          {op.getQ(), cent, idx[kCounts], idx[kState], op.getLens(),
           op.getOuts()[1], part, scaleOf(b, loc, op.getScaleAttr(), s.D)});
-  // When r only feeds selections (and each selection thread keeps its
-  // clusters in registers), the selection computes r from the logits itself:
-  // one launch less.
-  Value r = op.getOuts()[0];
-  int selects = 0;
-  bool onlySelected = (C + 1023) / 1024 <= 16 && s.G() <= 32 &&
-                      llvm::all_of(r.getUsers(), [&](Operation *u) {
-                        if (isa<gpu::DeallocOp, memref::DeallocOp>(u) || u == op)
-                          return true;
-                        auto sel = dyn_cast<SelectClustersOp>(u);
-                        selects += sel ? 1 : 0;
-                        return sel && sel.getScores() == r;
-                      }) &&
-                      selects == 1;
-  if (onlySelected) {
-    fusedScores[r] = {op.getOuts()[1], part, FusedScores{s.Hq, s.G(), cs}};
-    op.erase();
-    return success();
-  }
   launch(b, loc, name + "_scores", {ss, s.H, s.B}, 256,
          {idx[kCounts], idx[kState], op.getOuts()[1], part, op.getOuts()[0]});
   dealloc(b, loc, part);
@@ -365,21 +340,13 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
     return sp && sp.getSelected() == mask;
   });
   int64_t nch = selectChunks(B, H);
-  auto fusedIt = fusedScores.find(op.getScores());
-  const FusedScores *fused =
-      fusedIt == fusedScores.end() ? nullptr : &fusedIt->second.info;
   if (failed(addKernels(selectKernel(name, B, H, C, bt, bf, hasParent, Cp,
-                                     feedsSparse, nch, fused),
+                                     feedsSparse, nch),
                         loc)))
     return failure();
   OpBuilder b(op);
   ValueRange idx = op.getIndex();
-  SmallVector<Value> args;
-  if (fused)
-    args.append({fusedIt->second.logits, fusedIt->second.part});
-  else
-    args.push_back(op.getScores());
-  args.append({idx[kCounts], idx[kState]});
+  SmallVector<Value> args = {op.getScores(), idx[kCounts], idx[kState]};
   if (hasParent)
     args.append({op.getParentAssign(), op.getParentSelected()});
   if (feedsSparse) {
@@ -389,10 +356,6 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
   }
   args.push_back(op.getOuts()[0]);
   launch(b, loc, name, {H, B, 1}, 1024, args);
-  if (fused) {
-    dealloc(b, loc, fusedIt->second.part);
-    fusedScores.erase(fusedIt);
-  }
   op.erase();
   return success();
 }

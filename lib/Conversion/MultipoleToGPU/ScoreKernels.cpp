@@ -46,84 +46,6 @@ std::string warpInclusiveScan(const std::string &p, const std::string &val,
   return r;
 }
 
-/// MLIR text (inside a warp-uniform region): the warp merges head `qh`'s
-/// per-split (max, sum n exp) pairs of `%part` (type `partT`, `S` splits,
-/// lanes over splits, shuffle reductions) and lane 0 stores M at `%smz[g]`
-/// and Z at `%smz[g + G]` (type memref<`smzN` x f32>). Needs %b, %c0, %c1.
-std::string zMergeText(const std::string &qh, const std::string &lane,
-                       const std::string &S, const std::string &c32,
-                       const std::string &c32i, const std::string &partT,
-                       const std::string &g, const std::string &G,
-                       const std::string &smzN, const std::string &zf,
-                       const std::string &ninf) {
-  std::string smzT = "memref<" + smzN + "xf32, #gpu.address_space<workgroup>>";
-  std::string r =
-      "    %lm = scf.for %s = " + lane + " to " + S + " step " + c32 +
-      " iter_args(%mx = " + ninf + ") -> (f32) {\n"
-      "      %mr = memref.load %part[%b, " + qh + ", %s, %c0] : memref<" + partT + ">\n"
-      "      %sr = memref.load %part[%b, " + qh + ", %s, %c1] : memref<" + partT + ">\n"
-      "      %has = arith.cmpf ogt, %sr, " + zf + " : f32\n"
-      "      %mm = arith.maximumf %mx, %mr : f32\n"
-      "      %nm = arith.select %has, %mm, %mx : f32\n"
-      "      scf.yield %nm : f32\n    }\n";
-  std::string cur = "%lm";
-  for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
-    std::string n = str(k);
-    r += "    %mo" + n + " = arith.constant " + str(off) + " : i32\n"
-         "    %ms" + n + ", %msok" + n + " = gpu.shuffle xor " + cur + ", %mo" + n +
-         ", " + c32i + " : f32\n"
-         "    %mr" + n + " = arith.maximumf " + cur + ", %ms" + n + " : f32\n";
-    cur = "%mr" + n;
-  }
-  r += "    %lz = scf.for %s = " + lane + " to " + S + " step " + c32 +
-       " iter_args(%zs = " + zf + ") -> (f32) {\n"
-       "      %mr = memref.load %part[%b, " + qh + ", %s, %c0] : memref<" + partT + ">\n"
-       "      %sr = memref.load %part[%b, " + qh + ", %s, %c1] : memref<" + partT + ">\n"
-       "      %has = arith.cmpf ogt, %sr, " + zf + " : f32\n"
-       "      %dd = arith.subf %mr, " + cur + " : f32\n"
-       "      %ee = math.exp %dd : f32\n"
-       "      %w = arith.mulf %sr, %ee : f32\n"
-       "      %wz = arith.select %has, %w, " + zf + " : f32\n"
-       "      %z2 = arith.addf %zs, %wz : f32\n"
-       "      scf.yield %z2 : f32\n    }\n";
-  std::string zc = "%lz";
-  for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
-    std::string n = str(k);
-    r += "    %zo" + n + " = arith.constant " + str(off) + " : i32\n"
-         "    %zsh" + n + ", %zok" + n + " = gpu.shuffle xor " + zc + ", %zo" + n +
-         ", " + c32i + " : f32\n"
-         "    %zr" + n + " = arith.addf " + zc + ", %zsh" + n + " : f32\n";
-    zc = "%zr" + n;
-  }
-  r += "    %l0 = arith.cmpi eq, " + lane + ", %c0 : index\n"
-       "    scf.if %l0 {\n"
-       "      memref.store " + cur + ", %smz[" + g + "] : " + smzT + "\n"
-       "      %zi = arith.addi " + g + ", " + G + " : index\n"
-       "      memref.store " + zc + ", %smz[%zi] : " + smzT + "\n"
-       "    }\n";
-  return r;
-}
-
-/// MLIR text: `dst` (f32) = r_c = sum over the group's heads g of
-/// exp(a_gc - M_g) / Z_g for cluster index `c`, from `%logits`, `%zqh<g>`,
-/// `%zM<g>`, `%zZ<g>` (the order of the scoring kernel's sum).
-std::string rFromLogitsText(const std::string &dst, const std::string &c,
-                            int64_t G) {
-  std::string r, acc = "%zfz", p = dst.substr(1) + "_";
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    r += "  %" + p + "a" + gs + " = memref.load %logits[%b, %zqh" + gs + ", " + c +
-         "] : memref<$Bx$HQx$Cxf32>\n"
-         "  %" + p + "d" + gs + " = arith.subf %" + p + "a" + gs + ", %zM" + gs + " : f32\n"
-         "  %" + p + "e" + gs + " = math.exp %" + p + "d" + gs + " : f32\n"
-         "  %" + p + "p" + gs + " = arith.divf %" + p + "e" + gs + ", %zZ" + gs + " : f32\n"
-         "  %" + p + "s" + gs + " = arith.addf " + acc + ", %" + p + "p" + gs + " : f32\n";
-    acc = "%" + p + "s" + gs;
-  }
-  r += "  " + dst + " = arith.addf " + acc + ", %zfz : f32\n";
-  return r;
-}
-
 /// MLIR text: `%<p>own` (i32), the first lane whose i32 `incl` exceeds the
 /// i32 `q` (binary search over the 32 lanes with shuffles). Needs `%c0i`,
 /// `%c1i`, `%c31i`, `%w32`.
@@ -497,10 +419,47 @@ gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
     os << "  %qh" << gs << " = arith.addi %hG, %c" << gs << "g : index\n"
        << "  %mine" << gs << " = arith.cmpi eq, %warpx, %c" << (g % 8) << "g : index\n"
        << "  scf.if %mine" << gs << " {\n"
-       << zMergeText("%qh" + gs, "%lanex", "%cS", "%c32x", "%c32i",
-                     "$Bx$HQx$Sx2xf32", "%c" + gs + "g", "%cG", "$G2", "%zf",
-                     "%ninf")
-       << "  }\n";
+       << "    %lm = scf.for %s = %lanex to %cS step %c32x iter_args(%mx = %ninf) -> (f32) {\n"
+       << "      %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %has = arith.cmpf ogt, %sr, %zf : f32\n"
+       << "      %mm = arith.maximumf %mx, %mr : f32\n"
+       << "      %nm = arith.select %has, %mm, %mx : f32\n"
+       << "      scf.yield %nm : f32\n    }\n";
+    std::string cur = "%lm";
+    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
+      std::string n = std::to_string(k);
+      os << "    %mo" << n << " = arith.constant " << off << " : i32\n"
+         << "    %ms" << n << ", %msok" << n << " = gpu.shuffle xor " << cur << ", %mo" << n
+         << ", %c32i : f32\n"
+         << "    %mr" << n << " = arith.maximumf " << cur << ", %ms" << n << " : f32\n";
+      cur = "%mr" + n;
+    }
+    os << "    %lz = scf.for %s = %lanex to %cS step %c32x iter_args(%zs = %zf) -> (f32) {\n"
+       << "      %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
+       << "      %has = arith.cmpf ogt, %sr, %zf : f32\n"
+       << "      %dd = arith.subf %mr, " << cur << " : f32\n"
+       << "      %ee = math.exp %dd : f32\n"
+       << "      %w = arith.mulf %sr, %ee : f32\n"
+       << "      %wz = arith.select %has, %w, %zf : f32\n"
+       << "      %z2 = arith.addf %zs, %wz : f32\n"
+       << "      scf.yield %z2 : f32\n    }\n";
+    std::string zc = "%lz";
+    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
+      std::string n = std::to_string(k);
+      os << "    %zo" << n << " = arith.constant " << off << " : i32\n"
+         << "    %zsh" << n << ", %zok" << n << " = gpu.shuffle xor " << zc << ", %zo" << n
+         << ", %c32i : f32\n"
+         << "    %zr" << n << " = arith.addf " << zc << ", %zsh" << n << " : f32\n";
+      zc = "%zr" + n;
+    }
+    os << "    %l0 = arith.cmpi eq, %lanex, %c0 : index\n"
+       << "    scf.if %l0 {\n"
+       << "      memref.store " << cur << ", %smz[%c" << gs << "g] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
+       << "      %zi = arith.addi %c" << gs << "g, %cG : index\n"
+       << "      memref.store " << zc << ", %smz[%zi] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
+       << "    }\n  }\n";
   }
   os << "  gpu.barrier\n";
   for (int64_t g = 0; g < G; ++g) {
@@ -547,19 +506,13 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
                                                   bool hasParent,
                                                   int64_t Cparent,
                                                   bool chunkBases,
-                                                  int64_t nch,
-                                                  const FusedScores *fused) {
+                                                  int64_t nch) {
   std::map<std::string, std::string> vars = {
       {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"C", str(C)},
-      {"HQ", str(fused ? fused->Hq : 0)}, {"SS", str(fused ? fused->splits : 0)},
-      {"GG", str(fused ? fused->G : 0)}, {"GG2", str(fused ? 2 * fused->G : 0)},
       {"CP", str(Cparent)}, {"BT", str(budgetTokens)},
       {"BF", fstr(budgetFrac)}, {"CPT", str(selectChunk(C, nch))},
       {"NCH", str(nch)}, {"NCH1", str(nch + 1)}, {"NCHm1", str(nch - 1)}};
-  std::string t = fused ? R"(gpu.func @$NAME(%logits: memref<$Bx$HQx$Cxf32>,
-    %part: memref<$Bx$HQx$SSx2xf32>, %cnt: memref<$Bx$Hx$Cxi32>,
-    %st: memref<$Bx$Hx4xi32>, )"
-                        : R"(gpu.func @$NAME(%r: memref<$Bx$Hx$Cxf32>, %cnt: memref<$Bx$Hx$Cxi32>,
+  std::string t = R"(gpu.func @$NAME(%r: memref<$Bx$Hx$Cxf32>, %cnt: memref<$Bx$Hx$Cxi32>,
     %st: memref<$Bx$Hx4xi32>, )";
   if (hasParent)
     t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
@@ -568,10 +521,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   t += R"(%sel: memref<$Bx$Hx$Cxi8>)
     workgroup(%hist: memref<8192xi32, #gpu.address_space<workgroup>>,
               %sh: memref<4xi64, #gpu.address_space<workgroup>>,
-              %sfx: memref<256xi32, #gpu.address_space<workgroup>>)";
-  if (fused)
-    t += ",\n              %smz: memref<$GG2xf32, #gpu.address_space<workgroup>>";
-  t += R"()
+              %sfx: memref<256xi32, #gpu.address_space<workgroup>>)
     kernel attributes {known_block_size = array<i32: 1024, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -599,37 +549,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
   %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
   %nc = arith.index_cast %nci : i32 to index
   %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
-)";
-  if (fused) {
-    // r_c from the logits (the scoring kernel's second half, fused): warp g
-    // merges head g's per-split (max, sum) pairs into (M_g, Z_g).
-    t += "  %c32zi = arith.constant 32 : i32\n"
-         "  %lanez = arith.remui %tid, %c32 : index\n"
-         "  %cSS = arith.constant $SS : index\n"
-         "  %cGG = arith.constant $GG : index\n"
-         "  %hGG = arith.muli %h, %cGG : index\n"
-         "  %zfz = arith.constant 0.0 : f32\n"
-         "  %ninfz = arith.constant 0xFF800000 : f32\n";
-    for (int64_t g = 0; g < fused->G; ++g) {
-      std::string gs = str(g);
-      t += "  %zg" + gs + " = arith.constant " + gs + " : index\n"
-           "  %zqh" + gs + " = arith.addi %hGG, %zg" + gs + " : index\n"
-           "  %zmine" + gs + " = arith.cmpi eq, %warp, %zg" + gs + " : index\n"
-           "  scf.if %zmine" + gs + " {\n" +
-           zMergeText("%zqh" + gs, "%lanez", "%cSS", "%c32", "%c32zi",
-                      "$Bx$HQx$SSx2xf32", "%zg" + gs, "%cGG", "$GG2", "%zfz",
-                      "%ninfz") +
-           "  }\n";
-    }
-    t += "  gpu.barrier\n";
-    for (int64_t g = 0; g < fused->G; ++g) {
-      std::string gs = str(g);
-      t += "  %zM" + gs + " = memref.load %smz[%zg" + gs + "] : memref<$GG2xf32, #gpu.address_space<workgroup>>\n"
-           "  %zZi" + gs + " = arith.addi %zg" + gs + ", %cGG : index\n"
-           "  %zZ" + gs + " = memref.load %smz[%zZi" + gs + "] : memref<$GG2xf32, #gpu.address_space<workgroup>>\n";
-    }
-  }
-  t += R"(  %btok = arith.constant $BT : i64
+  %btok = arith.constant $BT : i64
   %bfrac = arith.constant $BF : f64
   %lcf = arith.sitofp %lci : i32 to f64
   %tf = arith.mulf %bfrac, %lcf : f64
@@ -700,9 +620,7 @@ std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
            "  %rk" + n + "l = arith.constant " + str(C - 1) + " : index\n"
            "  %rk" + n + "cc = arith.minui %rk" + n + "c, %rk" + n + "l : index\n"
            "  %rk" + n + "ev = memref.load %sel[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi8>\n"
-           + (fused ? rFromLogitsText("%rk" + n + "rv", "%rk" + n + "cc", fused->G)
-                    : "  %rk" + n + "rv = memref.load %r[%b, %h, %rk" + n +
-                          "cc] : memref<$Bx$Hx$Cxf32>\n") +
+           "  %rk" + n + "rv = memref.load %r[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxf32>\n"
            "  %rk" + n + "cn = memref.load %cnt[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi32>\n"
            "  %rk" + n + "e0 = arith.cmpi ne, %rk" + n + "ev, %c0i8 : i8\n"
            "  %rk" + n + "el = arith.andi %rk" + n + "e0, %rk" + n + "in : i1\n"

@@ -17,11 +17,10 @@
 
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch_func @multipole_kernels::@score_0_logits
-// The selection computes r_c from the logits and per-split pairs itself.
-// CHECK-NOT: gpu.launch_func @multipole_kernels::@score_0_scores
+// CHECK: gpu.launch_func @multipole_kernels::@score_0_scores
 // The selection also writes the chunk bases [B, H, 1025] of the token list.
 // CHECK: %[[CB:.*]] = gpu.alloc () : memref<1x8x1025xi32>
-// CHECK: gpu.launch_func @multipole_kernels::@select_1 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}}) args(%{{.*}} : memref<1x32x2058xf32>, %{{.*}} : memref<1x32x{{[0-9]+}}x2xf32>, {{.*}}%[[CB]] : memref<1x8x1025xi32>
+// CHECK: gpu.launch_func @multipole_kernels::@select_1 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}}) args({{.*}}%[[CB]] : memref<1x8x1025xi32>
 // CHECK: gpu.launch_func @multipole_kernels::@compact_2 {{.*}}%[[CB]] : memref<1x8x1025xi32>
 // The exact part on tensor cores: 3 cp.async stages of 64 tokens in dynamic
 // shared memory.
