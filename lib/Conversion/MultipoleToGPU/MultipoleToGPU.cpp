@@ -390,7 +390,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
                                                          true, true)
                                : attentionSplitKernel(split, s, l, true, true),
                         loc)) ||
-      failed(addKernels(combineKernel(comb, s, l.splits, false), loc)))
+      (!onlyMerged(op, op.getOuts(), s.D) &&
+       failed(addKernels(combineKernel(comb, s, l.splits, false), loc))))
     return failure();
   OpBuilder b(op);
   Type i32 = b.getI32Type();
@@ -453,7 +454,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
   if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp,
                                           lanePl),
                         loc)) ||
-      failed(addKernels(combineKernel(comb, s, cs, false), loc)))
+      (!onlyMerged(op, op.getOuts(), s.D) &&
+       failed(addKernels(combineKernel(comb, s, cs, false), loc))))
     return failure();
   OpBuilder b(op);
   auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, cs, s.D);
