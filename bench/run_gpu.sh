@@ -12,7 +12,7 @@ if [[ $STEPS == *check* ]]; then
 fi
 if [ "${SANITIZE:-1}" = 1 ]; then
   for tool in memcheck racecheck; do
-    MP_WATCHDOG=100 timeout 110 compute-sanitizer --tool $tool --print-limit 5 python3 gpu_check.py libs ${SANCASE:-n700} 2>&1 | tail -8 | tee $OUT/sanitize_$tool.txt
+    MP_WATCHDOG=100 timeout 110 compute-sanitizer --tool $tool --print-limit 5 python3 gpu_check.py libs ${SANCASE:-n2500} 2>&1 | tail -8 | tee $OUT/sanitize_$tool.txt
   done
 fi
 if [[ $STEPS == *build* ]]; then
