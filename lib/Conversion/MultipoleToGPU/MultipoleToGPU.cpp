@@ -178,6 +178,7 @@ struct ConvertMultipoleToGPUPass
   LogicalResult lowerDecode(DecodeAttentionOp op);
   LogicalResult lowerScore(CentroidScoreOp op);
   LogicalResult lowerBuildOrUpdate(Operation *op);
+  LogicalResult hostFallback(Operation *op);
   LogicalResult lowerCoarsen(ClusterCoarsenOp op);
   LogicalResult lowerSelect(SelectClustersOp op);
   LogicalResult lowerSparse(SparseAttentionOp op);
@@ -504,8 +505,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
                  kT.getDimSize(3), mt(outs[kCounts]).getDimSize(2),
                  kT.getDimSize(2), eltName(kT.getElementType())};
   if (s.D % 32)
-    return op->emitError() << "the GPU k-means kernels need a head dimension "
-                              "that is a multiple of 32, got " << s.D;
+    return hostFallback(op);
   ClusterConfig c = clusterConfig(cfg, 0);
   double theta = cfg.getRopeTheta().convertToDouble();
   OpBuilder b(op);
@@ -558,8 +558,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerCoarsen(ClusterCoarsenOp op) {
   ClusterShape s{fT.getDimSize(0), fT.getDimSize(1), 0, fT.getDimSize(3),
                  mt(outs[kCounts]).getDimSize(2), fT.getDimSize(2), "f32"};
   if (s.D % 32)
-    return op.emitError() << "the GPU k-means kernels need a head dimension "
-                             "that is a multiple of 32, got " << s.D;
+    return hostFallback(op);
   std::string name = freshName("cluster_coarsen");
   if (failed(addKernels(clusterCoarsenKernel(
                             name, s, clusterConfig(op.getConfig(), op.getLevel())),
@@ -576,6 +575,41 @@ LogicalResult ConvertMultipoleToGPUPass::lowerCoarsen(ClusterCoarsenOp op) {
   dealloc(b, loc, ids);
   dealloc(b, loc, norms);
   op.erase();
+  return success();
+}
+
+/// Cluster ops whose shapes the GPU k-means kernels do not take (head dim not
+/// a multiple of 32) run on the host: operands are copied to host buffers,
+/// the op is re-created there (convert-multipole-to-loops lowers it next) and
+/// its outputs are copied back. Correct, but it moves the cache over PCIe.
+LogicalResult ConvertMultipoleToGPUPass::hostFallback(Operation *op) {
+  Location loc = op->getLoc();
+  OpBuilder b(op);
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  SmallVector<Value> hostOperands;
+  SmallVector<std::pair<Value, Value>> copyBack; // (device, host)
+  SmallVector<Value> hostBufs;
+  for (OpOperand &o : op->getOpOperands()) {
+    Value dev = o.get();
+    auto t = mt(dev);
+    Value host = memref::AllocOp::create(b, loc, MemRefType::get(t.getShape(),
+                                                                 t.getElementType()));
+    bool init = dps.isDpsInit(&o);
+    // Inits of cluster_update are read; build/coarsen outputs are not.
+    if (!init || isa<ClusterUpdateOp>(op))
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, dev);
+    if (init)
+      copyBack.push_back({dev, host});
+    hostOperands.push_back(host);
+    hostBufs.push_back(host);
+  }
+  OperationState st(loc, op->getName(), hostOperands, TypeRange{}, op->getAttrs());
+  b.create(st);
+  for (auto [dev, host] : copyBack)
+    gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
+  for (Value h : hostBufs)
+    memref::DeallocOp::create(b, loc, h);
+  op->erase();
   return success();
 }
 
