@@ -120,6 +120,31 @@ std::string rowReduce(const std::string &var, int64_t lanes,
 }
 } // namespace
 
+std::string mlir::multipole::gpugen::splitRangeText(SplitMode mode,
+                                                    bool hasLens) {
+  // Length of the token sequence of this (b, h).
+  std::string t;
+  if (mode == SplitMode::Approx)
+    t = "  %nti = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>\n";
+  else if (mode == SplitMode::Sparse)
+    t = "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
+  else if (hasLens)
+    t = "  %nti = memref.load %lens[%b] : memref<$Bxi32>\n";
+  else
+    t = "  %nti = arith.constant $N : i32\n";
+  return t + R"(  %nt0 = arith.index_cast %nti : i32 to index
+  %nt1 = arith.maxsi %nt0, %c0 : index
+  %nt = arith.minui %nt1, %cN : index
+  // This CTA's tokens, then this group's contiguous share.
+  %chunk = arith.ceildivui %nt, %cS : index
+  %lo0 = arith.muli %split, %chunk : index
+  %lo = arith.minui %lo0, %nt : index
+  %hi0 = arith.addi %lo, %chunk : index
+  %hi = arith.minui %hi0, %nt : index
+  %len = arith.subi %hi, %lo : index
+)";
+}
+
 std::string mlir::multipole::gpugen::splitPartialCombineText() {
   return R"(  scf.for %cb_w = %tid to %cGD step %cT {
     %cb_hg = arith.divui %cb_w, %cD : index
@@ -261,26 +286,10 @@ std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
   %sub = arith.remui %tid, %cLANES : index
   %d0 = arith.muli %sub, %cV : index
 )";
-  // Length of the token sequence of this (b, h).
-  if (approx)
-    os << "  %nti = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>\n";
-  else if (sparse)
-    os << "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
-  else if (hasLens)
-    os << "  %nti = memref.load %lens[%b] : memref<$Bxi32>\n";
-  else
-    os << "  %nti = arith.constant $N : i32\n";
-  os << R"(  %nt0 = arith.index_cast %nti : i32 to index
-  %nt1 = arith.maxsi %nt0, %c0 : index
-  %nt = arith.minui %nt1, %cN : index
-  // This CTA's tokens, then this group's contiguous share.
-  %chunk = arith.ceildivui %nt, %cS : index
-  %lo0 = arith.muli %split, %chunk : index
-  %lo = arith.minui %lo0, %nt : index
-  %hi0 = arith.addi %lo, %chunk : index
-  %hi = arith.minui %hi0, %nt : index
-  %len = arith.subi %hi, %lo : index
-  // Every lane runs the same number of iterations (the row reductions are
+  os << splitRangeText(approx ? SplitMode::Approx
+                              : sparse ? SplitMode::Sparse : SplitMode::Dense,
+                       hasLens);
+  os << R"(  // Every lane runs the same number of iterations (the row reductions are
   // warp shuffles over all lanes): group g takes tokens lo + g, lo + g + NG, ...
   %cUNG = arith.constant $UNG : index
   %trip = arith.ceildivui %len, %cUNG : index

@@ -130,6 +130,11 @@ std::string approxSplitKernel(llvm::StringRef name, const AttnShape &s,
 std::string splitPartialCombineText();
 
 enum class SplitMode { Dense, Sparse, Approx };
+
+/// MLIR text: this CTA's contiguous slice [%lo, %hi) (%len) of the (b, h)
+/// token sequence (dense: lens[b]; sparse: the token list's count; approx:
+/// the cluster count). Needs %b, %h, %split, %c0, %cN, %cS.
+std::string splitRangeText(SplitMode mode, bool hasLens);
 std::string attentionSplitKernelImpl(llvm::StringRef name, const AttnShape &s,
                                      const AttnLaunch &l, SplitMode mode,
                                      bool hasLens, bool hasParent,

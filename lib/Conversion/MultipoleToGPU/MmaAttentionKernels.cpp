@@ -160,22 +160,8 @@ std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
   %sacc = memref.view %dsm[%owo][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGDxf32, #gpu.address_space<workgroup>>
   %cNG = arith.constant $W : index
 )";
-  if (sparse)
-    o << "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
-  else if (hasLens)
-    o << "  %nti = memref.load %lens[%b] : memref<$Bxi32>\n";
-  else
-    o << "  %nti = arith.constant $N : i32\n";
-  o << R"(  %nt0 = arith.index_cast %nti : i32 to index
-  %nt1 = arith.maxsi %nt0, %c0 : index
-  %nt = arith.minui %nt1, %cN : index
-  %chunk = arith.ceildivui %nt, %cS : index
-  %lo0 = arith.muli %split, %chunk : index
-  %lo = arith.minui %lo0, %nt : index
-  %hi0 = arith.addi %lo, %chunk : index
-  %hi = arith.minui %hi0, %nt : index
-  %len = arith.subi %hi, %lo : index
-  %ntiles = arith.ceildivui %len, %cTT : index
+  o << splitRangeText(sparse ? SplitMode::Sparse : SplitMode::Dense, hasLens);
+  o << R"(  %ntiles = arith.ceildivui %len, %cTT : index
   // Q as the A operand: head g of the group in row g (g < G), zero rows else.
   %gval = arith.cmpi ult, %g, %cG : index
   %gq = arith.select %gval, %g, %c0 : index
