@@ -2,9 +2,13 @@
 import os
 import shutil
 import subprocess
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
+from gpu_features import has_cuda_device  # noqa: E402
 
 config.name = "MULTIPOLE"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
@@ -34,13 +38,8 @@ llvm_config.add_tool_substitutions(
     ["multipole-opt", "multipole-compile", "multipole-run"], tool_dirs)
 
 # A GPU is present: enables tests marked `REQUIRES: cuda-device`.
-if shutil.which("nvidia-smi"):
-    try:
-        if subprocess.run(["nvidia-smi", "-L"], capture_output=True,
-                          timeout=20).returncode == 0:
-            config.available_features.add("cuda-device")
-    except Exception:
-        pass
+if has_cuda_device():
+    config.available_features.add("cuda-device")
 # The CUDA toolkit (libdevice for PTX generation, ptxas for the resource check).
 cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
 if os.path.exists(os.path.join(cuda_home, "nvvm", "libdevice")) and \

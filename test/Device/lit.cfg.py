@@ -6,10 +6,12 @@
 # build/lib/libmultipole_cuda_runtime.so).
 import os
 import shutil
-import subprocess
 import sys
 
 import lit.formats
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Inputs"))
+from gpu_features import has_cuda_device  # noqa: E402
 
 config.name = "MULTIPOLE-DEVICE"
 config.test_format = lit.formats.ShTest(True)
@@ -40,10 +42,5 @@ for var in ("PATH", "HOME", "CUDA_VISIBLE_DEVICES", "PYTHONPATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
-if shutil.which("nvidia-smi"):
-    try:
-        if subprocess.run(["nvidia-smi", "-L"], capture_output=True,
-                          timeout=20).returncode == 0:
-            config.available_features.add("cuda-device")
-    except Exception:
-        pass
+if has_cuda_device():
+    config.available_features.add("cuda-device")
