@@ -40,6 +40,16 @@ std::string eltName(Type t) {
 
 MemRefType mt(Value v) { return cast<MemRefType>(v.getType()); }
 
+/// Splits over `items` per (sequence, head) so that about `ctas` CTAs run in
+/// all (one wave: CTAs per SM x SMs), each with at least `minPer` items.
+int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
+                         int64_t ctas, int64_t forced) {
+  if (forced > 0)
+    return forced;
+  int64_t s = std::max<int64_t>(1, ctas / (B * H));
+  return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, items / minPer));
+}
+
 struct ConvertMultipoleToGPUPass
     : public multipole::impl::ConvertMultipoleToGPUBase<
           ConvertMultipoleToGPUPass> {
@@ -120,14 +130,6 @@ struct ConvertMultipoleToGPUPass
     gpu::LaunchFuncOp::create(b, loc, kernel(name), g, t, smem, args);
   }
 
-  /// Splits for the tensor-core kernel: 2 CTAs per SM (96 KB of stages
-  /// each), at least one 64-token tile per split.
-  int64_t chooseMmaSplits(int64_t B, int64_t H, int64_t tokens) {
-    if (splits > 0)
-      return splits;
-    int64_t s = std::max<int64_t>(1, 2 * numSMs / (B * H));
-    return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, tokens / 64));
-  }
 
   Value alloc(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt) {
     auto t = MemRefType::get(shape, elt);
@@ -199,7 +201,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
   if (failed(checkShape(op, s)))
     return failure();
   bool useMma = mma && mmaAttentionSupported(s);
-  AttnLaunch l{useMma ? chooseMmaSplits(s.B, s.H, s.N) : chooseSplits(s.B, s.H, s.N),
+  // Tensor-core kernel: 2 CTAs per SM (about 104 KB of shared memory each).
+  AttnLaunch l{useMma ? splitsFor(s.B, s.H, s.N, 64, 2 * numSMs, splits)
+                      : chooseSplits(s.B, s.H, s.N),
                useMma ? kMmaThreads : threads};
   std::string split = freshName("decode_split"), comb = freshName("decode_combine");
   bool hasLens = static_cast<bool>(op.getLens());
@@ -269,15 +273,6 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
   return success();
 }
 
-/// Splits over `items` per (sequence, head) so that about 4 CTAs per SM run,
-/// each with at least `minPer` items.
-static int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
-                         int64_t sms, int64_t forced) {
-  if (forced > 0)
-    return forced;
-  int64_t s = std::max<int64_t>(1, 4 * sms / (B * H));
-  return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, items / minPer));
-}
 
 LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   Location loc = op.getLoc();
@@ -301,10 +296,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
                              "<= 32; windowed RoPE needs 4)";
   // One wave: the logits kernel (about 106 registers at 8 floats per lane,
   // 128 threads) fits 4 CTAs per SM (run 14: 178 registers, 3 waves at B=1).
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs, scoreSplits);
+  int64_t cs = splitsFor(s.B, s.H, C, 64, 4 * numSMs, scoreSplits);
   std::string name = freshName("score");
   // Scores: a few CTAs per SM (each walks its clusters serially).
-  int64_t ss = splitsFor(s.B, s.H, C, 256, numSMs * 4, 0);
+  int64_t ss = splitsFor(s.B, s.H, C, 256, 16 * numSMs, 0);
   if (failed(addKernels(scoreKernels(name, s, C, cs, ss,
                                      op.getConfig().getScorePosition(), theta,
                                      pl),
@@ -373,9 +368,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   // The exact part reads about sink + window + budget tokens: ~N/8 at the
   // default knobs; split so that every split has >= 128 of them.
   bool useMma = mma && mmaAttentionSupported(s);
-  AttnLaunch l{useMma ? chooseMmaSplits(s.B, s.H, std::max<int64_t>(s.N / 8, 1))
-                      : splitsFor(s.B, s.H, std::max<int64_t>(s.N / 8, 1), 128,
-                                  numSMs, splits),
+  int64_t exactTokens = std::max<int64_t>(s.N / 8, 1);
+  AttnLaunch l{useMma ? splitsFor(s.B, s.H, exactTokens, 64, 2 * numSMs, splits)
+                      : splitsFor(s.B, s.H, exactTokens, 128,
+                                  4 * numSMs, splits),
                useMma ? kMmaThreads : threads};
   std::string comp = freshName("compact"), split = freshName("exact_split"),
               comb = freshName("exact_combine");
@@ -450,7 +446,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
                              "head dim " << s.D
                           << " (D / n must be a power of two <= 32)";
   int64_t perSM = lanePl >= 16 ? 3 : 5;
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4, approxSplits);
+  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4 * 4, approxSplits);
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
   if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp,
                                           lanePl),
