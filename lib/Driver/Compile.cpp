@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "multipole/Driver/Compile.h"
+#include "multipole/Driver/StreamEntryPoints.h"
 #include "multipole/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -129,7 +130,7 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
     }
     return WalkResult::advance();
   });
-  return llvm::json::Value(llvm::json::Object{{"version", 1},
+  return llvm::json::Value(llvm::json::Object{{"version", 2},
                                               {"target", opts.target},
                                               {"config", config},
                                               {"entries", std::move(entries)}});
@@ -328,6 +329,13 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     llmod = translateModuleToLLVMIR(module, llctx, "multipole");
     if (!llmod)
       return emitError(module.getLoc()) << "translation to LLVM IR failed";
+  }
+  // CUDA: the caller's-stream wrappers (ABI version 2).
+  if (cuda) {
+    if (llvm::Error e =
+            addStreamEntryPoints(*llmod, *manifest.getAsObject()))
+      return emitError(module.getLoc())
+             << "internal error: " << llvm::toString(std::move(e));
   }
   std::string manifestText;
   {

@@ -215,15 +215,28 @@ TEST_F(NoDriver, MemAllocReturnsNull) {
   mpFree(nullptr);
 }
 
-TEST_F(NoDriver, StreamCreateReturnsNull) {
+TEST_F(NoDriver, StreamCreateNeverCreatesAStream) {
+  // Compiled host code asks for a stream: it gets the legacy NULL stream
+  // (no call, no default stream), without a driver call.
   void *stream = mgpuStreamCreate();
   EXPECT_EQ(stream, nullptr);
-  EXPECT_EQ(mpGetLastErrorCode(), MP_ERROR_NO_DRIVER);
+  EXPECT_EQ(mpGetLastErrorCode(), MP_SUCCESS);
   // What compiled host code does next must not crash either.
   mgpuStreamSynchronize(stream);
+  EXPECT_EQ(mpGetLastErrorCode(), MP_ERROR_NO_DRIVER);
   mgpuStreamDestroy(stream);
   EXPECT_EQ(mpStreamCreate(), nullptr);
   EXPECT_NE(mpStreamSynchronize(nullptr), 0);
+}
+
+TEST_F(NoDriver, CallBeginReportsTheMissingDriver) {
+  void *fake = reinterpret_cast<void *>(std::uintptr_t(0x2000));
+  EXPECT_EQ(mpCallBegin(fake), MP_ERROR_NO_DRIVER);
+  EXPECT_EQ(mpInCall(), 0);
+  EXPECT_NE(lastError().find("no CUDA driver"), std::string::npos);
+  // No call was started: mgpuStreamCreate does not return `fake`.
+  EXPECT_EQ(mgpuStreamCreate(), nullptr);
+  EXPECT_EQ(mpCallEnd(), MP_ERROR_NO_DRIVER);
 }
 
 TEST_F(NoDriver, LaunchWithNullFunctionRecordsError) {
@@ -317,7 +330,7 @@ TEST_F(NoDriver, FirstErrorIsKeptUntilCleared) {
   EXPECT_EQ(mpGetLastErrorCode(), MP_ERROR_INVALID_ARGUMENT);
   std::string first = lastError();
   EXPECT_NE(first.find("null pointer"), std::string::npos) << first;
-  EXPECT_EQ(mgpuStreamCreate(), nullptr); // no driver: counted, not kept
+  EXPECT_EQ(mpStreamCreate(), nullptr); // no driver: counted, not kept
   EXPECT_EQ(mpGetLastErrorCode(), MP_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(lastError(), first);
   EXPECT_EQ(mpGetErrorCount(), 2);
@@ -330,7 +343,7 @@ TEST_F(NoDriver, FirstErrorIsKeptUntilCleared) {
 TEST_F(NoDriver, ErrorsArePerThread) {
   int otherCode = 0;
   std::thread([&] {
-    EXPECT_EQ(mgpuStreamCreate(), nullptr);
+    EXPECT_EQ(mpStreamCreate(), nullptr);
     otherCode = mpGetLastErrorCode();
   }).join();
   EXPECT_EQ(otherCode, MP_ERROR_NO_DRIVER);
@@ -348,8 +361,8 @@ TEST_F(NoDriver, DefaultStreamOverridesStreamCreation) {
   EXPECT_EQ(mpGetLastErrorCode(), MP_SUCCESS);
   mpSetDefaultStream(nullptr);
   EXPECT_EQ(mpGetDefaultStream(), nullptr);
-  EXPECT_EQ(mgpuStreamCreate(), nullptr);
-  EXPECT_EQ(mpGetLastErrorCode(), MP_ERROR_NO_DRIVER);
+  EXPECT_EQ(mgpuStreamCreate(), nullptr); // the legacy NULL stream
+  EXPECT_EQ(mpGetLastErrorCode(), MP_SUCCESS);
 }
 
 //===----------------------------------------------------------------------===//
@@ -415,8 +428,11 @@ TEST_F(Gpu, HostFunctionSequence) {
     x[i] = float(i);
     y[i] = 1.0f;
   }
+  void *own = mpStreamCreate();
+  ASSERT_NE(own, nullptr) << mpGetLastError();
+  ASSERT_EQ(mpCallBegin(own), MP_SUCCESS) << mpGetLastError();
   void *s = mgpuStreamCreate();
-  ASSERT_NE(s, nullptr) << mpGetLastError();
+  ASSERT_EQ(s, own); // the call's stream, not a new one
   void *dx = mgpuMemAlloc(n * 4, s, 0);
   void *dy = mgpuMemAlloc(n * 4, s, 0);
   ASSERT_NE(dx, nullptr);
@@ -427,11 +443,42 @@ TEST_F(Gpu, HostFunctionSequence) {
   mgpuMemcpy(out.data(), dy, n * 4, s);
   mgpuMemFree(dx, s);
   mgpuMemFree(dy, s);
-  mgpuStreamSynchronize(s);
-  mgpuStreamDestroy(s);
-  ASSERT_EQ(mpGetLastErrorCode(), MP_SUCCESS) << mpGetLastError();
+  mgpuStreamSynchronize(s); // no-op inside a call
+  mgpuStreamDestroy(s);     // never destroys the caller's stream
+  ASSERT_EQ(mpCallEnd(), MP_SUCCESS) << mpGetLastError();
+  ASSERT_EQ(mpInCall(), 0);
+  ASSERT_EQ(mpStreamSynchronize(own), MP_SUCCESS) << mpGetLastError();
+  mpStreamDestroy(own);
   for (unsigned i = 0; i < n; ++i)
     ASSERT_EQ(out[i], 2.0f * float(i) + 1.0f) << i;
+}
+
+// After a failure inside a call, later kernels of the call are not launched
+// (they would run on memory that was never allocated).
+TEST_F(Gpu, CallSkipsLaunchesAfterAFailure) {
+  const unsigned n = 256;
+  std::vector<float> x(n, 1.0f), y(n, 5.0f), out(n, 0.0f);
+  void *own = mpStreamCreate();
+  ASSERT_NE(own, nullptr) << mpGetLastError();
+  void *dx = mpMalloc(n * 4), *dy = mpMalloc(n * 4);
+  ASSERT_EQ(mpMemcpyHtoD(dx, x.data(), n * 4), 0);
+  ASSERT_EQ(mpMemcpyHtoD(dy, y.data(), n * 4), 0);
+  ASSERT_EQ(mpCallBegin(own), MP_SUCCESS);
+  EXPECT_EQ(mpCallBegin(own), MP_ERROR_INVALID_ARGUMENT); // no nesting
+  mpClearError();
+  // An allocation far beyond the device's memory fails...
+  EXPECT_EQ(mgpuMemAlloc(uint64_t(1) << 60, own, 0), nullptr);
+  // ... so this launch is skipped.
+  launchAxpy(own, dx, dy, 2.0f, n);
+  EXPECT_NE(mpCallEnd(), MP_SUCCESS);
+  mpClearError();
+  ASSERT_EQ(mpStreamSynchronize(own), MP_SUCCESS) << mpGetLastError();
+  ASSERT_EQ(mpMemcpyDtoH(out.data(), dy, n * 4), 0);
+  for (unsigned i = 0; i < n; ++i)
+    ASSERT_EQ(out[i], 5.0f) << i;
+  mpFree(dx);
+  mpFree(dy);
+  mpStreamDestroy(own);
 }
 
 TEST_F(Gpu, ClientMemoryHelpers) {

@@ -89,6 +89,41 @@ int mpDeviceComputeCapability(void);
 int mpDriverVersion(void);
 
 /*===------------------------------------------------------------------------===
+ * Calls on the caller's stream (ABI version 2)
+ *
+ * A CUDA library exports, for each entry point `f`, the wrapper
+ *   int32_t mpentry_f(void *stream, Desc *arg0, Desc *arg1, ...)
+ * which is mpCallBegin(stream); _mlir_ciface_f(args...); return mpCallEnd().
+ * Between the two, on this thread:
+ *   - every kernel, copy, memset, allocation and free of the entry point is
+ *     queued on `stream` (NULL is the legacy NULL stream, which is a valid
+ *     caller stream: torch's default stream is handle 0);
+ *   - scratch memory comes from cuMemAllocAsync/cuMemFreeAsync on `stream`
+ *     (the device's default memory pool), so it is stream-ordered and
+ *     becomes graph memory nodes under stream capture;
+ *   - no stream is created and nothing is synchronized: the call returns as
+ *     soon as its work is queued; it can be captured (cuStreamBeginCapture,
+ *     torch.cuda.graph) on `stream`;
+ *   - after the first failure (an allocation or launch that failed), later
+ *     kernels of the call are not launched, so no kernel ever runs with
+ *     memory that was not given to it.
+ * The return value is MP_SUCCESS or the code of the call's first failure
+ * (message: mpGetLastError). Faults of kernels that were launched surface at
+ * the caller's next synchronization, as in CUDA itself.
+ *===------------------------------------------------------------------------===*/
+
+/* Starts a call on `stream` (clears this thread's error slot). 0 or an error
+ * code (no usable driver, or a call already in progress on this thread). */
+int mpCallBegin(void *stream);
+/* Ends the call; returns the code of its first failure (MP_SUCCESS if none). */
+int mpCallEnd(void);
+/* The stream of the call in progress on this thread (NULL when none, or when
+ * it is the legacy NULL stream: see mpInCall). */
+void *mpCallStream(void);
+/* 1 while a call is in progress on this thread. */
+int mpInCall(void);
+
+/*===------------------------------------------------------------------------===
  * Memory (synchronous helpers for clients)
  *===------------------------------------------------------------------------===*/
 
@@ -110,9 +145,13 @@ int mpSynchronize(void);
  * Streams
  *
  * MLIR's host code brackets every function with mgpuStreamCreate() ...
- * mgpuStreamSynchronize(s); mgpuStreamDestroy(s). With a default stream set:
- *   - mgpuStreamCreate() returns the default stream instead of creating one;
- *   - mgpuStreamDestroy(default) does nothing;
+ * mgpuStreamSynchronize(s); mgpuStreamDestroy(s). mgpuStreamCreate never
+ * creates a stream: inside a call (mpCallBegin) it returns the call's
+ * stream, and synchronizing it is a no-op. Outside a call (an
+ * `_mlir_ciface_f` called directly, the ABI version 1 way) it returns the
+ * default stream when one is set, else the legacy NULL stream, and the entry
+ * point waits for its work before returning. mgpuStreamDestroy does nothing.
+ * With a default stream set:
  *   - mgpuStreamSynchronize(default) synchronizes, except (a) while that
  *     stream is capturing (then it is a no-op; synchronizing would invalidate
  *     the capture) and (b) when mpSetDefaultStreamSync(0) was called (then the

@@ -173,6 +173,17 @@ std::atomic<int> currentDevice{-1}; // -1: take MULTIPOLE_CUDA_DEVICE or 0
 std::atomic<StreamSt *> defaultStream{nullptr};
 std::atomic<bool> defaultStreamSync{true};
 
+// The entry-point call in progress on this thread (mpCallBegin ..
+// mpCallEnd). `active` tells the caller's legacy NULL stream (a valid stream:
+// torch's default stream is handle 0) apart from "no call".
+struct CallContext {
+  bool active = false;
+  void *stream = nullptr;
+};
+thread_local CallContext tlCall;
+// True while a call runs and `s` is its stream.
+bool isCallStream(void *s) { return tlCall.active && s == tlCall.stream; }
+
 template <typename F>
 bool resolve(void *library, F &slot,
              std::initializer_list<const char *> names) {
@@ -684,6 +695,31 @@ void mpClearError(void) {
   tlError.message[0] = 0;
 }
 
+int mpCallBegin(void *stream) {
+  if (tlCall.active) {
+    recordError(MP_ERROR_INVALID_ARGUMENT,
+                "mpCallBegin: a call is already in progress on this thread "
+                "(entry points do not nest)");
+    return MP_ERROR_INVALID_ARGUMENT;
+  }
+  mpClearError();
+  if (!ready())
+    return tlError.code;
+  tlCall.active = true;
+  tlCall.stream = stream;
+  return MP_SUCCESS;
+}
+
+int mpCallEnd(void) {
+  int code = tlError.code;
+  tlCall = CallContext();
+  return code;
+}
+
+void *mpCallStream(void) { return tlCall.active ? tlCall.stream : nullptr; }
+
+int mpInCall(void) { return tlCall.active ? 1 : 0; }
+
 void mpSetDevice(int ordinal) {
   currentDevice.store(ordinal, std::memory_order_relaxed);
 }
@@ -1081,6 +1117,12 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   Driver *d = ready(&ds);
   if (!d)
     return;
+  // After a failure inside a call (an allocation that did not happen, say)
+  // later kernels would read or write memory that was never given: skip them.
+  if (tlCall.active && tlError.code != MP_SUCCESS) {
+    ++tlError.count;
+    return;
+  }
   if (!function) {
     recordError(MP_ERROR_INVALID_ARGUMENT,
                 "mgpuLaunchKernel: null kernel function (its module or "
@@ -1171,21 +1213,25 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 //===----------------------------------------------------------------------===//
 
 void *mgpuStreamCreate(void) {
-  if (Stream s = defaultStream.load(std::memory_order_acquire))
-    return s;
-  return mpStreamCreate();
+  // Inside a call: the caller's stream. Otherwise the default stream when one
+  // is set, else the legacy NULL stream. Never a new stream.
+  if (tlCall.active)
+    return tlCall.stream;
+  return defaultStream.load(std::memory_order_acquire);
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (!stream ||
-      asStream(stream) == defaultStream.load(std::memory_order_acquire))
-    return;
-  Driver *d = ready();
-  if (d)
-    check(*d, d->streamDestroy(asStream(stream)), "cuStreamDestroy");
+  // Streams come from mgpuStreamCreate, which never creates one: nothing is
+  // destroyed here (mpStreamDestroy destroys the client's own streams).
+  (void)stream;
 }
 
 void mgpuStreamSynchronize(void *stream) {
+  // The caller's stream is never waited for inside a call: its work
+  // completes in stream order, and faults surface at the caller's next
+  // synchronization.
+  if (isCallStream(stream))
+    return;
   Driver *d = ready();
   if (!d)
     return;
@@ -1273,6 +1319,23 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, int8_t isHostShared) {
         !check(*d, d->memAllocManaged(&p, bytes, kMemAttachGlobal),
                "cuMemAllocManaged"))
       return nullptr;
+    return asPointer(p);
+  }
+  // Inside a call: always stream-ordered on the caller's stream (the legacy
+  // NULL stream included), never a synchronizing cuMemAlloc.
+  if (isCallStream(stream)) {
+    if (tlError.code != MP_SUCCESS)
+      return nullptr;
+    if (!ds->memoryPools || !d->memAllocAsync || !d->memFreeAsync) {
+      recordError(MP_ERROR_DRIVER_TOO_OLD,
+                  "mgpuMemAlloc: the device or driver has no stream-ordered "
+                  "allocator (cuMemAllocAsync), which calls on a caller's "
+                  "stream need");
+      return nullptr;
+    }
+    if (!check(*d, d->memAllocAsync(&p, bytes, s), "cuMemAllocAsync"))
+      return nullptr;
+    rememberPoolPointer(p);
     return asPointer(p);
   }
   // Stream-ordered allocation when enabled, and always while capturing (it
