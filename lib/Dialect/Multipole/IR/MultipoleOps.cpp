@@ -208,6 +208,13 @@ LogicalResult checkOperand(Operation *op, Value v, StringRef role,
     return op->emitOpError() << role << " must have rank " << expected.size()
                              << " " << shapeStr(expected) << ", got rank "
                              << st.getRank();
+  for (int64_t i = 0, e = st.getRank(); i < e; ++i)
+    if (st.getDimSize(i) == 0)
+      return op->emitOpError()
+             << role << " has shape " << shapeStr(st.getShape())
+             << ": dimension " << i
+             << " is 0 (zero-sized batches, heads, caches and head dims have "
+                "no attention)";
   for (int64_t i = 0, e = st.getRank(); i < e; ++i) {
     int64_t got = st.getDimSize(i), want = expected[i];
     if (got != kAny && want != kAny && got != want)
@@ -318,6 +325,16 @@ LogicalResult checkLevel(Operation *op, ConfigAttr cfg, int64_t level) {
   return success();
 }
 
+/// An explicit softmax scale must be a positive finite number.
+LogicalResult checkScale(Operation *op, FloatAttr scale) {
+  if (!scale)
+    return success();
+  double s = scale.getValueAsDouble();
+  if (!(s > 0.0) || !std::isfinite(s))
+    return op->emitOpError() << "scale must be positive and finite, got " << s;
+  return success();
+}
+
 void addEffects(Operation *op,
                 SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
                     &effects) {
@@ -366,11 +383,7 @@ LogicalResult DecodeAttentionOp::verify() {
   if (failed(checkOperand(*this, getOuts()[0], "output", {d.B, d.Hq, d.D},
                           eltOf(getQ()))))
     return failure();
-  if (auto s = getScaleAttr())
-    if (!(s.getValueAsDouble() > 0.0))
-      return emitOpError() << "scale must be positive, got "
-                           << s.getValueAsDouble();
-  return success();
+  return checkScale(*this, getScaleAttr());
 }
 
 template <typename OpT>
@@ -444,7 +457,7 @@ LogicalResult CentroidScoreOp::verify() {
   if (failed(checkOperand(*this, getOuts()[0], "scores", {d.B, d.Hkv, C}, f32)) ||
       failed(checkOperand(*this, getOuts()[1], "logits", {d.B, d.Hq, C}, f32)))
     return failure();
-  return success();
+  return checkScale(*this, getScaleAttr());
 }
 
 /// Shared by select and approx: the parent pair must come together and match.
@@ -510,7 +523,8 @@ LogicalResult SparseAttentionOp::verify() {
   if (failed(checkIndex(*this, getIndex(), "level-0 index", d.B, d.Hkv, d.D, d.N,
                         C)) ||
       failed(checkOperand(*this, getSelected(), "selection mask",
-                          {d.B, d.Hkv, C}, Builder(getContext()).getI8Type())))
+                          {d.B, d.Hkv, C}, Builder(getContext()).getI8Type())) ||
+      failed(checkScale(*this, getScaleAttr())))
     return failure();
   return checkPartial(*this, getOuts(), "output partial", d.B, d.Hq, d.D);
 }

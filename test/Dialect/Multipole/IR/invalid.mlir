@@ -170,7 +170,7 @@ func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x
 
 // decode_attention: zero scale
 func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %o0: memref<2x8x64xbf16>) {
-  // expected-error @+1 {{'multipole.decode_attention' op scale must be positive, got 0.000000e+00}}
+  // expected-error @+1 {{'multipole.decode_attention' op scale must be positive and finite, got 0.000000e+00}}
   multipole.decode_attention %q, %k, %v lens %lens outs(%o0) {scale = 0.0 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x8x64xbf16>
   return
 }
@@ -179,7 +179,7 @@ func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x
 
 // decode_attention: negative scale
 func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %o0: memref<2x8x64xbf16>) {
-  // expected-error @+1 {{'multipole.decode_attention' op scale must be positive, got -1.250000e-01}}
+  // expected-error @+1 {{'multipole.decode_attention' op scale must be positive and finite, got -1.250000e-01}}
   multipole.decode_attention %q, %k, %v lens %lens outs(%o0) {scale = -0.125 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x8x64xbf16>
   return
 }
@@ -1197,3 +1197,149 @@ func.func @f(%o: memref<2x8x64xbf16>) {
 // config: negative rope_theta
 // expected-error @+1 {{rope_theta must be >= 0 (0 disables RoPE)}}
 #c = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = -1.0, replacement = true>
+
+// -----
+
+// Zero-sized dimensions and non-finite scales (found by fuzz/).
+
+// decode_attention: head dim 0
+func.func @f(%q: memref<2x8x0xbf16>, %k: memref<2x2x256x0xbf16>, %v: memref<2x2x256x0xbf16>, %lens: memref<2xi32>, %o0: memref<2x8x0xbf16>) {
+  // expected-error @+1 {{'multipole.decode_attention' op query has shape [2, 8, 0]: dimension 2 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%o0) : memref<2x8x0xbf16>, memref<2x2x256x0xbf16>, memref<2x2x256x0xbf16>, memref<2xi32> outs memref<2x8x0xbf16>
+  return
+}
+
+// -----
+
+// decode_attention: batch 0
+func.func @f(%q: memref<0x8x64xbf16>, %k: memref<0x2x256x64xbf16>, %v: memref<0x2x256x64xbf16>, %lens: memref<0xi32>, %o0: memref<0x8x64xbf16>) {
+  // expected-error @+1 {{'multipole.decode_attention' op query has shape [0, 8, 64]: dimension 0 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%o0) : memref<0x8x64xbf16>, memref<0x2x256x64xbf16>, memref<0x2x256x64xbf16>, memref<0xi32> outs memref<0x8x64xbf16>
+  return
+}
+
+// -----
+
+// decode_attention: no query heads
+func.func @f(%q: memref<2x0x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %o0: memref<2x0x64xbf16>) {
+  // expected-error @+1 {{'multipole.decode_attention' op query has shape [2, 0, 64]: dimension 1 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%o0) : memref<2x0x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x0x64xbf16>
+  return
+}
+
+// -----
+
+// decode_attention: empty KV cache
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x0x64xbf16>, %v: memref<2x2x0x64xbf16>, %lens: memref<2xi32>, %o0: memref<2x8x64xbf16>) {
+  // expected-error @+1 {{'multipole.decode_attention' op key cache has shape [2, 2, 0, 64]: dimension 2 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%o0) : memref<2x8x64xbf16>, memref<2x2x0x64xbf16>, memref<2x2x0x64xbf16>, memref<2xi32> outs memref<2x8x64xbf16>
+  return
+}
+
+// -----
+
+// decode_attention: infinite scale
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %o0: memref<2x8x64xbf16>) {
+  // expected-error @+1 {{'multipole.decode_attention' op scale must be positive and finite, got INF}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%o0) {scale = 0x7F800000 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x8x64xbf16>
+  return
+}
+
+// -----
+
+// decode_attention: NaN scale
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %o0: memref<2x8x64xbf16>) {
+  // expected-error @+1 {{'multipole.decode_attention' op scale must be positive and finite, got nan}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%o0) {scale = 0x7FC00000 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x8x64xbf16>
+  return
+}
+
+// -----
+
+// centroid_score: negative scale
+func.func @f(%q: memref<2x8x64xbf16>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %lens: memref<2xi32>, %o0: memref<2x2x18xf32>, %o1: memref<2x8x18xf32>) {
+  // expected-error @+1 {{'multipole.centroid_score' op scale must be positive and finite, got -1.000000e+00}}
+  multipole.centroid_score %q index(%c, %vc, %n, %off, %mem, %asg, %st) lens %lens outs(%o0, %o1) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64, scale = -1.0 : f32} : memref<2x8x64xbf16>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2xi32> outs memref<2x2x18xf32>, memref<2x8x18xf32>
+  return
+}
+
+// -----
+
+// sparse_attention: negative scale
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %sel: memref<2x2x18xi8>, %o0: memref<2x8x64xf32>, %o1: memref<2x8xf32>, %o2: memref<2x8xf32>) {
+  // expected-error @+1 {{'multipole.sparse_attention' op scale must be positive and finite, got -1.000000e+00}}
+  multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel outs(%o0, %o1, %o2) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, scale = -1.0 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2x2x18xi8> outs memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+// centroid_score: zero scale
+func.func @f(%q: memref<2x8x64xbf16>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %lens: memref<2xi32>, %o0: memref<2x2x18xf32>, %o1: memref<2x8x18xf32>) {
+  // expected-error @+1 {{'multipole.centroid_score' op scale must be positive and finite, got 0.000000e+00}}
+  multipole.centroid_score %q index(%c, %vc, %n, %off, %mem, %asg, %st) lens %lens outs(%o0, %o1) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64, scale = 0.0 : f32} : memref<2x8x64xbf16>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2xi32> outs memref<2x2x18xf32>, memref<2x8x18xf32>
+  return
+}
+
+// -----
+
+// sparse_attention: zero scale
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %sel: memref<2x2x18xi8>, %o0: memref<2x8x64xf32>, %o1: memref<2x8xf32>, %o2: memref<2x8xf32>) {
+  // expected-error @+1 {{'multipole.sparse_attention' op scale must be positive and finite, got 0.000000e+00}}
+  multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel outs(%o0, %o1, %o2) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, scale = 0.0 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2x2x18xi8> outs memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+// centroid_score: NaN scale
+func.func @f(%q: memref<2x8x64xbf16>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %lens: memref<2xi32>, %o0: memref<2x2x18xf32>, %o1: memref<2x8x18xf32>) {
+  // expected-error @+1 {{'multipole.centroid_score' op scale must be positive and finite, got nan}}
+  multipole.centroid_score %q index(%c, %vc, %n, %off, %mem, %asg, %st) lens %lens outs(%o0, %o1) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64, scale = 0x7FC00000 : f32} : memref<2x8x64xbf16>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2xi32> outs memref<2x2x18xf32>, memref<2x8x18xf32>
+  return
+}
+
+// -----
+
+// sparse_attention: NaN scale
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %sel: memref<2x2x18xi8>, %o0: memref<2x8x64xf32>, %o1: memref<2x8xf32>, %o2: memref<2x8xf32>) {
+  // expected-error @+1 {{'multipole.sparse_attention' op scale must be positive and finite, got nan}}
+  multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel outs(%o0, %o1, %o2) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, scale = 0x7FC00000 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2x2x18xi8> outs memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+// centroid_score: infinite scale
+func.func @f(%q: memref<2x8x64xbf16>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %lens: memref<2xi32>, %o0: memref<2x2x18xf32>, %o1: memref<2x8x18xf32>) {
+  // expected-error @+1 {{'multipole.centroid_score' op scale must be positive and finite, got INF}}
+  multipole.centroid_score %q index(%c, %vc, %n, %off, %mem, %asg, %st) lens %lens outs(%o0, %o1) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64, scale = 0x7F800000 : f32} : memref<2x8x64xbf16>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2xi32> outs memref<2x2x18xf32>, memref<2x8x18xf32>
+  return
+}
+
+// -----
+
+// sparse_attention: infinite scale
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %sel: memref<2x2x18xi8>, %o0: memref<2x8x64xf32>, %o1: memref<2x8xf32>, %o2: memref<2x8xf32>) {
+  // expected-error @+1 {{'multipole.sparse_attention' op scale must be positive and finite, got INF}}
+  multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel outs(%o0, %o1, %o2) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, scale = 0x7F800000 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2x2x18xi8> outs memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+// merge: head dim 0
+func.func @f(%p0: memref<2x8x0xf32>, %p1: memref<2x8xf32>, %p2: memref<2x8xf32>, %o0: memref<2x8x0xbf16>) {
+  // expected-error @+1 {{'multipole.merge' op output has shape [2, 8, 0]: dimension 2 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
+  multipole.merge %p0, %p1, %p2 outs(%o0) : memref<2x8x0xf32>, memref<2x8xf32>, memref<2x8xf32> outs memref<2x8x0xbf16>
+  return
+}
+
+// -----
+
+// cluster_build: empty KV cache
+func.func @f(%k: memref<2x2x0x64xbf16>, %v: memref<2x2x0x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x0xi32>, %asg: memref<2x2x0xi32>, %st: memref<2x2x4xi32>) {
+  // expected-error @+1 {{'multipole.cluster_build' op key cache has shape [2, 2, 0, 64]: dimension 2 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
+  multipole.cluster_build %k, %v lens %lens outs(%c, %vc, %n, %off, %mem, %asg, %st) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>} : memref<2x2x0x64xbf16>, memref<2x2x0x64xbf16>, memref<2xi32> outs memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x0xi32>, memref<2x2x0xi32>, memref<2x2x4xi32>
+  return
+}
