@@ -13,6 +13,7 @@
 
 #include "multipole/Conversion/Passes.h"
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
+#include "multipole/Support/PassOptions.h"
 
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Parser/Parser.h"
@@ -40,6 +41,16 @@ std::string eltName(Type t) {
 
 MemRefType mt(Value v) { return cast<MemRefType>(v.getType()); }
 
+/// Bounds of the generated code. Splits: CTAs per (sequence, head), far past
+/// any useful split count but small enough that per-split buffers and
+/// workgroup arrays stay sized. Group: query heads per KV head, whose code
+/// the kernels unroll. Sequences and heads index the CUDA grid's y and z
+/// dimensions (at most 65535).
+constexpr int64_t kMaxSplits = 65536;
+constexpr int64_t kMaxGroup = 64;
+constexpr int64_t kMaxGridYZ = 65535;
+constexpr int64_t kMaxSMs = 4096;
+
 /// Splits over `items` per (sequence, head) so that about `ctas` CTAs run in
 /// all (one wave: CTAs per SM x SMs), each with at least `minPer` items.
 int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
@@ -54,6 +65,67 @@ struct ConvertMultipoleToGPUPass
     : public multipole::impl::ConvertMultipoleToGPUBase<
           ConvertMultipoleToGPUPass> {
   using ConvertMultipoleToGPUBase::ConvertMultipoleToGPUBase;
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(rejectEmptyOptionValues(getArgument(), options, errorHandler)))
+      return failure();
+    return ConvertMultipoleToGPUBase::initializeOptions(options, errorHandler);
+  }
+
+  /// Options out of range are reported before any kernel is generated.
+  LogicalResult checkOptions(Location loc) {
+    auto range = [&](StringRef name, int64_t v, int64_t lo,
+                     int64_t hi) -> LogicalResult {
+      if (v >= lo && v <= hi)
+        return success();
+      return emitError(loc) << "convert-multipole-to-gpu option " << name
+                            << "=" << v << " is out of range [" << lo << ", "
+                            << hi << "]";
+    };
+    if (failed(range("splits", splits, 0, kMaxSplits)) ||
+        failed(range("score-splits", scoreSplits, 0, kMaxSplits)) ||
+        failed(range("approx-splits", approxSplits, 0, kMaxSplits)) ||
+        failed(range("num-sms", numSMs, 1, kMaxSMs)) ||
+        failed(range("score-lane-floats", scoreLaneFloats, 0, 1024)) ||
+        failed(range("approx-lane-floats", approxLaneFloats, 0, 1024)))
+      return failure();
+    if (threads % 32 || threads < 32 || threads > 1024)
+      return emitError(loc) << "threads must be a multiple of 32 in [32, 1024]";
+    return success();
+  }
+
+  /// Operand checks shared by every op: identity layouts (the kernels index
+  /// dense row-major buffers) and grid limits on sequences and heads.
+  LogicalResult checkOperands(Operation *op) {
+    for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+      MemRefType t = mt(v);
+      if (!t.getLayout().isIdentity())
+        return op->emitError()
+               << "convert-multipole-to-gpu needs memrefs with the identity "
+                  "layout (contiguous, row-major); operand #"
+               << i << " has type " << t;
+      if (t.getRank() >= 1 && t.getDimSize(0) > kMaxGridYZ)
+        return op->emitError() << "the GPU kernels take at most " << kMaxGridYZ
+                               << " sequences (the CUDA grid limit), operand #"
+                               << i << " has " << t.getDimSize(0);
+      if (t.getRank() >= 2 && t.getDimSize(1) > kMaxGridYZ)
+        return op->emitError() << "the GPU kernels take at most " << kMaxGridYZ
+                               << " heads (the CUDA grid limit), operand #"
+                               << i << " has " << t.getDimSize(1);
+    }
+    return success();
+  }
+
+  LogicalResult checkGroup(Operation *op, int64_t Hq, int64_t H) {
+    if (H > 0 && Hq % H == 0 && Hq / H > kMaxGroup)
+      return op->emitError() << "the GPU kernels support at most " << kMaxGroup
+                             << " query heads per KV head, got " << Hq / H
+                             << " (" << Hq << " query heads, " << H
+                             << " KV heads)";
+    return success();
+  }
 
   gpu::GPUModuleOp kernels;
   unsigned counter = 0;
@@ -172,9 +244,7 @@ struct ConvertMultipoleToGPUPass
     if (!attnShapeSupported(s, why))
       return op->emitError() << "the GPU attention kernels do not support this "
                                 "shape: " << why;
-    if (threads % 32 || threads < 32 || threads > 1024)
-      return op->emitError() << "threads must be a multiple of 32 in [32, 1024]";
-    return success();
+    return checkGroup(op, s.Hq, s.H);
   }
 
   LogicalResult lowerDecode(DecodeAttentionOp op);
@@ -233,6 +303,12 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
   auto oT = mt(op.getOuts()[0]);
   AttnShape s{oT.getDimSize(0), oT.getDimSize(1), 1, 1, oT.getDimSize(2),
               eltName(oT.getElementType())};
+  if (failed(checkShape(op, s)))
+    return failure();
+  if (s.D > 1024)
+    return op.emitError() << "the GPU merge kernel runs a thread per element "
+                             "of a row: head dim must be <= 1024, got "
+                          << s.D;
   int64_t P = op.getPartials().size() / 3;
   std::string name = freshName("merge");
   ValueRange parts = op.getPartials();
@@ -255,6 +331,18 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
       args.append({it->second.acc, it->second.m, it->second.l});
       toFree.append({it->second.acc, it->second.m, it->second.l});
     }
+    // The merge keeps every split's weight in static shared memory (48 KiB
+    // per CTA with its other buffers).
+    int64_t total = 0;
+    for (int64_t c : splitCounts)
+      total += std::max<int64_t>(c, 1);
+    int64_t maxTotal = (48 * 1024 - 16 * 4 - 8 * s.D * 4) / 4 - 3;
+    if (total > maxTotal)
+      return op.emitError()
+             << "the merge reads " << total
+             << " split partials per head, more than its shared memory holds ("
+             << maxTotal << " at head dim " << s.D
+             << "); lower splits / approx-splits";
     if (failed(addKernels(mergeSplitsKernel(name, s, splitCounts), loc)))
       return failure();
     args.push_back(op.getOuts()[0]);
@@ -286,6 +374,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   if (s.D % 4 || lanes > 32 || (lanes & (lanes - 1)))
     return op.emitError() << "the GPU scoring kernel needs D/4 to be a power "
                              "of two <= 32, got D = " << s.D;
+  if (failed(checkGroup(op, s.Hq, s.H)))
+    return failure();
   if (op.getConfig().getRopeTheta().convertToDouble() > 0 && lanes < 2)
     return op.emitError() << "windowed RoPE on the GPU needs D >= 8";
   double theta = op.getConfig().getRopeTheta().convertToDouble();
@@ -645,6 +735,8 @@ void ConvertMultipoleToGPUPass::runOnOperation() {
                            "on statically shaped memrefs";
         return WalkResult::interrupt();
       }
+    if (failed(checkOperands(op)))
+      return WalkResult::interrupt();
     ops.push_back(op);
     if (auto f = op->getParentOfType<func::FuncOp>())
       hosts.insert(f);
@@ -654,6 +746,8 @@ void ConvertMultipoleToGPUPass::runOnOperation() {
     return signalPassFailure();
   if (ops.empty())
     return;
+  if (failed(checkOptions(ops.front()->getLoc())))
+    return signalPassFailure();
   module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                   UnitAttr::get(ctx));
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());

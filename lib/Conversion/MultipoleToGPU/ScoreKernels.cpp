@@ -176,8 +176,8 @@ std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
        << ", %d0] : memref<$Bx$HQx$Dx$E>, vector<$PLx$E>\n";
     if (s.elt == "f32")
       os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %qr" << gs
-         << " : vector<$PLxf32>\n  %qh2" << gs << " = arith.constant dense<0.5> : vector<$PLxf32>\n"
-         << "  %qq" << gs << " = arith.mulf %qf" << gs << ", %qh2" << gs << " : vector<$PLxf32>\n";
+         << " : vector<$PLxf32>\n  %qhalfv" << gs << " = arith.constant dense<0.5> : vector<$PLxf32>\n"
+         << "  %qq" << gs << " = arith.mulf %qf" << gs << ", %qhalfv" << gs << " : vector<$PLxf32>\n";
     else
       os << "  %qq" << gs << " = arith.extf %qr" << gs << " : vector<$PLx$E> to vector<$PLxf32>\n";
     if (theta > 0) {

@@ -152,8 +152,11 @@ ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "update_iters must be >= 1, got " << updateIters;
   if (scorePosition < 0)
     return emitError() << "score_position must be >= 0, got " << scorePosition;
-  if (!(ropeTheta.convertToDouble() >= 0.0))
-    return emitError() << "rope_theta must be >= 0 (0 disables RoPE)";
+  if (!(ropeTheta.convertToDouble() >= 0.0) ||
+      !std::isfinite(ropeTheta.convertToDouble()))
+    return emitError() << "rope_theta must be finite and >= 0 (0 disables "
+                          "RoPE), got "
+                       << ropeTheta.convertToDouble();
   return success();
 }
 

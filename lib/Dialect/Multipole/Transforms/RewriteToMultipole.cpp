@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "multipole/Support/PassOptions.h"
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -61,6 +62,14 @@ Value empty(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt) {
 struct MultipoleRewritePass
     : public multipole::impl::MultipoleRewriteBase<MultipoleRewritePass> {
   using MultipoleRewriteBase::MultipoleRewriteBase;
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(rejectEmptyOptionValues(getArgument(), options, errorHandler)))
+      return failure();
+    return MultipoleRewriteBase::initializeOptions(options, errorHandler);
+  }
 
   FailureOr<ConfigAttr> makeConfig(Operation *anchor) {
     MLIRContext *ctx = &getContext();

@@ -1195,7 +1195,7 @@ func.func @f(%o: memref<2x8x64xbf16>) {
 // -----
 
 // config: negative rope_theta
-// expected-error @+1 {{rope_theta must be >= 0 (0 disables RoPE)}}
+// expected-error @+1 {{rope_theta must be finite and >= 0 (0 disables RoPE), got -1.000000e+00}}
 #c = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = -1.0, replacement = true>
 
 // -----

@@ -6,6 +6,13 @@
 // RUN: not multipole-opt %s -split-input-file --multipole-rewrite="coarse-fraction=1.0" 2>&1 | FileCheck %s --check-prefix=CF
 // RUN: not multipole-opt %s -split-input-file --multipole-rewrite="interval=0" 2>&1 | FileCheck %s --check-prefix=IV
 // RUN: not multipole-opt %s -split-input-file --multipole-rewrite="sink=64 budget-tokens=4" 2>&1 | FileCheck %s --check-prefix=SINK
+// An empty value is an error (llvm::cl would read "budget-fraction=" as 0):
+// RUN: not multipole-opt %s -split-input-file --multipole-rewrite="budget-fraction=" 2>&1 | FileCheck %s --check-prefix=EMPTY
+// RUN: not multipole-opt %s -split-input-file --pass-pipeline="builtin.module(multipole-rewrite{sink=4 fraction= interval=64})" 2>&1 | FileCheck %s --check-prefix=EMPTY2
+// RUN: not multipole-opt %s -split-input-file --multipole-rewrite="rope-theta=inf" 2>&1 | FileCheck %s --check-prefix=THETA
+// EMPTY: option 'budget-fraction' of multipole-rewrite has an empty value
+// EMPTY2: option 'fraction' of multipole-rewrite has an empty value
+// THETA: error: invalid multipole-rewrite option: rope_theta must be finite and >= 0 (0 disables RoPE), got INF
 
 // BF: rewrite-invalid.mlir:[[@LINE+10]]:8: error: invalid multipole-rewrite option: budget_fraction must be in [0, 1), got 1.500000e+00
 // FR: rewrite-invalid.mlir:[[@LINE+9]]:8: error: invalid multipole-rewrite option: cluster fraction must be in (0, 1), got 0.000000e+00
