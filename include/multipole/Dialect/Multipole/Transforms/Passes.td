@@ -112,4 +112,21 @@ def MultipoleDropAliasingResults
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def MultipoleDistinctResults
+    : Pass<"multipole-distinct-results", "ModuleOp"> {
+  let summary = "Return a buffer at most once per return (copies for repeats)";
+  let description = [{
+    After bufferization, a function may return one buffer several times
+    (`return %a, %a`). Upstream `buffer-results-to-out-params{hoist-static-allocs}`
+    replaces the allocation of a returned buffer by the out parameter of its
+    first use and then dereferences the erased allocation for the second one
+    (a segfault in MLIR 22). This pass runs before it: every repeated memref
+    operand of a `func.return` is replaced by a fresh allocation holding a
+    copy, so each result has a buffer of its own. Repeats of a buffer with a
+    non-identity layout are reported as errors.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif
