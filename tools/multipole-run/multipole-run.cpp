@@ -330,7 +330,13 @@ struct Library {
   std::string target, config;
   std::vector<Entry> entries;
 
-  void load(const std::string &path) {
+  void load(const std::string &given) {
+    // dlopen searches the system library path for a name without '/': load
+    // the file that was named (and checked) by its absolute path.
+    llvm::SmallString<256> real;
+    if (std::error_code ec = llvm::sys::fs::real_path(given, real))
+      fail("cannot load '" + given + "': " + ec.message());
+    std::string path(real);
     validateElf(path);
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle)
@@ -372,7 +378,21 @@ struct Library {
         b.io = a->getString("io").value_or("in").str();
         for (auto &d : *a->getArray("shape"))
           b.shape.push_back(d.getAsInteger().value_or(-1));
-        dtypeSize(b.dtype);
+        // Every size must be positive and the buffer addressable: a damaged
+        // or hand-made manifest must not reach the arithmetic below.
+        size_t es = dtypeSize(b.dtype);
+        uint64_t bytes = es;
+        for (int64_t d : b.shape) {
+          if (d < 1 || d > (int64_t(1) << 40))
+            fail("corrupt manifest: argument '" + b.role + "' of '" + en.name +
+                 "' has shape " + shapeStr(b.shape) +
+                 ": every dimension must be in [1, 2^40]");
+          if (bytes > (uint64_t(1) << 40) / uint64_t(d))
+            fail("corrupt manifest: argument '" + b.role + "' of '" + en.name +
+                 "' has shape " + shapeStr(b.shape) +
+                 ": more than 2^40 bytes");
+          bytes *= uint64_t(d);
+        }
         en.args.push_back(b);
       }
       en.fn = dlsym(handle, en.symbol.c_str());
@@ -486,7 +506,12 @@ void loadNpy(const std::string &path, Buffer &b) {
   llvm::StringRef s = (*mb)->getBuffer();
   if (s.size() < 10 || !s.starts_with("\x93NUMPY"))
     fail("'" + path + "' is not an .npy file");
-  unsigned major = uint8_t(s[6]);
+  unsigned major = uint8_t(s[6]), minor = uint8_t(s[7]);
+  // Versions 1.0 and 2.0 (latin-1 header); 3.0 (UTF-8 header, only written
+  // for structured dtypes with non-latin-1 names) and others are refused.
+  if ((major != 1 && major != 2) || minor != 0)
+    fail("'" + path + "': .npy format version " + llvm::Twine(major) + "." +
+         llvm::Twine(minor) + " is not supported (1.0 or 2.0)");
   size_t hlen, hoff;
   if (major == 1) {
     hlen = uint8_t(s[8]) | (uint8_t(s[9]) << 8);
@@ -533,6 +558,10 @@ void loadNpy(const std::string &path, Buffer &b) {
   const char *data = s.data() + hoff + hlen;
   if (size_t(s.end() - data) < size_t(b.numel()) * es)
     fail("'" + path + "' is truncated: " + llvm::Twine(b.numel()) + " elements expected");
+  if (size_t(s.end() - data) > size_t(b.numel()) * es)
+    fail("'" + path + "' has " +
+         llvm::Twine(uint64_t(size_t(s.end() - data) - size_t(b.numel()) * es)) +
+         " bytes after its " + llvm::Twine(b.numel()) + " elements");
   for (int64_t i = 0; i < b.numel(); ++i) {
     double v;
     if (kind == "f4") {
@@ -767,6 +796,9 @@ int main(int argc, char **argv) {
       "Builds the cluster index (if the library has one), runs the decode step\n"
       "and prints its relative error against dense attention computed in f64\n"
       "and the median time. Exit status: 0 ok, 1 error, 2 error bound missed.\n");
+  if (maxRelError.getNumOccurrences() && !(maxRelError >= 0.0))
+    fail("--max-rel-error must be a number >= 0, got " +
+         std::to_string(double(maxRelError)));
   cuda.preload(argv[0]);
   Library lib;
   lib.load(libPath);
@@ -812,6 +844,9 @@ int main(int argc, char **argv) {
   }
   Entry *build = lib.findKind("build", step->name);
   Entry *update = lib.findKind("update", step->name);
+  if (checkIndex && !build)
+    fail("--check-index: entry point '" + step->name +
+         "' has no cluster index (no build entry point: a dense library?)");
 
   // Inputs by role.
   std::map<std::string, Buffer> bufs;
