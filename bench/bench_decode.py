@@ -1,6 +1,7 @@
 """Decode-step benchmark on one GPU: torch SDPA (cuDNN and flash, enable_gqa),
 our dense kernel, our multipole step (score + select + exact + approx + merge, every
-launch counted, replayed as a CUDA graph; index prebuilt). Hq 32 / Hkv 8 / D 128,
+launch counted, captured with torch.cuda.graph on torch's stream and replayed; index
+prebuilt). Hq 32 / Hkv 8 / D 128,
 bf16, 6.25% centroids, 10% budget. Prints one table; writes it to $OUT if set.
 Usage: python3 bench/bench_decode.py bench/libs
 """
@@ -22,6 +23,24 @@ import multipole as mp  # noqa: E402
 from common import build_index_torch, clustered, dense_f64, median_ms, rel_err  # noqa: E402
 
 libs = sys.argv[1]
+
+
+def torch_graph(fn):
+    """Captures fn() with torch.cuda.graph after a warm-up on a side stream (torch's
+    recipe); returns (graph, fn's output). Our calls run on torch's current stream."""
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        fn()
+    torch.cuda.current_stream().wait_stream(s)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        out = fn()
+    torch.cuda.synchronize()
+    return g, out
+
+
 Hq, H, D = 32, 8, 128
 rows = []
 prof_lines = []
@@ -49,11 +68,8 @@ for N in (32768, 131072):
                 print(f"# {label} N={N} B={B}: {type(e).__name__}: {e}")
         # Our dense kernel.
         dl = mp.load(f"{libs}/dense_b{B}_n{N}.so")
-        out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
-        torch.cuda.synchronize()
-        replay, _ = dl.entries["attn"].graph(q=q, k=k, v=v, lens=lens, out=out)
-        st = torch.cuda.current_stream().cuda_stream
-        t = median_ms(lambda: replay(st))
+        g1, out = torch_graph(lambda: dl.step(q, k, v, lens))
+        t = median_ms(g1.replay)
         torch.cuda.synchronize()
         res["ours dense"] = (t, kv_bytes + qo, rel_err(out, ref, [0]))
         # Our multipole step with a prebuilt index.
@@ -61,17 +77,17 @@ for N in (32768, 131072):
         step = ml.step_entry()
         shapes = {a["role"]: a["shape"] for a in step.args}
         idx = build_index_torch(k, v, N, shapes)
-        out2 = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
-        torch.cuda.synchronize()
-        replay2, _ = step.graph(q=q, k=k, v=v, lens=lens, out=out2, **idx)
-        t = median_ms(lambda: replay2(st))
+        levels = [{a: idx[f"L0.{a}"] for a in mp.runtime.INDEX_KEYS}]
+        g2, out2 = torch_graph(lambda: ml.step(q, k, v, lens, levels))
+        replay2 = g2.replay
+        t = median_ms(replay2)
         torch.cuda.synchronize()
         if N == 131072 and B in (1, 16):
             # Where the multipole step's time goes, kernel by kernel (CUPTI).
             from torch.profiler import ProfilerActivity, profile
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 for _ in range(5):
-                    replay2(st)
+                    replay2()
                 torch.cuda.synchronize()
             prof_lines.append(f"# N={N} B={B}: multipole step kernels (5 replays)")
             for ev in sorted(prof.key_averages(), key=lambda e: -e.device_time_total)[:12]:
@@ -96,7 +112,7 @@ for N in (32768, 131072):
 dev = torch.cuda.get_device_name()
 hdr = (f"# decode step, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10% budget; "
        f"{dev}; {datetime.date.today()}; python3 bench/bench_decode.py bench/libs\n"
-       f"# time: median of 50 (ours: CUDA graph replay); bytes: multipole counts the budget "
+       f"# time: median of 50 (ours: torch.cuda.graph replay); bytes: multipole counts the budget "
        f"as an upper bound of selected tokens; error: relative L2 vs f64 dense (sequence 0)\n")
 lines = [hdr, f"{'N':>7} {'B':>3}  {'variant':20s} {'ms':>9} {'MB moved':>10} {'GB/s':>8} "
               f"{'rel err':>9} {'vs cuDNN':>9}"]

@@ -41,11 +41,11 @@ for N, B in ((32768, 1), (131072, 1), (131072, 4)):
     shapes = {a["role"]: a["shape"] for a in step.args}
     for label in ("ours (GPU k-means)", "torch k-means"):
         if label.startswith("ours"):
-            build = ml._kind("build", step)
+            build = ml.entry("build")
             build(k=k, v=v, lens=lens)  # warm-up (module load)
             idx, ms = wall_ms(lambda: build(k=k, v=v, lens=lens))
             lens2 = lens + 128
-            _, ums = wall_ms(lambda: ml._kind("update", step)(k=k, v=v, lens=lens2, **idx))
+            _, ums = wall_ms(lambda: ml.entry("update")(k=k, v=v, lens=lens2, **idx))
             ul = f"{ums:10.1f}"
         else:
             idx, ms = wall_ms(lambda: build_index_torch(k, v, n0, shapes, iters=10))

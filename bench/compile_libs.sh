@@ -50,4 +50,12 @@ name="chk_b3_n2500_hq16_h8_d128_bf16"
 for t in cpu cuda; do
   $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_2lvl_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25"
 done
-ls -la "$OUT" | head -50
+# The caller's-stream test (bench/race_check.py): several libraries used together.
+ir 16 8192 32 8 128 bf16 > "$OUT/race_b16.mlir"
+$C "$OUT/race_b16.mlir" --target=cuda -o "$OUT/race_mp_b16.so" --rewrite-options="budget-fraction=0.1"
+ir 4 16384 32 8 128 bf16 > "$OUT/race_b4.mlir"
+$C "$OUT/race_b4.mlir" --target=cuda -o "$OUT/race_mp_b4.so" --rewrite-options="budget-fraction=0.1"
+$C "$OUT/race_b4.mlir" --target=cuda --dense -o "$OUT/race_dense_b4.so"
+ir 2 4096 8 2 64 f16 > "$OUT/race_b2.mlir"
+$C "$OUT/race_b2.mlir" --target=cuda -o "$OUT/race_mp_b2.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024"
+ls -la "$OUT" | head -60

@@ -1,8 +1,11 @@
 """Multipole Attention python package.
 
 - ``multipole.reference``: the float64 numpy reference of the algorithm (docs/Algorithm.md);
-- ``multipole.runtime``: load a library made by ``multipole-compile`` and call its entry
-  points on numpy arrays (``multipole.load(path)``).
+- ``multipole.runtime``: load a library made by ``multipole-compile``
+  (``multipole.load(path)``) and call ``build`` / ``update`` / ``step`` on numpy arrays
+  (CPU libraries) or torch CUDA tensors (CUDA libraries, on torch's current stream);
+- ``multipole.torch_ops``: the CUDA entry points as torch custom ops
+  (``torch.ops.multipole.*``), imported on first use of a CUDA library.
 """
 from . import reference
 from .reference import (Config, Level, build_index, update_index, multipole_attention,

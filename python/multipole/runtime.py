@@ -79,6 +79,8 @@ class Entry:
         self.kind = desc.get("kind", "function")
         self.step = desc.get("step")
         self.args = desc["args"]
+        self.desc = desc
+        self._mp_handle = None  # torch_ops.register (CUDA libraries)
         try:
             self._fn = getattr(module._lib, self.symbol)
         except AttributeError as e:
@@ -106,24 +108,39 @@ class Entry:
         return np.ascontiguousarray(arr, dtype=dt)
 
     def _device_args(self, arrays):
-        """CUDA libraries: torch CUDA tensors by role; outputs are allocated."""
+        """CUDA libraries: torch CUDA tensors by role, checked against the manifest;
+        outputs not given are allocated (on the current stream, as torch does)."""
         import torch
+        unknown = set(arrays) - set(self.roles())
+        if unknown:
+            raise MultipoleError(f"{self.name}: unknown argument(s) {sorted(unknown)}; "
+                                 f"expected roles {self.roles()}")
+        device = None
         ptrs, keep, result = [], [], {}
         for a in self.args:
             role, shape = a["role"], tuple(a["shape"])
             dt = getattr(torch, _TORCH[a["dtype"]])
             if a["io"] == "out" and role not in arrays:
-                t = torch.empty(shape, dtype=dt, device="cuda")
+                t = torch.empty(shape, dtype=dt, device=device or "cuda")
                 result[role] = t
             elif role in arrays:
                 t = arrays[role]
-                if not (hasattr(t, "data_ptr") and getattr(t, "is_cuda", False)):
+                if not isinstance(t, torch.Tensor) or not t.is_cuda:
                     raise MultipoleError(f"{self.name}: this library runs on the GPU; pass "
-                                         f"'{role}' as a torch CUDA tensor")
-                if tuple(t.shape) != shape or t.dtype != dt or not t.is_contiguous():
-                    raise MultipoleError(f"{self.name}: '{role}' must be a contiguous "
-                                         f"{dt} tensor of shape {shape}, got {t.dtype} "
-                                         f"{tuple(t.shape)}")
+                                         f"'{role}' as a torch CUDA tensor, got "
+                                         f"{type(t).__name__}"
+                                         + (f" on {t.device}" if isinstance(t, torch.Tensor) else ""))
+                if tuple(t.shape) != shape or t.dtype != dt:
+                    raise MultipoleError(f"{self.name}: '{role}' must be a {dt} tensor of "
+                                         f"shape {list(shape)}, got {t.dtype} {list(t.shape)}")
+                if not t.is_contiguous():
+                    raise MultipoleError(f"{self.name}: '{role}' must be contiguous (strides "
+                                         f"{t.stride()}); call .contiguous() first")
+                if device is None:
+                    device = t.device
+                elif t.device != device:
+                    raise MultipoleError(f"{self.name}: '{role}' is on {t.device}, the other "
+                                         f"arguments on {device}")
                 if a["io"] != "in":
                     result[role] = t
             else:
@@ -139,39 +156,52 @@ class Entry:
                 stride *= shape[i]
             keep += [t, desc]
             ptrs.append(ctypes.cast(desc, ctypes.c_void_p))
+        if device is not None and device.index is not None and \
+                device.index != torch.cuda.current_device():
+            raise MultipoleError(f"{self.name}: the tensors are on {device}, the current "
+                                 f"device is cuda:{torch.cuda.current_device()}; call it "
+                                 f"under `with torch.cuda.device({device.index})`")
         return ptrs, keep, result
 
-    def graph(self, **arrays):
-        """CUDA libraries: captures one call into a CUDA graph; returns
-        (replay(stream_handle), outputs). The tensors must stay alive."""
-        rt = cuda_runtime()
-        ptrs, keep, result = self._device_args(arrays)
-        stream = rt.mpGraphCaptureBegin(None)
-        if not stream:
-            raise MultipoleError(f"graph capture failed: {rt.mpGetLastError().decode()}")
-        self._fn(*ptrs)
-        exe = ctypes.c_void_p()
-        if rt.mpGraphCaptureEnd(stream, ctypes.byref(exe)) != 0:
-            raise MultipoleError(f"graph capture failed: {rt.mpGetLastError().decode()}")
-        def replay(s=None):
-            rc = rt.mpGraphLaunch(exe, s if s is not None else stream)
-            if rc != 0:
-                raise MultipoleError(rt.mpGetLastError().decode())
-        replay._keep = (keep, exe, stream)
-        return replay, result
+    def _stream_fn(self):
+        fn = getattr(self, "_sfn", None)
+        if fn is None:
+            sym = self.desc.get("stream_symbol")
+            if not sym:
+                raise MultipoleError(f"{self.module.path} predates the caller's-stream ABI "
+                                     f"(manifest version {self.module.manifest.get('version')}, "
+                                     "no stream_symbol): recompile it with multipole-compile")
+            try:
+                fn = getattr(self.module._lib, sym)
+            except AttributeError as e:
+                raise MultipoleError(f"entry point {sym} is missing from "
+                                     f"{self.module.path}") from e
+            fn.restype = ctypes.c_int32
+            self._sfn = fn
+        return fn
 
-    def __call__(self, **arrays) -> Dict[str, np.ndarray]:
+    def _call_cuda(self, arrays, stream=None):
+        """Queues the entry point on `stream` (a torch.cuda.Stream; default: torch's
+        current stream) and returns without waiting. Outputs and in/out tensors are
+        returned by role."""
+        import torch
+        fn = self._stream_fn()
+        ptrs, keep, result = self._device_args(arrays)
+        s = stream if stream is not None else torch.cuda.current_stream()
+        rc = fn(ctypes.c_void_p(s.cuda_stream), *ptrs)
+        if rc != 0:
+            msg = cuda_runtime().mpGetLastError().decode()
+            raise MultipoleError(f"{self.name} failed on the GPU (code {rc}): {msg}")
+        del keep  # the descriptors are read during the call; tensors are the caller's
+        return result
+
+    def __call__(self, stream=None, **arrays) -> Dict[str, np.ndarray]:
         """Calls the entry point. Inputs and in/out arrays are given by role; outputs
         (and in/out arrays, updated in place) are returned by role. CUDA libraries
-        take torch CUDA tensors and return torch tensors."""
+        take torch CUDA tensors, run on `stream` (default: torch's current stream)
+        without synchronizing, and return torch tensors."""
         if self.module.target == "cuda":
-            rt = cuda_runtime()
-            ptrs, keep, result = self._device_args(arrays)
-            self._fn(*ptrs)
-            if rt.mpSynchronize() != 0 or rt.mpGetLastError():
-                raise MultipoleError(f"{self.name} failed on the GPU: "
-                                     f"{rt.mpGetLastError().decode()}")
-            return result
+            return self._call_cuda(arrays, stream)
         keep, ptrs, result = [], [], {}
         unknown = set(arrays) - set(self.roles())
         if unknown:
@@ -255,6 +285,13 @@ class Module:
             if not rt.mpCudaAvailable():
                 raise MultipoleError(f"{path} runs on CUDA GPUs, and none is usable here: "
                                      f"{rt.mpGetLastError().decode()}")
+            try:
+                from . import torch_ops
+            except ImportError as e:
+                raise MultipoleError(f"{path} is a CUDA library; calling it needs torch "
+                                     f"with CUDA: {e}") from e
+            for e in self.entries.values():
+                torch_ops.register(e)
 
     def __getitem__(self, name) -> Entry:
         if name not in self.entries:
@@ -263,18 +300,30 @@ class Module:
         return self.entries[name]
 
     def step_entry(self, name: Optional[str] = None) -> Entry:
+        """The decode step `name`, or the library's only one: an entry of kind "step"
+        (multipole) or, in a dense library (--dense), the function taking q, k, v."""
         if name:
             return self[name]
         steps = [e for e in self.entries.values() if e.kind == "step"]
+        if not steps:
+            steps = [e for e in self.entries.values()
+                     if {"q", "k", "v", "out"} <= set(e.roles())]
         if len(steps) != 1:
-            raise MultipoleError(f"{self.path}: expected one decode step, found {len(steps)}")
+            raise MultipoleError(f"{self.path}: expected one decode step, found {len(steps)}"
+                                 f" ({sorted(e.name for e in steps)}); name one")
         return steps[0]
 
-    def _kind(self, kind, step):
+    def entry(self, kind: str, step: Optional[str] = None) -> Entry:
+        """The entry point of `kind` ("step", "build" or "update") that belongs to the
+        decode step `step` (default: the library's only step)."""
+        st = self.step_entry(step)
+        if kind == "step":
+            return st
         for e in self.entries.values():
-            if e.kind == kind and e.step == step.name:
+            if e.kind == kind and e.step == st.name:
                 return e
-        raise MultipoleError(f"{self.path}: no {kind} entry point for {step.name}")
+        raise MultipoleError(f"{self.path}: no {kind} entry point for {st.name} (a dense "
+                             "library, compiled with --dense, has only the step)")
 
     # -- index helpers: the index is a list of per-level dicts (as in reference.py) --
     @staticmethod
@@ -286,24 +335,45 @@ class Module:
         levels = sorted({int(r[1:].split(".")[0]) for r in flat if r.startswith("L")})
         return [{k: flat[f"L{l}.{k}"] for k in INDEX_KEYS} for l in levels]
 
-    def build(self, k, v, lens, step: Optional[str] = None):
-        """Builds the cluster index from a prefilled cache; returns a list of level dicts."""
-        out = self._kind("build", self.step_entry(step))(k=k, v=v, lens=np.asarray(lens, np.int32))
-        return self._nest(out)
+    def _lens(self, lens, like=None):
+        if self.target == "cuda":
+            import torch
+            if isinstance(lens, torch.Tensor):
+                return lens
+            dev = like.device if isinstance(like, torch.Tensor) else "cuda"
+            return torch.as_tensor(np.asarray(lens, np.int32), device=dev)
+        return np.asarray(lens, np.int32)
 
-    def update(self, k, v, lens, index, step: Optional[str] = None):
-        """Folds new tokens (up to `lens`) into `index`, in place."""
-        self._kind("update", self.step_entry(step))(
-            k=k, v=v, lens=np.asarray(lens, np.int32), **self._flatten(index))
+    def build(self, k, v, lens, step: Optional[str] = None, stream=None):
+        """Builds the cluster index from a prefilled cache; returns a list of level
+        dicts. CUDA libraries: torch tensors, queued on `stream` (default: torch's
+        current stream; see multipole.torch_ops)."""
+        e = self.entry("build", step)
+        if self.target == "cuda":
+            from . import torch_ops
+            return self._nest(torch_ops.build(e, k, v, self._lens(lens, k), stream))
+        return self._nest(e(k=k, v=v, lens=self._lens(lens)))
+
+    def update(self, k, v, lens, index, step: Optional[str] = None, stream=None):
+        """Folds new tokens (up to `lens`) into `index`, in place; returns `index`."""
+        e = self.entry("update", step)
+        if self.target == "cuda":
+            from . import torch_ops
+            torch_ops.update(e, k, v, self._lens(lens, k), self._flatten(index), stream)
+            return index
+        e(k=k, v=v, lens=self._lens(lens), **self._flatten(index))
         return index
 
-    def step(self, q, k, v, lens, index, step: Optional[str] = None) -> np.ndarray:
-        """One decode step; returns the attention output (float32)."""
+    def step(self, q, k, v, lens, index=None, step: Optional[str] = None, stream=None):
+        """One decode step; returns the attention output: a torch tensor of the
+        library's dtype (CUDA), float32 numpy (CPU). `index` is None for a dense
+        library (--dense)."""
         e = self.step_entry(step)
+        flat = self._flatten(index or [])
         if self.target == "cuda":
-            return e(q=q, k=k, v=v, lens=lens, **self._flatten(index))["out"]
-        args = dict(q=q, k=k, v=v, lens=np.asarray(lens, np.int32), **self._flatten(index))
-        out = e(**args)["out"]
+            from . import torch_ops
+            return torch_ops.step(e, q, k, v, self._lens(lens, q), flat, stream)
+        out = e(q=q, k=k, v=v, lens=self._lens(lens), **flat)["out"]
         return from_bf16(out) if out.dtype == np.uint16 else out.astype(np.float32)
 
 
