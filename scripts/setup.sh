@@ -27,4 +27,4 @@ if [ ! -f build/build.ninja ]; then
     -DMULTIPOLE_PYTHON=/usr/bin/python3 >/dev/null
 fi
 echo "[setup] building (2 cores: a few minutes from scratch)"
-ninja -C build multipole-opt multipole-compile multipole-run multipole_cuda_runtime
+ninja -C build multipole-opt multipole-compile multipole-run multipole-fuzz multipole_cuda_runtime

@@ -35,7 +35,8 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.multipole_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["multipole-opt", "multipole-compile", "multipole-run"], tool_dirs)
+    ["multipole-opt", "multipole-compile", "multipole-run", "multipole-fuzz"],
+    tool_dirs)
 
 # A GPU is present: enables tests marked `REQUIRES: cuda-device`.
 if has_cuda_device():

@@ -1,0 +1,4 @@
+// MLIR 22 parser crash (upstream, docs/Fuzzing.md): a dense array of index.
+func.func @f() attributes {x = array<index: 1>} {
+  return
+}
