@@ -180,6 +180,20 @@ class Entry:
             self._sfn = fn
         return fn
 
+    def _check_finite_cuda(self, arrays):
+        """NaN/Inf in float inputs (opt-in: reading the answer waits for the GPU, so it
+        is refused during graph capture)."""
+        import torch
+        if torch.cuda.is_current_stream_capturing():
+            raise MultipoleError(f"{self.name}: check_finite=True cannot run while a CUDA "
+                                 "graph is being captured (it synchronizes); load the "
+                                 "library with check_finite=False for capture")
+        for a in self.args:
+            t = arrays.get(a["role"])
+            if a["io"] == "in" and t is not None and t.is_floating_point() and \
+                    not bool(torch.isfinite(t).all()):
+                raise MultipoleError(f"{self.name}: '{a['role']}' contains NaN or Inf")
+
     def _call_cuda(self, arrays, stream=None):
         """Queues the entry point on `stream` (a torch.cuda.Stream; default: torch's
         current stream) and returns without waiting. Outputs and in/out tensors are
@@ -187,6 +201,8 @@ class Entry:
         import torch
         fn = self._stream_fn()
         ptrs, keep, result = self._device_args(arrays)
+        if self.module.check_finite:
+            self._check_finite_cuda(arrays)
         s = stream if stream is not None else torch.cuda.current_stream()
         rc = fn(ctypes.c_void_p(s.cuda_stream), *ptrs)
         if rc != 0:
@@ -257,8 +273,11 @@ def _check_elf(path: str) -> None:
 class Module:
     """A compiled multipole library."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, check_finite: bool = False):
         self.path = path
+        # CUDA libraries: refuse NaN/Inf inputs before each call (synchronizes; CPU
+        # libraries always check).
+        self.check_finite = check_finite
         _check_elf(path)
         try:  # CUDA libraries need the runtime loaded first (harmless otherwise).
             cuda_runtime()
@@ -344,6 +363,25 @@ class Module:
             return torch.as_tensor(np.asarray(lens, np.int32), device=dev)
         return np.asarray(lens, np.int32)
 
+    def random_inputs(self, seed: int = 0, lens=None, kind: str = "clustered",
+                      step: Optional[str] = None):
+        """q, k, v, lens of the step's shapes (reference.make_inputs data): numpy arrays
+        for a CPU library, torch CUDA tensors for a CUDA library. `lens` defaults to the
+        cache size minus 256 tokens (room for two updates)."""
+        from . import reference
+        e = self.step_entry(step)
+        sh = {a["role"]: (tuple(a["shape"]), a["dtype"]) for a in e.args}
+        (B, Hq, D), dt = sh["q"]
+        (_, H, N, _), _ = sh["k"]
+        q, k, v = reference.make_inputs(B, Hq, H, N, D, kind=kind, seed=seed)
+        n = np.full(B, max(1, N - 256) if lens is None else lens, dtype=np.int32)
+        if self.target != "cuda":
+            return q, k, v, n
+        import torch
+        tdt = getattr(torch, _TORCH[dt])
+        to = lambda x: torch.from_numpy(np.ascontiguousarray(x, np.float32)).to("cuda", tdt)
+        return to(q), to(k), to(v), torch.from_numpy(n).cuda()
+
     def build(self, k, v, lens, step: Optional[str] = None, stream=None):
         """Builds the cluster index from a prefilled cache; returns a list of level
         dicts. CUDA libraries: torch tensors, queued on `stream` (default: torch's
@@ -377,5 +415,8 @@ class Module:
         return from_bf16(out) if out.dtype == np.uint16 else out.astype(np.float32)
 
 
-def load(path: str) -> Module:
-    return Module(path)
+def load(path: str, check_finite: bool = False) -> Module:
+    """Loads a library made by multipole-compile. `check_finite` (CUDA libraries):
+    refuse NaN/Inf in float inputs before each call, at the cost of a synchronization
+    per call (CPU libraries always check)."""
+    return Module(path, check_finite=check_finite)
