@@ -38,9 +38,12 @@ config.substitutions.append(("FileCheck", filecheck))
 config.environment["MULTIPOLE_CUDA_RUNTIME"] = runtime
 config.environment["LD_LIBRARY_PATH"] = os.pathsep.join(
     [os.path.join(tools, "lib"), os.environ.get("LD_LIBRARY_PATH", "")])
-for var in ("PATH", "HOME", "CUDA_VISIBLE_DEVICES", "PYTHONPATH"):
+for var in ("PATH", "HOME", "CUDA_VISIBLE_DEVICES"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+# The package of this checkout first (scripts under test/Inputs import multipole).
+config.environment["PYTHONPATH"] = os.pathsep.join(
+    [os.path.join(root, "python")] + ([os.environ["PYTHONPATH"]] if "PYTHONPATH" in os.environ else []))
 
 if has_cuda_device():
     config.available_features.add("cuda-device")
