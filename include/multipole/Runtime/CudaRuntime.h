@@ -25,8 +25,9 @@
  *   MULTIPOLE_LIBCUDA      name or path given to dlopen (default libcuda.so.1)
  *   MULTIPOLE_CUDA_DEVICE  device ordinal (default 0; mgpuSetDefaultDevice and
  *                          mpSetDevice override it)
- *   MULTIPOLE_CUDA_ALLOC   "sync" makes mgpuMemAlloc/mgpuMemFree use
- *                          cuMemAlloc/cuMemFree even on a stream (default:
+ *   MULTIPOLE_CUDA_ALLOC   "sync" makes mgpuMemAlloc/mgpuMemFree outside a call
+ *                          (mpCallBegin) use cuMemAlloc/cuMemFree even on a
+ *                          stream; calls always allocate stream-ordered (default:
  *                          stream-ordered cuMemAllocAsync/cuMemFreeAsync from
  *                          the device's default pool; the pool's release
  *                          threshold is raised so freed memory is cached)
