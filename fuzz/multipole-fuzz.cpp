@@ -55,6 +55,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MPFUZZ_ASAN 1
+#endif
+#endif
+#ifndef MPFUZZ_ASAN
+#define MPFUZZ_ASAN 0
+#endif
+
 using namespace mlir;
 namespace cl = llvm::cl;
 
@@ -125,12 +134,19 @@ extern "C" void crashHandler(int sig) {
     // frames[0..]: this handler (self), the signal trampoline (libc), then
     // the faulting frame. Upstream parser crash: after the trampoline, a run
     // of library frames down to the harness, then only self frames.
-    if (std::getenv("MULTIPOLE_FUZZ_DEBUG"))
-      for (int j = 0; j < n && j < 40; ++j) {
-        Dl_info info;
-        dladdr(frames[j], &info);
-        fprintf(stderr, "frame %d %p %s self=%d\n", j, frames[j],
-                info.dli_fname ? info.dli_fname : "?", int(inSelf(frames[j])));
+    // MULTIPOLE_FUZZ_DEBUG=FILE: append the frames (developers).
+    if (const char *dbg = std::getenv("MULTIPOLE_FUZZ_DEBUG"))
+      if (FILE *f = fopen(dbg, "a")) {
+        fprintf(f, "signal %d, %d frames, harness depth %d\n", sig, n,
+                harnessDepth);
+        for (int j = 0; j < n && j < 40; ++j) {
+          Dl_info info;
+          dladdr(frames[j], &info);
+          fprintf(f, "frame %d %p %s self=%d\n", j, frames[j],
+                  info.dli_fname ? info.dli_fname : "?",
+                  int(inSelf(frames[j])));
+        }
+        fclose(f);
       }
     // frames: this handler (self), the signal trampoline (libc), the
     // faulting frames ..., runInput (at harnessDepth from the bottom: the
@@ -671,8 +687,10 @@ int main(int argc, char **argv) {
       int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, 1);
       dup2(devnull, 2);
+#if !MPFUZZ_ASAN // ASan reserves terabytes of shadow address space
       struct rlimit rl = {rlim_t(memMiB) << 20, rlim_t(memMiB) << 20};
       setrlimit(RLIMIT_AS, &rl);
+#endif
       static char altstack[1 << 16];
       stack_t ss = {};
       ss.ss_sp = altstack;
@@ -741,5 +759,18 @@ int main(int argc, char **argv) {
 }
 
 } // namespace mpfuzz
+
+// Under -DMULTIPOLE_SANITIZE=ON: sanitizer reports abort (a signal, so a
+// crash; their default exit status 1 would read as "diagnosed"), our signal
+// handler still sees faults, and manual poisoning is off (BumpPtrAllocator
+// slabs are poisoned by our instrumented code and carved by the
+// uninstrumented libMLIR: false reports).
+extern "C" const char *__asan_default_options() {
+  return "abort_on_error=1:allow_user_segv_handler=1:handle_segv=1:"
+         "allow_user_poisoning=0";
+}
+extern "C" const char *__ubsan_default_options() {
+  return "print_stacktrace=1:halt_on_error=1:abort_on_error=1";
+}
 
 int main(int argc, char **argv) { return mpfuzz::main(argc, argv); }

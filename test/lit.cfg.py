@@ -29,6 +29,12 @@ for var in ["CUDA_HOME", "CUDA_ROOT", "CUDA_PATH", "MULTIPOLE_LINKER"]:
         config.environment[var] = os.environ[var]
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+# -DMULTIPOLE_SANITIZE=ON builds: a sanitizer report aborts (a crash, which
+# `not` does not accept) instead of exiting with status 1. No user poisoning:
+# llvm::BumpPtrAllocator poisons its slabs in our instrumented code and
+# hands out memory from them in the uninstrumented libMLIR (false positives).
+config.environment["ASAN_OPTIONS"] = "abort_on_error=1:allow_user_poisoning=0"
+config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:abort_on_error=1"
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.multipole_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
