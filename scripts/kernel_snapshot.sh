@@ -4,7 +4,9 @@
 # for each configuration of the device tests and the benchmark, the module after
 # --convert-multipole-to-gpu (canonicalized + CSE'd) and ptxas's resource usage
 # (registers, spills, shared memory) per kernel.
-# Usage: scripts/kernel_snapshot.sh OUTDIR      then: diff -r OLD NEW
+# Usage: scripts/kernel_snapshot.sh OUTDIR
+#   then: diff OLD/X.ops.txt NEW/X.ops.txt (op sequence), diff OLD/X.ptxas.txt
+#   NEW/X.ptxas.txt (registers, spills, shared memory), diff OLD/X.gpu.mlir ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/kernel_snapshot.sh OUTDIR}
@@ -34,6 +36,9 @@ snap() { # name "rewrite options" (or "dense") B N Hq Hkv D dtype
   [ "$rw" != dense ] && pre="multipole-rewrite{$rw},"
   "$OPT" "$OUT/$name.in.mlir" --pass-pipeline="builtin.module($pre$BUF,convert-multipole-to-gpu,canonicalize,cse)" \
     -o "$OUT/$name.gpu.mlir"
+  # The op sequence without value names and constants (CSE hoists constants in
+  # creation order; builders may create them elsewhere): diff these first.
+  sed -E 's/%[A-Za-z_0-9]+(#[0-9]+)?/%v/g' "$OUT/$name.gpu.mlir" | grep -v "= arith.constant" > "$OUT/$name.ops.txt"
   if [ -x "$PTXAS" ]; then
     # (generic form: MLIR 22 prints an nvgpu.device_async_create_group without
     # tokens in a custom form it cannot parse back)

@@ -10,6 +10,7 @@
 #ifndef MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELGEN_H
 #define MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELGEN_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <map>
@@ -60,20 +61,31 @@ bool attnShapeSupported(const AttnShape &s, std::string &why);
 std::string attentionSplitKernel(llvm::StringRef name, const AttnShape &s,
                                  const AttnLaunch &l, bool sparse, bool hasLens);
 
+/// Kernels built with KernelBuilder (MergeKernels.cpp) go at the end of
+/// `module` and are returned.
+
 /// `@<name>`: combines per-split partials into an output: either normalised
 /// (`normalise`, output element type = s.elt) or as a partial (acc, m, l) f32.
-std::string combineKernel(llvm::StringRef name, const AttnShape &s,
-                          int64_t splits, bool normalise);
+/// Grid (Hq, B), D threads.
+gpu::GPUFuncOp buildCombineKernel(OpBuilder &b, Location loc,
+                                  gpu::GPUModuleOp module, StringRef name,
+                                  const AttnShape &s, int64_t splits,
+                                  bool normalise);
 
 /// `@<name>`: log-sum-exp merge of P partials [B,Hq,D] into the output.
-std::string mergeKernel(llvm::StringRef name, const AttnShape &s, int64_t P);
+/// Grid (Hq, B), D threads.
+gpu::GPUFuncOp buildMergeKernel(OpBuilder &b, Location loc,
+                                gpu::GPUModuleOp module, StringRef name,
+                                const AttnShape &s, int64_t P);
 
 /// `@<name>`: the merge reading per-split partials directly (the combine
 /// kernels of the exact part and the approximation are skipped): input p has
 /// splits[p] splits ([B,Hq,S,D], [B,Hq,S]) or is a plain partial (0). Grid
 /// (Hq, B), 256 threads; needs D % 32 == 0.
-std::string mergeSplitsKernel(llvm::StringRef name, const AttnShape &s,
-                              const std::vector<int64_t> &splits);
+gpu::GPUFuncOp buildMergeSplitsKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const AttnShape &s,
+                                      ArrayRef<int64_t> splits);
 
 /// Floats of a centroid row each lane of the logits kernel reads (the
 /// default for the shape).

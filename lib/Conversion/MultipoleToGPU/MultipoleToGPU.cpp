@@ -16,6 +16,7 @@
 #include "multipole/Support/PassOptions.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 
 namespace mlir {
@@ -160,6 +161,19 @@ struct ConvertMultipoleToGPUPass
     return (base + "_" + Twine(counter++)).str();
   }
 
+  /// Builds a kernel into the kernel module with `build(b, loc, module)` and
+  /// verifies it (a failure is a bug of the builder, reported by name).
+  template <typename BuildFn>
+  LogicalResult buildKernel(Location loc, BuildFn build) {
+    OpBuilder b(&getContext());
+    gpu::GPUFuncOp fn = build(b, loc, kernels);
+    if (fn && succeeded(verify(fn)))
+      return success();
+    return emitError(loc) << "internal error: the generated GPU kernel "
+                          << (fn ? "@" + fn.getName().str() : std::string())
+                          << " does not verify";
+  }
+
   /// Parses `text` (gpu.funcs) and moves the functions into the kernel module.
   LogicalResult addKernels(const std::string &text, Location loc) {
     std::string src = "gpu.module @tmp {\n" + text + "\n}\n";
@@ -281,7 +295,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
                                                          false, hasLens)
                                : attentionSplitKernel(split, s, l, false, hasLens),
                         loc)) ||
-      failed(addKernels(combineKernel(comb, s, l.splits, true), loc)))
+      failed(buildKernel(loc, [&](OpBuilder &b, Location l2, gpu::GPUModuleOp m) {
+        return buildCombineKernel(b, l2, m, comb, s, l.splits, true);
+      })))
     return failure();
   OpBuilder b(op);
   auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
@@ -343,7 +359,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
              << " split partials per head, more than its shared memory holds ("
              << maxTotal << " at head dim " << s.D
              << "); lower splits / approx-splits";
-    if (failed(addKernels(mergeSplitsKernel(name, s, splitCounts), loc)))
+    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+          return buildMergeSplitsKernel(ob, l2, m, name, s, splitCounts);
+        })))
       return failure();
     args.push_back(op.getOuts()[0]);
     launch(b, loc, name, {s.Hq, s.B, 1}, 256, args);
@@ -352,7 +370,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
     op.erase();
     return success();
   }
-  if (failed(addKernels(mergeKernel(name, s, P), loc)))
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+        return buildMergeKernel(ob, l2, m, name, s, P);
+      })))
     return failure();
   SmallVector<Value> args(op.getPartials());
   args.push_back(op.getOuts()[0]);
@@ -478,7 +498,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
                                : attentionSplitKernel(split, s, l, true, true),
                         loc)) ||
       (!onlyMerged(op, op.getOuts(), s.D) &&
-       failed(addKernels(combineKernel(comb, s, l.splits, false), loc))))
+       failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+         return buildCombineKernel(ob, l2, m, comb, s, l.splits, false);
+       }))))
     return failure();
   OpBuilder b(op);
   Type i32 = b.getI32Type();
@@ -542,7 +564,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
                                           lanePl),
                         loc)) ||
       (!onlyMerged(op, op.getOuts(), s.D) &&
-       failed(addKernels(combineKernel(comb, s, cs, false), loc))))
+       failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+         return buildCombineKernel(ob, l2, m, comb, s, cs, false);
+       }))))
     return failure();
   OpBuilder b(op);
   auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, cs, s.D);

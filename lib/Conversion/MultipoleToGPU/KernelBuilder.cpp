@@ -1,0 +1,188 @@
+//===- KernelBuilder.cpp - Value-returning helpers for GPU kernels --------===//
+
+#include "KernelBuilder.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::multipole::gpugen;
+
+namespace {
+bool isFloat(Value v) { return isa<FloatType, VectorType>(v.getType()); }
+} // namespace
+
+MemRefType KernelBuilder::memref(ArrayRef<int64_t> shape, Type elt) {
+  return MemRefType::get(shape, elt);
+}
+
+MemRefType KernelBuilder::workgroup(ArrayRef<int64_t> shape, Type elt) {
+  MLIRContext *ctx = elt.getContext();
+  return MemRefType::get(
+      shape, elt, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+
+Value KernelBuilder::index(int64_t v) {
+  return arith::ConstantIndexOp::create(*this, v);
+}
+
+Value KernelBuilder::i32(int64_t v) {
+  return arith::ConstantIntOp::create(*this, v, 32);
+}
+
+Value KernelBuilder::f32(double v) {
+  return arith::ConstantFloatOp::create(*this, getF32Type(), APFloat(float(v)));
+}
+
+Value KernelBuilder::negInf() {
+  return arith::ConstantFloatOp::create(
+      *this, getF32Type(), APFloat::getInf(APFloat::IEEEsingle(), true));
+}
+
+Value KernelBuilder::zeros(int64_t n) {
+  auto t = VectorType::get({n}, getF32Type());
+  return arith::ConstantOp::create(*this, t, DenseElementsAttr::get(t, 0.0f));
+}
+
+Value KernelBuilder::blockId(gpu::Dimension d) {
+  return gpu::BlockIdOp::create(*this, d);
+}
+
+Value KernelBuilder::threadId(gpu::Dimension d) {
+  return gpu::ThreadIdOp::create(*this, d);
+}
+
+Value KernelBuilder::add(Value a, Value b) {
+  if (isFloat(a))
+    return arith::AddFOp::create(*this, a, b);
+  return arith::AddIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::sub(Value a, Value b) {
+  if (isFloat(a))
+    return arith::SubFOp::create(*this, a, b);
+  return arith::SubIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::mul(Value a, Value b) {
+  if (isFloat(a))
+    return arith::MulFOp::create(*this, a, b);
+  return arith::MulIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::div(Value a, Value b) {
+  if (isFloat(a))
+    return arith::DivFOp::create(*this, a, b);
+  return arith::DivUIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::rem(Value a, Value b) {
+  if (isFloat(a))
+    return arith::RemFOp::create(*this, a, b);
+  return arith::RemUIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::maximum(Value a, Value b) {
+  return arith::MaximumFOp::create(*this, a, b);
+}
+
+Value KernelBuilder::exp(Value a) { return math::ExpOp::create(*this, a); }
+
+Value KernelBuilder::select(Value cond, Value a, Value b) {
+  return arith::SelectOp::create(*this, cond, a, b);
+}
+
+Value KernelBuilder::cmp(arith::CmpFPredicate p, Value a, Value b) {
+  return arith::CmpFOp::create(*this, p, a, b);
+}
+
+Value KernelBuilder::cmp(arith::CmpIPredicate p, Value a, Value b) {
+  return arith::CmpIOp::create(*this, p, a, b);
+}
+
+Value KernelBuilder::truncTo(Type to, Value v) {
+  if (v.getType() == to)
+    return v;
+  return arith::TruncFOp::create(*this, to, v);
+}
+
+Value KernelBuilder::broadcast(int64_t n, Value scalar) {
+  return vector::BroadcastOp::create(
+      *this, VectorType::get({n}, scalar.getType()), scalar);
+}
+
+Value KernelBuilder::extract(Value vec, int64_t pos) {
+  return vector::ExtractOp::create(*this, vec, ArrayRef<int64_t>{pos});
+}
+
+Value KernelBuilder::load(Value mem, ValueRange indices) {
+  return memref::LoadOp::create(*this, mem, indices);
+}
+
+void KernelBuilder::store(Value v, Value mem, ValueRange indices) {
+  memref::StoreOp::create(*this, v, mem, indices);
+}
+
+Value KernelBuilder::vload(int64_t n, Value mem, ValueRange indices) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  return vector::LoadOp::create(*this, VectorType::get({n}, elt), mem, indices);
+}
+
+void KernelBuilder::vstore(Value v, Value mem, ValueRange indices) {
+  vector::StoreOp::create(*this, v, mem, indices);
+}
+
+SmallVector<Value> KernelBuilder::forLoop(Value lb, Value ub, Value step,
+                                          ValueRange init, LoopBody body) {
+  auto loop = scf::ForOp::create(
+      *this, lb, ub, step, init,
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange args) {
+        KernelBuilder kb(loc, nested);
+        SmallVector<Value> yielded = body(kb, iv, args);
+        scf::YieldOp::create(kb, yielded);
+      });
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+void KernelBuilder::ifThen(Value cond,
+                           llvm::function_ref<void(KernelBuilder &)> then) {
+  scf::IfOp::create(*this, cond, [&](OpBuilder &nested, Location loc) {
+    KernelBuilder kb(loc, nested);
+    then(kb);
+    scf::YieldOp::create(kb);
+  });
+}
+
+void KernelBuilder::barrier() { gpu::BarrierOp::create(*this); }
+
+void KernelBuilder::ret() { gpu::ReturnOp::create(*this); }
+
+Value KernelBuilder::shuffleXor(Value v, int64_t offset, int64_t width) {
+  Value off = i32(offset);
+  Value w = i32(width);
+  return gpu::ShuffleOp::create(*this, v, off, w, gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+Value KernelBuilder::warpAllReduce(
+    Value v, int64_t lanes,
+    llvm::function_ref<Value(KernelBuilder &, Value, Value)> combine) {
+  for (int64_t off = lanes / 2; off >= 1; off /= 2)
+    v = combine(*this, v, shuffleXor(v, off));
+  return v;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::createKernel(
+    KernelBuilder &b, gpu::GPUModuleOp module, StringRef name, TypeRange args,
+    TypeRange workgroup, std::array<int32_t, 3> block) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}),
+                                   workgroup);
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(block));
+  b.setInsertionPointToStart(&fn.getBody().front());
+  return fn;
+}

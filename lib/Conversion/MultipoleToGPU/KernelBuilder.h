@@ -1,0 +1,117 @@
+//===- KernelBuilder.h - Value-returning helpers for GPU kernels -*- C++ -*-===//
+//
+// The GPU kernels are built op by op with an ImplicitLocOpBuilder: every
+// helper inserts at the builder's insertion point and returns the Values it
+// defines, so helpers compose (a reduction's result feeds a select, a loop's
+// results feed a store) without SSA names, text or parsing. Shapes are static:
+// every dimension is a C++ integer, so index arithmetic folds to constants and
+// loops that need a fixed instruction order are unrolled in C++.
+//
+// Kernels live in `gpu.module @multipole_kernels`; `createKernel` starts one.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELBUILDER_H
+#define MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <array>
+
+namespace mlir {
+namespace multipole {
+namespace gpugen {
+
+class KernelBuilder;
+
+/// Body of an scf.for: gets the induction variable and the iteration
+/// arguments, returns the values to yield (as many as there are iteration
+/// arguments).
+using LoopBody =
+    llvm::function_ref<SmallVector<Value>(KernelBuilder &, Value, ValueRange)>;
+
+/// An ImplicitLocOpBuilder with the vocabulary of the kernels: constants,
+/// index and f32 arithmetic, memory, loops and warp collectives.
+class KernelBuilder : public ImplicitLocOpBuilder {
+public:
+  using ImplicitLocOpBuilder::ImplicitLocOpBuilder;
+
+  // -- types ----------------------------------------------------------------
+  FloatType f32() { return getF32Type(); }
+  /// memref<shape x elt> (default layout, global memory).
+  static MemRefType memref(ArrayRef<int64_t> shape, Type elt);
+  /// memref<shape x elt, #gpu.address_space<workgroup>>.
+  static MemRefType workgroup(ArrayRef<int64_t> shape, Type elt);
+
+  // -- constants --------------------------------------------------------------
+  Value index(int64_t v);
+  Value i32(int64_t v);
+  Value f32(double v);
+  /// -inf (f32): the neutral element of a max.
+  Value negInf();
+  /// A vector of `n` f32 zeros.
+  Value zeros(int64_t n);
+
+  // -- ids ---------------------------------------------------------------------
+  Value blockId(gpu::Dimension d);
+  Value threadId(gpu::Dimension d);
+
+  // -- arithmetic (index or integer operands: arith.*i; float: arith.*f) ------
+  Value add(Value a, Value b);
+  Value sub(Value a, Value b);
+  Value mul(Value a, Value b);
+  /// Unsigned division and remainder of indices/integers; f32 division.
+  Value div(Value a, Value b);
+  Value rem(Value a, Value b);
+  Value maximum(Value a, Value b); // arith.maximumf
+  Value exp(Value a);              // math.exp
+  Value select(Value cond, Value a, Value b);
+  Value cmp(arith::CmpFPredicate p, Value a, Value b);
+  Value cmp(arith::CmpIPredicate p, Value a, Value b);
+  /// f32 -> `to` (truncf); the value itself when `to` is f32.
+  Value truncTo(Type to, Value v);
+  Value broadcast(int64_t n, Value scalar);
+  Value extract(Value vec, int64_t pos);
+
+  // -- memory -------------------------------------------------------------------
+  Value load(Value mem, ValueRange indices);
+  void store(Value v, Value mem, ValueRange indices);
+  /// vector.load of `n` elements.
+  Value vload(int64_t n, Value mem, ValueRange indices);
+  void vstore(Value v, Value mem, ValueRange indices);
+
+  // -- control --------------------------------------------------------------------
+  /// scf.for %iv = lb to ub step step iter_args(init); returns its results.
+  SmallVector<Value> forLoop(Value lb, Value ub, Value step, ValueRange init,
+                             LoopBody body);
+  /// scf.if cond { then() } (no results).
+  void ifThen(Value cond, llvm::function_ref<void(KernelBuilder &)> then);
+  void barrier();
+  void ret();
+
+  // -- warp collectives ---------------------------------------------------------------
+  /// gpu.shuffle xor over the full warp; returns the shuffled value.
+  Value shuffleXor(Value v, int64_t offset, int64_t width = 32);
+  /// Butterfly all-reduce of `v` over groups of `lanes` consecutive lanes
+  /// (offsets lanes/2, ..., 1): every lane of a group gets the result.
+  Value warpAllReduce(Value v, int64_t lanes,
+                      llvm::function_ref<Value(KernelBuilder &, Value, Value)>
+                          combine);
+};
+
+/// Starts `@name` (a `gpu.func ... kernel`) at the end of `module`: argument
+/// types `args`, workgroup buffers `workgroup` and `known_block_size`
+/// `block`. Returns the kernel; `b` is set to the start of its body, whose
+/// workgroup buffers are `kernel.getWorkgroupAttributions()`.
+gpu::GPUFuncOp createKernel(KernelBuilder &b, gpu::GPUModuleOp module,
+                            StringRef name, TypeRange args,
+                            TypeRange workgroup,
+                            std::array<int32_t, 3> block);
+
+} // namespace gpugen
+} // namespace multipole
+} // namespace mlir
+
+#endif
