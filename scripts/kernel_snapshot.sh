@@ -39,6 +39,12 @@ snap() { # name "rewrite options" (or "dense") B N Hq Hkv D dtype
   # The op sequence without value names and constants (CSE hoists constants in
   # creation order; builders may create them elsewhere): diff these first.
   sed -E 's/%[A-Za-z_0-9]+(#[0-9]+)?/%v/g' "$OUT/$name.gpu.mlir" | grep -v "= arith.constant" > "$OUT/$name.ops.txt"
+  # ... and per kernel: OUT/kernels/<config>.<kernel>.ops.txt
+  mkdir -p "$OUT/kernels"
+  awk -v dir="$OUT/kernels" -v cfg="$name" '
+    /gpu.func @/ { match($0, /@[A-Za-z_0-9]+/); f = dir "/" cfg "." substr($0, RSTART + 1, RLENGTH - 1) ".ops.txt" }
+    f { print > f }
+    /^    }$/ { if (f) close(f); f = "" }' "$OUT/$name.ops.txt"
   if [ -x "$PTXAS" ]; then
     # (generic form: MLIR 22 prints an nvgpu.device_async_create_group without
     # tokens in a custom form it cannot parse back)
