@@ -34,7 +34,32 @@ namespace cl = llvm::cl;
 using llvm::errs;
 using llvm::outs;
 
-#include "Call.inc"
+#include <utility>
+
+namespace {
+/// Entry points take one memref descriptor pointer per argument (docs/ABI.md);
+/// calls `fn` with the pointers of `a` as that many arguments.
+constexpr size_t kMaxEntryArgs = 48;
+template <size_t... I>
+void callExactly(void *fn, const std::vector<void *> &a,
+                 std::index_sequence<I...>) {
+  using Fn = void (*)(decltype((void)I, static_cast<void *>(nullptr))...);
+  reinterpret_cast<Fn>(fn)(a[I]...);
+}
+template <size_t... N>
+bool callWithPointersImpl(void *fn, const std::vector<void *> &a,
+                          std::index_sequence<N...>) {
+  bool called = false;
+  ((a.size() == N + 1 &&
+    (callExactly(fn, a, std::make_index_sequence<N + 1>{}), called = true)),
+   ...);
+  return called;
+}
+/// False when `a` is empty or longer than kMaxEntryArgs.
+bool callWithPointers(void *fn, const std::vector<void *> &a) {
+  return callWithPointersImpl(fn, a, std::make_index_sequence<kMaxEntryArgs>{});
+}
+} // namespace
 
 static cl::OptionCategory cat("multipole-run options");
 static cl::opt<std::string> libPath(cl::Positional, cl::desc("<library.so>"),
