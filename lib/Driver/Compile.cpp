@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "multipole/Driver/Compile.h"
+#include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
 #include "multipole/Driver/StreamEntryPoints.h"
 #include "multipole/Pipelines/Pipelines.h"
 
@@ -73,7 +74,7 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
     if (f.isPrivate() || f.isExternal())
       continue;
     llvm::json::Array args;
-    auto kind = f->getAttrOfType<StringAttr>("multipole.entry");
+    auto kind = f->getAttrOfType<StringAttr>(MultipoleDialect::EntryAttrHelper::getNameStr());
     auto describe = [&](Type t, DictionaryAttr attrs, StringRef io,
                         unsigned pos) -> LogicalResult {
       auto mt = dyn_cast<MemRefType>(t);
@@ -84,7 +85,7 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
                                 "supports statically shaped tensors only";
       std::string role = "arg" + std::to_string(pos);
       if (attrs)
-        if (auto r = attrs.getAs<StringAttr>("multipole.role"))
+        if (auto r = attrs.getAs<StringAttr>(MultipoleDialect::RoleAttrHelper::getNameStr()))
           role = r.str();
       llvm::json::Array shape;
       for (int64_t d : mt.getShape())
@@ -100,7 +101,7 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
       DictionaryAttr a = f.getArgAttrDict(i);
       StringRef io = "in";
       if (update && a)
-        if (auto r = a.getAs<StringAttr>("multipole.role"))
+        if (auto r = a.getAs<StringAttr>(MultipoleDialect::RoleAttrHelper::getNameStr()))
           if (r.getValue().starts_with("L"))
             io = "inout";
       if (failed(describe(f.getArgumentTypes()[i], a, io, i)))
@@ -114,7 +115,7 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
                          {"symbol", ("_mlir_ciface_" + f.getSymName()).str()},
                          {"kind", kind ? kind.str() : std::string("function")},
                          {"args", std::move(args)}};
-    if (auto s = f->getAttrOfType<FlatSymbolRefAttr>("multipole.step"))
+    if (auto s = f->getAttrOfType<FlatSymbolRefAttr>(MultipoleDialect::StepAttrHelper::getNameStr()))
       e["step"] = s.getValue().str();
     entries.push_back(std::move(e));
   }
@@ -140,7 +141,7 @@ void tagDenseRoles(ModuleOp module) {
   Builder b(module.getContext());
   module.walk([&](func::FuncOp f) {
     f.walk([&](Operation *op) {
-      if (op->getName().getStringRef() != "multipole.decode_attention" ||
+      if (!isa<DecodeAttentionOp>(op) ||
           op->getNumOperands() < 4)
         return;
       const char *roles[] = {"q", "k", "v", "lens"};
@@ -148,12 +149,12 @@ void tagDenseRoles(ModuleOp module) {
       for (unsigned i = 0; i < n; ++i)
         if (auto ba = dyn_cast<BlockArgument>(op->getOperand(i)))
           if (ba.getOwner()->getParentOp() == f &&
-              !f.getArgAttr(ba.getArgNumber(), "multipole.role"))
-            f.setArgAttr(ba.getArgNumber(), "multipole.role",
+              !f.getArgAttr(ba.getArgNumber(), MultipoleDialect::RoleAttrHelper::getNameStr()))
+            f.setArgAttr(ba.getArgNumber(), MultipoleDialect::RoleAttrHelper::getNameStr(),
                          b.getStringAttr(roles[i]));
       for (OpOperand &use : op->getResult(0).getUses())
         if (isa<func::ReturnOp>(use.getOwner()))
-          f.setResultAttr(use.getOperandNumber(), "multipole.role",
+          f.setResultAttr(use.getOperandNumber(), MultipoleDialect::RoleAttrHelper::getNameStr(),
                           b.getStringAttr("out"));
     });
   });
@@ -288,11 +289,11 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
   // these attributes.
   for (auto f : module.getOps<func::FuncOp>()) {
     for (unsigned i = 0; i < f.getNumArguments(); ++i)
-      f.removeArgAttr(i, "multipole.role");
+      f.removeArgAttr(i, MultipoleDialect::RoleAttrHelper::getNameStr());
     for (unsigned i = 0; i < f.getNumResults(); ++i)
-      f.removeResultAttr(i, StringAttr::get(module.getContext(), "multipole.role"));
-    f->removeAttr("multipole.entry");
-    f->removeAttr("multipole.step");
+      f.removeResultAttr(i, StringAttr::get(module.getContext(), MultipoleDialect::RoleAttrHelper::getNameStr()));
+    f->removeAttr(MultipoleDialect::EntryAttrHelper::getNameStr());
+    f->removeAttr(MultipoleDialect::StepAttrHelper::getNameStr());
   }
   // 3. Lower to the LLVM dialect (CUDA: kernels to a cubin or PTX).
   {

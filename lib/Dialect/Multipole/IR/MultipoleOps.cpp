@@ -51,6 +51,68 @@ void MultipoleDialect::initialize() {
   addInterfaces<MultipoleOpAsmInterface>();
 }
 
+//===----------------------------------------------------------------------===//
+// Discardable attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+MultipoleDialect::verifyOperationAttribute(Operation *op,
+                                           NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name == EntryAttrHelper::getNameStr()) {
+    auto kind = dyn_cast<StringAttr>(attribute.getValue());
+    if (!kind || !llvm::is_contained({"step", "build", "update"},
+                                     kind.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be \"step\", \"build\" or \"update\", got "
+                             << attribute.getValue();
+    return success();
+  }
+  if (name == StepAttrHelper::getNameStr()) {
+    if (!isa<FlatSymbolRefAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must name the decode step (a flat symbol "
+                                "reference), got "
+                             << attribute.getValue();
+    return success();
+  }
+  if (name == RoleAttrHelper::getNameStr())
+    return op->emitError() << "'" << name
+                           << "' belongs on function arguments and results, "
+                              "not on an operation";
+  return op->emitError() << "unknown multipole attribute '" << name
+                         << "' (expected '" << EntryAttrHelper::getNameStr()
+                         << "' or '" << StepAttrHelper::getNameStr() << "')";
+}
+
+static LogicalResult verifyRoleAttr(Operation *op, StringRef what,
+                                    unsigned index, NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name != MultipoleDialect::RoleAttrHelper::getNameStr())
+    return op->emitError() << "unknown multipole attribute '" << name << "' on "
+                           << what << " #" << index << " (expected '"
+                           << MultipoleDialect::RoleAttrHelper::getNameStr()
+                           << "')";
+  auto role = dyn_cast<StringAttr>(attribute.getValue());
+  if (!role || role.getValue().empty())
+    return op->emitError() << "'" << name << "' of " << what << " #" << index
+                           << " must be a non-empty string, got "
+                           << attribute.getValue();
+  return success();
+}
+
+LogicalResult MultipoleDialect::verifyRegionArgAttribute(
+    Operation *op, unsigned regionIndex, unsigned argIndex,
+    NamedAttribute attribute) {
+  return verifyRoleAttr(op, "argument", argIndex, attribute);
+}
+
+LogicalResult MultipoleDialect::verifyRegionResultAttribute(
+    Operation *op, unsigned regionIndex, unsigned resultIndex,
+    NamedAttribute attribute) {
+  return verifyRoleAttr(op, "result", resultIndex, attribute);
+}
+
 llvm::StringRef mlir::multipole::indexArrayName(unsigned i) {
   static const char *names[] = {"centroids", "vcentroids", "counts", "offsets",
                                 "members",   "assign",     "state"};

@@ -1,4 +1,5 @@
 //===- DropAliasingResults.cpp - in-place entry points ---------------------===//
+#include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -20,7 +21,7 @@ struct DropAliasingResultsPass
           DropAliasingResultsPass> {
   void runOnOperation() override {
     for (auto f : getOperation().getOps<func::FuncOp>()) {
-      if (f.isExternal() || !f.isPublic() || !f->hasAttr("multipole.entry"))
+      if (f.isExternal() || !f.isPublic() || !f->hasAttr(multipole::MultipoleDialect::EntryAttrHelper::getNameStr()))
         continue;
       // Entry points are called from outside; a call inside the module would
       // need its results rewritten too, so leave such functions alone.

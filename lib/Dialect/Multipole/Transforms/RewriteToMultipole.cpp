@@ -25,8 +25,8 @@ using namespace mlir::multipole;
 
 namespace {
 
-constexpr StringLiteral kRoleAttr = "multipole.role";
-constexpr StringLiteral kEntryAttr = "multipole.entry";
+constexpr StringLiteral kRoleAttr = MultipoleDialect::RoleAttrHelper::getNameStr();
+constexpr StringLiteral kEntryAttr = MultipoleDialect::EntryAttrHelper::getNameStr();
 
 struct LevelTypes {
   SmallVector<Type, 7> types;
@@ -398,7 +398,7 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
     ef.setAllArgAttrs(attrs);
     ef.setAllResultAttrs(idxAttrs);
     ef->setAttr(kEntryAttr, b.getStringAttr(kind));
-    ef->setAttr("multipole.step", FlatSymbolRefAttr::get(func.getSymNameAttr()));
+    ef->setAttr(MultipoleDialect::StepAttrHelper::getNameStr(), FlatSymbolRefAttr::get(func.getSymNameAttr()));
     Block *eb = ef.addEntryBlock();
     OpBuilder eb2 = OpBuilder::atBlockBegin(eb);
     IRMapping map;

@@ -23,6 +23,18 @@ def Multipole_Dialect : Dialect {
     they compute is specified in docs/Algorithm.md.
   }];
   let cppNamespace = "::mlir::multipole";
+  // Attributes the rewrite and the compile driver attach to functions:
+  // `multipole.entry` ("step", "build" or "update") and `multipole.step` (the
+  // step an index entry point belongs to) on entry points, `multipole.role`
+  // (q, k, v, lens, out, L<level>.<array>) on their arguments and results.
+  let discardableAttrs = (ins
+    "::mlir::StringAttr":$role,
+    "::mlir::StringAttr":$entry,
+    "::mlir::FlatSymbolRefAttr":$step
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect",
