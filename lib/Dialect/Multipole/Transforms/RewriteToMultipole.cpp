@@ -28,10 +28,6 @@ namespace {
 constexpr StringLiteral kRoleAttr = MultipoleDialect::RoleAttrHelper::getNameStr();
 constexpr StringLiteral kEntryAttr = MultipoleDialect::EntryAttrHelper::getNameStr();
 
-struct LevelTypes {
-  SmallVector<Type, 7> types;
-};
-
 /// The seven index array types of one level.
 SmallVector<Type, 7> indexTypes(MLIRContext *ctx, int64_t B, int64_t H,
                                 int64_t C, int64_t D, int64_t items) {
