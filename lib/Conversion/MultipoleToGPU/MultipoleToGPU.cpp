@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelGen.h"
+#include "ScoreKernels.h"
 
 #include "multipole/Conversion/Passes.h"
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
@@ -410,10 +411,13 @@ LogicalResult ConvertMultipoleToGPUPass::lowerScore(CentroidScoreOp op) {
   std::string name = freshName("score");
   // Scores: a few CTAs per SM (each walks its clusters serially).
   int64_t ss = splitsFor(s.B, s.H, C, 256, 16 * numSMs, 0);
-  if (failed(addKernels(scoreKernels(name, s, C, cs, ss,
-                                     op.getConfig().getScorePosition(), theta,
-                                     pl),
-                        loc)))
+  ScoreSpec spec{s, C, cs, ss, op.getConfig().getScorePosition(), theta, pl};
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+        return buildScoreLogitsKernel(ob, l2, m, name + "_logits", spec);
+      })) ||
+      failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+        return buildScoreScoresKernel(ob, l2, m, name + "_scores", spec);
+      })))
     return failure();
   OpBuilder b(op);
   Value part = alloc(b, loc, {s.B, s.Hq, cs, 2}, b.getF32Type());
@@ -446,9 +450,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
     return sp && sp.getSelected() == mask;
   });
   int64_t nch = selectChunks(B, H);
-  if (failed(addKernels(selectKernel(name, B, H, C, bt, bf, hasParent, Cp,
-                                     feedsSparse, nch),
-                        loc)))
+  SelectSpec spec{B, H, C, bt, bf, hasParent, Cp, feedsSparse, nch};
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+        return buildSelectKernel(ob, l2, m, name, spec);
+      })))
     return failure();
   OpBuilder b(op);
   ValueRange idx = op.getIndex();
@@ -487,12 +492,11 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
               comb = freshName("exact_combine");
   bool chunked = static_cast<bool>(chunkBases.lookup(op.getSelected()));
   int64_t nch = selectChunks(s.B, s.H);
-  if (failed(addKernels(chunked ? compactChunksKernel(comp, s.B, s.H, s.N, C,
-                                                      op.getConfig().getSink(),
-                                                      nch)
-                                : compactKernel(comp, s.B, s.H, s.N, C,
-                                                op.getConfig().getSink()),
-                        loc)) ||
+  CompactSpec cspec{s.B, s.H, s.N, C, op.getConfig().getSink(), nch};
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
+        return chunked ? buildCompactChunksKernel(ob, l2, m, comp, cspec)
+                       : buildCompactKernel(ob, l2, m, comp, cspec);
+      })) ||
       failed(addKernels(useMma ? mmaAttentionSplitKernel(split, s, l.splits,
                                                          true, true)
                                : attentionSplitKernel(split, s, l, true, true),

@@ -1,79 +1,1076 @@
 //===- ScoreKernels.cpp - centroid scoring, selection, token lists (GPU) --===//
 //
 // centroid_score: `<name>_logits` splits the clusters of each (sequence, KV
-//   head) over CTAs; a centroid row (f32) is read by D/4 lanes with 16-byte
-//   loads, once for all G query heads; it writes the logits and per-split
-//   (max, sum n exp) pairs. `<name>_scores` (one CTA per head) merges those
-//   into Z and writes r_c.
+//   head) over CTAs; a centroid row (f32) is read by D/PL lanes with 16-byte
+//   aligned loads, once for all G query heads; it writes the logits and
+//   per-split (max, sum n exp) pairs. `<name>_scores` merges those into
+//   (M, Z) per head and writes r_c.
 // select_clusters: one CTA per (sequence, KV head) finds the threshold with a
 //   4-pass 8-bit radix select over the score bits, weighted by token counts
 //   (histograms in shared memory): no sort, no host synchronisation.
 // compact: the token list of the exact part (sink, window, selected members)
-//   for sparse_attention, from a block-wide scan of the selected counts.
+//   for sparse_attention, from a scan of the selected counts.
+//
+// Built with KernelBuilder; shapes are C++ integers, so index arithmetic
+// folds and the per-head, per-row and per-register code is unrolled in C++.
 //
 //===----------------------------------------------------------------------===//
 
-#include "KernelGen.h"
+#include "ScoreKernels.h"
 
-#include "llvm/Support/raw_ostream.h"
+#include "KernelBuilder.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
+using namespace mlir;
 using namespace mlir::multipole::gpugen;
 
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+using gpu::Dimension;
+
 namespace {
-std::string str(int64_t v) { return std::to_string(v); }
 
-/// MLIR text: inclusive warp scan (sum) of the i32 `val` over lanes, with
-/// shuffles up; names start with `p`, the result is `%<p>incl`. Needs `lane`
-/// (index), `%c0i` and a width constant `w32` (i32).
-std::string warpInclusiveScan(const std::string &p, const std::string &val,
-                              const std::string &lane, const std::string &w32,
-                              const std::string &indent) {
-  std::string r, cur = val;
-  for (int k = 0, off = 1; off < 32; off *= 2, ++k) {
-    std::string n = p + str(k);
-    r += indent + "%" + n + "o = arith.constant " + str(off) + " : i32\n" +
-         indent + "%" + n + "c = arith.constant " + str(off) + " : index\n" +
-         indent + "%" + n + "s, %" + n + "v = gpu.shuffle up " + cur + ", %" +
-         n + "o, " + w32 + " : i32\n" + indent + "%" + n +
-         "h = arith.cmpi uge, " + lane + ", %" + n + "c : index\n" + indent +
-         "%" + n + "z = arith.select %" + n + "h, %" + n + "s, %c0i : i32\n" +
-         indent + "%" + n + "a = arith.addi " + cur + ", %" + n + "z : i32\n";
-    cur = "%" + n + "a";
-  }
-  r += indent + "%" + p + "incl_ = arith.addi " + cur + ", %c0i : i32\n";
-  return r;
+//===----------------------------------------------------------------------===//
+// Op helpers the kernels of this file need beyond KernelBuilder's.
+//===----------------------------------------------------------------------===//
+
+Type elementType(MLIRContext *ctx, StringRef elt) {
+  if (elt == "bf16")
+    return BFloat16Type::get(ctx);
+  if (elt == "f16")
+    return Float16Type::get(ctx);
+  return Float32Type::get(ctx);
 }
 
-/// MLIR text: `%<p>own` (i32), the first lane whose i32 `incl` exceeds the
-/// i32 `q` (binary search over the 32 lanes with shuffles). Needs `%c0i`,
-/// `%c1i`, `%c31i`, `%w32`.
-std::string laneSearch(const std::string &p, const std::string &incl,
-                       const std::string &q, const std::string &indent) {
-  std::string r, lo = "%c0i", hi = "%c31i";
+Value intConst(KernelBuilder &b, Type t, int64_t v) {
+  return arith::ConstantIntOp::create(b, t, v);
+}
+Value i8c(KernelBuilder &b, int64_t v) { return intConst(b, b.getI8Type(), v); }
+Value i64c(KernelBuilder &b, int64_t v) {
+  return intConst(b, b.getI64Type(), v);
+}
+Value boolc(KernelBuilder &b, bool v) { return intConst(b, b.getI1Type(), v); }
+Value f64c(KernelBuilder &b, double v) {
+  return arith::ConstantFloatOp::create(b, b.getF64Type(), APFloat(v));
+}
+/// A vector of `n` f32 equal to `v`.
+Value splatF32(KernelBuilder &b, int64_t n, float v) {
+  auto t = VectorType::get({n}, b.getF32Type());
+  return arith::ConstantOp::create(b, t, DenseElementsAttr::get(t, v));
+}
+
+Value minU(KernelBuilder &b, Value x, Value y) {
+  return arith::MinUIOp::create(b, x, y);
+}
+Value maxS(KernelBuilder &b, Value x, Value y) {
+  return arith::MaxSIOp::create(b, x, y);
+}
+Value ceilDiv(KernelBuilder &b, Value x, Value y) {
+  return arith::CeilDivUIOp::create(b, x, y);
+}
+Value andI(KernelBuilder &b, Value x, Value y) {
+  return arith::AndIOp::create(b, x, y);
+}
+Value orI(KernelBuilder &b, Value x, Value y) {
+  return arith::OrIOp::create(b, x, y);
+}
+Value notI(KernelBuilder &b, Value x) {
+  Value t = boolc(b, true);
+  return arith::XOrIOp::create(b, x, t);
+}
+Value shl(KernelBuilder &b, Value x, Value y) {
+  return arith::ShLIOp::create(b, x, y);
+}
+Value shrU(KernelBuilder &b, Value x, Value y) {
+  return arith::ShRUIOp::create(b, x, y);
+}
+/// index <-> integer.
+Value indexCast(KernelBuilder &b, Type t, Value v) {
+  return arith::IndexCastOp::create(b, t, v);
+}
+Value toIndex(KernelBuilder &b, Value v) {
+  return indexCast(b, b.getIndexType(), v);
+}
+Value toI32(KernelBuilder &b, Value v) { return indexCast(b, b.getI32Type(), v); }
+Value siToFp(KernelBuilder &b, Type t, Value v) {
+  return arith::SIToFPOp::create(b, t, v);
+}
+Value extSI64(KernelBuilder &b, Value v) {
+  return arith::ExtSIOp::create(b, b.getI64Type(), v);
+}
+Value bitcast(KernelBuilder &b, Type t, Value v) {
+  return arith::BitcastOp::create(b, t, v);
+}
+
+/// gpu.shuffle of `v` over the full warp in `mode`; `off` is an i32 value.
+Value shuffle(KernelBuilder &b, gpu::ShuffleMode mode, Value v, Value off) {
+  Value w = b.i32(32);
+  return gpu::ShuffleOp::create(b, v, off, w, mode).getShuffleResult();
+}
+/// An atomic add of `v` into mem[idx] (result unused).
+void atomicAdd(KernelBuilder &b, Value v, Value mem, ValueRange idx) {
+  memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, v, mem, idx);
+}
+
+/// The i8 mask value of `on`: 1 or 0.
+Value maskByte(KernelBuilder &b, Value on) {
+  Value one = i8c(b, 1), zero = i8c(b, 0);
+  return b.select(on, one, zero);
+}
+
+Value sumI(KernelBuilder &kb, Value x, Value y) { return kb.add(x, y); }
+Value maxF(KernelBuilder &kb, Value x, Value y) { return kb.maximum(x, y); }
+
+/// Inclusive prefix sum of the i32 `v` over the lanes of a warp (shuffles
+/// up: lane l adds the value of lane l - off when it exists).
+Value warpInclusiveScan(KernelBuilder &b, Value v, Value lane) {
+  Value zero = b.i32(0);
+  for (int64_t off = 1; off < 32; off *= 2) {
+    Value up = shuffle(b, gpu::ShuffleMode::UP, v, b.i32(off));
+    Value has = b.cmp(CmpIPredicate::uge, lane, b.index(off));
+    Value z = b.select(has, up, zero);
+    v = b.add(v, z);
+  }
+  return v;
+}
+
+/// The first lane whose i32 inclusive count `incl` exceeds the i32 `q`
+/// (binary search over the 32 lanes, reading `incl` with shuffles); i32.
+Value laneSearch(KernelBuilder &b, Value incl, Value q) {
+  Value one = b.i32(1), last = b.i32(31);
+  Value lo = b.i32(0), hi = last;
   for (int k = 0; k < 5; ++k) {
-    std::string n = "%" + p + str(k);
-    r += indent + n + "s = arith.addi " + lo + ", " + hi + " : i32\n" + indent +
-         n + "m = arith.shrui " + n + "s, %c1i : i32\n" + indent + n + "v, " +
-         n + "ok = gpu.shuffle idx " + incl + ", " + n + "m, %w32 : i32\n" +
-         indent + n + "g = arith.cmpi sgt, " + n + "v, " + q + " : i32\n" +
-         indent + n + "m1 = arith.addi " + n + "m, %c1i : i32\n" + indent + n +
-         "lo = arith.select " + n + "g, " + lo + ", " + n + "m1 : i32\n" +
-         indent + n + "hi = arith.select " + n + "g, " + n + "m, " + hi +
-         " : i32\n";
-    lo = n + "lo";
-    hi = n + "hi";
+    Value s = b.add(lo, hi);
+    Value mid = shrU(b, s, one);
+    Value v = shuffle(b, gpu::ShuffleMode::IDX, incl, mid);
+    Value gt = b.cmp(CmpIPredicate::sgt, v, q);
+    Value mid1 = b.add(mid, one);
+    Value nlo = b.select(gt, lo, mid1);
+    hi = b.select(gt, mid, hi);
+    lo = nlo;
   }
-  r += indent + "%" + p + "own = arith.minui " + lo + ", %c31i : i32\n";
+  return minU(b, lo, last);
+}
+
+/// Whether the parent of fine item `idx` exists (pa >= 0) and is selected in
+/// the coarse mask `ps` (i1).
+Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
+                     Value idx) {
+  Value zero = b.i32(0);
+  Value p = b.load(pa, {bb, h, idx});
+  Value ok = b.cmp(CmpIPredicate::sge, p, zero);
+  Value pc = maxS(b, p, zero);
+  Value pi = toIndex(b, pc);
+  Value sv = b.load(ps, {bb, h, pi});
+  Value sel = b.cmp(CmpIPredicate::ne, sv, i8c(b, 0));
+  return andI(b, ok, sel);
+}
+
+/// The i32 count of cluster c when it is selected in `sel` and `in` holds,
+/// else 0.
+Value selectedCount(KernelBuilder &b, Value sel, Value cnt, Value bb, Value h,
+                    Value c, Value in) {
+  Value sv = b.load(sel, {bb, h, c});
+  Value on0 = b.cmp(CmpIPredicate::ne, sv, i8c(b, 0));
+  Value on = andI(b, on0, in);
+  Value cn = b.load(cnt, {bb, h, c});
+  return b.select(on, cn, b.i32(0));
+}
+
+//===----------------------------------------------------------------------===//
+// centroid_score: logits
+//===----------------------------------------------------------------------===//
+
+/// Rows of centroids per group and loop iteration (loads first).
+constexpr int64_t kScoreUnroll = 4;
+constexpr int64_t kLogitsThreads = 128;
+
+/// The logits kernel's work split: `lanes` lanes read a row (PL floats each),
+/// NG groups of lanes per CTA, G query heads per KV head.
+struct LogitsLayout {
+  int64_t PL, lanes, NG, G;
+  explicit LogitsLayout(const ScoreSpec &sp)
+      : PL(sp.laneFloats), lanes(sp.shape.D / sp.laneFloats),
+        NG(kLogitsThreads / lanes), G(sp.shape.G()) {}
+};
+
+/// Values of a logits CTA shared by its phases.
+struct LogitsCtx {
+  Value q, cent, cnt, st, lens, logits, part, scale, sm, ss;
+  Value split, h, bb, tid, grp, sub, d0;
+  Value lo, hi, trip, loG;
+  SmallVector<Value> qh; // query head of each of the G heads
+};
+
+/// This CTA's clusters [lo, hi) of the nc live ones (split evenly over the
+/// splits) and the uniform trip count of its groups.
+void logitsRange(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
+                 LogitsCtx &c) {
+  Value c0 = b.index(0);
+  Value nci = b.load(c.st, {c.bb, c.h, c0});
+  Value nc0 = toIndex(b, nci);
+  Value nc = minU(b, nc0, b.index(sp.C));
+  Value chunk = ceilDiv(b, nc, b.index(sp.csplits));
+  Value lo0 = b.mul(c.split, chunk);
+  c.lo = minU(b, lo0, nc);
+  Value hi0 = b.add(c.lo, chunk);
+  c.hi = minU(b, hi0, nc);
+  Value len = b.sub(c.hi, c.lo);
+  // Uniform trip count per warp (row reductions are shuffles over all lanes).
+  c.trip = ceilDiv(b, len, b.index(L.NG * kScoreUnroll));
+  c.loG = b.add(c.lo, c.grp);
+}
+
+/// Head g's query (f32, PL dims per lane) at query head qh.
+Value loadQuery(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
+                const LogitsCtx &c, Value qh) {
+  Value qr = b.vload(L.PL, c.q, {c.bb, qh, c.d0});
+  if (sp.shape.elt != "f32")
+    return arith::ExtFOp::create(b, VectorType::get({L.PL}, b.f32()), qr);
+  Value q2 = b.add(qr, qr);
+  Value half = splatF32(b, L.PL, 0.5f);
+  return b.mul(q2, half);
+}
+
+/// The dims of a query for windowed RoPE: each dim x, its partner (dim
+/// d +- D/2, which lives lanes/2 lanes away: a shuffle) and its index d.
+struct RopeDims {
+  SmallVector<Value> x, partner, dim;
+};
+
+RopeDims ropeDims(KernelBuilder &b, const LogitsLayout &L, const LogitsCtx &c,
+                  Value q) {
+  RopeDims r;
+  for (int64_t e = 0; e < L.PL; ++e) {
+    r.x.push_back(b.extract(q, e));
+    Value off = b.i32(L.lanes / 2);
+    r.partner.push_back(shuffle(b, gpu::ShuffleMode::XOR, r.x[e], off));
+    r.dim.push_back(b.add(c.d0, b.index(e)));
+  }
   return r;
 }
-std::string fstr(double v) {
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%.17e", v);
-  return buf;
+
+/// Windowed RoPE: a query rotated by rot = P - (n - 1) positions, each dim d
+/// by the angle rot * theta^(-2 (d mod D/2) / D); `second`: this lane holds
+/// dims of the second half (sign of the partner term).
+Value rotateQuery(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
+                  const RopeDims &q, Value rot, Value second) {
+  Type f32 = b.f32(), f64 = b.getF64Type();
+  SmallVector<Value> y;
+  for (int64_t e = 0; e < L.PL; ++e) {
+    Value i = b.rem(q.dim[e], b.index(sp.shape.D / 2));
+    Value ii = indexCast(b, b.getI64Type(), i);
+    Value fi = siToFp(b, f64, ii);
+    Value ex0 = b.mul(f64c(b, -2.0), fi);
+    Value ex1 = b.div(ex0, f64c(b, double(sp.shape.D)));
+    Value ex2 = b.mul(ex1, f64c(b, std::log(sp.theta)));
+    Value w = b.exp(ex2);
+    Value ang = b.mul(rot, w);
+    Value cs64 = math::CosOp::create(b, ang);
+    Value sn64 = math::SinOp::create(b, ang);
+    Value cs = b.truncTo(f32, cs64);
+    Value sn = b.truncTo(f32, sn64);
+    Value nsn = arith::NegFOp::create(b, sn);
+    Value sg = b.select(second, sn, nsn);
+    Value y0 = b.mul(q.x[e], cs);
+    y.push_back(math::FmaOp::create(b, q.partner[e], sg, y0));
+  }
+  return vector::FromElementsOp::create(b, VectorType::get({L.PL}, f32), y);
 }
+
+/// The scoring queries of the G heads (their query heads go to c.qh):
+/// rotated (theta > 0) or (q + q) * 0.5.
+SmallVector<Value> scoringQueries(KernelBuilder &b, const ScoreSpec &sp,
+                                  const LogitsLayout &L, LogitsCtx &c) {
+  const bool rope = sp.theta > 0;
+  Value rot, second;
+  if (rope) {
+    Type f64 = b.getF64Type();
+    Value li = b.load(c.lens, {c.bb});
+    Value lf = siToFp(b, f64, li);
+    Value qpos = b.sub(lf, f64c(b, 1.0));
+    rot = b.sub(f64c(b, double(sp.scorePos)), qpos);
+    second = b.cmp(CmpIPredicate::uge, c.sub, b.index(L.lanes / 2));
+  }
+  Value hG = b.mul(c.h, b.index(L.G));
+  SmallVector<Value> qq;
+  SmallVector<RopeDims> dims;
+  for (int64_t g = 0; g < L.G; ++g) {
+    c.qh.push_back(b.add(hG, b.index(g)));
+    qq.push_back(loadQuery(b, sp, L, c, c.qh[g]));
+    if (rope)
+      dims.push_back(ropeDims(b, L, c, qq[g]));
+  }
+  SmallVector<Value> qs;
+  for (int64_t g = 0; g < L.G; ++g) {
+    if (rope) {
+      qs.push_back(rotateQuery(b, sp, L, dims[g], rot, second));
+      continue;
+    }
+    Value q2 = b.add(qq[g], qq[g]);
+    Value half = splatF32(b, L.PL, 0.5f);
+    qs.push_back(b.mul(q2, half));
+  }
+  return qs;
+}
+
+/// One centroid row of an iteration: cluster `cl` (clamped into the range),
+/// its row, count, whether it counts (`ne`: valid and non-empty) and whether
+/// this lane writes its logits (`lead`).
+struct ScoreRow {
+  Value cl, row, ne, cnf, lead;
+};
+
+ScoreRow loadScoreRow(KernelBuilder &b, const LogitsLayout &L,
+                      const LogitsCtx &c, Value base, Value isLead, int64_t u) {
+  ScoreRow r;
+  Value cu = b.add(base, b.index(u * L.NG));
+  Value valid = b.cmp(CmpIPredicate::ult, cu, c.hi);
+  r.cl = b.select(valid, cu, c.lo);
+  r.row = vector::LoadOp::create(b, VectorType::get({L.PL}, b.f32()), c.cent,
+                                 ValueRange{c.bb, c.h, r.cl, c.d0},
+                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
+  Value cn = b.load(c.cnt, {c.bb, c.h, r.cl});
+  Value ne0 = b.cmp(CmpIPredicate::sgt, cn, b.i32(0));
+  r.ne = andI(b, ne0, valid);
+  r.cnf = siToFp(b, b.f32(), cn);
+  r.lead = andI(b, isLead, valid);
+  return r;
+}
+
+/// Head g's logits of the iteration's rows (stored by the lead lanes) and
+/// its online (max, sum n e^x) update from (m, s).
+std::pair<Value, Value> headUpdate(KernelBuilder &b, const LogitsLayout &L,
+                                   const LogitsCtx &c, Value q, Value qh,
+                                   ArrayRef<ScoreRow> rows, Value m, Value s) {
+  Value ninf = b.negInf(), zero = b.f32(0.0);
+  SmallVector<Value> xm;
+  Value mx = m;
+  for (const ScoreRow &r : rows) {
+    Value pr = b.mul(q, r.row);
+    Value ps = vector::ReductionOp::create(b, vector::CombiningKind::ADD, pr);
+    Value dot = b.warpAllReduce(ps, L.lanes, [](KernelBuilder &kb, Value x,
+                                                Value y) { return kb.add(x, y); });
+    Value x = b.mul(dot, c.scale);
+    b.ifThen(r.lead, [&](KernelBuilder &kb) {
+      kb.store(x, c.logits, {c.bb, qh, r.cl});
+    });
+    xm.push_back(b.select(r.ne, x, ninf));
+    mx = b.maximum(mx, xm.back());
+  }
+  // Rescale the running sum to the new maximum (no rescale while empty).
+  Value none = b.cmp(CmpFPredicate::OEQ, mx, ninf);
+  Value dm = b.sub(m, mx);
+  Value fe = b.exp(dm);
+  Value f = b.select(none, b.f32(1.0), fe);
+  Value sum = b.mul(s, f);
+  for (size_t u = 0; u < rows.size(); ++u) {
+    Value dx = b.sub(xm[u], mx);
+    Value ee = b.exp(dx);
+    Value we = b.mul(rows[u].cnf, ee);
+    Value wz = b.select(rows[u].ne, we, zero);
+    sum = b.add(sum, wz);
+  }
+  return {mx, sum};
+}
+
+/// The cluster loop: kScoreUnroll rows per group per iteration; yields the
+/// per-head (max, sum) of this group's rows.
+SmallVector<Value> logitsLoop(KernelBuilder &b, const LogitsLayout &L,
+                              const LogitsCtx &c, ArrayRef<Value> qs) {
+  Value ninf = b.negInf(), zero = b.f32(0.0);
+  SmallVector<Value> init;
+  for (int64_t g = 0; g < L.G; ++g)
+    init.append({ninf, zero});
+  Value c0 = b.index(0), c1 = b.index(1);
+  return b.forLoop(
+      c0, c.trip, c1, init,
+      [&](KernelBuilder &kb, Value it, ValueRange acc) {
+        Value itu = kb.mul(it, kb.index(L.NG * kScoreUnroll));
+        Value base = kb.add(c.loG, itu);
+        Value isLead = kb.cmp(CmpIPredicate::eq, c.sub, kb.index(0));
+        SmallVector<ScoreRow> rows;
+        for (int64_t u = 0; u < kScoreUnroll; ++u)
+          rows.push_back(loadScoreRow(kb, L, c, base, isLead, u));
+        SmallVector<Value> next;
+        for (int64_t g = 0; g < L.G; ++g) {
+          auto [m, s] = headUpdate(kb, L, c, qs[g], c.qh[g], rows,
+                                   acc[2 * g], acc[2 * g + 1]);
+          next.append({m, s});
+        }
+        return next;
+      });
+}
+
+/// Merges the groups' (m, s) per head (through shared memory, thread g for
+/// head g) into this split's pair part[b, qh, split] = (M, Z).
+void combineGroups(KernelBuilder &b, const LogitsLayout &L, const LogitsCtx &c,
+                   ValueRange res) {
+  Value c0 = b.index(0), c1 = b.index(1), cG = b.index(L.G);
+  Value zero = b.f32(0.0);
+  Value isLead = b.cmp(CmpIPredicate::eq, c.sub, c0);
+  Value gG = b.mul(c.grp, cG);
+  for (int64_t g = 0; g < L.G; ++g) {
+    Value slot = b.add(gG, b.index(g));
+    b.ifThen(isLead, [&](KernelBuilder &kb) {
+      kb.store(res[2 * g], c.sm, {slot});
+      kb.store(res[2 * g + 1], c.ss, {slot});
+    });
+  }
+  b.barrier();
+  Value inG = b.cmp(CmpIPredicate::ult, c.tid, cG);
+  b.ifThen(inG, [&](KernelBuilder &kb) {
+    Value cNG = kb.index(L.NG);
+    // (m, s) of group r for this thread's head, and whether it is non-empty.
+    auto loadPair = [&](KernelBuilder &k, Value r) {
+      Value rG = k.mul(r, cG);
+      Value sl = k.add(rG, c.tid);
+      Value m = k.load(c.sm, {sl});
+      Value s = k.load(c.ss, {sl});
+      Value has = k.cmp(CmpFPredicate::OGT, s, zero);
+      return std::make_tuple(m, s, has);
+    };
+    Value M = kb.forLoop(c0, cNG, c1, {kb.negInf()},
+                         [&](KernelBuilder &k, Value r, ValueRange it) {
+                           auto [m, s, has] = loadPair(k, r);
+                           Value mm = k.maximum(it[0], m);
+                           return SmallVector<Value>{k.select(has, mm, it[0])};
+                         })[0];
+    Value Z = kb.forLoop(c0, cNG, c1, {zero},
+                         [&](KernelBuilder &k, Value r, ValueRange it) {
+                           auto [m, s, has] = loadPair(k, r);
+                           Value dd = k.sub(m, M);
+                           Value ee = k.exp(dd);
+                           Value w = k.mul(s, ee);
+                           Value wz = k.select(has, w, zero);
+                           return SmallVector<Value>{k.add(it[0], wz)};
+                         })[0];
+    Value hG = kb.mul(c.h, cG);
+    Value qh = kb.add(hG, c.tid);
+    kb.store(M, c.part, {c.bb, qh, c.split, c0});
+    kb.store(Z, c.part, {c.bb, qh, c.split, c1});
+  });
+}
+
 } // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ScoreSpec &sp) {
+  KernelBuilder b(loc, ob);
+  const AttnShape &s = sp.shape;
+  LogitsLayout L(sp);
+  Type f32 = b.f32(), i32 = b.getI32Type();
+  SmallVector<Type> args = {
+      KernelBuilder::memref({s.B, s.Hq, s.D}, elementType(ob.getContext(), s.elt)),
+      KernelBuilder::memref({s.B, s.H, sp.C, s.D}, f32),
+      KernelBuilder::memref({s.B, s.H, sp.C}, i32),
+      KernelBuilder::memref({s.B, s.H, 4}, i32),
+      KernelBuilder::memref({s.B}, i32),
+      KernelBuilder::memref({s.B, s.Hq, sp.C}, f32),
+      KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
+      f32};
+  SmallVector<Type> wg = {KernelBuilder::workgroup({L.NG * L.G}, f32),
+                          KernelBuilder::workgroup({L.NG * L.G}, f32)};
+  auto fn = createKernel(b, module, name, args, wg,
+                         {int32_t(kLogitsThreads), 1, 1});
+  LogitsCtx c;
+  c.q = fn.getArgument(0);
+  c.cent = fn.getArgument(1);
+  c.cnt = fn.getArgument(2);
+  c.st = fn.getArgument(3);
+  c.lens = fn.getArgument(4);
+  c.logits = fn.getArgument(5);
+  c.part = fn.getArgument(6);
+  c.scale = fn.getArgument(7);
+  c.sm = fn.getWorkgroupAttributions()[0];
+  c.ss = fn.getWorkgroupAttributions()[1];
+  c.split = b.blockId(Dimension::x);
+  c.h = b.blockId(Dimension::y);
+  c.bb = b.blockId(Dimension::z);
+  c.tid = b.threadId(Dimension::x);
+  Value cLanes = b.index(L.lanes);
+  c.grp = b.div(c.tid, cLanes);
+  c.sub = b.rem(c.tid, cLanes);
+  c.d0 = b.mul(c.sub, b.index(L.PL));
+  logitsRange(b, sp, L, c);
+  SmallVector<Value> qs = scoringQueries(b, sp, L, c);
+  SmallVector<Value> res = logitsLoop(b, L, c, qs);
+  combineGroups(b, L, c, res);
+  b.ret();
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// centroid_score: scores
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+constexpr int64_t kScoresThreads = 256;
+
+/// (M, Z) of query head qh from the logits kernel's split pairs, reduced by
+/// one warp (lanes over splits, then butterflies); lane 0 writes them to
+/// smz[g] and smz[G + g].
+void mergeSplitPairs(KernelBuilder &b, Value part, Value smz, Value bb,
+                     Value qh, Value lane, int64_t splits, int64_t G,
+                     int64_t g) {
+  Value c0 = b.index(0), c1 = b.index(1), c32 = b.index(32);
+  Value cS = b.index(splits);
+  Value zero = b.f32(0.0);
+  auto loadPair = [&](KernelBuilder &k, Value sp) {
+    Value m = k.load(part, {bb, qh, sp, c0});
+    Value s = k.load(part, {bb, qh, sp, c1});
+    Value has = k.cmp(CmpFPredicate::OGT, s, zero);
+    return std::make_tuple(m, s, has);
+  };
+  Value lm = b.forLoop(lane, cS, c32, {b.negInf()},
+                       [&](KernelBuilder &k, Value sp, ValueRange it) {
+                         auto [m, s, has] = loadPair(k, sp);
+                         Value mm = k.maximum(it[0], m);
+                         return SmallVector<Value>{k.select(has, mm, it[0])};
+                       })[0];
+  Value M = b.warpAllReduce(lm, 32, maxF);
+  Value lz = b.forLoop(lane, cS, c32, {zero},
+                       [&](KernelBuilder &k, Value sp, ValueRange it) {
+                         auto [m, s, has] = loadPair(k, sp);
+                         Value dd = k.sub(m, M);
+                         Value ee = k.exp(dd);
+                         Value w = k.mul(s, ee);
+                         Value wz = k.select(has, w, zero);
+                         return SmallVector<Value>{k.add(it[0], wz)};
+                       })[0];
+  Value Z = b.warpAllReduce(lz, 32, [](KernelBuilder &kb, Value x, Value y) {
+    return kb.add(x, y);
+  });
+  Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
+  b.ifThen(lane0, [&](KernelBuilder &kb) {
+    Value cg = kb.index(g);
+    kb.store(M, smz, {cg});
+    Value zi = kb.add(cg, kb.index(G));
+    kb.store(Z, smz, {zi});
+  });
+}
+
+/// r_c for the clusters [start, hi) step 256: the sum over heads of
+/// e^(x - M) / Z for live clusters, else -1 (and -inf logits beyond nc).
+void writeScores(KernelBuilder &b, Value cnt, Value logits, Value r, Value bb,
+                 Value h, Value start, Value hi, Value nc, ArrayRef<Value> qh,
+                 ArrayRef<Value> M, ArrayRef<Value> Z) {
+  b.forLoop(start, hi, b.index(kScoresThreads), {},
+            [&](KernelBuilder &kb, Value c, ValueRange) {
+              Value in = kb.cmp(CmpIPredicate::ult, c, nc);
+              Value cn = kb.load(cnt, {bb, h, c});
+              Value ne = kb.cmp(CmpIPredicate::sgt, cn, kb.i32(0));
+              Value live = andI(kb, in, ne);
+              Value acc;
+              for (size_t g = 0; g < qh.size(); ++g) {
+                Value a = kb.load(logits, {bb, qh[g], c});
+                Value d = kb.sub(a, M[g]);
+                Value e = kb.exp(d);
+                Value p = kb.div(e, Z[g]);
+                acc = acc ? kb.add(acc, p) : p;
+              }
+              Value rv = kb.select(live, acc, kb.f32(-1.0));
+              kb.store(rv, r, {bb, h, c});
+              Value out = kb.cmp(CmpIPredicate::uge, c, nc);
+              kb.ifThen(out, [&](KernelBuilder &k) {
+                Value ninf = k.negInf();
+                for (Value q : qh)
+                  k.store(ninf, logits, {bb, q, c});
+              });
+              return SmallVector<Value>{};
+            });
+}
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreScoresKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ScoreSpec &sp) {
+  KernelBuilder b(loc, ob);
+  const AttnShape &s = sp.shape;
+  const int64_t G = s.G(), C = sp.C;
+  Type f32 = b.f32(), i32 = b.getI32Type();
+  SmallVector<Type> args = {KernelBuilder::memref({s.B, s.H, C}, i32),
+                            KernelBuilder::memref({s.B, s.H, 4}, i32),
+                            KernelBuilder::memref({s.B, s.Hq, C}, f32),
+                            KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
+                            KernelBuilder::memref({s.B, s.H, C}, f32)};
+  SmallVector<Type> wg = {KernelBuilder::workgroup({2 * G}, f32)};
+  auto fn = createKernel(b, module, name, args, wg,
+                         {int32_t(kScoresThreads), 1, 1});
+  Value cnt = fn.getArgument(0), st = fn.getArgument(1);
+  Value logits = fn.getArgument(2), part = fn.getArgument(3);
+  Value r = fn.getArgument(4), smz = fn.getWorkgroupAttributions()[0];
+  Value c0 = b.index(0), cC = b.index(C), c32 = b.index(32);
+  Value sp0 = b.blockId(Dimension::x);
+  Value h = b.blockId(Dimension::y);
+  Value bb = b.blockId(Dimension::z);
+  Value tid = b.threadId(Dimension::x);
+  // This CTA's clusters (the scores are split over CTAs like the logits).
+  Value ch = ceilDiv(b, cC, b.index(sp.ssplits));
+  Value lo0 = b.mul(sp0, ch);
+  Value lo = minU(b, lo0, cC);
+  Value hi0 = b.add(lo, ch);
+  Value hi = minU(b, hi0, cC);
+  Value start = b.add(lo, tid);
+  Value nci = b.load(st, {bb, h, c0});
+  Value nc = toIndex(b, nci);
+  Value hG = b.mul(h, b.index(G));
+  // Z per head from the logits kernel's per-split (max, sum) pairs: warp
+  // g mod 8 merges head g and shares it through shared memory. (Each thread
+  // walking all splits serially cost ~30 us.)
+  Value lane = b.rem(tid, c32), warp = b.div(tid, c32);
+  SmallVector<Value> qh;
+  for (int64_t g = 0; g < G; ++g) {
+    qh.push_back(b.add(hG, b.index(g)));
+    Value mine = b.cmp(CmpIPredicate::eq, warp, b.index(g % 8));
+    b.ifThen(mine, [&](KernelBuilder &kb) {
+      mergeSplitPairs(kb, part, smz, bb, qh[g], lane, sp.csplits, G, g);
+    });
+  }
+  b.barrier();
+  SmallVector<Value> M, Z;
+  for (int64_t g = 0; g < G; ++g) {
+    Value cg = b.index(g);
+    M.push_back(b.load(smz, {cg}));
+    Value zx = b.add(cg, b.index(G));
+    Z.push_back(b.load(smz, {zx}));
+  }
+  writeScores(b, cnt, logits, r, bb, h, start, hi, nc, qh, M, Z);
+  b.ret();
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// select_clusters
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+constexpr int64_t kSelectThreads = 1024;
+/// Bins of a radix digit; one histogram per warp.
+constexpr int64_t kBins = 256, kSelectWarps = kSelectThreads / 32;
+
+/// Values of a selection CTA shared by its phases.
+struct SelectCtx {
+  Value r, cnt, st, pa, ps, cbase, sel;
+  Value hist, sh, sfx;
+  Value h, bb, tid, warp, nc;
+};
+
+/// A cluster kept in registers for the radix passes: c = tid + k * 1024
+/// (clamped to cc), in range `in`, score `rv`, its bits `key`, weight `w`
+/// (count when eligible, else 0).
+struct RegCluster {
+  Value in, cc, rv, key, w;
+};
+
+/// The token budget T (i64): budgetTokens, or floor(budgetFrac * live
+/// tokens) when budgetTokens < 0.
+Value selectBudget(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
+  Value lci = b.load(c.st, {c.bb, c.h, b.index(1)});
+  Value btok = i64c(b, sp.budgetTokens);
+  Value lcf = siToFp(b, b.getF64Type(), lci);
+  Value tf = b.mul(f64c(b, sp.budgetFrac), lcf);
+  Value tfl = math::FloorOp::create(b, tf);
+  Value tfi = arith::FPToSIOp::create(b, b.getI64Type(), tfl);
+  Value useTok = b.cmp(CmpIPredicate::sge, btok, i64c(b, 0));
+  return b.select(useTok, btok, tfi);
+}
+
+/// Writes the eligibility mask (live, non-empty, parent selected) and
+/// returns the total eligible tokens (i64): summed per thread, then per warp
+/// with shuffles, then one shared-memory atomic per warp (a single shared
+/// counter hit by every cluster would serialise thousands of atomics).
+Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
+  Value c0 = b.index(0);
+  Value t0 = b.cmp(CmpIPredicate::eq, c.tid, c0);
+  b.ifThen(t0, [&](KernelBuilder &kb) { kb.store(i64c(kb, 0), c.sh, {c0}); });
+  b.barrier();
+  Value cC = b.index(sp.C), cT = b.index(kSelectThreads), zero = b.i32(0);
+  Value mysum = b.forLoop(
+      c.tid, cC, cT, {zero},
+      [&](KernelBuilder &kb, Value cl, ValueRange it) {
+        Value in = kb.cmp(CmpIPredicate::ult, cl, c.nc);
+        Value cn = kb.load(c.cnt, {c.bb, c.h, cl});
+        Value ne = kb.cmp(CmpIPredicate::sgt, cn, kb.i32(0));
+        Value el = andI(kb, in, ne);
+        if (sp.hasParent) {
+          Value pe = parentSelected(kb, c.pa, c.ps, c.bb, c.h, cl);
+          el = andI(kb, el, pe);
+        }
+        Value mv = maskByte(kb, el);
+        kb.store(mv, c.sel, {c.bb, c.h, cl});
+        Value add = kb.select(el, cn, zero);
+        return SmallVector<Value>{kb.add(it[0], add)};
+      })[0];
+  Value wsum = b.warpAllReduce(mysum, 32, sumI);
+  Value lane = b.rem(c.tid, b.index(32));
+  Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
+  b.ifThen(lane0, [&](KernelBuilder &kb) {
+    Value w64 = extSI64(kb, wsum);
+    atomicAdd(kb, w64, c.sh, {c0});
+  });
+  b.barrier();
+  return b.load(c.sh, {c0});
+}
+
+/// Loads the clusters of this thread into registers (at most 16 per thread).
+SmallVector<RegCluster> loadRegClusters(KernelBuilder &b, const SelectSpec &sp,
+                                        const SelectCtx &c, int64_t R) {
+  SmallVector<RegCluster> regs;
+  for (int64_t k = 0; k < R; ++k) {
+    RegCluster rc;
+    Value cl = b.add(c.tid, b.index(k * kSelectThreads));
+    rc.in = b.cmp(CmpIPredicate::ult, cl, b.index(sp.C));
+    rc.cc = minU(b, cl, b.index(sp.C - 1));
+    Value ev = b.load(c.sel, {c.bb, c.h, rc.cc});
+    rc.rv = b.load(c.r, {c.bb, c.h, rc.cc});
+    Value cn = b.load(c.cnt, {c.bb, c.h, rc.cc});
+    Value e0 = b.cmp(CmpIPredicate::ne, ev, i8c(b, 0));
+    Value el = andI(b, e0, rc.in);
+    rc.key = bitcast(b, b.getI32Type(), rc.rv);
+    rc.w = b.select(el, cn, b.i32(0));
+    regs.push_back(rc);
+  }
+  return regs;
+}
+
+/// Adds the run (digit rd, weight rs) to this warp's histogram.
+void flushRun(KernelBuilder &b, const SelectCtx &c, Value rd, Value rs) {
+  Value di = toIndex(b, rd);
+  Value wb = b.mul(c.warp, b.index(kBins));
+  Value hi = b.add(wb, di);
+  atomicAdd(b, rs, c.hist, {hi});
+}
+
+/// One cluster into the run-length histogram update: a cluster that matches
+/// the prefix (`go`) with digit dg either extends the current run (rd, rs)
+/// or flushes it and starts a new one. Returns the new (rd, rs).
+std::pair<Value, Value> runStep(KernelBuilder &b, const SelectCtx &c, Value go,
+                                Value dg, Value w, Value rd, Value rs) {
+  Value none = b.i32(-1);
+  Value same = b.cmp(CmpIPredicate::eq, dg, rd);
+  Value f0 = b.cmp(CmpIPredicate::ne, rd, none);
+  Value diff = notI(b, same);
+  Value f1 = andI(b, f0, diff);
+  Value flush = andI(b, f1, go);
+  b.ifThen(flush, [&](KernelBuilder &kb) { flushRun(kb, c, rd, rs); });
+  Value keep = andI(b, go, same);
+  Value rsk = b.add(rs, w);
+  Value nd = b.select(go, dg, rd);
+  Value ns0 = b.select(keep, rsk, w);
+  Value ns = b.select(go, ns0, rs);
+  return {nd, ns};
+}
+
+/// The digit histograms of the clusters matching (prefix, mask) at `shift`:
+/// each thread merges runs of equal digits before touching shared memory
+/// (neighbouring clusters mostly share their top digits). Returns the
+/// pending run (rd, rs).
+std::pair<Value, Value> histogramRuns(KernelBuilder &b, const SelectSpec &sp,
+                                      const SelectCtx &c,
+                                      ArrayRef<RegCluster> regs, bool inRegs,
+                                      Value prefix, Value mask, Value shift) {
+  Value zero = b.i32(0), c255 = b.i32(kBins - 1);
+  Value rd = b.i32(-1), rs = zero;
+  if (inRegs) {
+    for (const RegCluster &rc : regs) {
+      Value km = andI(b, rc.key, mask);
+      Value match = b.cmp(CmpIPredicate::eq, km, prefix);
+      Value pos = b.cmp(CmpIPredicate::sgt, rc.w, zero);
+      Value go = andI(b, pos, match);
+      Value dg0 = shrU(b, rc.key, shift);
+      Value dg = andI(b, dg0, c255);
+      std::tie(rd, rs) = runStep(b, c, go, dg, rc.w, rd, rs);
+    }
+    return {rd, rs};
+  }
+  Value cC = b.index(sp.C), cT = b.index(kSelectThreads);
+  SmallVector<Value> run = b.forLoop(
+      c.tid, cC, cT, {rd, rs},
+      [&](KernelBuilder &kb, Value cl, ValueRange it) {
+        Value ev = kb.load(c.sel, {c.bb, c.h, cl});
+        Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
+        Value rv = kb.load(c.r, {c.bb, c.h, cl});
+        Value key = bitcast(kb, kb.getI32Type(), rv);
+        Value km = andI(kb, key, mask);
+        Value match = kb.cmp(CmpIPredicate::eq, km, prefix);
+        Value go = andI(kb, el, match);
+        Value dg0 = shrU(kb, key, shift);
+        Value dg = andI(kb, dg0, c255);
+        Value cn = kb.load(c.cnt, {c.bb, c.h, cl});
+        auto [nd, ns] = runStep(kb, c, go, dg, cn, it[0], it[1]);
+        return SmallVector<Value>{nd, ns};
+      });
+  return {run[0], run[1]};
+}
+
+/// Suffix sums over the kBins bins of the summed warp histograms, in sfx
+/// (threads tbin < kBins); returns this thread's bin total (0 outside).
+Value suffixSums(KernelBuilder &b, const SelectCtx &c, Value inBins,
+                 Value tbin) {
+  Value c0 = b.index(0), c1 = b.index(1), cBins = b.index(kBins);
+  Value zero = b.i32(0);
+  Value tb0 = b.forLoop(c0, b.index(kSelectWarps), c1, {zero},
+                        [&](KernelBuilder &kb, Value w, ValueRange it) {
+                          Value wb = kb.mul(w, cBins);
+                          Value wi = kb.add(wb, tbin);
+                          Value hw = kb.load(c.hist, {wi});
+                          return SmallVector<Value>{kb.add(it[0], hw)};
+                        })[0];
+  Value tb = b.select(inBins, tb0, zero);
+  b.ifThen(inBins, [&](KernelBuilder &kb) { kb.store(tb, c.sfx, {tbin}); });
+  b.barrier();
+  // Hillis-Steele: step s adds the sum 2^s bins above.
+  b.forLoop(c0, b.index(8), c1, {},
+            [&](KernelBuilder &kb, Value s, ValueRange) {
+              Value si = toI32(kb, s);
+              Value dist0 = shl(kb, kb.i32(1), si);
+              Value dist = toIndex(kb, dist0);
+              Value src = kb.add(tbin, dist);
+              Value has = kb.cmp(CmpIPredicate::ult, src, cBins);
+              Value srcc = kb.select(has, src, tbin);
+              Value x = kb.load(c.sfx, {tbin});
+              Value y = kb.load(c.sfx, {srcc});
+              Value yz = kb.select(has, y, zero);
+              Value z = kb.add(x, yz);
+              kb.barrier();
+              kb.ifThen(inBins,
+                        [&](KernelBuilder &k) { k.store(z, c.sfx, {tbin}); });
+              kb.barrier();
+              return SmallVector<Value>{};
+            });
+  return tb;
+}
+
+/// One radix pass over the digit at 8 * (3 - pass): histogram, suffix sums,
+/// and the one bin where the weight from the top first exceeds the budget.
+/// Returns the next (prefix, mask, budget).
+SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
+                             const SelectCtx &c, ArrayRef<RegCluster> regs,
+                             bool inRegs, Value pass, ValueRange it) {
+  Value prefix = it[0], mask = it[1], budget = it[2];
+  Value c1 = b.index(1), c2 = b.index(2);
+  Value p3 = b.sub(b.index(3), pass);
+  Value p8 = b.mul(p3, b.index(4));
+  Value p82 = b.mul(p8, c2);
+  Value shift = toI32(b, p82);
+  // One histogram per warp (32 x 256 bins): scores of neighbouring clusters
+  // share their top bits, so one shared histogram serialises.
+  Value cHist = b.index(kSelectWarps * kBins), cT = b.index(kSelectThreads);
+  b.forLoop(c.tid, cHist, cT, {},
+            [&](KernelBuilder &kb, Value i, ValueRange) {
+              kb.store(kb.i32(0), c.hist, {i});
+              return SmallVector<Value>{};
+            });
+  b.barrier();
+  auto [rd, rs] =
+      histogramRuns(b, sp, c, regs, inRegs, prefix, mask, shift);
+  Value pend = b.cmp(CmpIPredicate::ne, rd, b.i32(-1));
+  b.ifThen(pend, [&, rd = rd, rs = rs](KernelBuilder &kb) {
+    flushRun(kb, c, rd, rs);
+  });
+  b.barrier();
+  Value inBins = b.cmp(CmpIPredicate::ult, c.tid, b.index(kBins));
+  Value tbin = minU(b, c.tid, b.index(kBins - 1));
+  Value tb = suffixSums(b, c, inBins, tbin);
+  Value incl = b.load(c.sfx, {tbin});
+  Value excl = b.sub(incl, tb);
+  Value incl64 = extSI64(b, incl);
+  Value excl64 = extSI64(b, excl);
+  Value gt = b.cmp(CmpIPredicate::sgt, incl64, budget);
+  Value le = b.cmp(CmpIPredicate::sle, excl64, budget);
+  Value mine0 = andI(b, gt, le);
+  Value mine = andI(b, mine0, inBins);
+  b.ifThen(mine, [&](KernelBuilder &kb) {
+    Value dg64 = indexCast(kb, kb.getI64Type(), tbin);
+    kb.store(dg64, c.sh, {c1});
+    Value nrest = kb.sub(budget, excl64);
+    kb.store(nrest, c.sh, {c2});
+  });
+  b.barrier();
+  Value digit = b.load(c.sh, {c1});
+  Value nb = b.load(c.sh, {c2});
+  b.barrier();
+  Value d32 = arith::TruncIOp::create(b, b.getI32Type(), digit);
+  Value dsh = shl(b, d32, shift);
+  Value np = orI(b, prefix, dsh);
+  Value msh = shl(b, b.i32(kBins - 1), shift);
+  Value nm = orI(b, mask, msh);
+  return {np, nm, nb};
+}
+
+/// Keeps the eligible clusters whose score is above the threshold t*.
+void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
+                    ArrayRef<RegCluster> regs, bool inRegs, Value tstar) {
+  if (inRegs) {
+    for (const RegCluster &rc : regs) {
+      Value pos = b.cmp(CmpIPredicate::sgt, rc.w, b.i32(0));
+      Value ab = b.cmp(CmpFPredicate::OGT, rc.rv, tstar);
+      Value keep = andI(b, pos, ab);
+      Value mv = maskByte(b, keep);
+      b.ifThen(rc.in, [&](KernelBuilder &kb) {
+        kb.store(mv, c.sel, {c.bb, c.h, rc.cc});
+      });
+    }
+    return;
+  }
+  Value cC = b.index(sp.C), cT = b.index(kSelectThreads);
+  b.forLoop(c.tid, cC, cT, {},
+            [&](KernelBuilder &kb, Value cl, ValueRange) {
+              Value ev = kb.load(c.sel, {c.bb, c.h, cl});
+              Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
+              Value rv = kb.load(c.r, {c.bb, c.h, cl});
+              Value above = kb.cmp(CmpFPredicate::OGT, rv, tstar);
+              Value keep = andI(kb, el, above);
+              Value mv = maskByte(kb, keep);
+              kb.store(mv, c.sel, {c.bb, c.h, cl});
+              return SmallVector<Value>{};
+            });
+}
+
+/// Selected tokens per chunk of CPT consecutive clusters (one chunk per
+/// thread) and their exclusive prefix (a block-wide scan: warp scans, then a
+/// scan of the warp totals): where each chunk's members go in the exact
+/// part's token list (compactChunksKernel); the last entry is the total.
+void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
+                     const SelectCtx &c) {
+  Value c0 = b.index(0), c1 = b.index(1), c32 = b.index(32);
+  Value cC = b.index(sp.C), cCPT = b.index(selectChunk(sp.C, sp.nch));
+  b.barrier();
+  Value cc0 = b.mul(c.tid, cCPT);
+  Value mine = b.forLoop(c0, cCPT, c1, {b.i32(0)},
+                         [&](KernelBuilder &kb, Value u, ValueRange it) {
+                           Value cl = kb.add(cc0, u);
+                           Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
+                           Value last = kb.sub(cC, c1);
+                           Value cs = minU(kb, cl, last);
+                           Value add = selectedCount(kb, c.sel, c.cnt, c.bb,
+                                                     c.h, cs, in);
+                           return SmallVector<Value>{kb.add(it[0], add)};
+                         })[0];
+  Value lane = b.rem(c.tid, c32);
+  Value incl = warpInclusiveScan(b, mine, lane);
+  Value isLast = b.cmp(CmpIPredicate::eq, lane, b.index(31));
+  b.ifThen(isLast, [&](KernelBuilder &kb) { kb.store(incl, c.sfx, {c.warp}); });
+  b.barrier();
+  Value w0 = b.cmp(CmpIPredicate::eq, c.warp, c0);
+  b.ifThen(w0, [&](KernelBuilder &kb) {
+    Value wt = kb.load(c.sfx, {lane});
+    Value wincl = warpInclusiveScan(kb, wt, lane);
+    kb.store(wincl, c.sfx, {lane});
+  });
+  b.barrier();
+  Value hasPrev = b.cmp(CmpIPredicate::ugt, c.warp, c0);
+  Value wp = b.sub(c.warp, c1);
+  Value wpc = b.select(hasPrev, wp, c0);
+  Value wprev0 = b.load(c.sfx, {wpc});
+  Value wprev = b.select(hasPrev, wprev0, b.i32(0));
+  Value excl0 = b.sub(incl, mine);
+  Value excl = b.add(excl0, wprev);
+  Value cNCH = b.index(sp.nch);
+  Value isChunk = b.cmp(CmpIPredicate::ult, c.tid, cNCH);
+  b.ifThen(isChunk, [&](KernelBuilder &kb) {
+    kb.store(excl, c.cbase, {c.bb, c.h, c.tid});
+  });
+  Value isLastChunk = b.cmp(CmpIPredicate::eq, c.tid, b.index(sp.nch - 1));
+  b.ifThen(isLastChunk, [&](KernelBuilder &kb) {
+    Value tot = kb.add(excl, mine);
+    kb.store(tot, c.cbase, {c.bb, c.h, cNCH});
+  });
+}
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const SelectSpec &sp) {
+  KernelBuilder b(loc, ob);
+  Type f32 = b.f32(), i32 = b.getI32Type(), i8 = b.getI8Type();
+  const int64_t B = sp.B, H = sp.H, C = sp.C;
+  SmallVector<Type> args = {KernelBuilder::memref({B, H, C}, f32),
+                            KernelBuilder::memref({B, H, C}, i32),
+                            KernelBuilder::memref({B, H, 4}, i32)};
+  if (sp.hasParent)
+    args.append({KernelBuilder::memref({B, H, C}, i32),
+                 KernelBuilder::memref({B, H, sp.Cparent}, i8)});
+  if (sp.chunkBases)
+    args.push_back(KernelBuilder::memref({B, H, sp.nch + 1}, i32));
+  args.push_back(KernelBuilder::memref({B, H, C}, i8));
+  SmallVector<Type> wg = {
+      KernelBuilder::workgroup({kSelectWarps * kBins}, i32),
+      KernelBuilder::workgroup({4}, b.getI64Type()),
+      KernelBuilder::workgroup({kBins}, i32)};
+  auto fn = createKernel(b, module, name, args, wg,
+                         {int32_t(kSelectThreads), 1, 1});
+  SelectCtx c;
+  unsigned a = 0;
+  c.r = fn.getArgument(a++);
+  c.cnt = fn.getArgument(a++);
+  c.st = fn.getArgument(a++);
+  if (sp.hasParent) {
+    c.pa = fn.getArgument(a++);
+    c.ps = fn.getArgument(a++);
+  }
+  if (sp.chunkBases)
+    c.cbase = fn.getArgument(a++);
+  c.sel = fn.getArgument(a++);
+  c.hist = fn.getWorkgroupAttributions()[0];
+  c.sh = fn.getWorkgroupAttributions()[1];
+  c.sfx = fn.getWorkgroupAttributions()[2];
+  c.h = b.blockId(Dimension::x);
+  c.bb = b.blockId(Dimension::y);
+  c.tid = b.threadId(Dimension::x);
+  c.warp = b.div(c.tid, b.index(32));
+  Value nci = b.load(c.st, {c.bb, c.h, b.index(0)});
+  c.nc = toIndex(b, nci);
+  Value T = selectBudget(b, sp, c);
+  Value total = markEligible(b, sp, c);
+  Value over = b.cmp(CmpIPredicate::sgt, total, T);
+  // With at most 16 clusters per thread, a thread keeps its clusters' keys
+  // and weights in registers for the 4 passes (no global loads per pass).
+  const int64_t R = (C + kSelectThreads - 1) / kSelectThreads;
+  const bool inRegs = R <= 16;
+  SmallVector<RegCluster> regs;
+  if (inRegs)
+    regs = loadRegClusters(b, sp, c, R);
+  b.ifThen(over, [&](KernelBuilder &kb) {
+    // Radix select of the threshold key: 4 passes over 8-bit digits of the
+    // (positive) score bits, from the top, weighted by counts.
+    Value zero = kb.i32(0);
+    Value c0 = kb.index(0), c4 = kb.index(4), c1 = kb.index(1);
+    SmallVector<Value> res = kb.forLoop(
+        c0, c4, c1, {zero, zero, T},
+        [&](KernelBuilder &k, Value pass, ValueRange it) {
+          return radixPass(k, sp, c, regs, inRegs, pass, it);
+        });
+    Value tstar = bitcast(kb, kb.f32(), res[0]);
+    applyThreshold(kb, sp, c, regs, inRegs, tstar);
+  });
+  if (sp.chunkBases)
+    writeChunkBases(b, sp, c);
+  b.ret();
+  return fn;
+}
+
+int64_t mlir::multipole::gpugen::selectChunks(int64_t B, int64_t H) {
+  int64_t heads = B * H;
+  return heads <= 16 ? 1024 : heads <= 64 ? 512 : 256;
+}
+
+int64_t mlir::multipole::gpugen::selectChunk(int64_t C, int64_t nch) {
+  return std::max<int64_t>(1, (C + nch - 1) / nch);
+}
 
 bool mlir::multipole::gpugen::laneFloatsFit(int64_t D, int64_t pl) {
   return pl > 0 && D % pl == 0 && D / pl <= 32 && ((D / pl) & (D / pl - 1)) == 0;
@@ -90,1090 +1087,354 @@ int64_t mlir::multipole::gpugen::scoreFloatsPerLane(const AttnShape &s,
   return 4;
 }
 
-std::string mlir::multipole::gpugen::scoreKernels(llvm::StringRef name,
-                                                  const AttnShape &s, int64_t C,
-                                                  int64_t csplits, int64_t ssplits,
-                                                  int64_t scorePos,
-                                                  double theta,
-                                                  int64_t laneFloats) {
-  // Floats of a centroid row per lane: 16 (64 bytes, 8 lanes per 512-byte
-  // row: 3 shuffle steps) when D allows it, else one 16-byte load.
-  // (windowed RoPE keeps 4 per lane: the per-dim rotation code would spill.)
-  const int64_t PL = laneFloats;
-  const int64_t T = 128, lanes = s.D / PL, NG = T / lanes, G = s.G();
-  std::map<std::string, std::string> vars = {
-      {"NAME", name.str()}, {"B", str(s.B)},     {"HQ", str(s.Hq)},
-      {"H", str(s.H)},      {"D", str(s.D)},     {"E", s.elt},
-      {"G", str(G)},        {"C", str(C)},       {"S", str(csplits)},
-      {"T", str(T)},        {"LANES", str(lanes)}, {"NG", str(NG)},
-      {"NGG", str(NG * G)}, {"P", str(scorePos)}, {"HALF", str(lanes / 2)},
-      {"QV", str(PL)}, {"PL", str(PL)}, {"UNG", str(NG * 4)}, {"S2", str(ssplits)}, {"G2", str(2 * G)}};
-  std::string t;
-  llvm::raw_string_ostream os(t);
-  os << R"(gpu.func @$NAME_logits(%q: memref<$Bx$HQx$Dx$E>, %cent: memref<$Bx$Hx$Cx$Dxf32>,
-    %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>, %lens: memref<$Bxi32>,
-    %logits: memref<$Bx$HQx$Cxf32>, %part: memref<$Bx$HQx$Sx2xf32>, %scale: f32)
-    workgroup(%sm: memref<$NGGxf32, #gpu.address_space<workgroup>>,
-              %ss: memref<$NGGxf32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c4 = arith.constant $PL : index
-  %c0i = arith.constant 0 : i32
-  %c32i = arith.constant 32 : i32
-  %zf = arith.constant 0.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %cLANES = arith.constant $LANES : index
-  %cNG = arith.constant $NG : index
-  %cS = arith.constant $S : index
-  %cG = arith.constant $G : index
-  %cT = arith.constant $T : index
-  %split = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-  %tid = gpu.thread_id x
-  %grp = arith.divui %tid, %cLANES : index
-  %sub = arith.remui %tid, %cLANES : index
-  %d0 = arith.muli %sub, %c4 : index
-  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
-  %nc0 = arith.index_cast %nci : i32 to index
-  %cC = arith.constant $C : index
-  %nc = arith.minui %nc0, %cC : index
-  %chunk = arith.ceildivui %nc, %cS : index
-  %lo0 = arith.muli %split, %chunk : index
-  %lo = arith.minui %lo0, %nc : index
-  %hi0 = arith.addi %lo, %chunk : index
-  %hi = arith.minui %hi0, %nc : index
-  %len = arith.subi %hi, %lo : index
-  // Uniform trip count per warp (row reductions are shuffles over all lanes).
-  %cUNG = arith.constant $UNG : index
-  %trip = arith.ceildivui %len, %cUNG : index
-  %lo_g = arith.addi %lo, %grp : index
-  %onef = arith.constant 1.0 : f32
-)";
-  // Scoring query: rot(q, P - (n - 1)), PL dims per lane; the RoPE partner
-  // dims (d +- D/2) live HALF lanes away.
-  if (theta > 0) {
-    os << R"(  %li = memref.load %lens[%b] : memref<$Bxi32>
-  %lf = arith.sitofp %li : i32 to f64
-  %one = arith.constant 1.0 : f64
-  %qpos = arith.subf %lf, %one : f64
-  %Pf = arith.constant $P.0 : f64
-  %rot = arith.subf %Pf, %qpos : f64
-  %cHALF = arith.constant $HALF : index
-  %second = arith.cmpi uge, %sub, %cHALF : index
-  %lnth = arith.constant )" << fstr(std::log(theta)) << R"( : f64
-  %cDf = arith.constant $D.0 : f64
-  %mtwo = arith.constant -2.0 : f64
-)";
-  }
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    os << "  %qi" << gs << " = arith.constant " << gs << " : index\n"
-       << "  %hG" << gs << " = arith.muli %h, %cG : index\n"
-       << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n"
-       << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
-       << ", %d0] : memref<$Bx$HQx$Dx$E>, vector<$PLx$E>\n";
-    if (s.elt == "f32")
-      os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %qr" << gs
-         << " : vector<$PLxf32>\n  %qhalfv" << gs << " = arith.constant dense<0.5> : vector<$PLxf32>\n"
-         << "  %qq" << gs << " = arith.mulf %qf" << gs << ", %qhalfv" << gs << " : vector<$PLxf32>\n";
-    else
-      os << "  %qq" << gs << " = arith.extf %qr" << gs << " : vector<$PLx$E> to vector<$PLxf32>\n";
-    if (theta > 0) {
-      // Partner chunk via shuffle, then rotate each of the 4 dims.
-      std::string acc = "%qz" + gs;
-      os << "  %qz" << gs << " = arith.constant dense<0.0> : vector<$PLxf32>\n";
-      for (int e = 0; e < PL; ++e) {
-        std::string es = gs + "_" + str(e);
-        os << "  %xe" << es << " = vector.extract %qq" << gs << "[" << e << "] : f32 from vector<$PLxf32>\n"
-           << "  %hoff" << es << " = arith.constant $HALF : i32\n"
-           << "  %pe" << es << ", %pok" << es << " = gpu.shuffle xor %xe" << es
-           << ", %hoff" << es << ", %c32i : f32\n"
-           << "  %de" << es << " = arith.addi %d0, %c" << e << "_idx : index\n";
-        (void)acc;
-      }
-    }
-  }
-  if (theta > 0) {
-    // Build the rotated query per head.
-    std::string pre;
-    for (int e = 0; e < PL; ++e)
-      pre += "  %c" + str(e) + "_idx = arith.constant " + str(e) + " : index\n";
-    // insert index constants at the top of the theta block
-    t.insert(t.find("  %li = memref.load %lens"), pre);
-    for (int64_t g = 0; g < G; ++g) {
-      std::string gs = str(g);
-      std::string cur = "%qz" + gs;
-      for (int e = 0; e < PL; ++e) {
-        std::string es = gs + "_" + str(e);
-        os << "  %dhalf" << es << " = arith.constant $HALF : index\n"
-           << "  %ii" << es << " = arith.remui %de" << es << ", %cD2_" << es << " : index\n";
-        // i = d mod (D/2); w = theta^(-2i/D)
-        os << "  %iii" << es << " = arith.index_cast %ii" << es << " : index to i64\n"
-           << "  %iif" << es << " = arith.sitofp %iii" << es << " : i64 to f64\n"
-           << "  %ex0" << es << " = arith.mulf %mtwo, %iif" << es << " : f64\n"
-           << "  %ex1" << es << " = arith.divf %ex0" << es << ", %cDf : f64\n"
-           << "  %ex2" << es << " = arith.mulf %ex1" << es << ", %lnth : f64\n"
-           << "  %w" << es << " = math.exp %ex2" << es << " : f64\n"
-           << "  %ang" << es << " = arith.mulf %rot, %w" << es << " : f64\n"
-           << "  %cs64" << es << " = math.cos %ang" << es << " : f64\n"
-           << "  %sn64" << es << " = math.sin %ang" << es << " : f64\n"
-           << "  %cs" << es << " = arith.truncf %cs64" << es << " : f64 to f32\n"
-           << "  %sn" << es << " = arith.truncf %sn64" << es << " : f64 to f32\n"
-           << "  %nsn" << es << " = arith.negf %sn" << es << " : f32\n"
-           << "  %sg" << es << " = arith.select %second, %sn" << es << ", %nsn" << es << " : f32\n"
-           << "  %y0" << es << " = arith.mulf %xe" << es << ", %cs" << es << " : f32\n"
-           << "  %y" << es << " = math.fma %pe" << es << ", %sg" << es << ", %y0" << es << " : f32\n"
-           << "  %qv" << es << " = vector.insert %y" << es << ", " << cur << " [" << e
-           << "] : f32 into vector<$PLxf32>\n";
-        cur = "%qv" + es;
-      }
-      os << "  %qs" << gs << " = arith.addf " << cur << ", %qz" << gs << " : vector<$PLxf32>\n";
-    }
-    // D/2 constants used by remui
-    std::string cd2;
-    for (int64_t g = 0; g < G; ++g)
-      for (int e = 0; e < PL; ++e)
-        cd2 += "  %cD2_" + str(g) + "_" + str(e) + " = arith.constant " +
-               str(s.D / 2) + " : index\n";
-    t.insert(t.find("  %li = memref.load %lens"), cd2);
-  } else {
-    for (int64_t g = 0; g < G; ++g)
-      os << "  %qs" << g << " = arith.addf %qq" << g << ", %qq" << g
-         << " : vector<$PLxf32>\n"
-         << "  %qhalf" << g << " = arith.constant dense<0.5> : vector<$PLxf32>\n"
-         << "  %qt" << g << " = arith.mulf %qs" << g << ", %qhalf" << g
-         << " : vector<$PLxf32>\n";
-  }
-  auto qname = [&](int64_t g) {
-    return theta > 0 ? "%qs" + str(g) : "%qt" + str(g);
-  };
-  // Cluster loop, U rows per group per iteration (loads first): logits and
-  // the online (max, sum n exp) for each head.
-  const int64_t U = 4;
-  os << "  %res:" << 2 * G
-     << " = scf.for %it = %c0 to %trip step %c1 iter_args(";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "%m" << g << " = %ninf, %s" << g << " = %zf";
-  os << ") -> (";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "f32, f32";
-  os << ") {\n"
-        "    %itu = arith.muli %it, %cUNG : index\n"
-        "    %base = arith.addi %lo_g, %itu : index\n"
-        "    %islead = arith.cmpi eq, %sub, %c0 : index\n";
-  for (int64_t u = 0; u < U; ++u) {
-    std::string us = str(u);
-    os << "    %uo" << us << " = arith.constant " << u << " : index\n"
-       << "    %uoff" << us << " = arith.muli %uo" << us << ", %cNG : index\n"
-       << "    %c_0" << us << " = arith.addi %base, %uoff" << us << " : index\n"
-       << "    %valid" << us << " = arith.cmpi ult, %c_0" << us << ", %hi : index\n"
-       << "    %cl" << us << " = arith.select %valid" << us << ", %c_0" << us << ", %lo : index\n"
-       << "    %row" << us << " = vector.load %cent[%b, %h, %cl" << us
-       << ", %d0] {alignment = 16} : memref<$Bx$Hx$Cx$Dxf32>, vector<$PLxf32>\n"
-       << "    %cn" << us << " = memref.load %cnt[%b, %h, %cl" << us << "] : memref<$Bx$Hx$Cxi32>\n"
-       << "    %ne0" << us << " = arith.cmpi sgt, %cn" << us << ", %c0i : i32\n"
-       << "    %ne" << us << " = arith.andi %ne0" << us << ", %valid" << us << " : i1\n"
-       << "    %cnf" << us << " = arith.sitofp %cn" << us << " : i32 to f32\n"
-       << "    %lead" << us << " = arith.andi %islead, %valid" << us << " : i1\n";
-  }
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    std::string mcur = "%m" + gs;
-    for (int64_t u = 0; u < U; ++u) {
-      std::string gu = gs + "_" + str(u), us = str(u);
-      os << "    %pr" << gu << " = arith.mulf " << qname(g) << ", %row" << us
-         << " : vector<$PLxf32>\n"
-         << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu
-         << " : vector<$PLxf32> into f32\n";
-      std::string cur = "%ps" + gu;
-      int step = 0;
-      for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
-        std::string o = "%o" + gu + "_" + str(step), sh = "%sh" + gu + "_" + str(step),
-                    nx = "%r" + gu + "_" + str(step);
-        os << "    " << o << " = arith.constant " << off << " : i32\n"
-           << "    " << sh << ", " << sh << "ok = gpu.shuffle xor " << cur << ", " << o
-           << ", %c32i : f32\n"
-           << "    " << nx << " = arith.addf " << cur << ", " << sh << " : f32\n";
-        cur = nx;
-      }
-      os << "    %x" << gu << " = arith.mulf " << cur << ", %scale : f32\n"
-         << "    scf.if %lead" << us << " {\n"
-         << "      memref.store %x" << gu << ", %logits[%b, %qh" << gs
-         << ", %cl" << us << "] : memref<$Bx$HQx$Cxf32>\n    }\n"
-         << "    %xm" << gu << " = arith.select %ne" << us << ", %x" << gu << ", %ninf : f32\n"
-         << "    %mx" << gu << " = arith.maximumf " << mcur << ", %xm" << gu << " : f32\n";
-      mcur = "%mx" + gu;
-    }
-    os << "    %mn" << gs << " = arith.addf " << mcur << ", %zf : f32\n"
-       << "    %none" << gs << " = arith.cmpf oeq, %mn" << gs << ", %ninf : f32\n"
-       << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
-       << "    %fe" << gs << " = math.exp %dm" << gs << " : f32\n"
-       << "    %f" << gs << " = arith.select %none" << gs << ", %onef, %fe" << gs << " : f32\n"
-       << "    %sf" << gs << " = arith.mulf %s" << gs << ", %f" << gs << " : f32\n";
-    std::string scur = "%sf" + gs;
-    for (int64_t u = 0; u < U; ++u) {
-      std::string gu = gs + "_" + str(u), us = str(u);
-      os << "    %dx" << gu << " = arith.subf %xm" << gu << ", %mn" << gs << " : f32\n"
-         << "    %ee" << gu << " = math.exp %dx" << gu << " : f32\n"
-         << "    %we" << gu << " = arith.mulf %cnf" << us << ", %ee" << gu << " : f32\n"
-         << "    %wz" << gu << " = arith.select %ne" << us << ", %we" << gu << ", %zf : f32\n"
-         << "    %sa" << gu << " = arith.addf " << scur << ", %wz" << gu << " : f32\n";
-      scur = "%sa" + gu;
-    }
-    os << "    %sn" << gs << " = arith.addf " << scur << ", %zf : f32\n";
-  }
-  os << "    scf.yield ";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "%mn" << g << ", %sn" << g;
-  os << " : ";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "f32, f32";
-  os << "\n  }\n";
-  // Combine the groups' (m, s) per head and write this split's pair.
-  os << "  %isLead = arith.cmpi eq, %sub, %c0 : index\n"
-        "  %gG = arith.muli %grp, %cG : index\n";
-  for (int64_t g = 0; g < G; ++g) {
-    os << "  %slot" << g << " = arith.addi %gG, %qi" << g << " : index\n"
-       << "  scf.if %isLead {\n"
-       << "    memref.store %res#" << 2 * g << ", %sm[%slot" << g
-       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n"
-       << "    memref.store %res#" << 2 * g + 1 << ", %ss[%slot" << g
-       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n  }\n";
-  }
-  os << R"(  gpu.barrier
-  %inG = arith.cmpi ult, %tid, %cG : index
-  scf.if %inG {
-    %M = scf.for %r = %c0 to %cNG step %c1 iter_args(%mx = %ninf) -> (f32) {
-      %rG = arith.muli %r, %cG : index
-      %sl0 = arith.addi %rG, %tid : index
-      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %sr = memref.load %ss[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %has = arith.cmpf ogt, %sr, %zf : f32
-      %mm = arith.maximumf %mx, %mr : f32
-      %nm = arith.select %has, %mm, %mx : f32
-      scf.yield %nm : f32
-    }
-    %Z = scf.for %r = %c0 to %cNG step %c1 iter_args(%zs = %zf) -> (f32) {
-      %rG = arith.muli %r, %cG : index
-      %sl0 = arith.addi %rG, %tid : index
-      %mr = memref.load %sm[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %sr = memref.load %ss[%sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %has = arith.cmpf ogt, %sr, %zf : f32
-      %dd = arith.subf %mr, %M : f32
-      %ee = math.exp %dd : f32
-      %w = arith.mulf %sr, %ee : f32
-      %wz = arith.select %has, %w, %zf : f32
-      %z2 = arith.addf %zs, %wz : f32
-      scf.yield %z2 : f32
-    }
-    %hG = arith.muli %h, %cG : index
-    %qh = arith.addi %hG, %tid : index
-    memref.store %M, %part[%b, %qh, %split, %c0] : memref<$Bx$HQx$Sx2xf32>
-    memref.store %Z, %part[%b, %qh, %split, %c1] : memref<$Bx$HQx$Sx2xf32>
-  }
-  gpu.return
+//===----------------------------------------------------------------------===//
+// compact
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Arguments and ids of a compaction CTA.
+struct CompactCtx {
+  Value lens, off, mem, cnt, st, sel, cbase, tok, ntok;
+  Value h, bb, tid;
+};
+
+/// The exact part's fixed prefix: sink tokens [0, sn) and the window
+/// [ws, n) written at [sn, sn + nw) by threads step `threads`.
+void writeSinkAndWindow(KernelBuilder &b, const CompactCtx &c,
+                        int64_t threads, Value sn, Value ws, Value nw) {
+  Value step = b.index(threads);
+  b.forLoop(c.tid, sn, step, {}, [&](KernelBuilder &kb, Value p, ValueRange) {
+    Value pi = toI32(kb, p);
+    kb.store(pi, c.tok, {c.bb, c.h, p});
+    return SmallVector<Value>{};
+  });
+  b.forLoop(c.tid, nw, step, {}, [&](KernelBuilder &kb, Value p, ValueRange) {
+    Value j = kb.add(ws, p);
+    Value ji = toI32(kb, j);
+    Value q = kb.add(sn, p);
+    kb.store(ji, c.tok, {c.bb, c.h, q});
+    return SmallVector<Value>{};
+  });
 }
 
-gpu.func @$NAME_scores(%cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
-    %logits: memref<$Bx$HQx$Cxf32>, %part: memref<$Bx$HQx$Sx2xf32>,
-    %r: memref<$Bx$Hx$Cxf32>)
-    workgroup(%smz: memref<$G2xf32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c0i = arith.constant 0 : i32
-  %cS = arith.constant $S : index
-  %cG = arith.constant $G : index
-  %cC = arith.constant $C : index
-  %c256 = arith.constant 256 : index
-  %zf = arith.constant 0.0 : f32
-  %mone = arith.constant -1.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %sp = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-  %tid = gpu.thread_id x
-  // This CTA's clusters (the scores are split over CTAs like the logits).
-  %cS2 = arith.constant $S2 : index
-  %ch2 = arith.ceildivui %cC, %cS2 : index
-  %lo2a = arith.muli %sp, %ch2 : index
-  %lo2 = arith.minui %lo2a, %cC : index
-  %hi2a = arith.addi %lo2, %ch2 : index
-  %hi2 = arith.minui %hi2a, %cC : index
-  %start2 = arith.addi %lo2, %tid : index
-  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
-  %nc = arith.index_cast %nci : i32 to index
-  %hG = arith.muli %h, %cG : index
-)";
-  // Z per head from the logits kernel's per-split (max, sum) pairs: warp w
-  // merges head w (lanes over splits, shuffle reductions), shares it through
-  // shared memory. (Each thread walking all splits serially cost ~30 us.)
-  os << "  %c32x = arith.constant 32 : index\n"
-        "  %c32i = arith.constant 32 : i32\n"
-        "  %lanex = arith.remui %tid, %c32x : index\n"
-        "  %warpx = arith.divui %tid, %c32x : index\n";
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    os << "  %qh" << gs << " = arith.addi %hG, %c" << gs << "g : index\n"
-       << "  %mine" << gs << " = arith.cmpi eq, %warpx, %c" << (g % 8) << "g : index\n"
-       << "  scf.if %mine" << gs << " {\n"
-       << "    %lm = scf.for %s = %lanex to %cS step %c32x iter_args(%mx = %ninf) -> (f32) {\n"
-       << "      %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "      %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "      %has = arith.cmpf ogt, %sr, %zf : f32\n"
-       << "      %mm = arith.maximumf %mx, %mr : f32\n"
-       << "      %nm = arith.select %has, %mm, %mx : f32\n"
-       << "      scf.yield %nm : f32\n    }\n";
-    std::string cur = "%lm";
-    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
-      std::string n = std::to_string(k);
-      os << "    %mo" << n << " = arith.constant " << off << " : i32\n"
-         << "    %ms" << n << ", %msok" << n << " = gpu.shuffle xor " << cur << ", %mo" << n
-         << ", %c32i : f32\n"
-         << "    %mr" << n << " = arith.maximumf " << cur << ", %ms" << n << " : f32\n";
-      cur = "%mr" + n;
-    }
-    os << "    %lz = scf.for %s = %lanex to %cS step %c32x iter_args(%zs = %zf) -> (f32) {\n"
-       << "      %mr = memref.load %part[%b, %qh" << gs << ", %s, %c0] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "      %sr = memref.load %part[%b, %qh" << gs << ", %s, %c1] : memref<$Bx$HQx$Sx2xf32>\n"
-       << "      %has = arith.cmpf ogt, %sr, %zf : f32\n"
-       << "      %dd = arith.subf %mr, " << cur << " : f32\n"
-       << "      %ee = math.exp %dd : f32\n"
-       << "      %w = arith.mulf %sr, %ee : f32\n"
-       << "      %wz = arith.select %has, %w, %zf : f32\n"
-       << "      %z2 = arith.addf %zs, %wz : f32\n"
-       << "      scf.yield %z2 : f32\n    }\n";
-    std::string zc = "%lz";
-    for (int off = 16, k = 0; off >= 1; off /= 2, ++k) {
-      std::string n = std::to_string(k);
-      os << "    %zo" << n << " = arith.constant " << off << " : i32\n"
-         << "    %zsh" << n << ", %zok" << n << " = gpu.shuffle xor " << zc << ", %zo" << n
-         << ", %c32i : f32\n"
-         << "    %zr" << n << " = arith.addf " << zc << ", %zsh" << n << " : f32\n";
-      zc = "%zr" + n;
-    }
-    os << "    %l0 = arith.cmpi eq, %lanex, %c0 : index\n"
-       << "    scf.if %l0 {\n"
-       << "      memref.store " << cur << ", %smz[%c" << gs << "g] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
-       << "      %zi = arith.addi %c" << gs << "g, %cG : index\n"
-       << "      memref.store " << zc << ", %smz[%zi] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
-       << "    }\n  }\n";
-  }
-  os << "  gpu.barrier\n";
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    os << "  %M" << gs << " = memref.load %smz[%c" << gs << "g] : memref<$G2xf32, #gpu.address_space<workgroup>>\n"
-       << "  %zx" << gs << " = arith.addi %c" << gs << "g, %cG : index\n"
-       << "  %Z" << gs << " = memref.load %smz[%zx" << gs << "] : memref<$G2xf32, #gpu.address_space<workgroup>>\n";
-  }
-  std::string gconsts;
-  for (int64_t g = 0; g < std::max<int64_t>(G, 8); ++g)
-    gconsts += "  %c" + str(g) + "g = arith.constant " + str(g) + " : index\n";
-  t.insert(t.find("  %sp = gpu.block_id x"), gconsts);
-  os << R"(  scf.for %c = %start2 to %hi2 step %c256 {
-    %in = arith.cmpi ult, %c, %nc : index
-    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
-    %ne = arith.cmpi sgt, %cn, %c0i : i32
-    %live = arith.andi %in, %ne : i1
-)";
-  std::string acc = "%zf";
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    os << "    %a" << gs << " = memref.load %logits[%b, %qh" << gs << ", %c] : memref<$Bx$HQx$Cxf32>\n"
-       << "    %d" << gs << " = arith.subf %a" << gs << ", %M" << gs << " : f32\n"
-       << "    %e" << gs << " = math.exp %d" << gs << " : f32\n"
-       << "    %p" << gs << " = arith.divf %e" << gs << ", %Z" << gs << " : f32\n"
-       << "    %acc" << gs << " = arith.addf " << acc << ", %p" << gs << " : f32\n";
-    acc = "%acc" + gs;
-  }
-  os << "    %rv = arith.select %live, " << acc << ", %mone : f32\n"
-     << "    memref.store %rv, %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>\n"
-     << "    %out = arith.cmpi uge, %c, %nc : index\n"
-     << "    scf.if %out {\n";
-  for (int64_t g = 0; g < G; ++g)
-    os << "      memref.store %ninf, %logits[%b, %qh" << g << ", %c] : memref<$Bx$HQx$Cxf32>\n";
-  os << "    }\n  }\n  gpu.return\n}\n";
-  return subst(t, vars);
+/// The members of one chunk's selected clusters, copied by a warp to
+/// tok[pos0 ...]: lanes load the metadata of 32 clusters at once, scan
+/// their selected counts with shuffles, then copy with all 32 lanes (slot q
+/// belongs to the first lane whose inclusive count exceeds q), so all loads
+/// are in flight together. (A thread per chunk copying serially was
+/// latency-bound: ~44 us at B = 1.)
+void copyChunk(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
+               Value k, Value lane, Value pos0) {
+  Value c0 = b.index(0), c1 = b.index(1), c32 = b.index(32);
+  Value cC = b.index(sp.C), cCPT = b.index(selectChunk(sp.C, sp.nch));
+  Value cfirst = b.mul(k, cCPT);
+  Value cLast = b.sub(cC, c1);
+  b.forLoop(
+      c0, cCPT, c32, {pos0}, [&](KernelBuilder &kb, Value u0, ValueRange it) {
+        Value pos = it[0];
+        Value u = kb.add(u0, lane);
+        Value inU = kb.cmp(CmpIPredicate::ult, u, cCPT);
+        Value cl = kb.add(cfirst, u);
+        Value inC = kb.cmp(CmpIPredicate::ult, cl, cC);
+        Value in = andI(kb, inU, inC);
+        Value cc = minU(kb, cl, cLast);
+        Value sv = kb.load(c.sel, {c.bb, c.h, cc});
+        Value oi = kb.load(c.off, {c.bb, c.h, cc});
+        Value mi = kb.load(c.cnt, {c.bb, c.h, cc});
+        Value on0 = kb.cmp(CmpIPredicate::ne, sv, i8c(kb, 0));
+        Value on = andI(kb, on0, in);
+        Value w = kb.select(on, mi, kb.i32(0));
+        Value incl = warpInclusiveScan(kb, w, lane);
+        Value excl = kb.sub(incl, w);
+        Value tot = shuffle(kb, gpu::ShuffleMode::IDX, incl, kb.i32(31));
+        Value totx = toIndex(kb, tot);
+        Value trips = ceilDiv(kb, totx, c32);
+        kb.forLoop(c0, trips, c1, {},
+                   [&](KernelBuilder &k2, Value i, ValueRange) {
+                     Value i32x = k2.mul(i, c32);
+                     Value q = k2.add(i32x, lane);
+                     Value qi = toI32(k2, q);
+                     Value qv = k2.cmp(CmpIPredicate::ult, q, totx);
+                     Value own = laneSearch(k2, incl, qi);
+                     Value ob = shuffle(k2, gpu::ShuffleMode::IDX, oi, own);
+                     Value eb = shuffle(k2, gpu::ShuffleMode::IDX, excl, own);
+                     k2.ifThen(qv, [&](KernelBuilder &k3) {
+                       Value rel = k3.sub(qi, eb);
+                       Value srci = k3.add(ob, rel);
+                       Value src = toIndex(k3, srci);
+                       Value jv = k3.load(c.mem, {c.bb, c.h, src});
+                       Value dst = k3.add(pos, q);
+                       k3.store(jv, c.tok, {c.bb, c.h, dst});
+                     });
+                     return SmallVector<Value>{};
+                   });
+        return SmallVector<Value>{kb.add(pos, totx)};
+      });
 }
 
-std::string mlir::multipole::gpugen::selectKernel(llvm::StringRef name,
-                                                  int64_t B, int64_t H,
-                                                  int64_t C,
-                                                  int64_t budgetTokens,
-                                                  double budgetFrac,
-                                                  bool hasParent,
-                                                  int64_t Cparent,
-                                                  bool chunkBases,
-                                                  int64_t nch) {
-  std::map<std::string, std::string> vars = {
-      {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"C", str(C)},
-      {"CP", str(Cparent)}, {"BT", str(budgetTokens)},
-      {"BF", fstr(budgetFrac)}, {"CPT", str(selectChunk(C, nch))},
-      {"NCH", str(nch)}, {"NCH1", str(nch + 1)}, {"NCHm1", str(nch - 1)}};
-  std::string t = R"(gpu.func @$NAME(%r: memref<$Bx$Hx$Cxf32>, %cnt: memref<$Bx$Hx$Cxi32>,
-    %st: memref<$Bx$Hx4xi32>, )";
-  if (hasParent)
-    t += "%pa: memref<$Bx$Hx$Cxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
-  if (chunkBases)
-    t += "%cbase: memref<$Bx$Hx$NCH1xi32>, ";
-  t += R"(%sel: memref<$Bx$Hx$Cxi8>)
-    workgroup(%hist: memref<8192xi32, #gpu.address_space<workgroup>>,
-              %sh: memref<4xi64, #gpu.address_space<workgroup>>,
-              %sfx: memref<256xi32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: 1024, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c2 = arith.constant 2 : index
-  %c3 = arith.constant 3 : index
-  %c4 = arith.constant 4 : index
-  %c255 = arith.constant 255 : index
-  %c256 = arith.constant 256 : index
-  %cTH = arith.constant 1024 : index
-  %cC = arith.constant $C : index
-  %c0i = arith.constant 0 : i32
-  %c0l = arith.constant 0 : i64
-  %c0i8 = arith.constant 0 : i8
-  %c1i8 = arith.constant 1 : i8
-  %true_ = arith.constant true
-  %c255i = arith.constant 255 : i32
-  %h = gpu.block_id x
-  %b = gpu.block_id y
-  %tid = gpu.thread_id x
-  %c32 = arith.constant 32 : index
-  %c8w = arith.constant 32 : index
-  %c8s = arith.constant 8 : index
-  %c2048 = arith.constant 8192 : index
-  %warp = arith.divui %tid, %c32 : index
-  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
-  %nc = arith.index_cast %nci : i32 to index
-  %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
-  %btok = arith.constant $BT : i64
-  %bfrac = arith.constant $BF : f64
-  %lcf = arith.sitofp %lci : i32 to f64
-  %tf = arith.mulf %bfrac, %lcf : f64
-  %tfl = math.floor %tf : f64
-  %tfi = arith.fptosi %tfl : f64 to i64
-  %useTok = arith.cmpi sge, %btok, %c0l : i64
-  %T = arith.select %useTok, %btok, %tfi : i64
-  %t0 = arith.cmpi eq, %tid, %c0 : index
-  scf.if %t0 {
-    memref.store %c0l, %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
-  }
-  gpu.barrier
-  // Eligibility into the mask, total eligible tokens: summed per thread, then
-  // per warp with shuffles, then one shared-memory atomic per warp (a single
-  // shared counter hit by every cluster would serialise thousands of atomics).
-  %mysum = scf.for %c = %tid to %cC step %cTH iter_args(%acc = %c0i) -> (i32) {
-    %in = arith.cmpi ult, %c, %nc : index
-    %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
-    %ne = arith.cmpi sgt, %cn, %c0i : i32
-    %e0 = arith.andi %in, %ne : i1
-)";
-  if (hasParent)
-    t += parentSelectedText("", "%c", "$C") + "    %el = arith.andi %e0, %pe : i1\n";
-  else
-    t += "    %el = arith.andi %e0, %e0 : i1\n";
-  t += R"(    %mv = arith.select %el, %c1i8, %c0i8 : i8
-    memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
-    %add = arith.select %el, %cn, %c0i : i32
-    %acc2 = arith.addi %acc, %add : i32
-    scf.yield %acc2 : i32
-  }
-  %w32 = arith.constant 32 : i32
-  %o16 = arith.constant 16 : i32
-  %o8 = arith.constant 8 : i32
-  %o4 = arith.constant 4 : i32
-  %o2 = arith.constant 2 : i32
-  %o1 = arith.constant 1 : i32
-  %r16, %v16 = gpu.shuffle xor %mysum, %o16, %w32 : i32
-  %s16 = arith.addi %mysum, %r16 : i32
-  %r8, %v8 = gpu.shuffle xor %s16, %o8, %w32 : i32
-  %s8 = arith.addi %s16, %r8 : i32
-  %r4, %v4 = gpu.shuffle xor %s8, %o4, %w32 : i32
-  %s4 = arith.addi %s8, %r4 : i32
-  %r2, %v2 = gpu.shuffle xor %s4, %o2, %w32 : i32
-  %s2 = arith.addi %s4, %r2 : i32
-  %r1, %v1 = gpu.shuffle xor %s2, %o1, %w32 : i32
-  %wsum = arith.addi %s2, %r1 : i32
-  %lane = arith.remui %tid, %c32 : index
-  %lane0 = arith.cmpi eq, %lane, %c0 : index
-  scf.if %lane0 {
-    %w64 = arith.extsi %wsum : i32 to i64
-    %old = memref.atomic_rmw addi %w64, %sh[%c0] : (i64, memref<4xi64, #gpu.address_space<workgroup>>) -> i64
-  }
-  gpu.barrier
-  %total = memref.load %sh[%c0] : memref<4xi64, #gpu.address_space<workgroup>>
-  %over = arith.cmpi sgt, %total, %T : i64
-)";
-  // With at most 16 clusters per thread, a thread keeps its clusters' keys
-  // and weights in registers for the 4 passes (no global loads per pass).
-  const int64_t R = (C + 1023) / 1024;
-  const bool inRegs = R <= 16;
-  if (inRegs)
-    for (int64_t k = 0; k < R; ++k) {
-      std::string n = str(k);
-      t += "  %rk" + n + "o = arith.constant " + str(k * 1024) + " : index\n"
-           "  %rk" + n + "c = arith.addi %tid, %rk" + n + "o : index\n"
-           "  %rk" + n + "in = arith.cmpi ult, %rk" + n + "c, %cC : index\n"
-           "  %rk" + n + "l = arith.constant " + str(C - 1) + " : index\n"
-           "  %rk" + n + "cc = arith.minui %rk" + n + "c, %rk" + n + "l : index\n"
-           "  %rk" + n + "ev = memref.load %sel[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi8>\n"
-           "  %rk" + n + "rv = memref.load %r[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxf32>\n"
-           "  %rk" + n + "cn = memref.load %cnt[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi32>\n"
-           "  %rk" + n + "e0 = arith.cmpi ne, %rk" + n + "ev, %c0i8 : i8\n"
-           "  %rk" + n + "el = arith.andi %rk" + n + "e0, %rk" + n + "in : i1\n"
-           "  %rk" + n + "key = arith.bitcast %rk" + n + "rv : f32 to i32\n"
-           "  %rk" + n + "w = arith.select %rk" + n + "el, %rk" + n + "cn, %c0i : i32\n";
-    }
-  t += R"(  scf.if %over {
-    // Radix select of the threshold key: 4 passes over 8-bit digits of the
-    // (positive) score bits, from the top, weighted by counts.
-    %res:3 = scf.for %pass = %c0 to %c4 step %c1 iter_args(%prefix = %c0i, %mask = %c0i, %budget = %T) -> (i32, i32, i64) {
-      %p3 = arith.subi %c3, %pass : index
-      %p8 = arith.muli %p3, %c4 : index
-      %p82 = arith.muli %p8, %c2 : index
-      %shift = arith.index_cast %p82 : index to i32
-      // One histogram per warp (8 x 256 bins): scores of neighbouring
-      // clusters share their top bits, so one shared histogram serialises.
-      scf.for %i = %tid to %c2048 step %cTH {
-        memref.store %c0i, %hist[%i] : memref<8192xi32, #gpu.address_space<workgroup>>
-      }
-      gpu.barrier
-      // Each thread merges runs of equal digits before touching shared
-      // memory (neighbouring clusters mostly share their top digits).
-)";
-  if (inRegs) {
-    t += "      %cm1 = arith.constant -1 : i32\n";
-    std::string rd = "%cm1", rs = "%c0i";
-    for (int64_t k = 0; k < R; ++k) {
-      std::string n = str(k), p = "%pk" + n;
-      t += "      " + p + "km = arith.andi %rk" + n + "key, %mask : i32\n"
-           "      " + p + "match = arith.cmpi eq, " + p + "km, %prefix : i32\n"
-           "      " + p + "pos = arith.cmpi sgt, %rk" + n + "w, %c0i : i32\n"
-           "      " + p + "go = arith.andi " + p + "pos, " + p + "match : i1\n"
-           "      " + p + "dg0 = arith.shrui %rk" + n + "key, %shift : i32\n"
-           "      " + p + "dg = arith.andi " + p + "dg0, %c255i : i32\n"
-           "      " + p + "same = arith.cmpi eq, " + p + "dg, " + rd + " : i32\n"
-           "      " + p + "f0 = arith.cmpi ne, " + rd + ", %cm1 : i32\n"
-           "      " + p + "diff = arith.xori " + p + "same, %true_ : i1\n"
-           "      " + p + "f1 = arith.andi " + p + "f0, " + p + "diff : i1\n"
-           "      " + p + "flush = arith.andi " + p + "f1, " + p + "go : i1\n"
-           "      scf.if " + p + "flush {\n"
-           "        " + p + "di = arith.index_cast " + rd + " : i32 to index\n"
-           "        " + p + "wb = arith.muli %warp, %c256 : index\n"
-           "        " + p + "hi = arith.addi " + p + "wb, " + p + "di : index\n"
-           "        " + p + "old = memref.atomic_rmw addi " + rs + ", %hist[" + p + "hi] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32\n"
-           "      }\n"
-           "      " + p + "keep = arith.andi " + p + "go, " + p + "same : i1\n"
-           "      " + p + "rsk = arith.addi " + rs + ", %rk" + n + "w : i32\n"
-           "      " + p + "nd = arith.select " + p + "go, " + p + "dg, " + rd + " : i32\n"
-           "      " + p + "ns0 = arith.select " + p + "keep, " + p + "rsk, %rk" + n + "w : i32\n"
-           "      " + p + "ns = arith.select " + p + "go, " + p + "ns0, " + rs + " : i32\n";
-      rd = p + "nd";
-      rs = p + "ns";
-    }
-    t += "      %run:2 = scf.execute_region -> (i32, i32) {\n"
-         "        scf.yield " + rd + ", " + rs + " : i32, i32\n      }\n";
-  } else {
-    t += R"(      %cm1 = arith.constant -1 : i32
-      %run:2 = scf.for %c = %tid to %cC step %cTH iter_args(%rd = %cm1, %rs = %c0i) -> (i32, i32) {
-        %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
-        %el = arith.cmpi ne, %ev, %c0i8 : i8
-        %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
-        %key = arith.bitcast %rv : f32 to i32
-        %km = arith.andi %key, %mask : i32
-        %match = arith.cmpi eq, %km, %prefix : i32
-        %go = arith.andi %el, %match : i1
-        %dg0 = arith.shrui %key, %shift : i32
-        %dg = arith.andi %dg0, %c255i : i32
-        %cn = memref.load %cnt[%b, %h, %c] : memref<$Bx$Hx$Cxi32>
-        %same = arith.cmpi eq, %dg, %rd : i32
-        %flush0 = arith.cmpi ne, %rd, %cm1 : i32
-        %diff = arith.xori %same, %true_ : i1
-        %flush1 = arith.andi %flush0, %diff : i1
-        %flush = arith.andi %flush1, %go : i1
-        scf.if %flush {
-          %di = arith.index_cast %rd : i32 to index
-          %wbase = arith.muli %warp, %c256 : index
-          %hi_ = arith.addi %wbase, %di : index
-          %old = memref.atomic_rmw addi %rs, %hist[%hi_] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32
-        }
-        %keep = arith.andi %go, %same : i1
-        %rs_keep = arith.addi %rs, %cn : i32
-        %nd = arith.select %go, %dg, %rd : i32
-        %ns0 = arith.select %keep, %rs_keep, %cn : i32
-        %ns = arith.select %go, %ns0, %rs : i32
-        scf.yield %nd, %ns : i32, i32
-      }
-)";
-  }
-  t += R"(      %pend = arith.cmpi ne, %run#0, %cm1 : i32
-      scf.if %pend {
-        %di = arith.index_cast %run#0 : i32 to index
-        %wbase = arith.muli %warp, %c256 : index
-        %hi_ = arith.addi %wbase, %di : index
-        %old = memref.atomic_rmw addi %run#1, %hist[%hi_] : (i32, memref<8192xi32, #gpu.address_space<workgroup>>) -> i32
-      }
-      gpu.barrier
-      // Suffix sums over the 256 bins (sum of the 8 warp histograms), then
-      // the one bin where the weight from the top first exceeds the budget.
-      %inBins = arith.cmpi ult, %tid, %c256 : index
-      %tbin = arith.minui %tid, %c255 : index
-      %tb0 = scf.for %w = %c0 to %c8w step %c1 iter_args(%acc = %c0i) -> (i32) {
-        %wb = arith.muli %w, %c256 : index
-        %wi = arith.addi %wb, %tbin : index
-        %hw = memref.load %hist[%wi] : memref<8192xi32, #gpu.address_space<workgroup>>
-        %acc2 = arith.addi %acc, %hw : i32
-        scf.yield %acc2 : i32
-      }
-      %tb = arith.select %inBins, %tb0, %c0i : i32
-      scf.if %inBins {
-        memref.store %tb, %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
-      }
-      gpu.barrier
-      scf.for %s = %c0 to %c8s step %c1 {
-        %c1i = arith.constant 1 : i32
-        %si = arith.index_cast %s : index to i32
-        %dist0 = arith.shli %c1i, %si : i32
-        %dist = arith.index_cast %dist0 : i32 to index
-        %src = arith.addi %tbin, %dist : index
-        %has = arith.cmpi ult, %src, %c256 : index
-        %srcc = arith.select %has, %src, %tbin : index
-        %x = memref.load %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
-        %y = memref.load %sfx[%srcc] : memref<256xi32, #gpu.address_space<workgroup>>
-        %yz = arith.select %has, %y, %c0i : i32
-        %z = arith.addi %x, %yz : i32
-        gpu.barrier
-        scf.if %inBins {
-          memref.store %z, %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
-        }
-        gpu.barrier
-      }
-      %incl = memref.load %sfx[%tbin] : memref<256xi32, #gpu.address_space<workgroup>>
-      %excl = arith.subi %incl, %tb : i32
-      %incl64 = arith.extsi %incl : i32 to i64
-      %excl64 = arith.extsi %excl : i32 to i64
-      %gt = arith.cmpi sgt, %incl64, %budget : i64
-      %le = arith.cmpi sle, %excl64, %budget : i64
-      %mine0 = arith.andi %gt, %le : i1
-      %mine = arith.andi %mine0, %inBins : i1
-      scf.if %mine {
-        %dg64 = arith.index_cast %tbin : index to i64
-        memref.store %dg64, %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
-        %nrest = arith.subi %budget, %excl64 : i64
-        memref.store %nrest, %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
-      }
-      gpu.barrier
-      %digit = memref.load %sh[%c1] : memref<4xi64, #gpu.address_space<workgroup>>
-      %nb = memref.load %sh[%c2] : memref<4xi64, #gpu.address_space<workgroup>>
-      gpu.barrier
-      %d32 = arith.trunci %digit : i64 to i32
-      %dsh = arith.shli %d32, %shift : i32
-      %np = arith.ori %prefix, %dsh : i32
-      %msh = arith.shli %c255i, %shift : i32
-      %nm = arith.ori %mask, %msh : i32
-      scf.yield %np, %nm, %nb : i32, i32, i64
-    }
-)";
-  if (inRegs) {
-    t += "    %tstar = arith.bitcast %res#0 : i32 to f32\n";
-    for (int64_t k = 0; k < R; ++k) {
-      std::string n = str(k);
-      t += "    %fk" + n + "pos = arith.cmpi sgt, %rk" + n + "w, %c0i : i32\n"
-           "    %fk" + n + "ab = arith.cmpf ogt, %rk" + n + "rv, %tstar : f32\n"
-           "    %fk" + n + "keep = arith.andi %fk" + n + "pos, %fk" + n + "ab : i1\n"
-           "    %fk" + n + "mv = arith.select %fk" + n + "keep, %c1i8, %c0i8 : i8\n"
-           "    scf.if %rk" + n + "in {\n"
-           "      memref.store %fk" + n + "mv, %sel[%b, %h, %rk" + n + "cc] : memref<$Bx$Hx$Cxi8>\n"
-           "    }\n";
-    }
-  } else {
-    t += R"(    %tstar = arith.bitcast %res#0 : i32 to f32
-    scf.for %c = %tid to %cC step %cTH {
-      %ev = memref.load %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
-      %el = arith.cmpi ne, %ev, %c0i8 : i8
-      %rv = memref.load %r[%b, %h, %c] : memref<$Bx$Hx$Cxf32>
-      %above = arith.cmpf ogt, %rv, %tstar : f32
-      %keep = arith.andi %el, %above : i1
-      %mv = arith.select %keep, %c1i8, %c0i8 : i8
-      memref.store %mv, %sel[%b, %h, %c] : memref<$Bx$Hx$Cxi8>
-    }
-)";
-  }
-  t += R"(  }
-)";
-  if (chunkBases)
-    t += R"(  // Selected tokens per chunk of $CPT consecutive clusters (one chunk per
-  // thread), and their exclusive prefix: where each chunk's members go in
-  // the exact part's token list (compactChunksKernel).
-  gpu.barrier
-  %cCPT = arith.constant $CPT : index
-  %cCm1 = arith.constant $C : index
-  %cc0 = arith.muli %tid, %cCPT : index
-  %mine = scf.for %u = %c0 to %cCPT step %c1 iter_args(%acc = %c0i) -> (i32) {
-    %c = arith.addi %cc0, %u : index
-    %in = arith.cmpi ult, %c, %cC : index
-    %cl = arith.subi %cCm1, %c1 : index
-    %cs = arith.minui %c, %cl : index
-    %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
-    %on0 = arith.cmpi ne, %sv, %c0i8 : i8
-    %on = arith.andi %on0, %in : i1
-    %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
-    %add = arith.select %on, %cn, %c0i : i32
-    %acc2 = arith.addi %acc, %add : i32
-    scf.yield %acc2 : i32
-  }
-  %ws32 = arith.constant 32 : i32
-  %lanec = arith.remui %tid, %c32 : index
-  %sc0 = arith.addi %mine, %c0i : i32
-)";
-  if (chunkBases) {
-    t += warpInclusiveScan("u", "%sc0", "%lanec", "%ws32", "  ");
-    t += R"(  %incl = arith.addi %uincl_, %c0i : i32
-  %c31 = arith.constant 31 : index
-  %last = arith.cmpi eq, %lanec, %c31 : index
-  scf.if %last {
-    memref.store %incl, %sfx[%warp] : memref<256xi32, #gpu.address_space<workgroup>>
-  }
-  gpu.barrier
-  %w0 = arith.cmpi eq, %warp, %c0 : index
-  scf.if %w0 {
-    %wt = memref.load %sfx[%lanec] : memref<256xi32, #gpu.address_space<workgroup>>
-)";
-    t += warpInclusiveScan("w", "%wt", "%lanec", "%ws32", "    ");
-    t += R"(    %wincl = arith.addi %wincl_, %c0i : i32
-    memref.store %wincl, %sfx[%lanec] : memref<256xi32, #gpu.address_space<workgroup>>
-  }
-  gpu.barrier
-  %hasPrev = arith.cmpi ugt, %warp, %c0 : index
-  %wp = arith.subi %warp, %c1 : index
-  %wpc = arith.select %hasPrev, %wp, %c0 : index
-  %wprev0 = memref.load %sfx[%wpc] : memref<256xi32, #gpu.address_space<workgroup>>
-  %wprev = arith.select %hasPrev, %wprev0, %c0i : i32
-  %excl0 = arith.subi %incl, %mine : i32
-  %excl = arith.addi %excl0, %wprev : i32
-  %cNCH = arith.constant $NCH : index
-  %isChunk = arith.cmpi ult, %tid, %cNCH : index
-  scf.if %isChunk {
-    memref.store %excl, %cbase[%b, %h, %tid] : memref<$Bx$Hx$NCH1xi32>
-  }
-  %cLast = arith.constant $NCHm1 : index
-  %isLast = arith.cmpi eq, %tid, %cLast : index
-  scf.if %isLast {
-    %tot = arith.addi %excl, %mine : i32
-    memref.store %tot, %cbase[%b, %h, %cNCH] : memref<$Bx$Hx$NCH1xi32>
-  }
-)";
-  }
-  t += R"(  gpu.return
-}
-)";
-  return subst(t, vars);
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactChunksKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const CompactSpec &sp) {
+  constexpr int64_t kThreads = 128, kWarps = kThreads / 32;
+  KernelBuilder b(loc, ob);
+  Type i32 = b.getI32Type(), i8 = b.getI8Type();
+  const int64_t B = sp.B, H = sp.H, N = sp.N, C = sp.C;
+  SmallVector<Type> args = {KernelBuilder::memref({B}, i32),
+                            KernelBuilder::memref({B, H, C + 1}, i32),
+                            KernelBuilder::memref({B, H, N}, i32),
+                            KernelBuilder::memref({B, H, C}, i32),
+                            KernelBuilder::memref({B, H, 4}, i32),
+                            KernelBuilder::memref({B, H, C}, i8),
+                            KernelBuilder::memref({B, H, sp.nch + 1}, i32),
+                            KernelBuilder::memref({B, H, N}, i32),
+                            KernelBuilder::memref({B, H}, i32)};
+  auto fn = createKernel(b, module, name, args, {}, {int32_t(kThreads), 1, 1});
+  CompactCtx c;
+  c.lens = fn.getArgument(0);
+  c.off = fn.getArgument(1);
+  c.mem = fn.getArgument(2);
+  c.cnt = fn.getArgument(3);
+  c.st = fn.getArgument(4);
+  c.sel = fn.getArgument(5);
+  c.cbase = fn.getArgument(6);
+  c.tok = fn.getArgument(7);
+  c.ntok = fn.getArgument(8);
+  Value c0 = b.index(0), c1 = b.index(1), c32 = b.index(32);
+  Value x = b.blockId(Dimension::x);
+  c.h = b.blockId(Dimension::y);
+  c.bb = b.blockId(Dimension::z);
+  c.tid = b.threadId(Dimension::x);
+  Value li = b.load(c.lens, {c.bb});
+  Value l0 = toIndex(b, li);
+  Value l1 = maxS(b, l0, c0);
+  Value n = minU(b, l1, b.index(N));
+  Value lci = b.load(c.st, {c.bb, c.h, c1});
+  Value lc = toIndex(b, lci);
+  Value cS = b.index(sp.sink);
+  Value sn = minU(b, cS, n);
+  Value ws0 = b.add(cS, lc);
+  Value ws = minU(b, ws0, n);
+  Value nw = b.sub(n, ws);
+  Value base0 = b.add(sn, nw);
+  // Block 0 also writes the sink and window tokens and the count.
+  Value first = b.cmp(CmpIPredicate::eq, x, c0);
+  b.ifThen(first, [&](KernelBuilder &kb) {
+    writeSinkAndWindow(kb, c, kThreads, sn, ws, nw);
+    Value t0 = kb.cmp(CmpIPredicate::eq, c.tid, c0);
+    kb.ifThen(t0, [&](KernelBuilder &k) {
+      Value tot = k.load(c.cbase, {c.bb, c.h, k.index(sp.nch)});
+      Value b0i = toI32(k, base0);
+      Value nt = k.add(tot, b0i);
+      k.store(nt, c.ntok, {c.bb, c.h});
+    });
+  });
+  // A warp per chunk, starting at its base from the selection.
+  Value lane = b.rem(c.tid, c32);
+  Value warp = b.div(c.tid, c32);
+  Value k0 = b.mul(x, b.index(kWarps));
+  Value k = b.add(k0, warp);
+  Value cb = b.load(c.cbase, {c.bb, c.h, k});
+  Value cbx = toIndex(b, cb);
+  Value pos0 = b.add(base0, cbx);
+  copyChunk(b, sp, c, k, lane, pos0);
+  b.ret();
+  return fn;
 }
 
-int64_t mlir::multipole::gpugen::selectChunks(int64_t B, int64_t H) {
-  int64_t heads = B * H;
-  return heads <= 16 ? 1024 : heads <= 64 ? 512 : 256;
+namespace {
+
+constexpr int64_t kCompactThreads = 512;
+/// Clusters a compactKernel CTA scans per step: 4 consecutive per thread.
+constexpr int64_t kPerThread = 4, kStep = kCompactThreads * kPerThread;
+
+/// Inclusive scan of scan[0, kCompactThreads) in place (Hillis-Steele).
+void blockInclusiveScan(KernelBuilder &b, Value scan, Value tid) {
+  Value c0 = b.index(0), c1 = b.index(1);
+  Value steps = b.index(llvm::Log2_64(kCompactThreads));
+  b.forLoop(c0, steps, c1, {}, [&](KernelBuilder &kb, Value s, ValueRange) {
+    Value si = toI32(kb, s);
+    Value dist0 = shl(kb, kb.i32(1), si);
+    Value dist = toIndex(kb, dist0);
+    Value has = kb.cmp(CmpIPredicate::uge, tid, dist);
+    Value src = kb.sub(tid, dist);
+    Value srcc = kb.select(has, src, tid);
+    Value x = kb.load(scan, {tid});
+    Value y = kb.load(scan, {srcc});
+    Value yz = kb.select(has, y, kb.i32(0));
+    Value z = kb.add(x, yz);
+    kb.barrier();
+    kb.store(z, scan, {tid});
+    kb.barrier();
+    return SmallVector<Value>{};
+  });
 }
 
-int64_t mlir::multipole::gpugen::selectChunk(int64_t C, int64_t nch) {
-  return std::max<int64_t>(1, (C + nch - 1) / nch);
+/// The smallest thread t with scan[t] > q (binary search in shared memory).
+Value scanOwner(KernelBuilder &b, Value scan, Value qi) {
+  Value c0 = b.index(0), c1 = b.index(1), c2 = b.index(2);
+  Value last = b.index(kCompactThreads - 1);
+  Value steps = b.index(llvm::Log2_64(kCompactThreads));
+  SmallVector<Value> bs = b.forLoop(
+      c0, steps, c1, {c0, last},
+      [&](KernelBuilder &kb, Value, ValueRange it) {
+        Value sum = kb.add(it[0], it[1]);
+        Value mid = kb.div(sum, c2);
+        Value sv = kb.load(scan, {mid});
+        Value gt = kb.cmp(CmpIPredicate::sgt, sv, qi);
+        Value mid1 = kb.add(mid, c1);
+        Value nlo = kb.select(gt, it[0], mid1);
+        Value nhi = kb.select(gt, mid, it[1]);
+        return SmallVector<Value>{nlo, nhi};
+      });
+  return minU(b, bs[0], last);
 }
 
-std::string mlir::multipole::gpugen::compactChunksKernel(
-    llvm::StringRef name, int64_t B, int64_t H, int64_t N, int64_t C,
-    int64_t sink, int64_t nch) {
-  std::map<std::string, std::string> vars = {
-      {"NAME", name.str()}, {"B", str(B)},   {"H", str(H)},
-      {"N", str(N)},        {"C", str(C)},   {"C1", str(C + 1)},
-      {"SINK", str(sink)},  {"CPT", str(selectChunk(C, nch))},
-      {"NCH", str(nch)},    {"NCH1", str(nch + 1)}};
-  std::string t = R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %off: memref<$Bx$Hx$C1xi32>,
-    %mem: memref<$Bx$Hx$Nxi32>, %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
-    %sel: memref<$Bx$Hx$Cxi8>, %cbase: memref<$Bx$Hx$NCH1xi32>,
-    %tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>)
-    kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c128 = arith.constant 128 : index
-  %cN = arith.constant $N : index
-  %cC = arith.constant $C : index
-  %cS = arith.constant $SINK : index
-  %cCPT = arith.constant $CPT : index
-  %c0i8 = arith.constant 0 : i8
-  %x = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-  %tid = gpu.thread_id x
-  %li = memref.load %lens[%b] : memref<$Bxi32>
-  %l0 = arith.index_cast %li : i32 to index
-  %l1 = arith.maxsi %l0, %c0 : index
-  %n = arith.minui %l1, %cN : index
-  %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
-  %lc = arith.index_cast %lci : i32 to index
-  %sn = arith.minui %cS, %n : index
-  %ws0 = arith.addi %cS, %lc : index
-  %ws = arith.minui %ws0, %n : index
-  %nw = arith.subi %n, %ws : index
-  %base0 = arith.addi %sn, %nw : index
-  %first = arith.cmpi eq, %x, %c0 : index
-  scf.if %first {
-    scf.for %p = %tid to %sn step %c128 {
-      %pi = arith.index_cast %p : index to i32
-      memref.store %pi, %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>
-    }
-    scf.for %p = %tid to %nw step %c128 {
-      %j = arith.addi %ws, %p : index
-      %ji = arith.index_cast %j : index to i32
-      %q = arith.addi %sn, %p : index
-      memref.store %ji, %tok[%b, %h, %q] : memref<$Bx$Hx$Nxi32>
-    }
-    %t0 = arith.cmpi eq, %tid, %c0 : index
-    scf.if %t0 {
-      %cN1 = arith.constant $NCH : index
-      %tot = memref.load %cbase[%b, %h, %cN1] : memref<$Bx$Hx$NCH1xi32>
-      %b0i = arith.index_cast %base0 : index to i32
-      %nt = arith.addi %tot, %b0i : i32
-      memref.store %nt, %ntok[%b, %h] : memref<$Bx$Hxi32>
-    }
-  }
-  // A warp per chunk: lanes load the metadata of 32 clusters at once, scan
-  // their selected counts with shuffles, then copy each selected cluster's
-  // member list with all 32 lanes. (A thread per chunk copying serially was
-  // latency-bound: ~44 us at B = 1.)
-  %c32 = arith.constant 32 : index
-  %c4 = arith.constant 4 : index
-  %c0i = arith.constant 0 : i32
-  %c1i = arith.constant 1 : i32
-  %w32 = arith.constant 32 : i32
-  %c31i = arith.constant 31 : i32
-  %lane = arith.remui %tid, %c32 : index
-  %warp = arith.divui %tid, %c32 : index
-  %lanei = arith.index_cast %lane : index to i32
-  %full = arith.constant -1 : i32
-  %k0 = arith.muli %x, %c4 : index
-  %k = arith.addi %k0, %warp : index
-  %cb = memref.load %cbase[%b, %h, %k] : memref<$Bx$Hx$NCH1xi32>
-  %cbx = arith.index_cast %cb : i32 to index
-  %pos0 = arith.addi %base0, %cbx : index
-  %cfirst = arith.muli %k, %cCPT : index
-  %cCm1 = arith.subi %cC, %c1 : index
-  %fin = scf.for %u0 = %c0 to %cCPT step %c32 iter_args(%pos = %pos0) -> (index) {
-    %u = arith.addi %u0, %lane : index
-    %inU = arith.cmpi ult, %u, %cCPT : index
-    %c = arith.addi %cfirst, %u : index
-    %inC = arith.cmpi ult, %c, %cC : index
-    %in = arith.andi %inU, %inC : i1
-    %cc = arith.minui %c, %cCm1 : index
-    %sv = memref.load %sel[%b, %h, %cc] : memref<$Bx$Hx$Cxi8>
-    %oi = memref.load %off[%b, %h, %cc] : memref<$Bx$Hx$C1xi32>
-    %mi = memref.load %cnt[%b, %h, %cc] : memref<$Bx$Hx$Cxi32>
-    %on0 = arith.cmpi ne, %sv, %c0i8 : i8
-    %on = arith.andi %on0, %in : i1
-    %w = arith.select %on, %mi, %c0i : i32
-)";
-  t += warpInclusiveScan("s", "%w", "%lane", "%w32", "    ");
-  t += "    %incl = arith.addi %sincl_, %c0i : i32\n";
-  t += R"(    %excl = arith.subi %incl, %w : i32
-    %tot, %totok = gpu.shuffle idx %incl, %c31i, %w32 : i32
-    // Copy the chunk's selected members with every lane at once: slot q
-    // belongs to the first lane whose inclusive count exceeds q (binary
-    // search over lanes with shuffles), so all loads are in flight together.
-    %totx0 = arith.index_cast %tot : i32 to index
-    %trips = arith.ceildivui %totx0, %c32 : index
-    scf.for %it = %c0 to %trips step %c1 {
-      %it32 = arith.muli %it, %c32 : index
-      %q = arith.addi %it32, %lane : index
-      %qi = arith.index_cast %q : index to i32
-      %qv = arith.cmpi ult, %q, %totx0 : index
-)";
-  t += laneSearch("bs", "%incl", "%qi", "      ");
-  t += "      %own = arith.addi %bsown, %c0i : i32\n";
-  t += R"(      %ob, %obok = gpu.shuffle idx %oi, %own, %w32 : i32
-      %eb, %ebok = gpu.shuffle idx %excl, %own, %w32 : i32
-      scf.if %qv {
-        %rel = arith.subi %qi, %eb : i32
-        %srci = arith.addi %ob, %rel : i32
-        %src = arith.index_cast %srci : i32 to index
-        %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
-        %dst = arith.addi %pos, %q : index
-        memref.store %jv, %tok[%b, %h, %dst] : memref<$Bx$Hx$Nxi32>
-      }
-    }
-    %totx = arith.index_cast %tot : i32 to index
-    %pn = arith.addi %pos, %totx : index
-    scf.yield %pn : index
-  }
-  gpu.return
-}
-)";
-  return subst(t, vars);
+/// Copies output slot q (i32 qi) of the step's selected members: its owner
+/// thread, then the one of the owner's clusters holding rank q - (tokens of
+/// earlier threads).
+void copySlot(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
+              Value scan, Value nc, Value stepBase, Value base, Value qi) {
+  Value c0 = b.index(0), c1 = b.index(1), cK = b.index(kPerThread);
+  Value zero = b.i32(0);
+  Value own = scanOwner(b, scan, qi);
+  Value isFirst = b.cmp(CmpIPredicate::eq, own, c0);
+  Value ownm1 = b.sub(own, c1);
+  Value prevIdx = b.select(isFirst, c0, ownm1);
+  Value prev0 = b.load(scan, {prevIdx});
+  Value prev = b.select(isFirst, zero, prev0);
+  Value r0 = b.sub(qi, prev);
+  Value o4 = b.mul(own, cK);
+  Value oc0 = b.add(stepBase, o4);
+  Value cC = b.index(sp.C);
+  Value notFound = boolc(b, false);
+  // Walk the owner's clusters to the one holding rank r0: (rank left,
+  // cluster, found).
+  SmallVector<Value> fw = b.forLoop(
+      c0, cK, c1, {r0, c0, notFound},
+      [&](KernelBuilder &kb, Value u, ValueRange it) {
+        Value rr = it[0], fc = it[1], found = it[2];
+        Value cl = kb.add(oc0, u);
+        Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
+        Value last = kb.sub(cC, c1);
+        Value cs = minU(kb, cl, last);
+        Value w = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
+        Value inside = kb.cmp(CmpIPredicate::slt, rr, w);
+        Value notf = notI(kb, found);
+        Value hit = andI(kb, inside, notf);
+        Value nfc = kb.select(hit, cs, fc);
+        Value nfound = orI(kb, found, hit);
+        Value rr2 = kb.sub(rr, w);
+        Value nrr = kb.select(nfound, rr, rr2);
+        return SmallVector<Value>{nrr, nfc, nfound};
+      });
+  Value o0 = b.load(c.off, {c.bb, c.h, fw[1]});
+  Value srcI = b.add(o0, fw[0]);
+  Value src = toIndex(b, srcI);
+  Value jv = b.load(c.mem, {c.bb, c.h, src});
+  Value dI = b.add(base, qi);
+  Value d = toIndex(b, dI);
+  b.store(jv, c.tok, {c.bb, c.h, d});
 }
 
-std::string mlir::multipole::gpugen::compactKernel(llvm::StringRef name,
-                                                   int64_t B, int64_t H,
-                                                   int64_t N, int64_t C,
-                                                   int64_t sink) {
-  std::map<std::string, std::string> vars = {
-      {"NAME", name.str()}, {"B", str(B)}, {"H", str(H)}, {"N", str(N)},
-      {"C", str(C)}, {"C1", str(C + 1)}, {"SINK", str(sink)}};
-  std::string t = R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %off: memref<$Bx$Hx$C1xi32>,
-    %mem: memref<$Bx$Hx$Nxi32>, %cnt: memref<$Bx$Hx$Cxi32>, %st: memref<$Bx$Hx4xi32>,
-    %sel: memref<$Bx$Hx$Cxi8>, %tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>)
-    workgroup(%scan: memref<512xi32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: 512, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c255 = arith.constant 511 : index
-  %c256 = arith.constant 512 : index
-  %cN = arith.constant $N : index
-  %cC = arith.constant $C : index
-  %cS = arith.constant $SINK : index
-  %c0i = arith.constant 0 : i32
-  %c0i8 = arith.constant 0 : i8
-  %c2x = arith.constant 2 : index
-  %false_ = arith.constant false
-  %true_ = arith.constant true
-  %h = gpu.block_id x
-  %b = gpu.block_id y
-  %tid = gpu.thread_id x
-  %li = memref.load %lens[%b] : memref<$Bxi32>
-  %l0 = arith.index_cast %li : i32 to index
-  %l1 = arith.maxsi %l0, %c0 : index
-  %n = arith.minui %l1, %cN : index
-  %nci = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>
-  %nc = arith.index_cast %nci : i32 to index
-  %lci = memref.load %st[%b, %h, %c1] : memref<$Bx$Hx4xi32>
-  %lc = arith.index_cast %lci : i32 to index
-  %sn = arith.minui %cS, %n : index
-  %ws0 = arith.addi %cS, %lc : index
-  %ws = arith.minui %ws0, %n : index
-  %nw = arith.subi %n, %ws : index
-  scf.for %p = %tid to %sn step %c256 {
-    %pi = arith.index_cast %p : index to i32
-    memref.store %pi, %tok[%b, %h, %p] : memref<$Bx$Hx$Nxi32>
-  }
-  scf.for %p = %tid to %nw step %c256 {
-    %j = arith.addi %ws, %p : index
-    %ji = arith.index_cast %j : index to i32
-    %q = arith.addi %sn, %p : index
-    memref.store %ji, %tok[%b, %h, %q] : memref<$Bx$Hx$Nxi32>
-  }
-  %base0 = arith.addi %sn, %nw : index
-  %base0i = arith.index_cast %base0 : index to i32
-  // Selected clusters, 1024 at a time (4 consecutive per thread): local sums,
-  // a block-wide scan of the 256 sums, then each thread copies the member
-  // lists of its clusters.
-  %c1024 = arith.constant 2048 : index
-  %c4 = arith.constant 4 : index
-  %nchunks = arith.ceildivui %cC, %c1024 : index
-  %fin = scf.for %k = %c0 to %nchunks step %c1 iter_args(%base = %base0i) -> (i32) {
-    %k1024 = arith.muli %k, %c1024 : index
-    %t4 = arith.muli %tid, %c4 : index
-    %c00 = arith.addi %k1024, %t4 : index
-    %mine = scf.for %u = %c0 to %c4 step %c1 iter_args(%acc = %c0i) -> (i32) {
-      %c = arith.addi %c00, %u : index
-      %inC = arith.cmpi ult, %c, %nc : index
-      %cl = arith.subi %cC, %c1 : index
-      %cs = arith.minui %c, %cl : index
-      %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
-      %on0 = arith.cmpi ne, %sv, %c0i8 : i8
-      %on = arith.andi %on0, %inC : i1
-      %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
-      %add = arith.select %on, %cn, %c0i : i32
-      %acc2 = arith.addi %acc, %add : i32
-      scf.yield %acc2 : i32
-    }
-    memref.store %mine, %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
-    gpu.barrier
-    %c8 = arith.constant 9 : index
-    scf.for %s = %c0 to %c8 step %c1 {
-      %c1i = arith.constant 1 : i32
-      %si = arith.index_cast %s : index to i32
-      %dist0 = arith.shli %c1i, %si : i32
-      %dist = arith.index_cast %dist0 : i32 to index
-      %has = arith.cmpi uge, %tid, %dist : index
-      %src = arith.subi %tid, %dist : index
-      %srcc = arith.select %has, %src, %tid : index
-      %x = memref.load %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
-      %y = memref.load %scan[%srcc] : memref<512xi32, #gpu.address_space<workgroup>>
-      %yz = arith.select %has, %y, %c0i : i32
-      %z = arith.addi %x, %yz : i32
-      gpu.barrier
-      memref.store %z, %scan[%tid] : memref<512xi32, #gpu.address_space<workgroup>>
-      gpu.barrier
-    }
-    // Copy the chunk's selected members cooperatively: output slot q belongs
-    // to the thread whose inclusive scan first exceeds q (binary search in
-    // shared memory), then to one of that thread's 4 clusters.
-    %tot0 = memref.load %scan[%c255] : memref<512xi32, #gpu.address_space<workgroup>>
-    %totx = arith.index_cast %tot0 : i32 to index
-    %c9 = arith.constant 9 : index
-    %c511 = arith.constant 511 : index
-    scf.for %q = %tid to %totx step %c256 {
-      %qi = arith.index_cast %q : index to i32
-      // Smallest t with scan[t] > q.
-      %bs:2 = scf.for %it = %c0 to %c9 step %c1 iter_args(%blo = %c0, %bhi = %c511) -> (index, index) {
-        %bsum = arith.addi %blo, %bhi : index
-        %mid = arith.divui %bsum, %c2x : index
-        %sv = memref.load %scan[%mid] : memref<512xi32, #gpu.address_space<workgroup>>
-        %gt = arith.cmpi sgt, %sv, %qi : i32
-        %nlo0 = arith.addi %mid, %c1 : index
-        %nlo = arith.select %gt, %blo, %nlo0 : index
-        %nhi = arith.select %gt, %mid, %bhi : index
-        scf.yield %nlo, %nhi : index, index
-      }
-      %own = arith.minui %bs#0, %c511 : index
-      %ownIncl = memref.load %scan[%own] : memref<512xi32, #gpu.address_space<workgroup>>
-      %isFirst = arith.cmpi eq, %own, %c0 : index
-      %ownm1 = arith.subi %own, %c1 : index
-      %prevIdx = arith.select %isFirst, %c0, %ownm1 : index
-      %prev0 = memref.load %scan[%prevIdx] : memref<512xi32, #gpu.address_space<workgroup>>
-      %prev = arith.select %isFirst, %c0i, %prev0 : i32
-      %r0 = arith.subi %qi, %prev : i32
-      %o4 = arith.muli %own, %c4 : index
-      %oc0 = arith.addi %k1024, %o4 : index
-      // Walk the owner's 4 clusters to the one holding rank r0.
-      %fw:3 = scf.for %u = %c0 to %c4 step %c1 iter_args(%rr = %r0, %fc = %c0, %found = %false_) -> (i32, index, i1) {
-        %c = arith.addi %oc0, %u : index
-        %inC = arith.cmpi ult, %c, %nc : index
-        %cl = arith.subi %cC, %c1 : index
-        %cs = arith.minui %c, %cl : index
-        %sv = memref.load %sel[%b, %h, %cs] : memref<$Bx$Hx$Cxi8>
-        %on0 = arith.cmpi ne, %sv, %c0i8 : i8
-        %on = arith.andi %on0, %inC : i1
-        %cn = memref.load %cnt[%b, %h, %cs] : memref<$Bx$Hx$Cxi32>
-        %w = arith.select %on, %cn, %c0i : i32
-        %inside = arith.cmpi slt, %rr, %w : i32
-        %notf = arith.xori %found, %true_ : i1
-        %hit = arith.andi %inside, %notf : i1
-        %nfc = arith.select %hit, %cs, %fc : index
-        %nfound = arith.ori %found, %hit : i1
-        %rr2 = arith.subi %rr, %w : i32
-        %nrr = arith.select %nfound, %rr, %rr2 : i32
-        scf.yield %nrr, %nfc, %nfound : i32, index, i1
-      }
-      %o0 = memref.load %off[%b, %h, %fw#1] : memref<$Bx$Hx$C1xi32>
-      %srcI = arith.addi %o0, %fw#0 : i32
-      %src = arith.index_cast %srcI : i32 to index
-      %jv = memref.load %mem[%b, %h, %src] : memref<$Bx$Hx$Nxi32>
-      %dI = arith.addi %base, %qi : i32
-      %d = arith.index_cast %dI : i32 to index
-      memref.store %jv, %tok[%b, %h, %d] : memref<$Bx$Hx$Nxi32>
-    }
-    %tot = memref.load %scan[%c255] : memref<512xi32, #gpu.address_space<workgroup>>
-    gpu.barrier
-    %nb = arith.addi %base, %tot : i32
-    scf.yield %nb : i32
-  }
-  %t0 = arith.cmpi eq, %tid, %c0 : index
-  scf.if %t0 {
-    memref.store %fin, %ntok[%b, %h] : memref<$Bx$Hxi32>
-  }
-  gpu.return
+/// One step of kStep clusters: per-thread sums of its 4 clusters' selected
+/// counts, a block-wide scan, then a cooperative copy of the members.
+/// Returns the next output base (i32).
+Value compactStep(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
+                  Value scan, Value nc, Value k, Value base) {
+  Value c0 = b.index(0), c1 = b.index(1), cK = b.index(kPerThread);
+  Value cC = b.index(sp.C);
+  Value stepBase = b.mul(k, b.index(kStep));
+  Value t4 = b.mul(c.tid, cK);
+  Value first = b.add(stepBase, t4);
+  Value mine = b.forLoop(c0, cK, c1, {b.i32(0)},
+                         [&](KernelBuilder &kb, Value u, ValueRange it) {
+                           Value cl = kb.add(first, u);
+                           Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
+                           Value last = kb.sub(cC, c1);
+                           Value cs = minU(kb, cl, last);
+                           Value add = selectedCount(kb, c.sel, c.cnt, c.bb,
+                                                     c.h, cs, inC);
+                           return SmallVector<Value>{kb.add(it[0], add)};
+                         })[0];
+  b.store(mine, scan, {c.tid});
+  b.barrier();
+  blockInclusiveScan(b, scan, c.tid);
+  Value lastT = b.index(kCompactThreads - 1);
+  Value tot0 = b.load(scan, {lastT});
+  Value totx = toIndex(b, tot0);
+  Value cT = b.index(kCompactThreads);
+  b.forLoop(c.tid, totx, cT, {}, [&](KernelBuilder &kb, Value q, ValueRange) {
+    Value qi = toI32(kb, q);
+    copySlot(kb, sp, c, scan, nc, stepBase, base, qi);
+    return SmallVector<Value>{};
+  });
+  Value tot = b.load(scan, {lastT});
+  b.barrier();
+  return b.add(base, tot);
 }
-)";
-  return subst(t, vars);
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const CompactSpec &sp) {
+  KernelBuilder b(loc, ob);
+  Type i32 = b.getI32Type(), i8 = b.getI8Type();
+  const int64_t B = sp.B, H = sp.H, N = sp.N, C = sp.C;
+  SmallVector<Type> args = {KernelBuilder::memref({B}, i32),
+                            KernelBuilder::memref({B, H, C + 1}, i32),
+                            KernelBuilder::memref({B, H, N}, i32),
+                            KernelBuilder::memref({B, H, C}, i32),
+                            KernelBuilder::memref({B, H, 4}, i32),
+                            KernelBuilder::memref({B, H, C}, i8),
+                            KernelBuilder::memref({B, H, N}, i32),
+                            KernelBuilder::memref({B, H}, i32)};
+  SmallVector<Type> wg = {KernelBuilder::workgroup({kCompactThreads}, i32)};
+  auto fn = createKernel(b, module, name, args, wg,
+                         {int32_t(kCompactThreads), 1, 1});
+  CompactCtx c;
+  c.lens = fn.getArgument(0);
+  c.off = fn.getArgument(1);
+  c.mem = fn.getArgument(2);
+  c.cnt = fn.getArgument(3);
+  c.st = fn.getArgument(4);
+  c.sel = fn.getArgument(5);
+  c.tok = fn.getArgument(6);
+  c.ntok = fn.getArgument(7);
+  Value scan = fn.getWorkgroupAttributions()[0];
+  Value c0 = b.index(0), c1 = b.index(1);
+  c.h = b.blockId(Dimension::x);
+  c.bb = b.blockId(Dimension::y);
+  c.tid = b.threadId(Dimension::x);
+  Value li = b.load(c.lens, {c.bb});
+  Value l0 = toIndex(b, li);
+  Value l1 = maxS(b, l0, c0);
+  Value n = minU(b, l1, b.index(N));
+  Value nci = b.load(c.st, {c.bb, c.h, c0});
+  Value nc = toIndex(b, nci);
+  Value lci = b.load(c.st, {c.bb, c.h, c1});
+  Value lc = toIndex(b, lci);
+  Value cS = b.index(sp.sink);
+  Value sn = minU(b, cS, n);
+  Value ws0 = b.add(cS, lc);
+  Value ws = minU(b, ws0, n);
+  Value nw = b.sub(n, ws);
+  writeSinkAndWindow(b, c, kCompactThreads, sn, ws, nw);
+  Value base0 = b.add(sn, nw);
+  Value base0i = toI32(b, base0);
+  // Selected clusters, kStep at a time.
+  Value cC = b.index(C), cStep = b.index(kStep);
+  Value steps = ceilDiv(b, cC, cStep);
+  Value fin = b.forLoop(c0, steps, c1, {base0i},
+                        [&](KernelBuilder &kb, Value k, ValueRange it) {
+                          return SmallVector<Value>{
+                              compactStep(kb, sp, c, scan, nc, k, it[0])};
+                        })[0];
+  Value t0 = b.cmp(CmpIPredicate::eq, c.tid, c0);
+  b.ifThen(t0, [&](KernelBuilder &kb) { kb.store(fin, c.ntok, {c.bb, c.h}); });
+  b.ret();
+  return fn;
 }
