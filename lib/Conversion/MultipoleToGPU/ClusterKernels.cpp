@@ -24,907 +24,1217 @@
 // is deterministic and needs no atomics. Member lists are written the same
 // way, so they are ascending within a cluster.
 //
+// The kernels are built with KernelBuilder; shapes are static, so the loops
+// over the dimensions of a row (4-wide slices) are unrolled in C++.
+//
 //===----------------------------------------------------------------------===//
 
-#include "KernelGen.h"
+#include "ClusterKernels.h"
+#include "KernelBuilder.h"
 
-#include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
-#include <sstream>
 
+using namespace mlir;
 using namespace mlir::multipole::gpugen;
 
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
 namespace {
-std::string str(int64_t v) { return std::to_string(v); }
-std::string fstr(double v) {
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%.17e", v);
-  return buf;
-}
 
 constexpr int64_t kThreads = 256;
+constexpr int64_t kWarps = kThreads / 32;
 
-/// subst, twice: the composite types ($CT, $PT, ...) name other variables.
-std::string expand(const std::string &text,
-                   const std::map<std::string, std::string> &vars) {
-  return subst(subst(text, vars), vars);
+Type elementType(MLIRContext *ctx, StringRef elt) {
+  if (elt == "bf16")
+    return BFloat16Type::get(ctx);
+  if (elt == "f16")
+    return Float16Type::get(ctx);
+  return Float32Type::get(ctx);
 }
 
-/// Variables shared by every cluster kernel of one op.
-std::map<std::string, std::string> baseVars(const ClusterShape &s,
-                                            llvm::StringRef name) {
-  std::map<std::string, std::string> v = {
-      {"NAME", name.str()},  {"B", str(s.B)},       {"H", str(s.H)},
-      {"N", str(s.N)},       {"D", str(s.D)},       {"C", str(s.C)},
-      {"C1", str(s.C + 1)},  {"M", str(s.M)},       {"E", s.elt},
-      {"T", str(kThreads)},  {"NW", str(kThreads / 32)},
-      {"VPL", str(s.D / 32)}, {"D4", str(s.D / 4)}, {"CD4", str(s.C * s.D / 4)}};
-  v["CT"] = "memref<$Bx$Hx$Cx$Dxf32>";
-  v["CNT"] = "memref<$Bx$Hx$Cxi32>";
-  v["OFT"] = "memref<$Bx$Hx$C1xi32>";
-  v["AT"] = "memref<$Bx$Hx$Mxi32>";
-  v["STT"] = "memref<$Bx$Hx4xi32>";
-  v["KT"] = "memref<$Bx$Hx$Nx$Dx$E>";
-  v["NT"] = "memref<$Bx$Hx$Cxf32>";
-  return v;
+//===----------------------------------------------------------------------===//
+// Ops KernelBuilder does not have (generic; candidates for KernelBuilder).
+//===----------------------------------------------------------------------===//
+
+Value toIndex(KernelBuilder &b, Value v) {
+  return arith::IndexCastOp::create(b, b.getIndexType(), v);
+}
+Value toInt(KernelBuilder &b, Value v, unsigned width) {
+  return arith::IndexCastOp::create(b, b.getIntegerType(width), v);
+}
+Value toI32(KernelBuilder &b, Value v) { return toInt(b, v, 32); }
+Value andI(KernelBuilder &b, Value x, Value y) {
+  return arith::AndIOp::create(b, x, y);
+}
+Value orI(KernelBuilder &b, Value x, Value y) {
+  return arith::OrIOp::create(b, x, y);
+}
+Value minU(KernelBuilder &b, Value x, Value y) {
+  return arith::MinUIOp::create(b, x, y);
+}
+Value maxU(KernelBuilder &b, Value x, Value y) {
+  return arith::MaxUIOp::create(b, x, y);
+}
+Value siToF(KernelBuilder &b, Type to, Value v) {
+  return arith::SIToFPOp::create(b, to, v);
+}
+Value fToSI(KernelBuilder &b, Type to, Value v) {
+  return arith::FPToSIOp::create(b, to, v);
+}
+Value extF(KernelBuilder &b, Type to, Value v) {
+  return arith::ExtFOp::create(b, to, v);
+}
+Value f64(KernelBuilder &b, double v) {
+  return arith::ConstantFloatOp::create(b, b.getF64Type(), APFloat(v));
+}
+Value boolean(KernelBuilder &b, bool v) {
+  return arith::ConstantIntOp::create(b, v, 1);
+}
+Value posInf(KernelBuilder &b) {
+  return arith::ConstantFloatOp::create(
+      b, b.getF32Type(), APFloat::getInf(APFloat::IEEEsingle(), false));
+}
+/// vector.fma a * x + c.
+Value fma(KernelBuilder &b, Value a, Value x, Value c) {
+  return vector::FMAOp::create(b, a, x, c);
+}
+Value reduceAdd(KernelBuilder &b, Value v) {
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, v);
+}
+/// Elements [d, d + 4) of a vector (a shufflevector: the NVVM pipeline has no
+/// lowering for vector.extract_strided_slice).
+Value slice4(KernelBuilder &b, Value v, int64_t d) {
+  return vector::ShuffleOp::create(b, v, v,
+                                   ArrayRef<int64_t>{d, d + 1, d + 2, d + 3});
+}
+/// The lanes of the warp whose `pred` holds (nvvm.vote.sync ballot).
+Value ballot(KernelBuilder &b, Value full, Value pred) {
+  // convert-multipole-to-gpu does not list NVVM among its dependent dialects
+  // (the text kernels loaded it when parsed): load it before its first op.
+  b.getContext()->getOrLoadDialect<NVVM::NVVMDialect>();
+  return NVVM::VoteSyncOp::create(
+      b, b.getI32Type(), full, pred,
+      NVVM::VoteSyncKindAttr::get(b.getContext(), NVVM::VoteSyncKind::ballot));
+}
+Value cttz(KernelBuilder &b, Value v) {
+  return math::CountTrailingZerosOp::create(b, v);
+}
+Value ctpop(KernelBuilder &b, Value v) { return math::CtPopOp::create(b, v); }
+/// vector.load of `n` elements with an alignment (bytes).
+Value vloadAligned(KernelBuilder &b, int64_t n, Value mem, ValueRange idx,
+                   int64_t align) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  return vector::LoadOp::create(b, VectorType::get({n}, elt), mem, idx,
+                                /*nontemporal=*/false, llvm::MaybeAlign(align));
 }
 
-/// Elements [d, d + 4) of a vector<D x f32> (a shufflevector: the NVVM
-/// pipeline has no lowering for vector.extract_strided_slice).
-std::string slice4(const std::string &x, int64_t d) {
-  return "vector.shuffle " + x + ", " + x + " [" + str(d) + ", " + str(d + 1) +
-         ", " + str(d + 2) + ", " + str(d + 3) +
-         "] : vector<$Dxf32>, vector<$Dxf32>\n";
+/// scf.for without iteration arguments.
+void forEach(KernelBuilder &b, Value lb, Value ub, Value step,
+             llvm::function_ref<void(KernelBuilder &, Value)> body) {
+  b.forLoop(lb, ub, step, {}, [&](KernelBuilder &kb, Value iv, ValueRange) {
+    body(kb, iv);
+    return SmallVector<Value>{};
+  });
 }
 
-/// Constants and thread coordinates every kernel starts with.
-std::string prelude(int64_t D) {
-  std::ostringstream o;
-  o << R"(  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c2 = arith.constant 2 : index
-  %c3 = arith.constant 3 : index
-  %c32 = arith.constant 32 : index
-  %cT = arith.constant $T : index
-  %cNW = arith.constant $NW : index
-  %cVPL = arith.constant $VPL : index
-  %c7919 = arith.constant 7919 : index
-  %c104729 = arith.constant 104729 : index
-  %c0i = arith.constant 0 : i32
-  %c1i = arith.constant 1 : i32
-  %cm1i = arith.constant -1 : i32
-  %full = arith.constant -1 : i32
-  %zf = arith.constant 0.0 : f32
-  %onef = arith.constant 1.0 : f32
-  %inff = arith.constant 0x7F800000 : f32
-  %true = arith.constant true
-  %false = arith.constant false
-  %zv4 = arith.constant dense<0.0> : vector<4xf32>
-  %zvl = arith.constant dense<0.0> : vector<$VPLxf32>
-  %tid = gpu.thread_id x
-  %lane = arith.remui %tid, %c32 : index
-  %warp = arith.divui %tid, %c32 : index
-  %dlane = arith.muli %lane, %cVPL : index
-  %lanei = arith.index_cast %lane : index to i32
-  %lbit = arith.shli %c1i, %lanei : i32
-  %lmask = arith.subi %lbit, %c1i : i32
-  %is0 = arith.cmpi eq, %tid, %c0 : index
-  %lane0 = arith.cmpi eq, %lane, %c0 : index
-)";
-  for (int64_t d = 0; d < D; d += 4)
-    o << "  %cd" << d << " = arith.constant " << d << " : index\n";
-  return o.str();
+using Branch = llvm::function_ref<SmallVector<Value>(KernelBuilder &)>;
+
+/// scf.if cond { then() } else { otherwise() }; the result types are those
+/// the branches yield.
+SmallVector<Value> ifElse(KernelBuilder &b, Value cond, Branch then,
+                          Branch otherwise) {
+  auto op = scf::IfOp::create(
+      b, cond,
+      [&](OpBuilder &nested, Location loc) {
+        KernelBuilder kb(loc, nested);
+        scf::YieldOp::create(kb, then(kb));
+      },
+      [&](OpBuilder &nested, Location loc) {
+        KernelBuilder kb(loc, nested);
+        scf::YieldOp::create(kb, otherwise(kb));
+      });
+  return SmallVector<Value>(op.getResults());
 }
 
-/// Where the points of a k-means come from.
-struct PointSpec {
-  std::string P, PT, PE; // memref, its type, its element type
-  bool indirect = false; // row = %ids[b, h, t] (coarsening), else pstart + t
-  std::string ids, idsT; // with indirect
-  bool weighted = false; // weight = (f32) W[b, h, row], else 1
-  std::string W, WT;
-  std::string pstart; // direct: first row
+/// scf.while: `cond(args)` decides, with the arguments forwarded to the body
+/// unchanged; `body(args)` returns the next arguments. Returns the final ones.
+SmallVector<Value>
+whileLoop(KernelBuilder &b, ValueRange init,
+          llvm::function_ref<Value(KernelBuilder &, ValueRange)> cond,
+          llvm::function_ref<SmallVector<Value>(KernelBuilder &, ValueRange)>
+              body) {
+  auto op = scf::WhileOp::create(
+      b, init.getTypes(), init,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        KernelBuilder kb(loc, nested);
+        Value go = cond(kb, args);
+        scf::ConditionOp::create(kb, go, args);
+      },
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        KernelBuilder kb(loc, nested);
+        scf::YieldOp::create(kb, body(kb, args));
+      });
+  return SmallVector<Value>(op.getResults());
+}
+
+//===----------------------------------------------------------------------===//
+// What every cluster kernel shares.
+//===----------------------------------------------------------------------===//
+
+/// The argument types of the cluster kernels of one op.
+struct Types {
+  MemRefType lens, cent, cnt, off, asg, st, keys, norms;
+  Types(MLIRContext *ctx, const ClusterShape &s) {
+    Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+    lens = KernelBuilder::memref({s.B}, i32);
+    cent = KernelBuilder::memref({s.B, s.H, s.C, s.D}, f32);
+    cnt = KernelBuilder::memref({s.B, s.H, s.C}, i32);
+    off = KernelBuilder::memref({s.B, s.H, s.C + 1}, i32);
+    asg = KernelBuilder::memref({s.B, s.H, s.M}, i32);
+    st = KernelBuilder::memref({s.B, s.H, 4}, i32);
+    keys = KernelBuilder::memref({s.B, s.H, s.N, s.D}, elementType(ctx, s.elt));
+    norms = KernelBuilder::memref({s.B, s.H, s.C}, f32);
+  }
+  /// The points of a build or update: [B, H, N, D] of element type PE.
+  static MemRefType points(MLIRContext *ctx, const ClusterShape &s,
+                           StringRef PE) {
+    return KernelBuilder::memref({s.B, s.H, s.N, s.D}, elementType(ctx, PE));
+  }
 };
 
-std::string rowIdx(const PointSpec &p, const std::string &dst,
-                   const std::string &t) {
-  if (!p.indirect)
-    return "  %" + dst + " = arith.addi " + p.pstart + ", %" + t + " : index\n";
-  return "  %" + dst + "_i = memref.load " + p.ids + "[%b, %h, %" + t +
-         "] : " + p.idsT + "\n  %" + dst + " = arith.index_cast %" + dst +
-         "_i : i32 to index\n";
+/// Thread coordinates, constants and the level arrays of a cluster kernel:
+/// centroids `cent` and value centroids `vcent` [C, D], counts `cnt` [C],
+/// member offsets `off` [C + 1], members `mem` and assignments `asg` [M],
+/// |mu|^2 scratch `norms` [C] (all of the (b, h) slice).
+struct Ctx {
+  int64_t D = 0, vpl = 0; // row length, its floats per lane
+  Value tid, lane, warp, dlane, lmask, is0, lane0;
+  Value c0, c1, c32, cT, cNW, c0i, c1i, cm1i, full, zf, onef, inff, zv4, zvl;
+  Value b, h;
+  Value cent, vcent, cnt, off, mem, asg, norms;
+};
+
+/// Constants and thread coordinates every kernel starts with (lanes of a warp
+/// own `vpl` consecutive dimensions of a row, from `dlane`).
+Ctx prelude(KernelBuilder &b, int64_t D) {
+  Ctx x;
+  x.D = D;
+  x.vpl = D / 32;
+  x.c0 = b.index(0);
+  x.c1 = b.index(1);
+  x.c32 = b.index(32);
+  x.cT = b.index(kThreads);
+  x.cNW = b.index(kWarps);
+  x.c0i = b.i32(0);
+  x.c1i = b.i32(1);
+  x.cm1i = b.i32(-1);
+  x.full = b.i32(-1);
+  x.zf = b.f32(0.0);
+  x.onef = b.f32(1.0);
+  x.inff = posInf(b);
+  x.zv4 = b.zeros(4);
+  x.zvl = b.zeros(x.vpl);
+  x.tid = b.threadId(gpu::Dimension::x);
+  x.lane = b.rem(x.tid, x.c32);
+  x.warp = b.div(x.tid, x.c32);
+  Value cvpl = b.index(x.vpl);
+  x.dlane = b.mul(x.lane, cvpl);
+  Value lanei = toI32(b, x.lane);
+  Value lbit = arith::ShLIOp::create(b, x.c1i, lanei);
+  x.lmask = b.sub(lbit, x.c1i); // lanes below this one
+  x.is0 = b.cmp(CmpIPredicate::eq, x.tid, x.c0);
+  x.lane0 = b.cmp(CmpIPredicate::eq, x.lane, x.c0);
+  return x;
 }
 
-std::string weightOf(const PointSpec &p, const std::string &dst,
-                     const std::string &j) {
-  if (!p.weighted)
-    return "  %" + dst + " = arith.constant 1.0 : f32\n";
-  return "  %" + dst + "_i = memref.load " + p.W + "[%b, %h, %" + j + "] : " +
-         p.WT + "\n  %" + dst + " = arith.sitofp %" + dst +
-         "_i : i32 to f32\n";
-}
-
-/// `%dst`: vector<n x f32> of row `j` of P from dimension `d0`.
-std::string loadRow(const std::string &P, const std::string &PT,
-                    const std::string &PE, const std::string &dst,
-                    const std::string &j, const std::string &d0, int64_t n) {
-  int64_t bytes = n * (PE == "f32" ? 4 : 2);
-  int64_t align = std::min<int64_t>(16, bytes);
-  std::string vt = "vector<" + str(n) + "x" + PE + ">";
-  std::string fv = "vector<" + str(n) + "xf32>";
-  std::string r = "  %" + dst + (PE == "f32" ? "" : "_r") + " = vector.load " +
-                  P + "[%b, %h, %" + j + ", " + d0 + "] {alignment = " +
-                  str(align) + "} : " + PT + ", " + vt + "\n";
-  if (PE != "f32")
-    r += "  %" + dst + " = arith.extf %" + dst + "_r : " + vt + " to " + fv + "\n";
-  return r;
-}
-
-/// Writes one cluster row (vector<VPL x f32> per lane) of the centroids.
-std::string storeSlice(const std::string &val, const std::string &arr,
-                       const std::string &gc) {
-  return "  vector.store %" + val + ", " + arr + "[%b, %h, %" + gc +
-         ", %dlane] : $CT, vector<$VPLxf32>\n";
-}
-
-/// Lloyd iterations of one CTA over points t < L and clusters [cs, cs + Cb)
-/// of %cent (docs/Algorithm.md, "k-means on a block"). Writes %asg at each
-/// point's row (cs + local id), %cnt (fptosi of the weight sums) and %cent.
-/// Uses %norms as scratch. Ends with a barrier.
-std::string kmeansCore(const PointSpec &p, const std::string &L,
-                       const std::string &cs, const std::string &Cb,
-                       const std::string &iters, bool init, int64_t D) {
-  std::ostringstream o;
-  if (init) {
-    o << "  scf.for %km_ic = %tid to " << Cb << " step %cT {\n"
-      << "  %km_icl = arith.muli %km_ic, " << L << " : index\n"
-      << "  %km_it0 = arith.divui %km_icl, " << Cb << " : index\n"
-      << rowIdx(p, "km_ij", "km_it0")
-      << loadRow(p.P, p.PT, p.PE, "km_ix", "km_ij", "%c0", D)
-      << "  %km_igc = arith.addi " << cs << ", %km_ic : index\n"
-      << "  vector.store %km_ix, %cent[%b, %h, %km_igc, %c0] : $CT, vector<$Dxf32>\n"
-      << "  }\n  gpu.barrier\n";
+/// The knobs of docs/Algorithm.md as constants.
+struct Knobs {
+  Value cN, cC, cS, cI, cBS, cHBS, cKX, cFRAC;
+  Knobs(KernelBuilder &b, const ClusterShape &s, const ClusterConfig &c) {
+    cN = b.index(s.N);
+    cC = b.index(s.C);
+    cS = b.index(c.sink);
+    cI = b.index(c.interval);
+    cBS = b.index(c.blockSize);
+    cHBS = b.index(c.blockSize / 2);
+    cKX = b.index(c.kExtra);
+    cFRAC = f64(b, c.fraction);
   }
-  o << "  %km_last = arith.subi " << iters << ", %c1 : index\n"
-    << "  scf.for %km_it = %c0 to " << iters << " step %c1 {\n"
-    // |mu|^2 of every cluster of the block.
-    << "  scf.for %km_nc = %tid to " << Cb << " step %cT {\n"
-    << "  %km_ngc = arith.addi " << cs << ", %km_nc : index\n"
-    << "  %km_mu = vector.load %cent[%b, %h, %km_ngc, %c0] {alignment = 16} : $CT, vector<$Dxf32>\n"
-    << "  %km_sq = arith.mulf %km_mu, %km_mu : vector<$Dxf32>\n"
-    << "  %km_nrm = vector.reduction <add>, %km_sq : vector<$Dxf32> into f32\n"
-    << "  memref.store %km_nrm, %norms[%b, %h, %km_ngc] : $NT\n"
-    << "  }\n  gpu.barrier\n"
-    // Assignment: a thread per point.
-    << "  scf.for %km_t = %tid to " << L << " step %cT {\n"
-    << rowIdx(p, "km_j", "km_t")
-    << loadRow(p.P, p.PT, p.PE, "km_x", "km_j", "%c0", D);
-  for (int64_t d = 0; d < D; d += 4)
-    o << "  %km_x" << d << " = " << slice4("%km_x", d);
-  o << "  %km_best:2 = scf.for %km_c = %c0 to " << Cb
-    << " step %c1 iter_args(%km_bi = %c0, %km_bd = %inff) -> (index, f32) {\n"
-    << "  %km_gc = arith.addi " << cs << ", %km_c : index\n";
-  std::string acc = "%zv4";
-  for (int64_t d = 0; d < D; d += 4) {
-    o << "  %km_m" << d << " = vector.load %cent[%b, %h, %km_gc, %cd" << d
-      << "] {alignment = 16} : $CT, vector<4xf32>\n"
-      << "  %km_a" << d << " = vector.fma %km_x" << d << ", %km_m" << d << ", "
-      << acc << " : vector<4xf32>\n";
-    acc = "%km_a" + str(d);
-  }
-  o << "  %km_dot = vector.reduction <add>, " << acc << " : vector<4xf32> into f32\n"
-    << "  %km_nm = memref.load %norms[%b, %h, %km_gc] : $NT\n"
-    << "  %km_t2 = arith.addf %km_dot, %km_dot : f32\n"
-    << "  %km_dist = arith.subf %km_nm, %km_t2 : f32\n"
-    << "  %km_lt = arith.cmpf olt, %km_dist, %km_bd : f32\n"
-    << "  %km_nb = arith.select %km_lt, %km_c, %km_bi : index\n"
-    << "  %km_nd = arith.select %km_lt, %km_dist, %km_bd : f32\n"
-    << "  scf.yield %km_nb, %km_nd : index, f32\n"
-    << "  }\n"
-    << "  %km_ga = arith.addi " << cs << ", %km_best#0 : index\n"
-    << "  %km_gai = arith.index_cast %km_ga : index to i32\n"
-    << "  memref.store %km_gai, %asg[%b, %h, %km_j] : $AT\n"
-    << "  }\n  gpu.barrier\n"
-    // Update: a warp per cluster sums its members in point order.
-    << "  %km_islast = arith.cmpi eq, %km_it, %km_last : index\n"
-    << "  scf.for %km_uc = %warp to " << Cb << " step %cNW {\n"
-    << "  %km_ugc = arith.addi " << cs << ", %km_uc : index\n"
-    << "  %km_ugci = arith.index_cast %km_ugc : index to i32\n"
-    << "  %km_acc:2 = scf.for %km_t0 = %c0 to " << L
-    << " step %c32 iter_args(%km_s = %zvl, %km_w = %zf) -> (vector<$VPLxf32>, f32) {\n"
-    << "  %km_ut = arith.addi %km_t0, %lane : index\n"
-    << "  %km_in = arith.cmpi ult, %km_ut, " << L << " : index\n"
-    << "  %km_tc = arith.select %km_in, %km_ut, %c0 : index\n"
-    << rowIdx(p, "km_uj", "km_tc")
-    << "  %km_ua = memref.load %asg[%b, %h, %km_uj] : $AT\n"
-    << "  %km_eq = arith.cmpi eq, %km_ua, %km_ugci : i32\n"
-    << "  %km_p = arith.andi %km_in, %km_eq : i1\n"
-    << "  %km_mask = nvvm.vote.sync ballot %full, %km_p -> i32\n"
-    << "  %km_r:3 = scf.while (%km_mm = %km_mask, %km_s1 = %km_s, %km_w1 = %km_w)"
-       " : (i32, vector<$VPLxf32>, f32) -> (i32, vector<$VPLxf32>, f32) {\n"
-    << "  %km_nz = arith.cmpi ne, %km_mm, %c0i : i32\n"
-    << "  scf.condition(%km_nz) %km_mm, %km_s1, %km_w1 : i32, vector<$VPLxf32>, f32\n"
-    << "  } do {\n"
-    << "  ^bb0(%km_mm2: i32, %km_s2: vector<$VPLxf32>, %km_w2: f32):\n"
-    << "  %km_bit = math.cttz %km_mm2 : i32\n"
-    << "  %km_bitx = arith.index_cast %km_bit : i32 to index\n"
-    << "  %km_tt = arith.addi %km_t0, %km_bitx : index\n"
-    << rowIdx(p, "km_jj", "km_tt") << weightOf(p, "km_wt", "km_jj")
-    << loadRow(p.P, p.PT, p.PE, "km_xv", "km_jj", "%dlane", D / 32)
-    << "  %km_wv = vector.broadcast %km_wt : f32 to vector<$VPLxf32>\n"
-    << "  %km_s3 = vector.fma %km_wv, %km_xv, %km_s2 : vector<$VPLxf32>\n"
-    << "  %km_w3 = arith.addf %km_w2, %km_wt : f32\n"
-    << "  %km_mm3 = arith.subi %km_mm2, %c1i : i32\n"
-    << "  %km_mm4 = arith.andi %km_mm2, %km_mm3 : i32\n"
-    << "  scf.yield %km_mm4, %km_s3, %km_w3 : i32, vector<$VPLxf32>, f32\n"
-    << "  }\n"
-    << "  scf.yield %km_r#1, %km_r#2 : vector<$VPLxf32>, f32\n"
-    << "  }\n"
-    << "  %km_ne = arith.cmpf ogt, %km_acc#1, %zf : f32\n"
-    << "  scf.if %km_ne {\n"
-    << "  %km_wb = vector.broadcast %km_acc#1 : f32 to vector<$VPLxf32>\n"
-    << "  %km_mean = arith.divf %km_acc#0, %km_wb : vector<$VPLxf32>\n"
-    << storeSlice("km_mean", "%cent", "km_ugc")
-    << "  scf.if %lane0 {\n"
-    << "  %km_wi = arith.fptosi %km_acc#1 : f32 to i32\n"
-    << "  memref.store %km_wi, %cnt[%b, %h, %km_ugc] : $CNT\n"
-    << "  }\n"
-    << "  } else {\n"
-    << "  scf.if %lane0 {\n"
-    << "  memref.store %c0i, %cnt[%b, %h, %km_ugc] : $CNT\n"
-    << "  }\n"
-    << "  scf.if %km_islast {\n"
-    << storeSlice("zvl", "%cent", "km_ugc")
-    << "  } else {\n"
-    // Re-seed an empty cluster from the data.
-    << "  %km_p1 = arith.muli %km_uc, %c7919 : index\n"
-    << "  %km_p2 = arith.muli %km_it, %c104729 : index\n"
-    << "  %km_p3 = arith.addi %km_p1, %km_p2 : index\n"
-    << "  %km_rt = arith.remui %km_p3, " << L << " : index\n"
-    << rowIdx(p, "km_rj", "km_rt")
-    << loadRow(p.P, p.PT, p.PE, "km_rx", "km_rj", "%dlane", D / 32)
-    << storeSlice("km_rx", "%cent", "km_ugc")
-    << "  }\n"
-    << "  }\n"
-    << "  }\n  gpu.barrier\n"
-    << "  }\n";
-  return o.str();
+};
+
+/// max(1, floor(f * L)) clusters for L points.
+Value clusterCount(KernelBuilder &b, const Ctx &x, const Knobs &k, Value L) {
+  Value li = toInt(b, L, 64);
+  Value lf = siToF(b, b.getF64Type(), li);
+  Value p = b.mul(lf, k.cFRAC);
+  Value fl = math::FloorOp::create(b, p);
+  Value ci = fToSI(b, b.getI64Type(), fl);
+  Value c = toIndex(b, ci);
+  return maxU(b, c, x.c1);
 }
 
-/// Value centroids and member lists of clusters [fc0, fc1) whose members are
-/// the rows [ft0, ft1) with %asg equal to the cluster id (a warp per cluster,
-/// rows in order). %off[c] (c in [fc0, fc1)) must hold the first member slot.
-/// `val` gives the value rows (P, type, element type) and their weights.
-std::string finishClusters(const PointSpec &val, const std::string &fc0,
-                           const std::string &fc1, const std::string &ft0,
-                           const std::string &ft1, const std::string &divCount,
-                           int64_t D) {
-  std::ostringstream o;
-  o << "  %fn_lo = arith.addi " << fc0 << ", %warp : index\n"
-    << "  scf.for %fn_c = %fn_lo to " << fc1 << " step %cNW {\n"
-    << "  %fn_ci = arith.index_cast %fn_c : index to i32\n"
-    << "  %fn_o = memref.load %off[%b, %h, %fn_c] : $OFT\n"
-    << "  %fn_acc:3 = scf.for %fn_t0 = " << ft0 << " to " << ft1
-    << " step %c32 iter_args(%fn_s = %zvl, %fn_w = %zf, %fn_pos = %fn_o) -> (vector<$VPLxf32>, f32, i32) {\n"
-    << "  %fn_t = arith.addi %fn_t0, %lane : index\n"
-    << "  %fn_in = arith.cmpi ult, %fn_t, " << ft1 << " : index\n"
-    << "  %fn_tc = arith.select %fn_in, %fn_t, " << ft0 << " : index\n"
-    << "  %fn_a = memref.load %asg[%b, %h, %fn_tc] : $AT\n"
-    << "  %fn_eq = arith.cmpi eq, %fn_a, %fn_ci : i32\n"
-    << "  %fn_p = arith.andi %fn_in, %fn_eq : i1\n"
-    << "  %fn_mask = nvvm.vote.sync ballot %full, %fn_p -> i32\n"
-    << "  %fn_below = arith.andi %fn_mask, %lmask : i32\n"
-    << "  %fn_rank = math.ctpop %fn_below : i32\n"
-    << "  scf.if %fn_p {\n"
-    << "  %fn_slot = arith.addi %fn_pos, %fn_rank : i32\n"
-    << "  %fn_slotx = arith.index_cast %fn_slot : i32 to index\n"
-    << "  %fn_ti = arith.index_cast %fn_t : index to i32\n"
-    << "  memref.store %fn_ti, %mem[%b, %h, %fn_slotx] : $AT\n"
-    << "  }\n"
-    << "  %fn_cntw = math.ctpop %fn_mask : i32\n"
-    << "  %fn_pos2 = arith.addi %fn_pos, %fn_cntw : i32\n"
-    << "  %fn_r:3 = scf.while (%fn_mm = %fn_mask, %fn_s1 = %fn_s, %fn_w1 = %fn_w)"
-       " : (i32, vector<$VPLxf32>, f32) -> (i32, vector<$VPLxf32>, f32) {\n"
-    << "  %fn_nz = arith.cmpi ne, %fn_mm, %c0i : i32\n"
-    << "  scf.condition(%fn_nz) %fn_mm, %fn_s1, %fn_w1 : i32, vector<$VPLxf32>, f32\n"
-    << "  } do {\n"
-    << "  ^bb0(%fn_mm2: i32, %fn_s2: vector<$VPLxf32>, %fn_w2: f32):\n"
-    << "  %fn_bit = math.cttz %fn_mm2 : i32\n"
-    << "  %fn_bitx = arith.index_cast %fn_bit : i32 to index\n"
-    << "  %fn_jj = arith.addi %fn_t0, %fn_bitx : index\n"
-    << weightOf(val, "fn_wt", "fn_jj")
-    << loadRow(val.P, val.PT, val.PE, "fn_xv", "fn_jj", "%dlane", D / 32)
-    << "  %fn_wv = vector.broadcast %fn_wt : f32 to vector<$VPLxf32>\n"
-    << "  %fn_s3 = vector.fma %fn_wv, %fn_xv, %fn_s2 : vector<$VPLxf32>\n"
-    << "  %fn_w3 = arith.addf %fn_w2, %fn_wt : f32\n"
-    << "  %fn_mm3 = arith.subi %fn_mm2, %c1i : i32\n"
-    << "  %fn_mm4 = arith.andi %fn_mm2, %fn_mm3 : i32\n"
-    << "  scf.yield %fn_mm4, %fn_s3, %fn_w3 : i32, vector<$VPLxf32>, f32\n"
-    << "  }\n"
-    << "  scf.yield %fn_r#1, %fn_r#2, %fn_pos2 : vector<$VPLxf32>, f32, i32\n"
-    << "  }\n";
-  // Divide by the token count (level 0: number of members; coarse: the
-  // cluster's token count from %cnt).
-  if (divCount == "members")
-    o << "  %fn_n = arith.subi %fn_acc#2, %fn_o : i32\n";
-  else
-    o << "  %fn_n = memref.load %cnt[%b, %h, %fn_c] : $CNT\n";
-  o << "  %fn_pos_ = arith.cmpi sgt, %fn_n, %c0i : i32\n"
-    << "  %fn_nf = arith.sitofp %fn_n : i32 to f32\n"
-    << "  %fn_one = arith.select %fn_pos_, %fn_nf, %onef : f32\n"
-    << "  %fn_nb = vector.broadcast %fn_one : f32 to vector<$VPLxf32>\n"
-    << "  %fn_mean = arith.divf %fn_acc#0, %fn_nb : vector<$VPLxf32>\n"
-    << storeSlice("fn_mean", "%vcent", "fn_c")
-    << "  }\n";
-  return o.str();
+/// min(lens[b], N), clamped at 0: the cached tokens of sequence b.
+Value seqLen(KernelBuilder &b, const Ctx &x, const Knobs &k, Value lens) {
+  Value li = b.load(lens, {x.b});
+  Value l0 = toIndex(b, li);
+  Value l1 = arith::MaxSIOp::create(b, l0, x.c0);
+  return minU(b, l1, k.cN);
 }
 
 /// Resets the (b, h) slice of a level (threads strided): centroids and counts
-/// 0, offsets `off`, members and assignments -1.
-std::string resetLevelText(const std::string &off) {
-  return R"(  scf.for %p = %tid to %cCD4 step %cT {
-    %pc = arith.divui %p, %cD4 : index
-    %pr = arith.remui %p, %cD4 : index
-    %pd = arith.muli %pr, %c4x : index
-    vector.store %zv4, %cent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
-    vector.store %zv4, %vcent[%b, %h, %pc, %pd] : $CT, vector<4xf32>
-  }
-  scf.for %p = %tid to %cC step %cT {
-    memref.store %c0i, %cnt[%b, %h, %p] : $CNT
-  }
-  scf.for %p = %tid to %cC1 step %cT {
-    memref.store )" + off + R"(, %off[%b, %h, %p] : $OFT
-  }
-  scf.for %p = %tid to %cM step %cT {
-    memref.store %cm1i, %mem[%b, %h, %p] : $AT
-    memref.store %cm1i, %asg[%b, %h, %p] : $AT
-  }
-)";
+/// 0, offsets `offInit`, members and assignments -1.
+void resetLevel(KernelBuilder &b, const Ctx &x, const ClusterShape &s,
+                Value offInit) {
+  Value cD4 = b.index(s.D / 4), cCD4 = b.index(s.C * s.D / 4);
+  Value cC = b.index(s.C), cC1 = b.index(s.C + 1), cM = b.index(s.M);
+  Value c4 = b.index(4);
+  forEach(b, x.tid, cCD4, x.cT, [&](KernelBuilder &kb, Value p) {
+    Value pc = kb.div(p, cD4);
+    Value pr = kb.rem(p, cD4);
+    Value pd = kb.mul(pr, c4);
+    kb.vstore(x.zv4, x.cent, {x.b, x.h, pc, pd});
+    kb.vstore(x.zv4, x.vcent, {x.b, x.h, pc, pd});
+  });
+  forEach(b, x.tid, cC, x.cT, [&](KernelBuilder &kb, Value p) {
+    kb.store(x.c0i, x.cnt, {x.b, x.h, p});
+  });
+  forEach(b, x.tid, cC1, x.cT, [&](KernelBuilder &kb, Value p) {
+    kb.store(offInit, x.off, {x.b, x.h, p});
+  });
+  forEach(b, x.tid, cM, x.cT, [&](KernelBuilder &kb, Value p) {
+    kb.store(x.cm1i, x.mem, {x.b, x.h, p});
+    kb.store(x.cm1i, x.asg, {x.b, x.h, p});
+  });
 }
 
-/// Level-0 block layout of sequence %b (docs/Algorithm.md "Build"): defines
-/// %n, %Lc, %nb, %rem, %bigrem, %nbz, %nblk.
-std::string layoutText() {
-  return R"(  %ly_li = memref.load %lens[%b] : memref<$Bxi32>
-  %ly_l0 = arith.index_cast %ly_li : i32 to index
-  %ly_l1 = arith.maxsi %ly_l0, %c0 : index
-  %n = arith.minui %ly_l1, %cN : index
-  %ly_si = arith.addi %cS, %cI : index
-  %ly_si2 = arith.addi %ly_si, %cI : index
-  %ly_ok = arith.cmpi uge, %n, %ly_si2 : index
-  %ly_ns = arith.select %ly_ok, %n, %ly_si2 : index
-  %ly_x = arith.subi %ly_ns, %ly_si : index
-  %ly_q = arith.divui %ly_x, %cI : index
-  %ly_lc = arith.muli %ly_q, %cI : index
-  %Lc = arith.select %ly_ok, %ly_lc, %c0 : index
-  %nb = arith.divui %Lc, %cBS : index
-  %ly_nbBS = arith.muli %nb, %cBS : index
-  %rem = arith.subi %Lc, %ly_nbBS : index
-  %ly_isz = arith.cmpi eq, %Lc, %c0 : index
-  %nbz = arith.cmpi eq, %nb, %c0 : index
-  %bigrem = arith.cmpi uge, %rem, %cHBS : index
-  %ly_nbp1 = arith.addi %nb, %c1 : index
-  %ly_n0 = arith.select %bigrem, %ly_nbp1, %nb : index
-  %ly_n1 = arith.select %nbz, %c1, %ly_n0 : index
-  %nblk = arith.select %ly_isz, %c0, %ly_n1 : index
-)";
+/// Serial prefix: off[c] = base + the counts of clusters [lo, c), c in
+/// [lo, hi).
+void writeOffsets(KernelBuilder &b, const Ctx &x, Value lo, Value hi,
+                  Value base) {
+  b.forLoop(lo, hi, x.c1, {base},
+            [&](KernelBuilder &kb, Value c, ValueRange acc) {
+              kb.store(acc[0], x.off, {x.b, x.h, c});
+              Value n = kb.load(x.cnt, {x.b, x.h, c});
+              return SmallVector<Value>{kb.add(acc[0], n)};
+            });
 }
 
-/// `%L<sfx>` and `%Cb<sfx>`: length and cluster count of block `i`.
-std::string blockLenText(const std::string &sfx, const std::string &i) {
-  std::map<std::string, std::string> v = {{"X", sfx}, {"I", i}};
-  return subst(R"(  %bl_i1$X = arith.addi $I, %c1 : index
-  %bl_ltnb$X = arith.cmpi ult, $I, %nb : index
-  %bl_ltnbm1$X = arith.cmpi ult, %bl_i1$X, %nb : index
-  %bl_bsrem$X = arith.addi %cBS, %rem : index
-  %bl_big$X = arith.select %bl_ltnb$X, %cBS, %rem : index
-  %bl_small$X = arith.select %bl_ltnbm1$X, %cBS, %bl_bsrem$X : index
-  %bl_01$X = arith.select %bigrem, %bl_big$X, %bl_small$X : index
-  %L$X = arith.select %nbz, %Lc, %bl_01$X : index
-)",
-               v) +
-         clustersText("Cb" + sfx, "%L" + sfx);
+//===----------------------------------------------------------------------===//
+// Level-0 block layout (docs/Algorithm.md "Build").
+//===----------------------------------------------------------------------===//
+
+/// The clusterable prefix of a sequence and its blocks: Lc tokens after the
+/// sink (whole intervals, leaving the window), nb full blocks and the rest
+/// `rem` (its own block when `bigrem`, else merged into the last one).
+struct Layout {
+  Value Lc, nb, rem, bigrem, nbz, nblk;
+};
+
+Layout layout(KernelBuilder &b, const Ctx &x, const Knobs &k, Value lens) {
+  Layout l;
+  Value n = seqLen(b, x, k, lens);
+  Value si = b.add(k.cS, k.cI);
+  Value si2 = b.add(si, k.cI);
+  Value ok = b.cmp(CmpIPredicate::uge, n, si2);
+  Value ns = b.select(ok, n, si2);
+  Value xs = b.sub(ns, si);
+  Value q = b.div(xs, k.cI);
+  Value lc = b.mul(q, k.cI);
+  l.Lc = b.select(ok, lc, x.c0);
+  l.nb = b.div(l.Lc, k.cBS);
+  Value nbBS = b.mul(l.nb, k.cBS);
+  l.rem = b.sub(l.Lc, nbBS);
+  Value isz = b.cmp(CmpIPredicate::eq, l.Lc, x.c0);
+  l.nbz = b.cmp(CmpIPredicate::eq, l.nb, x.c0);
+  l.bigrem = b.cmp(CmpIPredicate::uge, l.rem, k.cHBS);
+  Value nbp1 = b.add(l.nb, x.c1);
+  Value n0 = b.select(l.bigrem, nbp1, l.nb);
+  Value n1 = b.select(l.nbz, x.c1, n0);
+  l.nblk = b.select(isz, x.c0, n1);
+  return l;
 }
+
+/// Length and cluster count of block `i`.
+struct BlockLen {
+  Value L, Cb;
+};
+BlockLen blockLen(KernelBuilder &b, const Ctx &x,
+                                 const Knobs &k, const Layout &l, Value i) {
+  Value i1 = b.add(i, x.c1);
+  Value ltnb = b.cmp(CmpIPredicate::ult, i, l.nb);
+  Value ltnbm1 = b.cmp(CmpIPredicate::ult, i1, l.nb);
+  Value bsrem = b.add(k.cBS, l.rem);
+  Value big = b.select(ltnb, k.cBS, l.rem);
+  Value small = b.select(ltnbm1, k.cBS, bsrem);
+  Value b01 = b.select(l.bigrem, big, small);
+  Value L = b.select(l.nbz, l.Lc, b01);
+  return {L, clusterCount(b, x, k, L)};
+}
+
+//===----------------------------------------------------------------------===//
+// The k-means core.
+//===----------------------------------------------------------------------===//
+
+/// Where the points of a k-means come from: rows of P, row = ids[b, h, t]
+/// (`ids`, coarsening), else pstart + t (or t without `pstart`); weight =
+/// (f32) W[b, h, row] (`W`), else 1.
+struct Points {
+  Value P, ids, W, pstart;
+};
+
+/// One k-means of a CTA: points t < L, clusters [cs, cs + Cb) of `cent`.
+struct KBlock {
+  Value L, cs, Cb;
+};
+
+Value rowIdx(KernelBuilder &b, const Ctx &x, const Points &p, Value t) {
+  if (p.ids) {
+    Value r = b.load(p.ids, {x.b, x.h, t});
+    return toIndex(b, r);
+  }
+  return p.pstart ? b.add(p.pstart, t) : t;
+}
+
+Value weightOf(KernelBuilder &b, const Ctx &x, const Points &p, Value j) {
+  if (!p.W)
+    return b.f32(1.0);
+  Value w = b.load(p.W, {x.b, x.h, j});
+  return siToF(b, b.f32(), w);
+}
+
+/// vector<n x f32> of row `j` of P from dimension `d0`.
+Value loadRow(KernelBuilder &b, const Ctx &x, Value P, Value j, Value d0,
+              int64_t n) {
+  Type elt = cast<MemRefType>(P.getType()).getElementType();
+  int64_t bytes = n * (elt.isF32() ? 4 : 2);
+  Value r = vloadAligned(b, n, P, {x.b, x.h, j, d0}, std::min<int64_t>(16, bytes));
+  if (elt.isF32())
+    return r;
+  return extF(b, VectorType::get({n}, b.f32()), r);
+}
+
+/// The 4-wide slices of a row.
+SmallVector<Value> slices(KernelBuilder &b, Value row, int64_t D) {
+  SmallVector<Value> xs;
+  for (int64_t d = 0; d < D; d += 4)
+    xs.push_back(slice4(b, row, d));
+  return xs;
+}
+
+/// One step of an argmin over clusters: the distance |mu|^2 - 2 x.mu of
+/// candidate `c` replaces (best, bestDist) only when strictly smaller, so the
+/// lowest id wins ties.
+SmallVector<Value> argminStep(KernelBuilder &b, Value dot, Value norm, Value c,
+                              ValueRange best) {
+  Value t2 = b.add(dot, dot);
+  Value dist = b.sub(norm, t2);
+  Value lt = b.cmp(CmpFPredicate::OLT, dist, best[1]);
+  Value bi = b.select(lt, c, best[0]);
+  Value bd = b.select(lt, dist, best[1]);
+  return {bi, bd};
+}
+
+/// Seeds: cluster c of the block starts at point floor(c * L / Cb).
+void seedClusters(KernelBuilder &b, const Ctx &x, const Points &p,
+                  const KBlock &k) {
+  forEach(b, x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
+    Value cl = kb.mul(c, k.L);
+    Value t0 = kb.div(cl, k.Cb);
+    Value j = rowIdx(kb, x, p, t0);
+    Value row = loadRow(kb, x, p.P, j, x.c0, x.D);
+    Value gc = kb.add(k.cs, c);
+    kb.vstore(row, x.cent, {x.b, x.h, gc, x.c0});
+  });
+  b.barrier();
+}
+
+/// |mu|^2 of every cluster of the block into `norms`.
+void computeNorms(KernelBuilder &b, const Ctx &x, const KBlock &k) {
+  forEach(b, x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
+    Value gc = kb.add(k.cs, c);
+    Value mu = vloadAligned(kb, x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
+    Value sq = kb.mul(mu, mu);
+    Value nrm = reduceAdd(kb, sq);
+    kb.store(nrm, x.norms, {x.b, x.h, gc});
+  });
+  b.barrier();
+}
+
+/// Assignment: a thread per point, argmin over the block's clusters (4-wide
+/// FMAs against centroid rows read from L1), written to asg[row].
+void assignPoints(KernelBuilder &b, const Ctx &x, const Points &p,
+                  const KBlock &k) {
+  forEach(b, x.tid, k.L, x.cT, [&](KernelBuilder &kb, Value t) {
+    Value j = rowIdx(kb, x, p, t);
+    Value row = loadRow(kb, x, p.P, j, x.c0, x.D);
+    SmallVector<Value> xs = slices(kb, row, x.D);
+    Value best = kb.forLoop(
+        x.c0, k.Cb, x.c1, {x.c0, x.inff},
+        [&](KernelBuilder &k2, Value c, ValueRange it) {
+          Value gc = k2.add(k.cs, c);
+          Value acc = x.zv4;
+          for (int64_t d = 0; d < x.D; d += 4) {
+            Value cd = k2.index(d);
+            Value m = vloadAligned(k2, 4, x.cent, {x.b, x.h, gc, cd}, 16);
+            acc = fma(k2, xs[d / 4], m, acc);
+          }
+          Value dot = reduceAdd(k2, acc);
+          Value nm = k2.load(x.norms, {x.b, x.h, gc});
+          return argminStep(k2, dot, nm, c, it);
+        })[0];
+    Value ga = kb.add(k.cs, best);
+    Value gai = toI32(kb, ga);
+    kb.store(gai, x.asg, {x.b, x.h, j});
+  });
+  b.barrier();
+}
+
+/// Adds the weighted rows of the points t0 + l, l a lane set in `mask`, to
+/// (s, w) in lane order; each lane adds its `vpl` dimensions.
+SmallVector<Value> sumBallot(KernelBuilder &b, const Ctx &x, const Points &p,
+                             Value t0, Value mask, Value s, Value w) {
+  SmallVector<Value> r = whileLoop(
+      b, {mask, s, w},
+      [&](KernelBuilder &kb, ValueRange a) {
+        return kb.cmp(CmpIPredicate::ne, a[0], x.c0i);
+      },
+      [&](KernelBuilder &kb, ValueRange a) {
+        Value bit = cttz(kb, a[0]);
+        Value bitx = toIndex(kb, bit);
+        Value tt = kb.add(t0, bitx);
+        Value j = rowIdx(kb, x, p, tt);
+        Value wt = weightOf(kb, x, p, j);
+        Value xv = loadRow(kb, x, p.P, j, x.dlane, x.vpl);
+        Value wv = kb.broadcast(x.vpl, wt);
+        Value s2 = fma(kb, wv, xv, a[1]);
+        Value w2 = kb.add(a[2], wt);
+        Value m1 = kb.sub(a[0], x.c1i);
+        Value m2 = andI(kb, a[0], m1); // clears the lowest set bit
+        return SmallVector<Value>{m2, s2, w2};
+      });
+  return {r[1], r[2]};
+}
+
+/// The new centroid of cluster `uc` (global `gc`) from its weighted sum
+/// (sum, w): the mean; an empty cluster gets count 0 and is re-seeded from
+/// point (uc * 7919 + it * 104729) mod L, or zeroed in the last iteration.
+void storeCentroid(KernelBuilder &b, const Ctx &x, const Points &p,
+                   const KBlock &k, Value uc, Value gc, Value sum, Value w,
+                   Value it, Value islast) {
+  Value ne = b.cmp(CmpFPredicate::OGT, w, x.zf);
+  ifElse(
+      b, ne,
+      [&](KernelBuilder &kb) {
+        Value wb = kb.broadcast(x.vpl, w);
+        Value mean = kb.div(sum, wb);
+        kb.vstore(mean, x.cent, {x.b, x.h, gc, x.dlane});
+        kb.ifThen(x.lane0, [&](KernelBuilder &k2) {
+          Value wi = fToSI(k2, k2.getI32Type(), w);
+          k2.store(wi, x.cnt, {x.b, x.h, gc});
+        });
+        return SmallVector<Value>{};
+      },
+      [&](KernelBuilder &kb) {
+        kb.ifThen(x.lane0, [&](KernelBuilder &k2) {
+          k2.store(x.c0i, x.cnt, {x.b, x.h, gc});
+        });
+        ifElse(
+            kb, islast,
+            [&](KernelBuilder &k2) {
+              k2.vstore(x.zvl, x.cent, {x.b, x.h, gc, x.dlane});
+              return SmallVector<Value>{};
+            },
+            [&](KernelBuilder &k2) {
+              Value h1 = k2.mul(uc, k2.index(7919));
+              Value h2 = k2.mul(it, k2.index(104729));
+              Value h3 = k2.add(h1, h2);
+              Value rt = k2.rem(h3, k.L);
+              Value rj = rowIdx(k2, x, p, rt);
+              Value rx = loadRow(k2, x, p.P, rj, x.dlane, x.vpl);
+              k2.vstore(rx, x.cent, {x.b, x.h, gc, x.dlane});
+              return SmallVector<Value>{};
+            });
+        return SmallVector<Value>{};
+      });
+}
+
+/// Update: a warp per cluster sums its members in point order (32 points per
+/// ballot), then writes the mean and the count.
+void updateClusters(KernelBuilder &b, const Ctx &x, const Points &p,
+                    const KBlock &k, Value it, Value last) {
+  Value islast = b.cmp(CmpIPredicate::eq, it, last);
+  forEach(b, x.warp, k.Cb, x.cNW, [&](KernelBuilder &kb, Value uc) {
+    Value gc = kb.add(k.cs, uc);
+    Value gci = toI32(kb, gc);
+    SmallVector<Value> acc = kb.forLoop(
+        x.c0, k.L, x.c32, {x.zvl, x.zf},
+        [&](KernelBuilder &k2, Value t0, ValueRange sw) {
+          Value t = k2.add(t0, x.lane);
+          Value in = k2.cmp(CmpIPredicate::ult, t, k.L);
+          Value tc = k2.select(in, t, x.c0);
+          Value j = rowIdx(k2, x, p, tc);
+          Value a = k2.load(x.asg, {x.b, x.h, j});
+          Value eq = k2.cmp(CmpIPredicate::eq, a, gci);
+          Value mine = andI(k2, in, eq);
+          Value mask = ballot(k2, x.full, mine);
+          return sumBallot(k2, x, p, t0, mask, sw[0], sw[1]);
+        });
+    storeCentroid(kb, x, p, k, uc, gc, acc[0], acc[1], it, islast);
+  });
+  b.barrier();
+}
+
+/// Lloyd iterations of one CTA over a block (docs/Algorithm.md, "k-means on a
+/// block"), seeded first with `seed`. Writes asg at each point's row (cs +
+/// local id), cnt (the weight sums) and cent; uses norms as scratch. Ends
+/// with a barrier.
+void kmeans(KernelBuilder &b, const Ctx &x, const Points &p, const KBlock &k,
+            Value iters, bool seed) {
+  if (seed)
+    seedClusters(b, x, p, k);
+  Value last = b.sub(iters, x.c1);
+  forEach(b, x.c0, iters, x.c1, [&](KernelBuilder &kb, Value it) {
+    computeNorms(kb, x, k);
+    assignPoints(kb, x, p, k);
+    updateClusters(kb, x, p, k, it, last);
+  });
+}
+
+/// Value centroids and member lists of clusters [fc0, fc1) whose members are
+/// the rows [ft0, ft1) with asg equal to the cluster id (a warp per cluster,
+/// rows in order, a member's slot = off[c] + members before it). Value rows
+/// and weights come from `val`; the mean divides by the number of members
+/// (`byMembers`) or by cnt[c] (a coarse cluster's token count).
+void finishClusters(KernelBuilder &b, const Ctx &x, const Points &val,
+                    Value fc0, Value fc1, Value ft0, Value ft1,
+                    bool byMembers) {
+  Value lo = b.add(fc0, x.warp);
+  forEach(b, lo, fc1, x.cNW, [&](KernelBuilder &kb, Value c) {
+    Value ci = toI32(kb, c);
+    Value o = kb.load(x.off, {x.b, x.h, c});
+    SmallVector<Value> acc = kb.forLoop(
+        ft0, ft1, x.c32, {x.zvl, x.zf, o},
+        [&](KernelBuilder &k2, Value t0, ValueRange it) {
+          Value t = k2.add(t0, x.lane);
+          Value in = k2.cmp(CmpIPredicate::ult, t, ft1);
+          Value tc = k2.select(in, t, ft0);
+          Value a = k2.load(x.asg, {x.b, x.h, tc});
+          Value eq = k2.cmp(CmpIPredicate::eq, a, ci);
+          Value mine = andI(k2, in, eq);
+          Value mask = ballot(k2, x.full, mine);
+          Value below = andI(k2, mask, x.lmask);
+          Value rank = ctpop(k2, below);
+          k2.ifThen(mine, [&](KernelBuilder &k3) {
+            Value slot = k3.add(it[2], rank);
+            Value slotx = toIndex(k3, slot);
+            Value ti = toI32(k3, t);
+            k3.store(ti, x.mem, {x.b, x.h, slotx});
+          });
+          Value count = ctpop(k2, mask);
+          Value pos = k2.add(it[2], count);
+          SmallVector<Value> sw = sumBallot(k2, x, val, t0, mask, it[0], it[1]);
+          return SmallVector<Value>{sw[0], sw[1], pos};
+        });
+    Value n = byMembers ? kb.sub(acc[2], o) : kb.load(x.cnt, {x.b, x.h, c});
+    Value pos = kb.cmp(CmpIPredicate::sgt, n, x.c0i);
+    Value nf = siToF(kb, kb.f32(), n);
+    Value div = kb.select(pos, nf, x.onef);
+    Value nb = kb.broadcast(x.vpl, div);
+    Value mean = kb.div(acc[0], nb);
+    kb.vstore(mean, x.vcent, {x.b, x.h, c, x.dlane});
+  });
+}
+
 } // namespace
 
-/// `%<dst>` = max(1, floor(f * L)) (f is `%cFRAC`, f64).
-std::string mlir::multipole::gpugen::clustersText(const std::string &dst,
-                                                  const std::string &L) {
-  std::map<std::string, std::string> v = {{"X", dst}, {"L", L}};
-  return subst(R"(  %$X_li = arith.index_cast $L : index to i64
-  %$X_lf = arith.sitofp %$X_li : i64 to f64
-  %$X_p = arith.mulf %$X_lf, %cFRAC : f64
-  %$X_fl = math.floor %$X_p : f64
-  %$X_ci = arith.fptosi %$X_fl : f64 to i64
-  %$X_c = arith.index_cast %$X_ci : i64 to index
-  %$X = arith.maxui %$X_c, %c1 : index
-)",
-               v);
+//===----------------------------------------------------------------------===//
+// Pre-RoPE keys.
+//===----------------------------------------------------------------------===//
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildPreropeKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, double theta) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  MemRefType scratch = KernelBuilder::memref({s.B, s.H, s.N, s.D}, b.f32());
+  auto fn = createKernel(b, module, name, {ty.keys, scratch}, {},
+                         {int32_t(kThreads), 1, 1});
+  Value k = fn.getArgument(0), P = fn.getArgument(1);
+  const int64_t half = s.D / 2;
+  Value c16 = b.index(16), cT = b.index(kThreads), cHD = b.index(half);
+  Value cN = b.index(s.N), cTPC = b.index(16 * half);
+  Value lnth = f64(b, std::log(theta)), m2 = f64(b, -2.0);
+  Value Df = f64(b, double(s.D));
+  Value tid = b.threadId(gpu::Dimension::x);
+  Value bx = b.blockId(gpu::Dimension::x);
+  Value h = b.blockId(gpu::Dimension::y);
+  Value bb = b.blockId(gpu::Dimension::z);
+  // 16 tokens per CTA; a thread per (token, rotation pair (i, i + D/2)).
+  Value j0 = b.mul(bx, c16);
+  Type f64T = b.getF64Type(), f32T = b.f32();
+  forEach(b, tid, cTPC, cT, [&](KernelBuilder &kb, Value p) {
+    Value dt = kb.div(p, cHD);
+    Value i = kb.rem(p, cHD);
+    Value j = kb.add(j0, dt);
+    Value ok = kb.cmp(CmpIPredicate::ult, j, cN);
+    kb.ifThen(ok, [&](KernelBuilder &k2) {
+      Value i2 = k2.add(i, cHD);
+      // Frequency theta^(-2i/D); the angle is -j (rotation back to 0).
+      Value ii = toInt(k2, i, 64);
+      Value fi = siToF(k2, f64T, ii);
+      Value e0 = k2.mul(m2, fi);
+      Value e1 = k2.div(e0, Df);
+      Value e2 = k2.mul(e1, lnth);
+      Value w = k2.exp(e2);
+      Value ji = toInt(k2, j, 64);
+      Value jf = siToF(k2, f64T, ji);
+      Value pos = arith::NegFOp::create(k2, jf);
+      Value ang = k2.mul(pos, w);
+      Value cs = math::CosOp::create(k2, ang);
+      Value sn = math::SinOp::create(k2, ang);
+      Value x1f = k2.load(k, {bb, h, j, i});
+      Value x2f = k2.load(k, {bb, h, j, i2});
+      if (!x1f.getType().isF32()) {
+        x1f = extF(k2, f32T, x1f);
+        x2f = extF(k2, f32T, x2f);
+      }
+      Value x1 = extF(k2, f64T, x1f);
+      Value x2 = extF(k2, f64T, x2f);
+      Value ya = k2.mul(x1, cs);
+      Value yb = k2.mul(x2, sn);
+      Value y1 = k2.sub(ya, yb);
+      Value yc = k2.mul(x2, cs);
+      Value yd = k2.mul(x1, sn);
+      Value y2 = k2.add(yc, yd);
+      Value y1f = k2.truncTo(f32T, y1);
+      Value y2f = k2.truncTo(f32T, y2);
+      k2.store(y1f, P, {bb, h, j, i});
+      k2.store(y2f, P, {bb, h, j, i2});
+    });
+  });
+  b.ret();
+  return fn;
 }
 
-static std::string configConsts(const ClusterConfig &c) {
-  std::ostringstream o;
-  o << "  %cN = arith.constant $N : index\n"
-    << "  %cC = arith.constant $C : index\n"
-    << "  %cS = arith.constant " << c.sink << " : index\n"
-    << "  %cI = arith.constant " << c.interval << " : index\n"
-    << "  %cBS = arith.constant " << c.blockSize << " : index\n"
-    << "  %cHBS = arith.constant " << c.blockSize / 2 << " : index\n"
-    << "  %cKX = arith.constant " << c.kExtra << " : index\n"
-    << "  %cFRAC = arith.constant " << fstr(c.fraction) << " : f64\n";
-  return o.str();
+//===----------------------------------------------------------------------===//
+// cluster_build.
+//===----------------------------------------------------------------------===//
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterInitKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createKernel(
+      b, module, name,
+      {ty.lens, ty.cent, ty.cent, ty.cnt, ty.off, ty.asg, ty.asg, ty.st}, {},
+      {int32_t(kThreads), 1, 1});
+  Value lens = fn.getArgument(0), st = fn.getArgument(7);
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(1);
+  x.vcent = fn.getArgument(2);
+  x.cnt = fn.getArgument(3);
+  x.off = fn.getArgument(4);
+  x.mem = fn.getArgument(5);
+  x.asg = fn.getArgument(6);
+  Knobs kn(b, s, c);
+  x.h = b.blockId(gpu::Dimension::x);
+  x.b = b.blockId(gpu::Dimension::y);
+  Layout l = layout(b, x, kn, lens);
+  // Clusters, the start of the last block and its first cluster.
+  SmallVector<Value> tot = b.forLoop(
+      x.c0, l.nblk, x.c1, {x.c0, kn.cS, kn.cS, x.c0},
+      [&](KernelBuilder &kb, Value i, ValueRange a) {
+        BlockLen bl = blockLen(kb, x, kn, l, i);
+        Value ncs = kb.add(a[0], bl.Cb);
+        Value nst = kb.add(a[1], bl.L);
+        return SmallVector<Value>{ncs, nst, a[1], a[0]};
+      });
+  Value Lci = toI32(b, l.Lc);
+  resetLevel(b, x, s, Lci);
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    Value nci = toI32(kb, tot[0]);
+    Value lsi = toI32(kb, tot[2]);
+    kb.store(nci, st, {x.b, x.h, x.c0});
+    kb.store(Lci, st, {x.b, x.h, x.c1});
+    kb.store(lsi, st, {x.b, x.h, kb.index(2)});
+    Value lcsi = toI32(kb, tot[3]);
+    kb.store(lcsi, st, {x.b, x.h, kb.index(3)});
+  });
+  b.ret();
+  return fn;
 }
 
-std::string mlir::multipole::gpugen::preropeKernel(llvm::StringRef name,
-                                                   const ClusterShape &s,
-                                                   double theta) {
-  auto vars = baseVars(s, name);
-  vars["LNTH"] = fstr(std::log(theta));
-  vars["HD"] = str(s.D / 2);
-  vars["TPC"] = str(16 * (s.D / 2));
-  std::string t = R"(gpu.func @$NAME(%k: $KT, %P: memref<$Bx$Hx$Nx$Dxf32>)
-    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c16 = arith.constant 16 : index
-  %cT = arith.constant $T : index
-  %cHD = arith.constant $HD : index
-  %cN = arith.constant $N : index
-  %cTPC = arith.constant $TPC : index
-  %lnth = arith.constant $LNTH : f64
-  %m2 = arith.constant -2.0 : f64
-  %Df = arith.constant $D.0 : f64
-  %tid = gpu.thread_id x
-  %x = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-  %j0 = arith.muli %x, %c16 : index
-  scf.for %p = %tid to %cTPC step %cT {
-    %dt = arith.divui %p, %cHD : index
-    %i = arith.remui %p, %cHD : index
-    %j = arith.addi %j0, %dt : index
-    %ok = arith.cmpi ult, %j, %cN : index
-    scf.if %ok {
-      %i2 = arith.addi %i, %cHD : index
-      %ii = arith.index_cast %i : index to i64
-      %if = arith.sitofp %ii : i64 to f64
-      %e0 = arith.mulf %m2, %if : f64
-      %e1 = arith.divf %e0, %Df : f64
-      %e2 = arith.mulf %e1, %lnth : f64
-      %w = math.exp %e2 : f64
-      %ji = arith.index_cast %j : index to i64
-      %jf = arith.sitofp %ji : i64 to f64
-      %pos = arith.negf %jf : f64
-      %ang = arith.mulf %pos, %w : f64
-      %cs = math.cos %ang : f64
-      %sn = math.sin %ang : f64
-)";
-  if (s.elt == "f32")
-    t += R"(      %x1f = memref.load %k[%b, %h, %j, %i] : $KT
-      %x2f = memref.load %k[%b, %h, %j, %i2] : $KT
-)";
-  else
-    t += R"(      %x1e = memref.load %k[%b, %h, %j, %i] : $KT
-      %x2e = memref.load %k[%b, %h, %j, %i2] : $KT
-      %x1f = arith.extf %x1e : $E to f32
-      %x2f = arith.extf %x2e : $E to f32
-)";
-  t += R"(      %x1 = arith.extf %x1f : f32 to f64
-      %x2 = arith.extf %x2f : f32 to f64
-      %ya = arith.mulf %x1, %cs : f64
-      %yb = arith.mulf %x2, %sn : f64
-      %y1 = arith.subf %ya, %yb : f64
-      %yc = arith.mulf %x2, %cs : f64
-      %yd = arith.mulf %x1, %sn : f64
-      %y2 = arith.addf %yc, %yd : f64
-      %y1f = arith.truncf %y1 : f64 to f32
-      %y2f = arith.truncf %y2 : f64 to f32
-      memref.store %y1f, %P[%b, %h, %j, %i] : memref<$Bx$Hx$Nx$Dxf32>
-      memref.store %y2f, %P[%b, %h, %j, %i2] : memref<$Bx$Hx$Nx$Dxf32>
-    }
-  }
-  gpu.return
-}
-)";
-  return expand(t, vars);
-}
-
-std::string mlir::multipole::gpugen::clusterBuildKernels(
-    llvm::StringRef name, const ClusterShape &s, const ClusterConfig &c,
-    const std::string &PE) {
-  auto vars = baseVars(s, name);
-  vars["PT"] = "memref<$Bx$Hx$Nx$Dx" + PE + ">";
-  vars["ITERS"] = str(c.buildIters);
-  std::ostringstream t;
-  // Reset and state: one CTA per (sequence, KV head).
-  t << R"(gpu.func @$NAME_init(%lens: memref<$Bxi32>, %cent: $CT, %vcent: $CT,
-    %cnt: $CNT, %off: $OFT, %mem: $AT, %asg: $AT, %st: $STT)
-    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-)" << prelude(0)
-    << configConsts(c) << R"(  %cD4 = arith.constant $D4 : index
-  %cCD4 = arith.constant $CD4 : index
-  %cC1 = arith.constant $C1 : index
-  %cM = arith.constant $M : index
-  %h = gpu.block_id x
-  %b = gpu.block_id y
-)" << layoutText()
-    << R"(  %tot:4 = scf.for %i = %c0 to %nblk step %c1 iter_args(%a_cs = %c0, %a_st = %cS, %a_ls = %cS, %a_lcs = %c0) -> (index, index, index, index) {
-)" << blockLenText("", "%i")
-    << R"(  %n_cs = arith.addi %a_cs, %Cb : index
-  %n_st = arith.addi %a_st, %L : index
-  scf.yield %n_cs, %n_st, %a_st, %a_cs : index, index, index, index
-  }
-  %c4x = arith.constant 4 : index
-  %Lci = arith.index_cast %Lc : index to i32
-)" << resetLevelText("%Lci") << R"(  scf.if %is0 {
-    %nci = arith.index_cast %tot#0 : index to i32
-    %lsi = arith.index_cast %tot#2 : index to i32
-    memref.store %nci, %st[%b, %h, %c0] : $STT
-    memref.store %Lci, %st[%b, %h, %c1] : $STT
-    memref.store %lsi, %st[%b, %h, %c2] : $STT
-    %lcsi = arith.index_cast %tot#3 : index to i32
-    memref.store %lcsi, %st[%b, %h, %c3] : $STT
-  }
-  gpu.return
-}
-)";
-  std::string init = t.str();
-  // Blocks: one CTA per (block, KV head, sequence).
-  PointSpec pts{"%P", "$PT", PE, false, "", "", false, "", "", "%pstart"};
-  PointSpec vals{"%v", "$KT", s.elt, false, "", "", false, "", "", "%c0"};
-  std::ostringstream k;
-  k << R"(gpu.func @$NAME_blocks(%lens: memref<$Bxi32>, %P: $PT, %v: $KT,
-    %cent: $CT, %vcent: $CT, %cnt: $CNT, %off: $OFT, %mem: $AT, %asg: $AT,
-    %norms: $NT) kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-)" << prelude(s.D)
-    << configConsts(c) << R"(  %iters = arith.constant $ITERS : index
-  %blk = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-)" << layoutText()
-    << R"(  %act = arith.cmpi ult, %blk, %nblk : index
-  scf.if %act {
-  %pos:2 = scf.for %i = %c0 to %blk step %c1 iter_args(%a_cs = %c0, %a_st = %cS) -> (index, index) {
-)" << blockLenText("p", "%i")
-    << R"(  %n_cs = arith.addi %a_cs, %Cbp : index
-  %n_st = arith.addi %a_st, %Lp : index
-  scf.yield %n_cs, %n_st : index, index
-  }
-)" << blockLenText("", "%blk")
-    << R"(  %cs = arith.addi %pos#0, %c0 : index
-  %pstart = arith.addi %pos#1, %c0 : index
-)" << kmeansCore(pts, "%L", "%cs", "%Cb", "%iters", true, s.D)
+gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterBlocksKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
+  KernelBuilder b(loc, ob);
+  MLIRContext *ctx = ob.getContext();
+  Types ty(ctx, s);
+  auto fn = createKernel(b, module, name,
+                         {ty.lens, Types::points(ctx, s, PE), ty.keys, ty.cent,
+                          ty.cent, ty.cnt, ty.off, ty.asg, ty.asg, ty.norms},
+                         {}, {int32_t(kThreads), 1, 1});
+  Value lens = fn.getArgument(0), P = fn.getArgument(1), v = fn.getArgument(2);
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(3);
+  x.vcent = fn.getArgument(4);
+  x.cnt = fn.getArgument(5);
+  x.off = fn.getArgument(6);
+  x.mem = fn.getArgument(7);
+  x.asg = fn.getArgument(8);
+  x.norms = fn.getArgument(9);
+  Knobs kn(b, s, c);
+  Value iters = b.index(c.buildIters);
+  Value blk = b.blockId(gpu::Dimension::x);
+  x.h = b.blockId(gpu::Dimension::y);
+  x.b = b.blockId(gpu::Dimension::z);
+  Layout l = layout(b, x, kn, lens);
+  Value act = b.cmp(CmpIPredicate::ult, blk, l.nblk);
+  b.ifThen(act, [&](KernelBuilder &kb) {
+    // First cluster and first token of this block.
+    SmallVector<Value> pos = kb.forLoop(
+        x.c0, blk, x.c1, {x.c0, kn.cS},
+        [&](KernelBuilder &k2, Value i, ValueRange a) {
+          BlockLen bl = blockLen(k2, x, kn, l, i);
+          Value ncs = k2.add(a[0], bl.Cb);
+          Value nst = k2.add(a[1], bl.L);
+          return SmallVector<Value>{ncs, nst};
+        });
+    BlockLen bl = blockLen(kb, x, kn, l, blk);
+    Value L = bl.L, Cb = bl.Cb;
+    Value cs = pos[0], pstart = pos[1];
+    kmeans(kb, x, Points{P, {}, {}, pstart}, KBlock{L, cs, Cb}, iters, true);
     // Member slots: tokens of earlier blocks all precede (every token of a
     // block belongs to one of its clusters); a serial prefix over the block.
-    << R"(  scf.if %is0 {
-    %base = arith.subi %pstart, %cS : index
-    %basei = arith.index_cast %base : index to i32
-    %cend = arith.addi %cs, %Cb : index
-    %fe = scf.for %c = %cs to %cend step %c1 iter_args(%acc = %basei) -> (i32) {
-      memref.store %acc, %off[%b, %h, %c] : $OFT
-      %nc_ = memref.load %cnt[%b, %h, %c] : $CNT
-      %acc2 = arith.addi %acc, %nc_ : i32
-      scf.yield %acc2 : i32
-    }
-  }
-  gpu.barrier
-  %fc1 = arith.addi %cs, %Cb : index
-  %ft1 = arith.addi %pstart, %L : index
-)" << finishClusters(vals, "%cs", "%fc1", "%pstart", "%ft1", "members", s.D)
-    << R"(  }
-  gpu.return
-}
-)";
-  std::string text = init + k.str();
-  return expand(text, vars);
+    kb.ifThen(x.is0, [&](KernelBuilder &k2) {
+      Value base = k2.sub(pstart, kn.cS);
+      Value basei = toI32(k2, base);
+      Value cend = k2.add(cs, Cb);
+      writeOffsets(k2, x, cs, cend, basei);
+    });
+    kb.barrier();
+    Value fc1 = kb.add(cs, Cb);
+    Value ft1 = kb.add(pstart, L);
+    finishClusters(kb, x, Points{v, {}, {}, {}}, cs, fc1, pstart, ft1, true);
+  });
+  b.ret();
+  return fn;
 }
 
-std::string mlir::multipole::gpugen::clusterUpdateKernel(
-    llvm::StringRef name, const ClusterShape &s, const ClusterConfig &c,
-    const std::string &PE) {
-  auto vars = baseVars(s, name);
-  vars["PT"] = "memref<$Bx$Hx$Nx$Dx" + PE + ">";
-  vars["ITERS"] = str(c.updateIters);
-  vars["LIM"] = str(c.blockSize + c.blockSize / 2);
-  vars["I2"] = str(2 * c.interval);
-  PointSpec pts{"%P", "$PT", PE, false, "", "", false, "", "", "%nbst"};
-  PointSpec vals{"%v", "$KT", s.elt, false, "", "", false, "", "", "%c0"};
-  std::ostringstream t;
-  t << R"(gpu.func @$NAME(%lens: memref<$Bxi32>, %P: $PT, %v: $KT,
-    %cent: $CT, %vcent: $CT, %cnt: $CNT, %off: $OFT, %mem: $AT, %asg: $AT,
-    %st: $STT, %norms: $NT)
-    workgroup(%rd: memref<$Txf32, #gpu.address_space<workgroup>>,
-              %ri: memref<$Txi32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-)" << prelude(s.D)
-    << configConsts(c) << R"(  %iters = arith.constant $ITERS : index
-  %cLIM = arith.constant $LIM : index
-  %c2I = arith.constant $I2 : index
-  %cDD = arith.constant $D : index
-  %cC1 = arith.constant $C1 : index
-  %h = gpu.block_id x
-  %b = gpu.block_id y
-  %ly_li = memref.load %lens[%b] : memref<$Bxi32>
-  %ly_l0 = arith.index_cast %ly_li : i32 to index
-  %ly_l1 = arith.maxsi %ly_l0, %c0 : index
-  %n = arith.minui %ly_l1, %cN : index
-  %nc0i = memref.load %st[%b, %h, %c0] : $STT
-  %lc0i = memref.load %st[%b, %h, %c1] : $STT
-  %bs0i = memref.load %st[%b, %h, %c2] : $STT
-  %bc0i = memref.load %st[%b, %h, %c3] : $STT
-  %nc0 = arith.index_cast %nc0i : i32 to index
-  %lc0 = arith.index_cast %lc0i : i32 to index
-  %bs0 = arith.index_cast %bs0i : i32 to index
-  %bc0 = arith.index_cast %bc0i : i32 to index
-  %r:5 = scf.while (%wnc = %nc0, %wlc = %lc0, %wbst = %bs0, %wbcs = %bc0, %wch = %false)
-      : (index, index, index, index, i1) -> (index, index, index, index, i1) {
-    %w_slc = arith.addi %cS, %wlc : index
-    %w_need = arith.addi %w_slc, %c2I : index
-    %w_more = arith.cmpi uge, %n, %w_need : index
-    %w_ncx = arith.addi %wnc, %cKX : index
-    %w_room = arith.cmpi ule, %w_ncx, %cC : index
-    %w_go = arith.andi %w_more, %w_room : i1
-    scf.condition(%w_go) %wnc, %wlc, %wbst, %wbcs, %wch : index, index, index, index, i1
-  } do {
-  ^bb0(%nc: index, %lc: index, %bst: index, %bcs: index, %ch: i1):
-    %t0 = arith.addi %cS, %lc : index
-    %first = arith.cmpi eq, %lc, %c0 : index
-    %grow0 = arith.addi %t0, %cI : index
-    %grow = arith.subi %grow0, %bst : index
-    %newblk = arith.cmpi ugt, %grow, %cLIM : index
-    %bstA = arith.select %newblk, %t0, %bst : index
-    %bcsA = arith.select %newblk, %nc, %bcs : index
-    %nbst = arith.select %first, %cS, %bstA : index
-    %nbcs = arith.select %first, %c0, %bcsA : index
-    scf.for %e = %tid to %cKX step %cT {
-      %eI = arith.muli %e, %cI : index
-      %so = arith.divui %eI, %cKX : index
-      %sj = arith.addi %t0, %so : index
-)" << loadRow("%P", "$PT", PE, "sx", "sj", "%c0", s.D)
-    << R"(      %sgc = arith.addi %nc, %e : index
-      vector.store %sx, %cent[%b, %h, %sgc, %c0] : $CT, vector<$Dxf32>
-      memref.store %c1i, %cnt[%b, %h, %sgc] : $CNT
-    }
-    gpu.barrier
-    %ncx = arith.addi %nc, %cKX : index
-    %nblkc = arith.subi %ncx, %nbcs : index
-    %nblkm1 = arith.subi %nblkc, %c1 : index
-    %eEnd = scf.for %t = %c0 to %cI step %c1 iter_args(%e = %c0) -> (index) {
-      %hasSeed = arith.cmpi ult, %e, %cKX : index
-      %eI2 = arith.muli %e, %cI : index
-      %so2 = arith.divui %eI2, %cKX : index
-      %isPos = arith.cmpi eq, %so2, %t : index
-      %isSeed = arith.andi %hasSeed, %isPos : i1
-      %en = scf.if %isSeed -> (index) {
-        %e1 = arith.addi %e, %c1 : index
-        scf.yield %e1 : index
-      } else {
-        %j = arith.addi %t0, %t : index
-)" << loadRow("%P", "$PT", PE, "x", "j", "%c0", s.D);
-  for (int64_t d = 0; d < s.D; d += 4)
-    t << "  %x" << d << " = " << slice4("%x", d);
-  t << R"(        %tb:2 = scf.for %c = %tid to %nblkc step %cT iter_args(%bi = %c0, %bd = %inff) -> (index, f32) {
-          %gc = arith.addi %nbcs, %c : index
-          %mu = vector.load %cent[%b, %h, %gc, %c0] {alignment = 16} : $CT, vector<$Dxf32>
-          %sq = arith.mulf %mu, %mu : vector<$Dxf32>
-          %nrm = vector.reduction <add>, %sq : vector<$Dxf32> into f32
-)";
-  std::string acc = "%zv4";
-  for (int64_t d = 0; d < s.D; d += 4) {
-    t << "  %u_m" << d << " = " << slice4("%mu", d)
-      << "  %u_a" << d << " = vector.fma %x" << d << ", %u_m" << d << ", " << acc
-      << " : vector<4xf32>\n";
-    acc = "%u_a" + str(d);
-  }
-  t << "  %dot = vector.reduction <add>, " << acc << " : vector<4xf32> into f32\n";
-  t << R"(          %t2 = arith.addf %dot, %dot : f32
-          %dist = arith.subf %nrm, %t2 : f32
-          %lt = arith.cmpf olt, %dist, %bd : f32
-          %nbi = arith.select %lt, %c, %bi : index
-          %nbd = arith.select %lt, %dist, %bd : f32
-          scf.yield %nbi, %nbd : index, f32
-        }
-        // Threads without a cluster keep (inf, 0) and lose every tie to a
-        // real candidate only by id order, which is fine: a real cluster has
-        // a finite distance.
-        %tbi = arith.index_cast %tb#0 : index to i32
-        memref.store %tb#1, %rd[%tid] : memref<$Txf32, #gpu.address_space<workgroup>>
-        memref.store %tbi, %ri[%tid] : memref<$Txi32, #gpu.address_space<workgroup>>
-        gpu.barrier
-)";
-  for (int64_t st = kThreads / 2; st >= 1; st /= 2) {
-    std::string x = str(st);
-    t << "  %rs_c" << x << " = arith.constant " << x << " : index\n"
-      << "  %rs_on" << x << " = arith.cmpi ult, %tid, %rs_c" << x << " : index\n"
-      << "  scf.if %rs_on" << x << " {\n"
-      << "  %rs_o" << x << " = arith.addi %tid, %rs_c" << x << " : index\n"
-      << "  %rs_da" << x << " = memref.load %rd[%tid] : memref<$Txf32, #gpu.address_space<workgroup>>\n"
-      << "  %rs_ia" << x << " = memref.load %ri[%tid] : memref<$Txi32, #gpu.address_space<workgroup>>\n"
-      << "  %rs_db" << x << " = memref.load %rd[%rs_o" << x << "] : memref<$Txf32, #gpu.address_space<workgroup>>\n"
-      << "  %rs_ib" << x << " = memref.load %ri[%rs_o" << x << "] : memref<$Txi32, #gpu.address_space<workgroup>>\n"
-      << "  %rs_lt" << x << " = arith.cmpf olt, %rs_db" << x << ", %rs_da" << x << " : f32\n"
-      << "  %rs_eq" << x << " = arith.cmpf oeq, %rs_db" << x << ", %rs_da" << x << " : f32\n"
-      << "  %rs_li" << x << " = arith.cmpi slt, %rs_ib" << x << ", %rs_ia" << x << " : i32\n"
-      << "  %rs_ti" << x << " = arith.andi %rs_eq" << x << ", %rs_li" << x << " : i1\n"
-      << "  %rs_tk" << x << " = arith.ori %rs_lt" << x << ", %rs_ti" << x << " : i1\n"
-      << "  %rs_nd" << x << " = arith.select %rs_tk" << x << ", %rs_db" << x << ", %rs_da" << x << " : f32\n"
-      << "  %rs_ni" << x << " = arith.select %rs_tk" << x << ", %rs_ib" << x << ", %rs_ia" << x << " : i32\n"
-      << "  memref.store %rs_nd" << x << ", %rd[%tid] : memref<$Txf32, #gpu.address_space<workgroup>>\n"
-      << "  memref.store %rs_ni" << x << ", %ri[%tid] : memref<$Txi32, #gpu.address_space<workgroup>>\n"
-      << "  }\n  gpu.barrier\n";
-  }
-  t << R"(        %win = memref.load %ri[%c0] : memref<$Txi32, #gpu.address_space<workgroup>>
-        %winx0 = arith.index_cast %win : i32 to index
-        %winx = arith.minui %winx0, %nblkm1 : index
-        %wgc = arith.addi %nbcs, %winx : index
-        %ni = memref.load %cnt[%b, %h, %wgc] : $CNT
-        %ni1 = arith.addi %ni, %c1i : i32
-        %nf = arith.sitofp %ni1 : i32 to f32
-        gpu.barrier
-        %tlt = arith.cmpi ult, %tid, %cDD : index
-        scf.if %tlt {
-)";
-  if (PE == "f32")
-    t << "  %xd = memref.load %P[%b, %h, %j, %tid] : $PT\n";
-  else
-    t << "  %xde = memref.load %P[%b, %h, %j, %tid] : $PT\n"
-      << "  %xd = arith.extf %xde : " << PE << " to f32\n";
-  t << R"(          %md = memref.load %cent[%b, %h, %wgc, %tid] : $CT
-          %dx = arith.subf %xd, %md : f32
-          %qd = arith.divf %dx, %nf : f32
-          %md2 = arith.addf %md, %qd : f32
-          memref.store %md2, %cent[%b, %h, %wgc, %tid] : $CT
-        }
-        scf.if %is0 {
-          memref.store %ni1, %cnt[%b, %h, %wgc] : $CNT
-        }
-        gpu.barrier
-        scf.yield %e : index
-      }
-      scf.yield %en : index
-    }
-    %nlc = arith.addi %lc, %cI : index
-    %tend = arith.addi %cS, %nlc : index
-    %L = arith.subi %tend, %nbst : index
-)" << kmeansCore(pts, "%L", "%nbcs", "%nblkc", "%iters", false, s.D)
-    << R"(    scf.yield %ncx, %nlc, %nbst, %nbcs, %true : index, index, index, index, i1
-  }
-  scf.if %r#4 {
-    %tendF = arith.addi %cS, %r#1 : index
-    %wasEmpty = arith.cmpi eq, %lc0, %c0 : index
-    %cmin = arith.select %wasEmpty, %c0, %bc0 : index
-    %tmin = arith.select %wasEmpty, %cS, %bs0 : index
-    scf.if %is0 {
-      %fbase = memref.load %off[%b, %h, %cmin] : $OFT
-      %fe = scf.for %c = %cmin to %r#0 step %c1 iter_args(%acc = %fbase) -> (i32) {
-        memref.store %acc, %off[%b, %h, %c] : $OFT
-        %nc_ = memref.load %cnt[%b, %h, %c] : $CNT
-        %acc2 = arith.addi %acc, %nc_ : i32
-        scf.yield %acc2 : i32
-      }
-    }
-    gpu.barrier
-)" << finishClusters(vals, "%cmin", "%r#0", "%tmin", "%tendF", "members", s.D)
-    << R"(    %lcf = arith.index_cast %r#1 : index to i32
-    %tl = arith.addi %r#0, %tid : index
-    scf.for %c = %tl to %cC1 step %cT {
-      memref.store %lcf, %off[%b, %h, %c] : $OFT
-    }
-    scf.if %is0 {
-      %nci = arith.index_cast %r#0 : index to i32
-      %bsi = arith.index_cast %r#2 : index to i32
-      %bci = arith.index_cast %r#3 : index to i32
-      memref.store %nci, %st[%b, %h, %c0] : $STT
-      memref.store %lcf, %st[%b, %h, %c1] : $STT
-      memref.store %bsi, %st[%b, %h, %c2] : $STT
-      memref.store %bci, %st[%b, %h, %c3] : $STT
-    }
-  }
-  gpu.return
-}
-)";
-  return expand(t.str(), vars);
+//===----------------------------------------------------------------------===//
+// cluster_update.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// What the steps of the online update share: the points, the knobs and the
+/// CTA's workgroup buffers of the argmin reduction (distance, cluster).
+struct Update {
+  const Ctx &x;
+  const Knobs &kn;
+  Value P, rd, ri;
+};
+
+/// Seeds the kExtra new clusters [nc, nc + kExtra) of the interval starting
+/// at token t0, evenly spaced; each starts with count 1.
+void seedNewClusters(KernelBuilder &b, const Update &u, Value t0, Value nc) {
+  const Ctx &x = u.x;
+  forEach(b, x.tid, u.kn.cKX, x.cT, [&](KernelBuilder &kb, Value e) {
+    Value eI = kb.mul(e, u.kn.cI);
+    Value so = kb.div(eI, u.kn.cKX);
+    Value j = kb.add(t0, so);
+    Value row = loadRow(kb, x, u.P, j, x.c0, x.D);
+    Value gc = kb.add(nc, e);
+    kb.vstore(row, x.cent, {x.b, x.h, gc, x.c0});
+    kb.store(x.c1i, x.cnt, {x.b, x.h, gc});
+  });
+  b.barrier();
 }
 
-std::string mlir::multipole::gpugen::clusterCoarsenKernel(
-    llvm::StringRef name, const ClusterShape &s, const ClusterConfig &c) {
+/// This thread's nearest of the clusters [cs + tid, cs + n) strided by the
+/// CTA, to the point with slices `xs`: (local id, distance), (0, inf) if none.
+SmallVector<Value> stridedNearest(KernelBuilder &b, const Ctx &x,
+                                  ArrayRef<Value> xs, Value cs, Value n) {
+  return b.forLoop(
+      x.tid, n, x.cT, {x.c0, x.inff},
+      [&](KernelBuilder &kb, Value c, ValueRange it) {
+        Value gc = kb.add(cs, c);
+        Value mu = vloadAligned(kb, x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
+        Value sq = kb.mul(mu, mu);
+        Value nrm = reduceAdd(kb, sq);
+        Value acc = x.zv4;
+        for (int64_t d = 0; d < x.D; d += 4) {
+          Value m = slice4(kb, mu, d);
+          acc = fma(kb, xs[d / 4], m, acc);
+        }
+        Value dot = reduceAdd(kb, acc);
+        return argminStep(kb, dot, nrm, c, it);
+      });
+}
+
+/// Argmin over the CTA of the threads' (distance, id), lowest id on ties: a
+/// tree in workgroup memory (rd, ri). Returns the winning id (i32). Threads
+/// without a cluster hold (inf, 0), which loses to any real (finite)
+/// candidate.
+Value blockArgmin(KernelBuilder &b, const Update &u, Value dist, Value id) {
+  const Ctx &x = u.x;
+  Value idi = toI32(b, id);
+  b.store(dist, u.rd, {x.tid});
+  b.store(idi, u.ri, {x.tid});
+  b.barrier();
+  for (int64_t stride = kThreads / 2; stride >= 1; stride /= 2) {
+    Value cst = b.index(stride);
+    Value on = b.cmp(CmpIPredicate::ult, x.tid, cst);
+    b.ifThen(on, [&](KernelBuilder &kb) {
+      Value o = kb.add(x.tid, cst);
+      Value da = kb.load(u.rd, {x.tid});
+      Value ia = kb.load(u.ri, {x.tid});
+      Value db = kb.load(u.rd, {o});
+      Value ib = kb.load(u.ri, {o});
+      Value lt = kb.cmp(CmpFPredicate::OLT, db, da);
+      Value eq = kb.cmp(CmpFPredicate::OEQ, db, da);
+      Value li = kb.cmp(CmpIPredicate::slt, ib, ia);
+      Value tie = andI(kb, eq, li);
+      Value take = orI(kb, lt, tie);
+      Value nd = kb.select(take, db, da);
+      Value ni = kb.select(take, ib, ia);
+      kb.store(nd, u.rd, {x.tid});
+      kb.store(ni, u.ri, {x.tid});
+    });
+    b.barrier();
+  }
+  return b.load(u.ri, {x.c0});
+}
+
+/// Running-mean step of a non-seed token j: its nearest cluster of the
+/// current block [cs, cs + n) gets mu += (x - mu) / (count + 1).
+void addToNearest(KernelBuilder &b, const Update &u, Value j, Value cs,
+                  Value n, Value nm1) {
+  const Ctx &x = u.x;
+  Value row = loadRow(b, x, u.P, j, x.c0, x.D);
+  SmallVector<Value> xs = slices(b, row, x.D);
+  SmallVector<Value> best = stridedNearest(b, x, xs, cs, n);
+  Value win = blockArgmin(b, u, best[1], best[0]);
+  Value winx0 = toIndex(b, win);
+  Value winx = minU(b, winx0, nm1);
+  Value gc = b.add(cs, winx);
+  Value cnt = b.load(x.cnt, {x.b, x.h, gc});
+  Value cnt1 = b.add(cnt, x.c1i);
+  Value nf = siToF(b, b.f32(), cnt1);
+  b.barrier();
+  Value inRow = b.cmp(CmpIPredicate::ult, x.tid, b.index(x.D));
+  b.ifThen(inRow, [&](KernelBuilder &kb) {
+    Value xd = kb.load(u.P, {x.b, x.h, j, x.tid});
+    if (!xd.getType().isF32())
+      xd = extF(kb, kb.f32(), xd);
+    Value md = kb.load(x.cent, {x.b, x.h, gc, x.tid});
+    Value dx = kb.sub(xd, md);
+    Value qd = kb.div(dx, nf);
+    Value md2 = kb.add(md, qd);
+    kb.store(md2, x.cent, {x.b, x.h, gc, x.tid});
+  });
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    kb.store(cnt1, x.cnt, {x.b, x.h, gc});
+  });
+  b.barrier();
+}
+
+/// The interval [t0, t0 + I) in token order: the e-th seed position
+/// floor(e * I / kExtra) is skipped (it seeded cluster nc + e), every other
+/// token joins its nearest cluster of the block [cs, cs + n).
+void onlineInterval(KernelBuilder &b, const Update &u, Value t0, Value cs,
+                    Value n, Value nm1) {
+  const Ctx &x = u.x;
+  b.forLoop(
+      x.c0, u.kn.cI, x.c1, {x.c0},
+      [&](KernelBuilder &kb, Value t, ValueRange it) {
+        Value e = it[0];
+        Value hasSeed = kb.cmp(CmpIPredicate::ult, e, u.kn.cKX);
+        Value eI = kb.mul(e, u.kn.cI);
+        Value so = kb.div(eI, u.kn.cKX);
+        Value isPos = kb.cmp(CmpIPredicate::eq, so, t);
+        Value isSeed = andI(kb, hasSeed, isPos);
+        return ifElse(
+            kb, isSeed,
+            [&](KernelBuilder &k2) {
+              return SmallVector<Value>{k2.add(e, x.c1)};
+            },
+            [&](KernelBuilder &k2) {
+              Value j = k2.add(t0, t);
+              addToNearest(k2, u, j, cs, n, nm1);
+              return SmallVector<Value>{e};
+            });
+      });
+}
+
+/// One interval of the online update (state: clusters nc, clustered length
+/// lc, last block's first token bst and first cluster bcs, changed ch): a new
+/// block starts when the last one would outgrow 1.5 block sizes (or on the
+/// first interval), kExtra clusters are seeded, the other tokens join by
+/// running means, then Lloyd passes over the whole last block.
+SmallVector<Value> updateStep(KernelBuilder &b, const Update &u, Value iters,
+                              Value cLIM, ValueRange st) {
+  const Ctx &x = u.x;
+  const Knobs &kn = u.kn;
+  Value nc = st[0], lc = st[1], bst = st[2], bcs = st[3];
+  Value t0 = b.add(kn.cS, lc);
+  Value first = b.cmp(CmpIPredicate::eq, lc, x.c0);
+  Value grow0 = b.add(t0, kn.cI);
+  Value grow = b.sub(grow0, bst);
+  Value newblk = b.cmp(CmpIPredicate::ugt, grow, cLIM);
+  Value bstA = b.select(newblk, t0, bst);
+  Value bcsA = b.select(newblk, nc, bcs);
+  Value nbst = b.select(first, kn.cS, bstA);
+  Value nbcs = b.select(first, x.c0, bcsA);
+  seedNewClusters(b, u, t0, nc);
+  Value ncx = b.add(nc, kn.cKX);
+  Value nblkc = b.sub(ncx, nbcs);
+  Value nblkm1 = b.sub(nblkc, x.c1);
+  onlineInterval(b, u, t0, nbcs, nblkc, nblkm1);
+  Value nlc = b.add(lc, kn.cI);
+  Value tend = b.add(kn.cS, nlc);
+  Value L = b.sub(tend, nbst);
+  kmeans(b, x, Points{u.P, {}, {}, nbst}, KBlock{L, nbcs, nblkc}, iters,
+         false);
+  return {ncx, nlc, nbst, nbcs, boolean(b, true)};
+}
+
+/// After the intervals: member offsets, value centroids and members of the
+/// clusters the update touched (from the old last block on, or all on the
+/// first update), the unused offsets and the state.
+void finishUpdate(KernelBuilder &b, const Update &u, const ClusterShape &s,
+                  Value v, Value stT, ValueRange st0, ValueRange r) {
+  const Ctx &x = u.x;
+  Value lc0 = st0[1], bs0 = st0[2], bc0 = st0[3];
+  Value tendF = b.add(u.kn.cS, r[1]);
+  Value wasEmpty = b.cmp(CmpIPredicate::eq, lc0, x.c0);
+  Value cmin = b.select(wasEmpty, x.c0, bc0);
+  Value tmin = b.select(wasEmpty, u.kn.cS, bs0);
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    Value base = kb.load(x.off, {x.b, x.h, cmin});
+    writeOffsets(kb, x, cmin, r[0], base);
+  });
+  b.barrier();
+  finishClusters(b, x, Points{v, {}, {}, {}}, cmin, r[0], tmin, tendF, true);
+  Value lcf = toI32(b, r[1]);
+  Value tl = b.add(r[0], x.tid);
+  forEach(b, tl, b.index(s.C + 1), x.cT, [&](KernelBuilder &kb, Value c) {
+    kb.store(lcf, x.off, {x.b, x.h, c});
+  });
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    Value nci = toI32(kb, r[0]);
+    Value bsi = toI32(kb, r[2]);
+    Value bci = toI32(kb, r[3]);
+    kb.store(nci, stT, {x.b, x.h, x.c0});
+    kb.store(lcf, stT, {x.b, x.h, x.c1});
+    kb.store(bsi, stT, {x.b, x.h, kb.index(2)});
+    kb.store(bci, stT, {x.b, x.h, kb.index(3)});
+  });
+}
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterUpdateKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
+  KernelBuilder b(loc, ob);
+  MLIRContext *ctx = ob.getContext();
+  Types ty(ctx, s);
+  auto fn = createKernel(
+      b, module, name,
+      {ty.lens, Types::points(ctx, s, PE), ty.keys, ty.cent, ty.cent, ty.cnt,
+       ty.off, ty.asg, ty.asg, ty.st, ty.norms},
+      {KernelBuilder::workgroup({kThreads}, b.f32()),
+       KernelBuilder::workgroup({kThreads}, b.getI32Type())},
+      {int32_t(kThreads), 1, 1});
+  Value lens = fn.getArgument(0), v = fn.getArgument(2), stT = fn.getArgument(9);
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(3);
+  x.vcent = fn.getArgument(4);
+  x.cnt = fn.getArgument(5);
+  x.off = fn.getArgument(6);
+  x.mem = fn.getArgument(7);
+  x.asg = fn.getArgument(8);
+  x.norms = fn.getArgument(10);
+  Knobs kn(b, s, c);
+  Update u{x, kn, fn.getArgument(1), fn.getWorkgroupAttributions()[0],
+           fn.getWorkgroupAttributions()[1]};
+  Value iters = b.index(c.updateIters);
+  Value cLIM = b.index(c.blockSize + c.blockSize / 2);
+  Value c2I = b.index(2 * c.interval);
+  x.h = b.blockId(gpu::Dimension::x);
+  x.b = b.blockId(gpu::Dimension::y);
+  Value n = seqLen(b, x, kn, lens);
+  // State: clusters, clustered length, last block's first token and cluster.
+  SmallVector<Value> st0i, st0;
+  for (int64_t i = 0; i < 4; ++i)
+    st0i.push_back(b.load(stT, {x.b, x.h, b.index(i)}));
+  for (int64_t i = 0; i < 4; ++i)
+    st0.push_back(toIndex(b, st0i[i]));
+  SmallVector<Value> init(st0);
+  init.push_back(boolean(b, false));
+  // An interval is clustered once the window past it is full and there is
+  // room for its kExtra clusters.
+  SmallVector<Value> r = whileLoop(
+      b, init,
+      [&](KernelBuilder &kb, ValueRange w) {
+        Value slc = kb.add(kn.cS, w[1]);
+        Value need = kb.add(slc, c2I);
+        Value more = kb.cmp(CmpIPredicate::uge, n, need);
+        Value ncx = kb.add(w[0], kn.cKX);
+        Value room = kb.cmp(CmpIPredicate::ule, ncx, kn.cC);
+        return andI(kb, more, room);
+      },
+      [&](KernelBuilder &kb, ValueRange w) {
+        return updateStep(kb, u, iters, cLIM, w);
+      });
+  b.ifThen(r[4], [&](KernelBuilder &kb) {
+    finishUpdate(kb, u, s, v, stT, st0, r);
+  });
+  b.ret();
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// cluster_coarsen.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The ids of the non-empty fine clusters of [0, nc) into ids[b, h, *] in
+/// order (thread 0); their number goes through workgroup memory `sm` to the
+/// whole CTA.
+Value compactNonEmpty(KernelBuilder &b, const Ctx &x, Value fcnt, Value ids,
+                      Value sm, Value nc) {
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    Value m = kb.forLoop(
+        x.c0, nc, x.c1, {x.c0i},
+        [&](KernelBuilder &k2, Value c, ValueRange it) {
+          Value k = it[0];
+          Value fc = k2.load(fcnt, {x.b, x.h, c});
+          Value ne = k2.cmp(CmpIPredicate::sgt, fc, x.c0i);
+          return ifElse(
+              k2, ne,
+              [&](KernelBuilder &k3) {
+                Value kx = toIndex(k3, k);
+                Value ci = toI32(k3, c);
+                k3.store(ci, ids, {x.b, x.h, kx});
+                return SmallVector<Value>{k3.add(k, x.c1i)};
+              },
+              [&](KernelBuilder &) { return SmallVector<Value>{k}; });
+        })[0];
+    kb.store(m, sm, {x.c0});
+  });
+  b.barrier();
+  Value mi = b.load(sm, {x.c0});
+  return toIndex(b, mi);
+}
+
+/// Member offsets of the coarse clusters [0, Cb): a warp per cluster counts
+/// the fine clusters of [0, nc) assigned to it (ballots) into off[c + 1], then
+/// thread 0 takes the prefix sum over the C clusters.
+void coarseOffsets(KernelBuilder &b, const Ctx &x, Value Cb, Value nc,
+                   Value cC) {
+  forEach(b, x.warp, Cb, x.cNW, [&](KernelBuilder &kb, Value cc) {
+    Value cci = toI32(kb, cc);
+    Value tot = kb.forLoop(
+        x.c0, nc, x.c32, {x.c0i},
+        [&](KernelBuilder &k2, Value t0, ValueRange it) {
+          Value t = k2.add(t0, x.lane);
+          Value in = k2.cmp(CmpIPredicate::ult, t, nc);
+          Value tc = k2.select(in, t, x.c0);
+          Value a = k2.load(x.asg, {x.b, x.h, tc});
+          Value eq = k2.cmp(CmpIPredicate::eq, a, cci);
+          Value mine = andI(k2, in, eq);
+          Value mask = ballot(k2, x.full, mine);
+          Value pc = ctpop(k2, mask);
+          return SmallVector<Value>{k2.add(it[0], pc)};
+        })[0];
+    kb.ifThen(x.lane0, [&](KernelBuilder &k2) {
+      Value cp1 = k2.add(cc, x.c1);
+      k2.store(tot, x.off, {x.b, x.h, cp1});
+    });
+  });
+  b.barrier();
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    forEach(kb, x.c0, cC, x.c1, [&](KernelBuilder &k2, Value c) {
+      Value o0 = k2.load(x.off, {x.b, x.h, c});
+      Value cp1 = k2.add(c, x.c1);
+      Value o1 = k2.load(x.off, {x.b, x.h, cp1});
+      Value o2 = k2.add(o0, o1);
+      k2.store(o2, x.off, {x.b, x.h, cp1});
+    });
+  });
+  b.barrier();
+}
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterCoarsenKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c) {
   // Here C is the coarse capacity and M the fine one (rows of the fine level).
-  auto vars = baseVars(s, name);
-  vars["FCT"] = "memref<$Bx$Hx$Mx$Dxf32>";
-  vars["FCNT"] = "memref<$Bx$Hx$Mxi32>";
-  vars["ITERS"] = str(c.buildIters);
-  PointSpec pts{"%fcent", "$FCT", "f32", true, "%ids", "$AT", true, "%fcnt",
-                "$FCNT", ""};
-  PointSpec vals{"%fvcent", "$FCT", "f32", false, "", "", true, "%fcnt",
-                 "$FCNT", ""};
-  std::ostringstream t;
-  t << R"(gpu.func @$NAME(%fcent: $FCT, %fvcent: $FCT, %fcnt: $FCNT, %fst: $STT,
-    %cent: $CT, %vcent: $CT, %cnt: $CNT, %off: $OFT, %mem: $AT, %asg: $AT,
-    %st: $STT, %ids: $AT, %norms: $NT)
-    workgroup(%sm: memref<1xi32, #gpu.address_space<workgroup>>)
-    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-)" << prelude(s.D)
-    << configConsts(c) << R"(  %iters = arith.constant $ITERS : index
-  %cD4 = arith.constant $D4 : index
-  %cCD4 = arith.constant $CD4 : index
-  %cC1 = arith.constant $C1 : index
-  %cM = arith.constant $M : index
-  %c4x = arith.constant 4 : index
-  %h = gpu.block_id x
-  %b = gpu.block_id y
-)" << resetLevelText("%c0i") << R"(  %nci = memref.load %fst[%b, %h, %c0] : $STT
-  %nc = arith.index_cast %nci : i32 to index
-  scf.if %is0 {
-    %mm = scf.for %c = %c0 to %nc step %c1 iter_args(%k = %c0i) -> (i32) {
-      %fc = memref.load %fcnt[%b, %h, %c] : $FCNT
-      %ne = arith.cmpi sgt, %fc, %c0i : i32
-      %k2 = scf.if %ne -> (i32) {
-        %kx = arith.index_cast %k : i32 to index
-        %ci = arith.index_cast %c : index to i32
-        memref.store %ci, %ids[%b, %h, %kx] : $AT
-        %k1 = arith.addi %k, %c1i : i32
-        scf.yield %k1 : i32
-      } else {
-        scf.yield %k : i32
-      }
-      scf.yield %k2 : i32
-    }
-    memref.store %mm, %sm[%c0] : memref<1xi32, #gpu.address_space<workgroup>>
-  }
-  gpu.barrier
-  %mi = memref.load %sm[%c0] : memref<1xi32, #gpu.address_space<workgroup>>
-  %m = arith.index_cast %mi : i32 to index
-  %any = arith.cmpi ugt, %m, %c0 : index
-  %ncc = scf.if %any -> (index) {
-)" << clustersText("Cb0", "%m")
-    << "  %Cb = arith.minui %Cb0, %cC : index\n"
-    << kmeansCore(pts, "%m", "%c0", "%Cb", "%iters", true, s.D)
-    // Members per coarse cluster (fine clusters), then offsets.
-    << R"(  scf.for %cc = %warp to %Cb step %cNW {
-    %cci = arith.index_cast %cc : index to i32
-    %tot = scf.for %t0 = %c0 to %nc step %c32 iter_args(%a = %c0i) -> (i32) {
-      %tt = arith.addi %t0, %lane : index
-      %in = arith.cmpi ult, %tt, %nc : index
-      %tc = arith.select %in, %tt, %c0 : index
-      %aa = memref.load %asg[%b, %h, %tc] : $AT
-      %eq = arith.cmpi eq, %aa, %cci : i32
-      %p = arith.andi %in, %eq : i1
-      %mask = nvvm.vote.sync ballot %full, %p -> i32
-      %pc = math.ctpop %mask : i32
-      %a2 = arith.addi %a, %pc : i32
-      scf.yield %a2 : i32
-    }
-    scf.if %lane0 {
-      %cp1 = arith.addi %cc, %c1 : index
-      memref.store %tot, %off[%b, %h, %cp1] : $OFT
-    }
-  }
-  gpu.barrier
-  scf.if %is0 {
-    scf.for %c = %c0 to %cC step %c1 {
-      %o0 = memref.load %off[%b, %h, %c] : $OFT
-      %cp1 = arith.addi %c, %c1 : index
-      %o1 = memref.load %off[%b, %h, %cp1] : $OFT
-      %o2 = arith.addi %o0, %o1 : i32
-      memref.store %o2, %off[%b, %h, %cp1] : $OFT
-    }
-  }
-  gpu.barrier
-)" << finishClusters(vals, "%c0", "%Cb", "%c0", "%nc", "cnt", s.D)
-    << R"(  scf.yield %Cb : index
-  } else {
-    scf.yield %c0 : index
-  }
-  scf.if %is0 {
-    %ncci = arith.index_cast %ncc : index to i32
-    %lci = memref.load %fst[%b, %h, %c1] : $STT
-    memref.store %ncci, %st[%b, %h, %c0] : $STT
-    memref.store %lci, %st[%b, %h, %c1] : $STT
-    memref.store %c0i, %st[%b, %h, %c2] : $STT
-    memref.store %c0i, %st[%b, %h, %c3] : $STT
-  }
-  gpu.return
-}
-)";
-  return expand(t.str(), vars);
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  MemRefType fcentT = KernelBuilder::memref({s.B, s.H, s.M, s.D}, b.f32());
+  MemRefType fcntT = KernelBuilder::memref({s.B, s.H, s.M}, b.getI32Type());
+  auto fn = createKernel(
+      b, module, name,
+      {fcentT, fcentT, fcntT, ty.st, ty.cent, ty.cent, ty.cnt, ty.off, ty.asg,
+       ty.asg, ty.st, ty.asg, ty.norms},
+      {KernelBuilder::workgroup({1}, b.getI32Type())},
+      {int32_t(kThreads), 1, 1});
+  Value fcent = fn.getArgument(0), fvcent = fn.getArgument(1);
+  Value fcnt = fn.getArgument(2), fst = fn.getArgument(3);
+  Value st = fn.getArgument(10), ids = fn.getArgument(11);
+  Value sm = fn.getWorkgroupAttributions()[0];
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(4);
+  x.vcent = fn.getArgument(5);
+  x.cnt = fn.getArgument(6);
+  x.off = fn.getArgument(7);
+  x.mem = fn.getArgument(8);
+  x.asg = fn.getArgument(9);
+  x.norms = fn.getArgument(12);
+  Knobs kn(b, s, c);
+  Value iters = b.index(c.buildIters);
+  x.h = b.blockId(gpu::Dimension::x);
+  x.b = b.blockId(gpu::Dimension::y);
+  resetLevel(b, x, s, x.c0i);
+  Value nci = b.load(fst, {x.b, x.h, x.c0});
+  Value nc = toIndex(b, nci);
+  Value m = compactNonEmpty(b, x, fcnt, ids, sm, nc);
+  Value any = b.cmp(CmpIPredicate::ugt, m, x.c0);
+  // The points are the non-empty fine centroids weighted by their token
+  // counts; the members of a coarse cluster are fine clusters.
+  Value ncc = ifElse(
+      b, any,
+      [&](KernelBuilder &kb) {
+        Value Cb0 = clusterCount(kb, x, kn, m);
+        Value Cb = minU(kb, Cb0, kn.cC);
+        kmeans(kb, x, Points{fcent, ids, fcnt, {}}, KBlock{m, x.c0, Cb}, iters,
+               true);
+        coarseOffsets(kb, x, Cb, nc, kn.cC);
+        finishClusters(kb, x, Points{fvcent, {}, fcnt, {}}, x.c0, Cb, x.c0, nc,
+                       false);
+        return SmallVector<Value>{Cb};
+      },
+      [&](KernelBuilder &) { return SmallVector<Value>{x.c0}; })[0];
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    Value ncci = toI32(kb, ncc);
+    Value lci = kb.load(fst, {x.b, x.h, x.c1});
+    kb.store(ncci, st, {x.b, x.h, x.c0});
+    kb.store(lci, st, {x.b, x.h, x.c1});
+    kb.store(x.c0i, st, {x.b, x.h, kb.index(2)});
+    kb.store(x.c0i, st, {x.b, x.h, kb.index(3)});
+  });
+  b.ret();
+  return fn;
 }
