@@ -1,24 +1,37 @@
-//===- AttentionKernels.cpp - split-KV attention, combine, merge (GPU) ----===//
+//===- AttentionKernels.cpp - split-KV attention on CUDA cores (GPU) ------===//
 //
 // Layout: a K/V row of D elements is read by `lanes = D / vec` consecutive
 // lanes with one 16-byte load each; a warp holds 32 / lanes row groups, a CTA
 // of `threads` threads NG = threads / lanes groups. Every group walks its own
-// contiguous share of the CTA's tokens with an online softmax for all G query
+// strided share of the CTA's tokens with an online softmax for all G query
 // heads of the KV head, so each K/V row is loaded once for the whole GQA
 // group. Partial states are combined through shared memory at the end of the
 // CTA and written per split; `combine` / `merge` kernels reduce the splits.
 //
+// The approximation kernel is the same kernel over value centroids: its
+// "tokens" are clusters, its logits are read (centroid_score wrote them) and
+// offset by log(count), and empty or selected clusters get weight 0.
+//
 //===----------------------------------------------------------------------===//
 
-#include "KernelGen.h"
+#include "AttentionKernels.h"
 
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
 #include <vector>
 
+using namespace mlir;
 using namespace mlir::multipole::gpugen;
+
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+//===----------------------------------------------------------------------===//
+// Text substitution, still used by the kernels of ClusterKernels.cpp until
+// they are built with KernelBuilder.
+//===----------------------------------------------------------------------===//
 
 std::string mlir::multipole::gpugen::subst(
     llvm::StringRef text, const std::map<std::string, std::string> &vars) {
@@ -48,21 +61,6 @@ std::string mlir::multipole::gpugen::subst(
   return out;
 }
 
-std::string mlir::multipole::gpugen::parentSelectedText(const std::string &sfx,
-                                                       const std::string &idx,
-                                                       const std::string &dim) {
-  const std::string &x = sfx;
-  return "    %pp" + x + " = memref.load %pa[%b, %h, " + idx + "] : memref<$Bx$Hx" +
-         dim + "xi32>\n" +
-         "    %pok" + x + " = arith.cmpi sge, %pp" + x + ", %c0i : i32\n" +
-         "    %ppc" + x + " = arith.maxsi %pp" + x + ", %c0i : i32\n" +
-         "    %ppi" + x + " = arith.index_cast %ppc" + x + " : i32 to index\n" +
-         "    %psv" + x + " = memref.load %ps[%b, %h, %ppi" + x +
-         "] : memref<$Bx$Hx$CPxi8>\n" +
-         "    %psel" + x + " = arith.cmpi ne, %psv" + x + ", %c0i8 : i8\n" +
-         "    %pe" + x + " = arith.andi %pok" + x + ", %psel" + x + " : i1\n";
-}
-
 bool mlir::multipole::gpugen::attnShapeSupported(const AttnShape &s,
                                                  std::string &why) {
   if ((s.D * s.eltBytes()) % 16 != 0) {
@@ -81,45 +79,21 @@ bool mlir::multipole::gpugen::attnShapeSupported(const AttnShape &s,
   return true;
 }
 
-namespace {
-/// Rows per group per loop iteration in the streaming kernels.
-constexpr int64_t kUnroll = 4;
-std::string str(int64_t v) { return std::to_string(v); }
-
-/// Common substitutions for attention kernels.
-std::map<std::string, std::string> attnVars(const AttnShape &s,
-                                            int64_t splits, int64_t threads) {
-  int64_t lanes = s.lanes(), ng = threads / lanes;
-  return {{"B", str(s.B)},         {"HQ", str(s.Hq)},
-          {"H", str(s.H)},         {"N", str(s.N)},
-          {"D", str(s.D)},         {"E", s.elt},
-          {"G", str(s.G())},       {"V", str(s.vec())},
-          {"LANES", str(lanes)},   {"NG", str(ng)},
-          {"S", str(splits)},      {"T", str(threads)},
-          {"NGG", str(ng * s.G())}, {"NGGD", str(ng * s.G() * s.D)},
-          {"GD", str(s.G() * s.D)}, {"UNG", str(ng * kUnroll)}};
+int64_t mlir::multipole::gpugen::approxFloatsPerLane(const AttnShape &s) {
+  // 64 bytes per lane at large batch (fewer lanes per row, fewer shuffles:
+  // 0.152 ms vs 0.166 ms at B = 16, runs 14-15), 32 bytes at small batch
+  // (85 instead of 134 registers: 5 CTAs per SM for one short wave).
+  auto ok = [&](int64_t pl) {
+    return s.D % pl == 0 && s.D / pl <= 32 && ((s.D / pl) & (s.D / pl - 1)) == 0;
+  };
+  if (s.B * s.H >= 64 && ok(16))
+    return 16;
+  if (ok(8))
+    return 8;
+  return 0;
 }
 
-/// Butterfly sum over the `lanes` lanes of a row group (xor offsets stay
-/// inside the group since `lanes` is a power of two).
-std::string rowReduce(const std::string &var, int64_t lanes,
-                      const std::string &out) {
-  std::string r, cur = var;
-  int step = 0;
-  for (int64_t off = lanes / 2; off >= 1; off /= 2, ++step) {
-    std::string o = var + "_o" + str(step), sh = var + "_sh" + str(step),
-                nx = var + "_r" + str(step);
-    r += "        %" + o + " = arith.constant " + str(off) + " : i32\n";
-    r += "        %" + sh + ", %" + sh + "_ok = gpu.shuffle xor %" + cur +
-         ", %" + o + ", %c32i : f32\n";
-    r += "        %" + nx + " = arith.addf %" + cur + ", %" + sh + " : f32\n";
-    cur = nx;
-  }
-  r += "        %" + out + " = arith.addf %" + cur + ", %zf : f32\n";
-  return r;
-}
-} // namespace
-
+// (text of the tensor-core kernel, until it is built with KernelBuilder)
 std::string mlir::multipole::gpugen::splitRangeText(SplitMode mode,
                                                     bool hasLens) {
   // Length of the token sequence of this (b, h).
@@ -190,341 +164,594 @@ std::string mlir::multipole::gpugen::splitPartialCombineText() {
 )";
 }
 
-std::string mlir::multipole::gpugen::attentionSplitKernel(
-    llvm::StringRef name, const AttnShape &s, const AttnLaunch &l, bool sparse,
-    bool hasLens) {
-  return attentionSplitKernelImpl(name, s, l, sparse ? SplitMode::Sparse
-                                                     : SplitMode::Dense,
-                                  hasLens, false, 0);
+//===----------------------------------------------------------------------===//
+// Pieces shared with the tensor-core kernel
+//===----------------------------------------------------------------------===//
+
+SplitRange mlir::multipole::gpugen::splitRange(KernelBuilder &b, Value count,
+                                               Value split, int64_t N,
+                                               int64_t splits) {
+  Value c0 = b.index(0), cN = b.index(N), cS = b.index(splits);
+  Value nt0 = arith::IndexCastOp::create(b, b.getIndexType(), count);
+  Value nt1 = arith::MaxSIOp::create(b, nt0, c0);
+  Value nt = arith::MinUIOp::create(b, nt1, cN);
+  // This CTA's tokens: ceil(nt / splits) of them, clamped to the sequence.
+  Value chunk = arith::CeilDivUIOp::create(b, nt, cS);
+  Value lo0 = b.mul(split, chunk);
+  Value lo = arith::MinUIOp::create(b, lo0, nt);
+  Value hi0 = b.add(lo, chunk);
+  Value hi = arith::MinUIOp::create(b, hi0, nt);
+  Value len = b.sub(hi, lo);
+  return {lo, hi, len};
 }
 
-int64_t mlir::multipole::gpugen::approxFloatsPerLane(const AttnShape &s) {
-  // 64 bytes per lane at large batch (fewer lanes per row, fewer shuffles:
-  // 0.152 ms vs 0.166 ms at B = 16, runs 14-15), 32 bytes at small batch
-  // (85 instead of 134 registers: 5 CTAs per SM for one short wave).
-  auto ok = [&](int64_t pl) {
-    return s.D % pl == 0 && s.D / pl <= 32 && ((s.D / pl) & (s.D / pl - 1)) == 0;
-  };
-  if (s.B * s.H >= 64 && ok(16))
-    return 16;
-  if (ok(8))
-    return 8;
-  return 0;
+namespace {
+
+/// Row r, head g of the CTA partials: m and l of slot r * G + g.
+struct RowPartial {
+  Value slot, m, l, has;
+};
+
+RowPartial loadRowPartial(KernelBuilder &b, const CtaPartials &cta, Value r,
+                          Value cG, Value hg, Value zf) {
+  Value rG = b.mul(r, cG);
+  Value slot = b.add(rG, hg);
+  Value m = b.load(cta.m, {slot});
+  Value l = b.load(cta.l, {slot});
+  Value has = b.cmp(CmpFPredicate::OGT, l, zf);
+  return {slot, m, l, has};
 }
 
-std::string mlir::multipole::gpugen::approxSplitKernel(
-    llvm::StringRef name, const AttnShape &s, int64_t C, int64_t csplits,
-    int64_t threads, bool hasParent, int64_t Cparent,
-    int64_t laneFloats) {
-  // Rows are f32 value centroids; "tokens" are clusters.
+} // namespace
+
+void mlir::multipole::gpugen::storeSplitPartials(
+    KernelBuilder &b, const CtaPartials &cta, Value pacc, Value pm, Value pl,
+    Value tid, Value bb, Value h, Value split, int64_t G, int64_t D,
+    int64_t threads) {
+  Value c0 = b.index(0), c1 = b.index(1), cRows = b.index(cta.rows);
+  Value cG = b.index(G), cD = b.index(D), cGD = b.index(G * D);
+  Value cT = b.index(threads);
+  Value zf = b.f32(0.0), ninf = b.negInf();
+  // Thread w handles dimension d of head hg: the maximum over the non-empty
+  // rows, then the rows' log-sum-exp weighted sums.
+  b.forLoop(tid, cGD, cT, {}, [&](KernelBuilder &kb, Value w, ValueRange) {
+    Value hg = kb.div(w, cD);
+    Value d = kb.rem(w, cD);
+    Value M = kb.forLoop(c0, cRows, c1, {ninf},
+                         [&](KernelBuilder &k2, Value r, ValueRange it) {
+                           RowPartial p = loadRowPartial(k2, cta, r, cG, hg, zf);
+                           Value mm = k2.maximum(it[0], p.m);
+                           return SmallVector<Value>{k2.select(p.has, mm, it[0])};
+                         })[0];
+    SmallVector<Value> LA = kb.forLoop(
+        c0, cRows, c1, {zf, zf}, [&](KernelBuilder &k2, Value r, ValueRange it) {
+          RowPartial p = loadRowPartial(k2, cta, r, cG, hg, zf);
+          Value e = k2.exp(k2.sub(p.m, M));
+          Value f = k2.select(p.has, e, zf);
+          Value si = k2.add(k2.mul(p.slot, cD), d);
+          Value a = k2.load(cta.acc, {si});
+          Value ls = k2.add(it[0], k2.mul(p.l, f));
+          Value af = k2.select(p.has, k2.mul(a, f), zf);
+          return SmallVector<Value>{ls, k2.add(it[1], af)};
+        });
+    Value qh = kb.add(kb.mul(h, cG), hg);
+    kb.store(LA[1], pacc, {bb, qh, split, d});
+    kb.ifThen(kb.cmp(CmpIPredicate::eq, d, c0), [&](KernelBuilder &k2) {
+      k2.store(M, pm, {bb, qh, split});
+      k2.store(LA[0], pl, {bb, qh, split});
+    });
+    return SmallVector<Value>{};
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// The CUDA-core split kernel
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Rows per group per loop iteration of the token loop.
+constexpr int64_t kUnroll = 4;
+
+Type elementType(MLIRContext *ctx, StringRef elt) {
+  if (elt == "bf16")
+    return BFloat16Type::get(ctx);
+  if (elt == "f16")
+    return Float16Type::get(ctx);
+  return Float32Type::get(ctx);
+}
+
+/// x + 0.0 (f32 or a vector of f32). Not an identity under IEEE rules (-0
+/// becomes +0), so nothing folds it away. The text kernels used it to rename
+/// values, and ptxas's register allocation of these kernels depends on it:
+/// without the five of this file the approximation kernel at B = 16 takes
+/// 141 registers instead of 134, the f32 decode kernel 86 instead of 83 (and
+/// others 2-5 fewer). Kept until a device benchmark decides their removal.
+Value plusZero(KernelBuilder &b, Value x) {
+  if (auto vt = dyn_cast<VectorType>(x.getType())) {
+    Value zero = b.zeros(vt.getNumElements());
+    return b.add(x, zero);
+  }
+  Value zero = b.f32(0.0);
+  return b.add(x, zero);
+}
+
+/// A 16-byte aligned vector.load of `n` elements.
+Value loadAligned(KernelBuilder &b, int64_t n, Value mem, ValueRange idx) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  return vector::LoadOp::create(b, VectorType::get({n}, elt), mem, idx,
+                                /*nontemporal=*/false, llvm::Align(16));
+}
+
+/// `v` as f32 (extf of a bf16 / f16 vector; an f32 vector plus zero).
+Value extToF32(KernelBuilder &b, Value v) {
+  auto t = cast<VectorType>(v.getType());
+  if (t.getElementType().isF32())
+    return plusZero(b, v);
+  return arith::ExtFOp::create(b, t.clone(b.f32()), v);
+}
+
+/// The sum of the elements of `v`.
+Value reduceAdd(KernelBuilder &b, Value v) {
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, v);
+}
+
+/// gpu.shuffle idx: lane `src` (i32)'s `v`.
+Value shuffleIdx(KernelBuilder &b, Value v, Value src) {
+  Value width = b.i32(32);
+  return gpu::ShuffleOp::create(b, v, src, width, gpu::ShuffleMode::IDX)
+      .getShuffleResult();
+}
+
+/// Whether the parent (coarse cluster) of item `j` exists and is selected:
+/// pa[b, h, j] >= 0 and ps[b, h, pa[b, h, j]] != 0.
+Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
+                     Value j) {
+  Value c0i = b.i32(0);
+  Value c0i8 = arith::ConstantIntOp::create(b, 0, 8);
+  Value p = b.load(pa, {bb, h, j});
+  Value exists = b.cmp(CmpIPredicate::sge, p, c0i);
+  Value pc = arith::MaxSIOp::create(b, p, c0i);
+  Value pi = arith::IndexCastOp::create(b, b.getIndexType(), pc);
+  Value sel = b.load(ps, {bb, h, pi});
+  Value isSel = b.cmp(CmpIPredicate::ne, sel, c0i8);
+  return arith::AndIOp::create(b, exists, isSel);
+}
+
+int64_t log2Exact(int64_t v) {
+  int64_t l = 0;
+  while ((int64_t(1) << l) < v)
+    ++l;
+  return l;
+}
+
+/// The shapes of one split kernel.
+struct SplitSpec {
+  AttnShape s;
+  int64_t splits, threads;
+  SplitMode mode;
+  bool hasLens, hasParent;
+  int64_t Cparent;
+};
+
+/// One row (token or cluster) of an iteration of the token loop, as seen by
+/// a lane: whether it counts, its K (f32, exact) and V (f32) slices, and in
+/// approx mode its index and log(count).
+struct Row {
+  Value ok, j, k, v, logCount;
+};
+
+/// The builder of the CUDA-core split kernel: the kernel arguments, the ids
+/// and the per-head query state, shared by the phases below.
+class SplitKernel {
+public:
+  SplitKernel(KernelBuilder &b, const SplitSpec &spec)
+      : b(b), sp(spec), s(spec.s), G(s.G()), lanes(s.lanes()), V(s.vec()),
+        NG(spec.threads / s.lanes()) {
+    joint = !approx() && G > 1 && G <= lanes && (G & (G - 1)) == 0;
+  }
+
+  gpu::GPUFuncOp build(gpu::GPUModuleOp module, StringRef name);
+
+private:
+  bool approx() const { return sp.mode == SplitMode::Approx; }
+  bool sparse() const { return sp.mode == SplitMode::Sparse; }
+
+  SmallVector<Type> argTypes();
+  void bindArgs(gpu::GPUFuncOp fn);
+  Value tokenCount();
+  void loadQueries();
+  void jointSetup();
+  SmallVector<Value> tokenStep(KernelBuilder &kb, Value it, ValueRange acc);
+  SmallVector<Row> loadRows(KernelBuilder &kb, Value base);
+  Row loadApproxRow(KernelBuilder &kb, Value j, Value valid);
+  SmallVector<SmallVector<Value>> jointDots(KernelBuilder &kb,
+                                            ArrayRef<Row> rows);
+  Value rowDot(KernelBuilder &kb, int64_t g, const Row &row);
+  SmallVector<Value>
+  softmaxUpdate(KernelBuilder &kb, ArrayRef<Row> rows,
+                llvm::function_ref<Value(int64_t)> logit, Value m, Value l,
+                Value a);
+  void storeGroupPartials(ValueRange res);
+
+  KernelBuilder &b;
+  const SplitSpec &sp;
+  const AttnShape &s;
+  int64_t G, lanes, V, NG;
+  bool joint;
+
+  // Arguments (those of the mode; the others stay null).
+  Value q, k, v, lens, tok, ntok, logits, cnt, st, sel, pa, ps;
+  Value pacc, pm, pl, scale, sm, sl, sacc;
+  // Ids, the CTA's slice, constants.
+  Value split, h, bb, tid, grp, sub, d0;
+  SplitRange range;
+  // The first row of this group: it takes rows loG, loG + NG, ...
+  Value loG;
+  Value zf, ninf, zv, one;
+  // Per query head: its index and (exact) scaled query slice.
+  SmallVector<Value> qh, qs;
+  // Joint reduction: the lane bit of each butterfly step, the source lane
+  // of each head's sum.
+  SmallVector<Value> tb, jsrc;
+};
+
+SmallVector<Type> SplitKernel::argTypes() {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.f32(), i32 = b.getI32Type(), i8 = b.getI8Type();
+  Type e = elementType(ctx, s.elt);
+  int64_t B = s.B, Hq = s.Hq, H = s.H, N = s.N, D = s.D, S = sp.splits;
+  SmallVector<Type> t;
+  if (approx()) {
+    t = {KernelBuilder::memref({B, Hq, N}, f32),
+         KernelBuilder::memref({B, H, N, D}, f32),
+         KernelBuilder::memref({B, H, N}, i32),
+         KernelBuilder::memref({B, H, 4}, i32),
+         KernelBuilder::memref({B, H, N}, i8)};
+    if (sp.hasParent)
+      t.append({KernelBuilder::memref({B, H, N}, i32),
+                KernelBuilder::memref({B, H, sp.Cparent}, i8)});
+  } else {
+    t = {KernelBuilder::memref({B, Hq, D}, e),
+         KernelBuilder::memref({B, H, N, D}, e),
+         KernelBuilder::memref({B, H, N, D}, e)};
+  }
+  if (sp.hasLens && sp.mode == SplitMode::Dense)
+    t.push_back(KernelBuilder::memref({B}, i32));
+  if (sparse())
+    t.append({KernelBuilder::memref({B, H, N}, i32),
+              KernelBuilder::memref({B, H}, i32)});
+  t.append({KernelBuilder::memref({B, Hq, S, D}, f32),
+            KernelBuilder::memref({B, Hq, S}, f32),
+            KernelBuilder::memref({B, Hq, S}, f32), f32});
+  return t;
+}
+
+void SplitKernel::bindArgs(gpu::GPUFuncOp fn) {
+  unsigned i = 0;
+  auto next = [&] { return fn.getArgument(i++); };
+  if (approx()) {
+    logits = next();
+    v = next();
+    cnt = next();
+    st = next();
+    sel = next();
+    if (sp.hasParent) {
+      pa = next();
+      ps = next();
+    }
+  } else {
+    q = next();
+    k = next();
+    v = next();
+  }
+  if (sp.hasLens && sp.mode == SplitMode::Dense)
+    lens = next();
+  if (sparse()) {
+    tok = next();
+    ntok = next();
+  }
+  pacc = next();
+  pm = next();
+  pl = next();
+  scale = next();
+  sm = fn.getWorkgroupAttributions()[0];
+  sl = fn.getWorkgroupAttributions()[1];
+  sacc = fn.getWorkgroupAttributions()[2];
+}
+
+/// The length of the (b, h) sequence (i32): the cluster count (approx), the
+/// token list's count (sparse), lens[b] or N.
+Value SplitKernel::tokenCount() {
+  if (approx())
+    return b.load(st, {bb, h, b.index(0)});
+  if (sparse())
+    return b.load(ntok, {bb, h});
+  if (sp.hasLens)
+    return b.load(lens, {bb});
+  return b.i32(s.N);
+}
+
+/// Query rows of the G heads (exact: loaded and scaled once).
+void SplitKernel::loadQueries() {
+  Value cG = b.index(G);
+  for (int64_t g = 0; g < G; ++g) {
+    Value hG = b.mul(h, cG);
+    qh.push_back(b.add(hG, b.index(g)));
+    if (approx())
+      continue;
+    Value qr = loadAligned(b, V, q, {bb, qh[g], d0});
+    Value qf = extToF32(b, qr);
+    Value sc = b.broadcast(V, scale);
+    qs.push_back(b.mul(qf, sc));
+  }
+}
+
+/// The joint reduction of the G dots of a row (G a power of two <= lanes):
+/// butterfly step i exchanges half of the heads a lane still holds across
+/// lane bit lanes >> (i + 1) (`tb[i]`: which half it keeps); the lane with
+/// sub-lane bits spelling g ends with head g's sum (`jsrc[g]`).
+void SplitKernel::jointSetup() {
+  int64_t logG = log2Exact(G);
+  Value lane = b.rem(tid, b.index(32));
+  Value gbase = b.sub(lane, sub);
+  for (int64_t i = 0; i < logG; ++i) {
+    Value bit = arith::AndIOp::create(b, sub, b.index(lanes >> (i + 1)));
+    tb.push_back(b.cmp(CmpIPredicate::ne, bit, b.index(0)));
+  }
+  for (int64_t g = 0; g < G; ++g) {
+    int64_t subg = 0;
+    for (int64_t i = 0; i < logG; ++i)
+      if ((g >> (logG - 1 - i)) & 1)
+        subg += lanes >> (i + 1);
+    Value src = b.add(gbase, b.index(subg));
+    jsrc.push_back(arith::IndexCastOp::create(b, b.getI32Type(), src));
+  }
+}
+
+/// An approx row: cluster j counts when it is non-empty, not selected (its
+/// tokens are in the exact part), in the slice and, at a fine level, its
+/// parent is not selected either.
+Row SplitKernel::loadApproxRow(KernelBuilder &kb, Value j, Value valid) {
+  Value n = kb.load(cnt, {bb, h, j});
+  Value nonEmpty = kb.cmp(CmpIPredicate::sgt, n, kb.i32(0));
+  Value sv = kb.load(sel, {bb, h, j});
+  Value c0i8 = arith::ConstantIntOp::create(kb, 0, 8);
+  Value notSel = kb.cmp(CmpIPredicate::eq, sv, c0i8);
+  Value ok = arith::AndIOp::create(kb, nonEmpty, notSel);
+  ok = arith::AndIOp::create(kb, ok, valid);
+  if (sp.hasParent) {
+    Value pe = parentSelected(kb, pa, ps, bb, h, j);
+    ok = arith::AndIOp::create(kb, ok, pe);
+  }
+  Value vf = loadAligned(kb, V, v, {bb, h, j, d0});
+  Value nf = arith::SIToFPOp::create(kb, kb.f32(), n);
+  Value logCount = math::LogOp::create(kb, nf);
+  return {ok, j, Value(), vf, logCount};
+}
+
+/// The kUnroll rows of an iteration: group grp takes rows base + u * NG; a
+/// row past the slice reads row lo and does not count. All loads are issued
+/// before any use (more bytes in flight per warp).
+SmallVector<Row> SplitKernel::loadRows(KernelBuilder &kb, Value base) {
+  SmallVector<Row> rows;
+  SmallVector<Value> kr, vr;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value p0 = kb.add(base, kb.index(u * NG));
+    Value valid = kb.cmp(CmpIPredicate::ult, p0, range.hi);
+    Value p = kb.select(valid, p0, range.lo);
+    Value j = p;
+    if (sparse()) {
+      Value ji = kb.load(tok, {bb, h, p});
+      j = arith::IndexCastOp::create(kb, kb.getIndexType(), ji);
+    }
+    if (approx()) {
+      rows.push_back(loadApproxRow(kb, j, valid));
+      continue;
+    }
+    rows.push_back({valid, j, Value(), Value(), Value()});
+    kr.push_back(loadAligned(kb, V, k, {bb, h, j, d0}));
+    vr.push_back(loadAligned(kb, V, v, {bb, h, j, d0}));
+  }
+  if (!approx())
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      rows[u].k = extToF32(kb, kr[u]);
+      rows[u].v = extToF32(kb, vr[u]);
+    }
+  return rows;
+}
+
+/// q_g . k of a row on its `lanes` lanes: per-lane dot, butterfly sum.
+Value SplitKernel::rowDot(KernelBuilder &kb, int64_t g, const Row &row) {
+  Value part = reduceAdd(kb, kb.mul(qs[g], row.k));
+  Value sum =
+      kb.warpAllReduce(part, lanes, [](KernelBuilder &k2, Value x, Value y) {
+        return k2.add(x, y);
+      });
+  return plusZero(kb, sum);
+}
+
+/// The G logits of each row, reduced jointly (see jointSetup): G - 1
+/// exchanges, the remaining plain butterfly steps, then G index shuffles
+/// broadcast the sums: 9 shuffles per row for G = 4, 16 lanes, instead of 16.
+/// Returns logits[g][u].
+SmallVector<SmallVector<Value>> SplitKernel::jointDots(KernelBuilder &kb,
+                                                       ArrayRef<Row> rows) {
+  int64_t logG = log2Exact(G);
+  SmallVector<SmallVector<Value>> x(G, SmallVector<Value>(kUnroll));
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    SmallVector<Value> vals;
+    for (int64_t g = 0; g < G; ++g)
+      vals.push_back(reduceAdd(kb, kb.mul(qs[g], rows[u].k)));
+    for (int64_t i = 0; i < logG; ++i) {
+      int64_t off = lanes >> (i + 1), half = int64_t(vals.size()) / 2;
+      SmallVector<Value> next;
+      for (int64_t m = 0; m < half; ++m) {
+        Value send = kb.select(tb[i], vals[m], vals[half + m]);
+        Value keep = kb.select(tb[i], vals[half + m], vals[m]);
+        Value recv = kb.shuffleXor(send, off);
+        next.push_back(kb.add(keep, recv));
+      }
+      vals = next;
+    }
+    Value cur = kb.warpAllReduce(vals[0], lanes >> logG,
+                                 [](KernelBuilder &k2, Value a, Value c) {
+                                   return k2.add(a, c);
+                                 });
+    for (int64_t g = 0; g < G; ++g)
+      x[g][u] = shuffleIdx(kb, cur, jsrc[g]);
+  }
+  return x;
+}
+
+/// The online-softmax update of one head with the kUnroll rows of an
+/// iteration (`logit(u)`: row u's logit, before masking; built in turn with
+/// the running maximum): rescale (m, l, acc) once to the new maximum, then
+/// add each counted row with weight e^(x - m). A head that has seen no row
+/// keeps m = -inf and factor 1.
+SmallVector<Value> SplitKernel::softmaxUpdate(
+    KernelBuilder &kb, ArrayRef<Row> rows,
+    llvm::function_ref<Value(int64_t)> logit, Value m, Value l, Value a) {
+  SmallVector<Value> x;
+  Value mn = m;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value xu = logit(u);
+    x.push_back(kb.select(rows[u].ok, xu, ninf));
+    mn = kb.maximum(mn, x[u]);
+  }
+  mn = plusZero(kb, mn);
+  Value none = kb.cmp(CmpFPredicate::OEQ, mn, ninf);
+  Value fe = kb.exp(kb.sub(m, mn));
+  Value f = kb.select(none, one, fe);
+  Value ln = kb.mul(l, f);
+  Value fv = kb.broadcast(V, f);
+  Value an = kb.mul(a, fv);
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value ee = kb.exp(kb.sub(x[u], mn));
+    Value e = kb.select(rows[u].ok, ee, zf);
+    ln = kb.add(ln, e);
+    Value ev = kb.broadcast(V, e);
+    an = vector::FMAOp::create(kb, ev, rows[u].v, an);
+  }
+  ln = plusZero(kb, ln);
+  an = plusZero(kb, an);
+  return {mn, ln, an};
+}
+
+/// One iteration of the token loop: kUnroll rows per group.
+SmallVector<Value> SplitKernel::tokenStep(KernelBuilder &kb, Value it,
+                                          ValueRange acc) {
+  Value itu = kb.mul(it, kb.index(NG * kUnroll));
+  Value base = kb.add(loG, itu);
+  SmallVector<Row> rows = loadRows(kb, base);
+  SmallVector<SmallVector<Value>> x;
+  if (joint)
+    x = jointDots(kb, rows);
+  SmallVector<Value> next;
+  for (int64_t g = 0; g < G; ++g) {
+    auto logit = [&](int64_t u) -> Value {
+      if (joint)
+        return x[g][u];
+      if (!approx())
+        return rowDot(kb, g, rows[u]);
+      // The centroid's logit, weighted by its token count.
+      Value lg = kb.load(logits, {bb, qh[g], rows[u].j});
+      return kb.add(lg, rows[u].logCount);
+    };
+    SmallVector<Value> upd = softmaxUpdate(kb, rows, logit, acc[3 * g],
+                                           acc[3 * g + 1], acc[3 * g + 2]);
+    next.append(upd);
+  }
+  return next;
+}
+
+/// The lane 0 of every group writes its (m, l) per head, every lane its acc
+/// slice, into the CTA partials.
+void SplitKernel::storeGroupPartials(ValueRange res) {
+  Value isLead = b.cmp(CmpIPredicate::eq, sub, b.index(0));
+  Value gG = b.mul(grp, b.index(G));
+  for (int64_t g = 0; g < G; ++g) {
+    Value slot = b.add(gG, b.index(g));
+    b.ifThen(isLead, [&](KernelBuilder &kb) {
+      kb.store(res[3 * g], sm, {slot});
+      kb.store(res[3 * g + 1], sl, {slot});
+    });
+    Value si = b.add(b.mul(slot, b.index(s.D)), d0);
+    b.vstore(res[3 * g + 2], sacc, {si});
+  }
+}
+
+gpu::GPUFuncOp SplitKernel::build(gpu::GPUModuleOp module, StringRef name) {
+  Type f32 = b.f32();
+  int64_t ngg = NG * G;
+  SmallVector<Type> wg = {KernelBuilder::workgroup({ngg}, f32),
+                          KernelBuilder::workgroup({ngg}, f32),
+                          KernelBuilder::workgroup({ngg * s.D}, f32)};
+  auto fn = createKernel(b, module, name, argTypes(), wg,
+                         {int32_t(sp.threads), 1, 1});
+  bindArgs(fn);
+  zf = b.f32(0.0);
+  ninf = b.negInf();
+  zv = b.zeros(V);
+  one = b.f32(1.0);
+  split = b.blockId(gpu::Dimension::x);
+  h = b.blockId(gpu::Dimension::y);
+  bb = b.blockId(gpu::Dimension::z);
+  tid = b.threadId(gpu::Dimension::x);
+  Value cLanes = b.index(lanes);
+  grp = b.div(tid, cLanes);
+  sub = b.rem(tid, cLanes);
+  d0 = b.mul(sub, b.index(V));
+  Value count = tokenCount();
+  range = splitRange(b, count, split, s.N, sp.splits);
+  // Every lane runs the same number of iterations (the row reductions are
+  // warp shuffles over all lanes).
+  Value trip = arith::CeilDivUIOp::create(b, range.len, b.index(NG * kUnroll));
+  loG = b.add(range.lo, grp);
+  loadQueries();
+  if (joint)
+    jointSetup();
+  SmallVector<Value> init;
+  for (int64_t g = 0; g < G; ++g)
+    init.append({ninf, zf, zv});
+  SmallVector<Value> res = b.forLoop(
+      b.index(0), trip, b.index(1), init,
+      [&](KernelBuilder &kb, Value it, ValueRange acc) {
+        return tokenStep(kb, it, acc);
+      });
+  storeGroupPartials(res);
+  b.barrier();
+  storeSplitPartials(b, CtaPartials{sm, sl, sacc, NG}, pacc, pm, pl, tid, bb,
+                     h, split, G, s.D, sp.threads);
+  b.ret();
+  return fn;
+}
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildAttentionSplitKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const AttnShape &s, const AttnLaunch &l, bool sparse, bool hasLens) {
+  KernelBuilder b(loc, ob);
+  SplitSpec spec{s,       l.splits, l.threads,
+                 sparse ? SplitMode::Sparse : SplitMode::Dense,
+                 hasLens, false,    0};
+  return SplitKernel(b, spec).build(module, name);
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildApproxSplitKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const AttnShape &s, int64_t C, int64_t csplits, int64_t threads,
+    bool hasParent, int64_t Cparent, int64_t laneFloats) {
+  KernelBuilder b(loc, ob);
+  // Rows are f32 value centroids; "tokens" are clusters. laneFloats of a
+  // row per lane: more loads in flight than one 16-byte load each, and few
+  // enough registers for 4+ CTAs per SM (bench/NOTES.md, run 14).
   AttnShape a = s;
   a.elt = "f32";
   a.N = C;
-  // 32 bytes of a value-centroid row per lane (16 lanes per 512-byte row):
-  // more loads in flight than one 16-byte load each, and few enough
-  // registers for 4+ CTAs per SM (64 bytes per lane needed 134: run 14).
   a.perLane = laneFloats;
-  return attentionSplitKernelImpl(name, a, AttnLaunch{csplits, threads},
-                                  SplitMode::Approx, true, hasParent, Cparent);
-}
-
-std::string mlir::multipole::gpugen::attentionSplitKernelImpl(
-    llvm::StringRef name, const AttnShape &s, const AttnLaunch &l,
-    SplitMode mode, bool hasLens, bool hasParent, int64_t Cparent) {
-  bool sparse = mode == SplitMode::Sparse, approx = mode == SplitMode::Approx;
-  auto vars = attnVars(s, l.splits, l.threads);
-  vars["NAME"] = name.str();
-  vars["CP"] = std::to_string(Cparent);
-  int64_t G = s.G(), lanes = s.lanes();
-  std::string t;
-  llvm::raw_string_ostream os(t);
-  // Signature. Sparse mode reads a token list [B,H,N] i32 and its length;
-  // approx mode reads logits, value centroids, counts, state and selection.
-  if (approx) {
-    os << "gpu.func @$NAME(%a: memref<$Bx$HQx$Nxf32>, %v: memref<$Bx$Hx$Nx$Dxf32>, "
-          "%cnt: memref<$Bx$Hx$Nxi32>, %st: memref<$Bx$Hx4xi32>, "
-          "%sel: memref<$Bx$Hx$Nxi8>, ";
-    if (hasParent)
-      os << "%pa: memref<$Bx$Hx$Nxi32>, %ps: memref<$Bx$Hx$CPxi8>, ";
-  } else {
-    os << "gpu.func @$NAME(%q: memref<$Bx$HQx$Dx$E>, %k: memref<$Bx$Hx$Nx$Dx$E>, "
-          "%v: memref<$Bx$Hx$Nx$Dx$E>, ";
-  }
-  if (hasLens && !sparse && !approx)
-    os << "%lens: memref<$Bxi32>, ";
-  if (sparse)
-    os << "%tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>, ";
-  os << "%pacc: memref<$Bx$HQx$Sx$Dxf32>, %pm: memref<$Bx$HQx$Sxf32>, "
-        "%pl: memref<$Bx$HQx$Sxf32>, %scale: f32)\n"
-        "    workgroup(%sm: memref<$NGGxf32, #gpu.address_space<workgroup>>, "
-        "%sl: memref<$NGGxf32, #gpu.address_space<workgroup>>, "
-        "%sacc: memref<$NGGDxf32, #gpu.address_space<workgroup>>)\n"
-        "    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {\n";
-  os << R"(
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c32i = arith.constant 32 : i32
-  %zf = arith.constant 0.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %zv = arith.constant dense<0.0> : vector<$Vxf32>
-  %c0i = arith.constant 0 : i32
-  %c0i8 = arith.constant 0 : i8
-  %cLANES = arith.constant $LANES : index
-  %cV = arith.constant $V : index
-  %cNG = arith.constant $NG : index
-  %cS = arith.constant $S : index
-  %cN = arith.constant $N : index
-  %cD = arith.constant $D : index
-  %cG = arith.constant $G : index
-  %cT = arith.constant $T : index
-  %cGD = arith.constant $GD : index
-  %split = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-  %tid = gpu.thread_id x
-  %grp = arith.divui %tid, %cLANES : index
-  %sub = arith.remui %tid, %cLANES : index
-  %d0 = arith.muli %sub, %cV : index
-)";
-  os << splitRangeText(approx ? SplitMode::Approx
-                              : sparse ? SplitMode::Sparse : SplitMode::Dense,
-                       hasLens);
-  os << R"(  // Every lane runs the same number of iterations (the row reductions are
-  // warp shuffles over all lanes): group g takes tokens lo + g, lo + g + NG, ...
-  %cUNG = arith.constant $UNG : index
-  %trip = arith.ceildivui %len, %cUNG : index
-  %lo_g = arith.addi %lo, %grp : index
-  %one = arith.constant 1.0 : f32
-)";
-  // Query rows of the group, scaled.
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    os << "  %qi" << gs << " = arith.constant " << gs << " : index\n"
-       << "  %hG" << gs << " = arith.muli %h, %cG : index\n"
-       << "  %qh" << gs << " = arith.addi %hG" << gs << ", %qi" << gs << " : index\n";
-    if (approx)
-      continue;
-    os << "  %qr" << gs << " = vector.load %q[%b, %qh" << gs
-       << ", %d0] {alignment = 16} : memref<$Bx$HQx$Dx$E>, vector<$Vx$E>\n";
-    if (s.elt == "f32")
-      os << "  %qf" << gs << " = arith.addf %qr" << gs << ", %zv : vector<$Vxf32>\n";
-    else
-      os << "  %qf" << gs << " = arith.extf %qr" << gs
-         << " : vector<$Vx$E> to vector<$Vxf32>\n";
-    os << "  %sc" << gs << " = vector.broadcast %scale : f32 to vector<$Vxf32>\n"
-       << "  %qs" << gs << " = arith.mulf %qf" << gs << ", %sc" << gs
-       << " : vector<$Vxf32>\n";
-  }
-  if (!approx && G > 1 && G <= lanes && (G & (G - 1)) == 0) {
-    int64_t logG = 0;
-    while ((int64_t(1) << logG) < G)
-      ++logG;
-    os << "  %c32x = arith.constant 32 : index\n"
-          "  %lane = arith.remui %tid, %c32x : index\n"
-          "  %gbase = arith.subi %lane, %sub : index\n";
-    for (int64_t i = 0; i < logG; ++i) {
-      int64_t off = lanes >> (i + 1);
-      os << "  %tbo" << i << " = arith.constant " << off << " : index\n"
-         << "  %tba" << i << " = arith.andi %sub, %tbo" << i << " : index\n"
-         << "  %tb" << i << " = arith.cmpi ne, %tba" << i << ", %c0 : index\n";
-    }
-    // The lane of a group that ends with head g's sum.
-    for (int64_t g = 0; g < G; ++g) {
-      int64_t subg = 0;
-      for (int64_t i = 0; i < logG; ++i)
-        if ((g >> (logG - 1 - i)) & 1)
-          subg += lanes >> (i + 1);
-      os << "  %jsg" << g << " = arith.constant " << subg << " : index\n"
-         << "  %jsl" << g << " = arith.addi %gbase, %jsg" << g << " : index\n"
-         << "  %jsrc" << g << " = arith.index_cast %jsl" << g << " : index to i32\n";
-    }
-  }
-  // Token loop: U rows per group per iteration, all loads issued first (more
-  // bytes in flight per warp), then one online-softmax update per head.
-  const int64_t U = kUnroll;
-  std::string VT = "vector<$Vxf32>";
-  os << "  %res:" << 3 * G << " = scf.for %it = %c0 to %trip step %c1 iter_args(";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "%m" << g << " = %ninf, %l" << g << " = %zf, %a"
-       << g << " = %zv";
-  os << ") -> (";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "f32, f32, " << VT;
-  os << ") {\n"
-        "    %itu = arith.muli %it, %cUNG : index\n"
-        "    %base = arith.addi %lo_g, %itu : index\n";
-  for (int64_t u = 0; u < U; ++u) {
-    std::string us = str(u);
-    os << "    %uo" << us << " = arith.constant " << u * 1 << " : index\n"
-       << "    %uoff" << us << " = arith.muli %uo" << us << ", %cNG : index\n"
-       << "    %p0_" << us << " = arith.addi %base, %uoff" << us << " : index\n"
-       << "    %valid" << us << " = arith.cmpi ult, %p0_" << us << ", %hi : index\n"
-       << "    %p" << us << " = arith.select %valid" << us << ", %p0_" << us
-       << ", %lo : index\n";
-    if (sparse)
-      os << "    %ji" << us << " = memref.load %tok[%b, %h, %p" << us
-         << "] : memref<$Bx$Hx$Nxi32>\n"
-         << "    %j" << us << " = arith.index_cast %ji" << us << " : i32 to index\n";
-    else
-      os << "    %j" << us << " = arith.addi %p" << us << ", %c0 : index\n";
-    if (approx) {
-      os << "    %cn" << us << " = memref.load %cnt[%b, %h, %j" << us
-         << "] : memref<$Bx$Hx$Nxi32>\n"
-         << "    %ne" << us << " = arith.cmpi sgt, %cn" << us << ", %c0i : i32\n"
-         << "    %sv" << us << " = memref.load %sel[%b, %h, %j" << us
-         << "] : memref<$Bx$Hx$Nxi8>\n"
-         << "    %ns" << us << " = arith.cmpi eq, %sv" << us << ", %c0i8 : i8\n"
-         << "    %ela" << us << " = arith.andi %ne" << us << ", %ns" << us << " : i1\n"
-         << "    %elb" << us << " = arith.andi %ela" << us << ", %valid" << us << " : i1\n";
-      if (hasParent)
-        os << parentSelectedText(us, "%j" + us, "$N")
-           << "    %ok" << us << " = arith.andi %elb" << us << ", %pe" << us << " : i1\n";
-      else
-        os << "    %ok" << us << " = arith.andi %elb" << us << ", %elb" << us << " : i1\n";
-      os << "    %vf" << us << " = vector.load %v[%b, %h, %j" << us
-         << ", %d0] {alignment = 16} : memref<$Bx$Hx$Nx$Dxf32>, " << VT << "\n"
-         << "    %cnf" << us << " = arith.sitofp %cn" << us << " : i32 to f32\n"
-         << "    %lcn" << us << " = math.log %cnf" << us << " : f32\n";
-    } else {
-      os << "    %ok" << us << " = arith.andi %valid" << us << ", %valid" << us << " : i1\n"
-         << "    %kr" << us << " = vector.load %k[%b, %h, %j" << us
-         << ", %d0] {alignment = 16} : memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n"
-         << "    %vr" << us << " = vector.load %v[%b, %h, %j" << us
-         << ", %d0] {alignment = 16} : memref<$Bx$Hx$Nx$Dx$E>, vector<$Vx$E>\n";
-    }
-  }
-  if (!approx)
-    for (int64_t u = 0; u < U; ++u) {
-      std::string us = str(u);
-      if (s.elt == "f32")
-        os << "    %kf" << us << " = arith.addf %kr" << us << ", %zv : " << VT << "\n"
-           << "    %vf" << us << " = arith.addf %vr" << us << ", %zv : " << VT << "\n";
-      else
-        os << "    %kf" << us << " = arith.extf %kr" << us << " : vector<$Vx$E> to " << VT << "\n"
-           << "    %vf" << us << " = arith.extf %vr" << us << " : vector<$Vx$E> to " << VT << "\n";
-    }
-  // Row reductions. With G heads (G a power of two <= lanes) the G partial
-  // dots of a row are reduced together: each butterfly step halves the set a
-  // lane keeps and exchanges the other half (G - 1 shuffles), then plain
-  // steps finish one head per lane, and G index shuffles broadcast the G
-  // sums: 9 shuffles per row for G = 4, 16 lanes, instead of 16.
-  bool joint = !approx && G > 1 && G <= lanes && (G & (G - 1)) == 0;
-  if (joint) {
-    int64_t logG = 0;
-    while ((int64_t(1) << logG) < G)
-      ++logG;
-    for (int64_t u = 0; u < U; ++u) {
-      std::string us = str(u);
-      std::vector<std::string> vals;
-      for (int64_t g = 0; g < G; ++g) {
-        std::string gu = str(g) + "_" + us;
-        os << "    %pr" << gu << " = arith.mulf %qs" << g << ", %kf" << us << " : " << VT << "\n"
-           << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu << " : " << VT
-           << " into f32\n";
-        vals.push_back("%ps" + gu);
-      }
-      for (int64_t i = 0; i < logG; ++i) {
-        int64_t off = lanes >> (i + 1), half = int64_t(vals.size()) / 2;
-        std::vector<std::string> next;
-        for (int64_t k = 0; k < half; ++k) {
-          std::string n = us + "_" + str(i) + "_" + str(k);
-          os << "    %jsend" << n << " = arith.select %tb" << i << ", " << vals[k] << ", "
-             << vals[half + k] << " : f32\n"
-             << "    %jkeep" << n << " = arith.select %tb" << i << ", " << vals[half + k]
-             << ", " << vals[k] << " : f32\n"
-             << "    %joff" << n << " = arith.constant " << off << " : i32\n"
-             << "    %jrecv" << n << ", %jok" << n << " = gpu.shuffle xor %jsend" << n
-             << ", %joff" << n << ", %c32i : f32\n"
-             << "    %jsum" << n << " = arith.addf %jkeep" << n << ", %jrecv" << n << " : f32\n";
-          next.push_back("%jsum" + n);
-        }
-        vals = next;
-      }
-      std::string cur = vals[0];
-      for (int64_t off = lanes >> (logG + 1), st = 0; off >= 1; off /= 2, ++st) {
-        std::string n = us + "_p" + str(st);
-        os << "    %jpo" << n << " = arith.constant " << off << " : i32\n"
-           << "    %jps" << n << ", %jpok" << n << " = gpu.shuffle xor " << cur << ", %jpo"
-           << n << ", %c32i : f32\n"
-           << "    %jpa" << n << " = arith.addf " << cur << ", %jps" << n << " : f32\n";
-        cur = "%jpa" + n;
-      }
-      for (int64_t g = 0; g < G; ++g) {
-        std::string gu = str(g) + "_" + us;
-        os << "    %xr" << gu << ", %xrok" << gu << " = gpu.shuffle idx " << cur
-           << ", %jsrc" << g << ", %c32i : f32\n";
-      }
-    }
-  }
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    std::string mcur = "%m" + gs;
-    for (int64_t u = 0; u < U; ++u) {
-      std::string gu = gs + "_" + str(u), us = str(u);
-      if (joint) {
-      } else if (approx) {
-        os << "    %lg" << gu << " = memref.load %a[%b, %qh" << gs << ", %j" << us
-           << "] : memref<$Bx$HQx$Nxf32>\n"
-           << "    %xr" << gu << " = arith.addf %lg" << gu << ", %lcn" << us << " : f32\n";
-      } else {
-        os << "    %pr" << gu << " = arith.mulf %qs" << gs << ", %kf" << us << " : " << VT << "\n"
-           << "    %ps" << gu << " = vector.reduction <add>, %pr" << gu << " : " << VT
-           << " into f32\n";
-        os << rowReduce("ps" + gu, lanes, "xr" + gu);
-      }
-      os << "    %x" << gu << " = arith.select %ok" << us << ", %xr" << gu << ", %ninf : f32\n"
-         << "    %mx" << gu << " = arith.maximumf " << mcur << ", %x" << gu << " : f32\n";
-      mcur = "%mx" + gu;
-    }
-    // Rescale once; rows of invalid tokens get weight 0.
-    os << "    %mn" << gs << " = arith.addf " << mcur << ", %zf : f32\n"
-       << "    %none" << gs << " = arith.cmpf oeq, %mn" << gs << ", %ninf : f32\n"
-       << "    %dm" << gs << " = arith.subf %m" << gs << ", %mn" << gs << " : f32\n"
-       << "    %fe" << gs << " = math.exp %dm" << gs << " : f32\n"
-       << "    %f" << gs << " = arith.select %none" << gs << ", %one, %fe" << gs << " : f32\n"
-       << "    %lf" << gs << " = arith.mulf %l" << gs << ", %f" << gs << " : f32\n"
-       << "    %fv" << gs << " = vector.broadcast %f" << gs << " : f32 to " << VT << "\n"
-       << "    %af" << gs << " = arith.mulf %a" << gs << ", %fv" << gs << " : " << VT << "\n";
-    std::string lcur = "%lf" + gs, acur = "%af" + gs;
-    for (int64_t u = 0; u < U; ++u) {
-      std::string gu = gs + "_" + str(u), us = str(u);
-      os << "    %dx" << gu << " = arith.subf %x" << gu << ", %mn" << gs << " : f32\n"
-         << "    %ee" << gu << " = math.exp %dx" << gu << " : f32\n"
-         << "    %e" << gu << " = arith.select %ok" << us << ", %ee" << gu << ", %zf : f32\n"
-         << "    %ls" << gu << " = arith.addf " << lcur << ", %e" << gu << " : f32\n"
-         << "    %ev" << gu << " = vector.broadcast %e" << gu << " : f32 to " << VT << "\n"
-         << "    %as" << gu << " = vector.fma %ev" << gu << ", %vf" << us << ", " << acur
-         << " : " << VT << "\n";
-      lcur = "%ls" + gu;
-      acur = "%as" + gu;
-    }
-    os << "    %ln" << gs << " = arith.addf " << lcur << ", %zf : f32\n"
-       << "    %an" << gs << " = arith.addf " << acur << ", %zv : " << VT << "\n";
-  }
-  os << "    scf.yield ";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "%mn" << g << ", %ln" << g << ", %an" << g;
-  os << " : ";
-  for (int64_t g = 0; g < G; ++g)
-    os << (g ? ", " : "") << "f32, f32, " << VT;
-  os << "\n  }\n";
-  // CTA combine through shared memory.
-  os << "  %isLead = arith.cmpi eq, %sub, %c0 : index\n"
-        "  %gG = arith.muli %grp, %cG : index\n";
-  for (int64_t g = 0; g < G; ++g) {
-    std::string gs = str(g);
-    os << "  %slot" << gs << " = arith.addi %gG, %qi" << gs << " : index\n"
-       << "  scf.if %isLead {\n"
-       << "    memref.store %res#" << 3 * g << ", %sm[%slot" << gs
-       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n"
-       << "    memref.store %res#" << 3 * g + 1 << ", %sl[%slot" << gs
-       << "] : memref<$NGGxf32, #gpu.address_space<workgroup>>\n"
-       << "  }\n"
-       << "  %sbase" << gs << " = arith.muli %slot" << gs << ", %cD : index\n"
-       << "  %sidx" << gs << " = arith.addi %sbase" << gs << ", %d0 : index\n"
-       << "  vector.store %res#" << 3 * g + 2 << ", %sacc[%sidx" << gs
-       << "] : memref<$NGGDxf32, #gpu.address_space<workgroup>>, vector<$Vxf32>\n";
-  }
-  os << "  gpu.barrier\n" << splitPartialCombineText() << "  gpu.return\n}\n";
-  return subst(t, vars);
+  SplitSpec spec{a, csplits, threads, SplitMode::Approx, true, hasParent,
+                 Cparent};
+  return SplitKernel(b, spec).build(module, name);
 }

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ClusterKernels.h"
+#include "AttentionKernels.h"
 #include "KernelGen.h"
 #include "ScoreKernels.h"
 
@@ -293,10 +293,14 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
                useMma ? kMmaThreads : threads};
   std::string split = freshName("decode_split"), comb = freshName("decode_combine");
   bool hasLens = static_cast<bool>(op.getLens());
-  if (failed(addKernels(useMma ? mmaAttentionSplitKernel(split, s, l.splits,
-                                                         false, hasLens)
-                               : attentionSplitKernel(split, s, l, false, hasLens),
-                        loc)) ||
+  if ((useMma ? failed(addKernels(mmaAttentionSplitKernel(split, s, l.splits,
+                                                          false, hasLens),
+                                  loc))
+              : failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                            gpu::GPUModuleOp m) {
+                  return buildAttentionSplitKernel(ob, l2, m, split, s, l,
+                                                   false, hasLens);
+                }))) ||
       failed(buildKernel(loc, [&](OpBuilder &b, Location l2, gpu::GPUModuleOp m) {
         return buildCombineKernel(b, l2, m, comb, s, l.splits, true);
       })))
@@ -498,10 +502,14 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
         return chunked ? buildCompactChunksKernel(ob, l2, m, comp, cspec)
                        : buildCompactKernel(ob, l2, m, comp, cspec);
       })) ||
-      failed(addKernels(useMma ? mmaAttentionSplitKernel(split, s, l.splits,
-                                                         true, true)
-                               : attentionSplitKernel(split, s, l, true, true),
-                        loc)) ||
+      (useMma ? failed(addKernels(mmaAttentionSplitKernel(split, s, l.splits,
+                                                          true, true),
+                                  loc))
+              : failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                            gpu::GPUModuleOp m) {
+                  return buildAttentionSplitKernel(ob, l2, m, split, s, l,
+                                                   true, true);
+                }))) ||
       (!onlyMerged(op, op.getOuts(), s.D) &&
        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
          return buildCombineKernel(ob, l2, m, comb, s, l.splits, false);
@@ -565,9 +573,11 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
   int64_t perSM = lanePl >= 16 ? 3 : 5;
   int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4 * 4, approxSplits);
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
-  if (failed(addKernels(approxSplitKernel(split, s, C, cs, threads, hasParent, Cp,
-                                          lanePl),
-                        loc)) ||
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                  gpu::GPUModuleOp m) {
+        return buildApproxSplitKernel(ob, l2, m, split, s, C, cs, threads,
+                                      hasParent, Cp, lanePl);
+      })) ||
       (!onlyMerged(op, op.getOuts(), s.D) &&
        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
          return buildCombineKernel(ob, l2, m, comb, s, cs, false);
@@ -628,10 +638,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
   std::string PE = s.elt;
   if (theta > 0) {
     std::string pr = freshName("prerope");
-    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                    gpu::GPUModuleOp m) {
-          return buildPreropeKernel(ob, l2, m, pr, s, theta);
-        })))
+    if (failed(addKernels(preropeKernel(pr, s, theta), loc)))
       return failure();
     P = alloc(b, loc, {s.B, s.H, s.N, s.D}, b.getF32Type());
     PE = "f32";
@@ -640,15 +647,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
   Value norms = alloc(b, loc, {s.B, s.H, s.C}, b.getF32Type());
   if (build) {
     std::string name = freshName("cluster_build");
-    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                    gpu::GPUModuleOp m) {
-          return buildClusterInitKernel(ob, l2, m, name + "_init", s, c);
-        })) ||
-        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                    gpu::GPUModuleOp m) {
-          return buildClusterBlocksKernel(ob, l2, m, name + "_blocks", s, c,
-                                          PE);
-        })))
+    if (failed(addKernels(clusterBuildKernels(name, s, c, PE), loc)))
       return failure();
     SmallVector<Value> init = {lens};
     init.append(outs.begin(), outs.end());
@@ -661,10 +660,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
     launch(b, loc, name + "_blocks", {maxBlocks, s.H, s.B}, 256, args);
   } else {
     std::string name = freshName("cluster_update");
-    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                    gpu::GPUModuleOp m) {
-          return buildClusterUpdateKernel(ob, l2, m, name, s, c, PE);
-        })))
+    if (failed(addKernels(clusterUpdateKernel(name, s, c, PE), loc)))
       return failure();
     SmallVector<Value> args = {lens, P, v};
     args.append(outs.begin(), outs.end());
@@ -689,11 +685,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerCoarsen(ClusterCoarsenOp op) {
   if (s.D % 32)
     return hostFallback(op);
   std::string name = freshName("cluster_coarsen");
-  ClusterConfig c = clusterConfig(op.getConfig(), op.getLevel());
-  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                  gpu::GPUModuleOp m) {
-        return buildClusterCoarsenKernel(ob, l2, m, name, s, c);
-      })))
+  if (failed(addKernels(clusterCoarsenKernel(
+                            name, s, clusterConfig(op.getConfig(), op.getLevel())),
+                        loc)))
     return failure();
   OpBuilder b(op);
   Value ids = alloc(b, loc, {s.B, s.H, s.M}, b.getI32Type());

@@ -1,0 +1,76 @@
+//===- AttentionKernels.h - split-KV attention kernels (GPU) ----*- C++ -*-===//
+//
+// The split-KV attention kernels, built with KernelBuilder: the CUDA-core
+// kernel (dense decode, the exact part of the multipole step, the centroid
+// approximation) and the tensor-core kernel (bf16, D = 64 / 128). Both write
+// the same per-split partials (acc [B,Hq,S,D], m and l [B,Hq,S]), reduced by
+// the combine / merge kernels of MergeKernels.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_ATTENTIONKERNELS_H
+#define MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_ATTENTIONKERNELS_H
+
+#include "KernelBuilder.h"
+#include "KernelGen.h"
+
+namespace mlir {
+namespace multipole {
+namespace gpugen {
+
+/// `@<name>`: split-KV attention of one (split, KV head, sequence) on CUDA
+/// cores over [0, lens[b]) or, with `sparse`, over the token list of the
+/// exact part; writes per-split partials. Grid (splits, H, B).
+gpu::GPUFuncOp buildAttentionSplitKernel(OpBuilder &b, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         StringRef name, const AttnShape &s,
+                                         const AttnLaunch &l, bool sparse,
+                                         bool hasLens);
+
+/// `@<name>`: the centroid approximation split over clusters (rows are f32
+/// value centroids, logits come from centroid_score, weights are the token
+/// counts; with `hasParent`, clusters whose parent is selected at the coarse
+/// level (capacity `Cparent`) are skipped). Grid (csplits, H, B).
+gpu::GPUFuncOp buildApproxSplitKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const AttnShape &s, int64_t C,
+                                      int64_t csplits, int64_t threads,
+                                      bool hasParent, int64_t Cparent,
+                                      int64_t laneFloats);
+
+/// `@<name>`: split-KV attention on tensor cores (mma.sync bf16, cp.async
+/// pipeline); same arguments and partials as buildAttentionSplitKernel.
+gpu::GPUFuncOp buildMmaAttentionSplitKernel(OpBuilder &b, Location loc,
+                                            gpu::GPUModuleOp module,
+                                            StringRef name,
+                                            const AttnShape &s, int64_t splits,
+                                            bool sparse, bool hasLens);
+
+// -- pieces shared by the two split kernels --------------------------------
+
+/// A CTA's contiguous slice [lo, hi) of a (b, h) token sequence of
+/// `count` tokens (i32, clamped to [0, N]), split into `splits` slices.
+struct SplitRange {
+  Value lo, hi, len;
+};
+SplitRange splitRange(KernelBuilder &b, Value count, Value split, int64_t N,
+                      int64_t splits);
+
+/// The partial states of a CTA's rows (groups of lanes, or warps) in
+/// workgroup memory: `m`, `l` ([rows * G]: row r, head g at r * G + g) and
+/// `acc` ([rows * G * D], row-major by D).
+struct CtaPartials {
+  Value m, l, acc;
+  int64_t rows;
+};
+
+/// Merges the CTA's row partials into this split's partials `pacc`, `pm`,
+/// `pl` of query heads h * G + g (threads of the CTA stride over G * D).
+void storeSplitPartials(KernelBuilder &b, const CtaPartials &cta, Value pacc,
+                        Value pm, Value pl, Value tid, Value bb, Value h,
+                        Value split, int64_t G, int64_t D, int64_t threads);
+
+} // namespace gpugen
+} // namespace multipole
+} // namespace mlir
+
+#endif
