@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ClusterKernels.h"
 #include "AttentionKernels.h"
 #include "KernelGen.h"
 #include "ScoreKernels.h"
@@ -638,7 +639,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
   std::string PE = s.elt;
   if (theta > 0) {
     std::string pr = freshName("prerope");
-    if (failed(addKernels(preropeKernel(pr, s, theta), loc)))
+    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                    gpu::GPUModuleOp m) {
+          return buildPreropeKernel(ob, l2, m, pr, s, theta);
+        })))
       return failure();
     P = alloc(b, loc, {s.B, s.H, s.N, s.D}, b.getF32Type());
     PE = "f32";
@@ -647,7 +651,15 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
   Value norms = alloc(b, loc, {s.B, s.H, s.C}, b.getF32Type());
   if (build) {
     std::string name = freshName("cluster_build");
-    if (failed(addKernels(clusterBuildKernels(name, s, c, PE), loc)))
+    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                    gpu::GPUModuleOp m) {
+          return buildClusterInitKernel(ob, l2, m, name + "_init", s, c);
+        })) ||
+        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                    gpu::GPUModuleOp m) {
+          return buildClusterBlocksKernel(ob, l2, m, name + "_blocks", s, c,
+                                          PE);
+        })))
       return failure();
     SmallVector<Value> init = {lens};
     init.append(outs.begin(), outs.end());
@@ -660,7 +672,10 @@ LogicalResult ConvertMultipoleToGPUPass::lowerBuildOrUpdate(Operation *op) {
     launch(b, loc, name + "_blocks", {maxBlocks, s.H, s.B}, 256, args);
   } else {
     std::string name = freshName("cluster_update");
-    if (failed(addKernels(clusterUpdateKernel(name, s, c, PE), loc)))
+    if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                    gpu::GPUModuleOp m) {
+          return buildClusterUpdateKernel(ob, l2, m, name, s, c, PE);
+        })))
       return failure();
     SmallVector<Value> args = {lens, P, v};
     args.append(outs.begin(), outs.end());
@@ -685,9 +700,11 @@ LogicalResult ConvertMultipoleToGPUPass::lowerCoarsen(ClusterCoarsenOp op) {
   if (s.D % 32)
     return hostFallback(op);
   std::string name = freshName("cluster_coarsen");
-  if (failed(addKernels(clusterCoarsenKernel(
-                            name, s, clusterConfig(op.getConfig(), op.getLevel())),
-                        loc)))
+  ClusterConfig c = clusterConfig(op.getConfig(), op.getLevel());
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                  gpu::GPUModuleOp m) {
+        return buildClusterCoarsenKernel(ob, l2, m, name, s, c);
+      })))
     return failure();
   OpBuilder b(op);
   Value ids = alloc(b, loc, {s.B, s.H, s.M}, b.getI32Type());
