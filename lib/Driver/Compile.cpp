@@ -301,15 +301,11 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
                                     : "lower to LLVM dialect");
     std::string p = kLowerToLLVMPipeline;
     if (cuda) {
-      p = "buffer-results-to-out-params{hoist-static-allocs "
-          "modify-public-functions},buffer-deallocation-pipeline,"
-          "convert-multipole-to-gpu{" +
-          opts.gpuOptions + "},convert-multipole-to-loops,symbol-dce,"
-          "func.func(gpu-async-region),"
-          "gpu-lower-to-nvvm-pipeline{cubin-chip=" + opts.chip +
-          " cubin-features=+ptx80 opt-level=3 "
-          "kernel-bare-ptr-calling-convention=true cubin-format=" +
-          (ptx ? "isa" : "bin") + "}";
+      CUDAPipelineOptions o;
+      o.chip = opts.chip;
+      o.gpuOptions = opts.gpuOptions;
+      o.format = ptx ? "isa" : "bin";
+      p = cudaLoweringPipeline(o);
     }
     if (failed(runPipeline(module, p)))
       return failure();

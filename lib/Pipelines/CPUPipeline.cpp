@@ -53,4 +53,5 @@ void mlir::multipole::registerMultipolePipelines() {
         if (failed(buildCPUPipeline(pm, llvm::errs())))
           llvm::report_fatal_error("multipole-cpu-pipeline does not parse");
       });
+  registerCUDAPipeline();
 }

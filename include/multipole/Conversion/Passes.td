@@ -39,12 +39,16 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
     `gpu.alloc`, so entry points take device pointers. Run
     `gpu-lower-to-nvvm-pipeline` afterwards.
   }];
+  // Every dialect the kernel builders create ops of (nvgpu: cp.async and
+  // ldmatrix; NVVM: mma.sync, ballots).
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect"];
   let options = [
     Option<"splits", "splits", "int64_t", "0",
            "CTAs per (sequence, KV head) for the attention kernels; 0 = "

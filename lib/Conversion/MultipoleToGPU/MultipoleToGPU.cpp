@@ -53,6 +53,8 @@ MemRefType mt(Value v) { return cast<MemRefType>(v.getType()); }
 constexpr int64_t kMaxSplits = 65536;
 constexpr int64_t kMaxGroup = 64;
 constexpr int64_t kMaxGridYZ = 65535;
+constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+constexpr int64_t kMaxElements = int64_t(1) << 48;
 constexpr int64_t kMaxSMs = 4096;
 
 /// Splits over `items` per (sequence, head) so that about `ctas` CTAs run in
@@ -110,6 +112,20 @@ struct ConvertMultipoleToGPUPass
                << "convert-multipole-to-gpu needs memrefs with the identity "
                   "layout (contiguous, row-major); operand #"
                << i << " has type " << t;
+      // Dimensions and sizes the kernels' index arithmetic can hold (head dims
+      // times element sizes, offsets of whole caches) without overflow.
+      int64_t elems = 1;
+      for (int64_t d : t.getShape()) {
+        if (d > kMaxDim)
+          return op->emitError()
+                 << "the GPU kernels take dimensions up to " << kMaxDim
+                 << "; operand #" << i << " has type " << t;
+        elems = d == 0 ? 0 : (elems > kMaxElements / d ? kMaxElements + 1 : elems * d);
+      }
+      if (elems > kMaxElements)
+        return op->emitError() << "the GPU kernels take buffers of up to 2^48 "
+                                  "elements; operand #"
+                               << i << " has type " << t;
       if (t.getRank() >= 1 && t.getDimSize(0) > kMaxGridYZ)
         return op->emitError() << "the GPU kernels take at most " << kMaxGridYZ
                                << " sequences (the CUDA grid limit), operand #"

@@ -3,12 +3,12 @@
 // block; update = one CTA per (sequence, KV head); a coarse level adds the
 // weighted k-means over fine centroids; windowed RoPE first writes pre-RoPE keys
 // to an f32 scratch.
-// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192 coarse-fraction=0.25},one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s
-// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{rope-theta=10000},one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s --check-prefix=ROPE
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{rope-theta=10000},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=ROPE
 
 // A head dim the k-means kernels do not take (not a multiple of 32) keeps the
 // cluster ops on the host: copies around the CPU op.
-// RUN: multipole-opt %S/Inputs/head-dim-16.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s --check-prefix=HOST
+// RUN: multipole-opt %S/Inputs/head-dim-16.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=HOST
 // HOST-LABEL: func.func @attn_mp_build
 // HOST: gpu.memcpy
 // HOST: multipole.cluster_build

@@ -1,9 +1,9 @@
 // The multipole decode step on the GPU: every op becomes launches of kernels
 // specialised to its shapes; intermediate buffers become device allocations.
-// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192},symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s
+// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192},symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 
 // Split counts and per-lane widths are options (defaults from the shape):
-// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu{score-splits=3 approx-splits=5 score-lane-floats=16 approx-lane-floats=4})" | FileCheck %s --check-prefix=OPT
+// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false gpu-options='score-splits=3 approx-splits=5 score-lane-floats=16 approx-lane-floats=4'})" | FileCheck %s --check-prefix=OPT
 // OPT: gpu.launch_func @multipole_kernels::@score_0_logits blocks in (%c3
 // OPT: gpu.launch_func @multipole_kernels::@approx_split_5 blocks in (%c5
 // OPT: gpu.func @score_0_logits

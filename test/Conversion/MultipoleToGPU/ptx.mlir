@@ -1,7 +1,7 @@
 // Generated PTX of the hot kernels: 16-byte global loads, warp shuffles, and
 // (with ptxas) no local-memory spills.
 // REQUIRES: cuda-toolkit
-// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu,gpu-lower-to-nvvm-pipeline{cubin-chip=sm_90a cubin-features=+ptx80 cubin-format=isa kernel-bare-ptr-calling-convention=true opt-level=3})" -o %t.mlir
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{format=isa})" -o %t.mlir
 // RUN: %python %S/Inputs/extract_ptx.py %t.mlir %t.ptx
 // RUN: FileCheck %s < %t.ptx
 // RUN: ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS

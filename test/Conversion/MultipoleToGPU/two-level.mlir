@@ -1,7 +1,7 @@
 // Two-level hierarchy on the GPU: the coarse level is scored and selected
 // first, the fine selection and approximation take the coarse parents, and the
 // whole step still lowers to PTX.
-// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{coarse-fraction=0.25},symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{coarse-fraction=0.25},symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 
 // CHECK: gpu.launch_func @multipole_kernels::@score_0_logits
 // CHECK: gpu.launch_func @multipole_kernels::@select_1
