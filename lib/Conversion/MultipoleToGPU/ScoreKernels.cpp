@@ -98,7 +98,9 @@ Value indexCast(KernelBuilder &b, Type t, Value v) {
 Value toIndex(KernelBuilder &b, Value v) {
   return indexCast(b, b.getIndexType(), v);
 }
-Value toI32(KernelBuilder &b, Value v) { return indexCast(b, b.getI32Type(), v); }
+Value toI32(KernelBuilder &b, Value v) {
+  return indexCast(b, b.getI32Type(), v);
+}
 Value siToFp(KernelBuilder &b, Type t, Value v) {
   return arith::SIToFPOp::create(b, t, v);
 }
@@ -125,8 +127,9 @@ Value maskByte(KernelBuilder &b, Value on) {
   return b.select(on, one, zero);
 }
 
-Value sumI(KernelBuilder &kb, Value x, Value y) { return kb.add(x, y); }
-Value maxF(KernelBuilder &kb, Value x, Value y) { return kb.maximum(x, y); }
+/// Combiners of warp reductions.
+Value plus(KernelBuilder &kb, Value x, Value y) { return kb.add(x, y); }
+Value fmax(KernelBuilder &kb, Value x, Value y) { return kb.maximum(x, y); }
 
 /// Inclusive prefix sum of the i32 `v` over the lanes of a warp (shuffles
 /// up: lane l adds the value of lane l - off when it exists).
@@ -356,8 +359,7 @@ std::pair<Value, Value> headUpdate(KernelBuilder &b, const LogitsLayout &L,
   for (const ScoreRow &r : rows) {
     Value pr = b.mul(q, r.row);
     Value ps = vector::ReductionOp::create(b, vector::CombiningKind::ADD, pr);
-    Value dot = b.warpAllReduce(ps, L.lanes, [](KernelBuilder &kb, Value x,
-                                                Value y) { return kb.add(x, y); });
+    Value dot = b.warpAllReduce(ps, L.lanes, plus);
     Value x = b.mul(dot, c.scale);
     b.ifThen(r.lead, [&](KernelBuilder &kb) {
       kb.store(x, c.logits, {c.bb, qh, r.cl});
@@ -391,8 +393,7 @@ SmallVector<Value> logitsLoop(KernelBuilder &b, const LogitsLayout &L,
     init.append({ninf, zero});
   Value c0 = b.index(0), c1 = b.index(1);
   return b.forLoop(
-      c0, c.trip, c1, init,
-      [&](KernelBuilder &kb, Value it, ValueRange acc) {
+      c0, c.trip, c1, init, [&](KernelBuilder &kb, Value it, ValueRange acc) {
         Value itu = kb.mul(it, kb.index(L.NG * kScoreUnroll));
         Value base = kb.add(c.loG, itu);
         Value isLead = kb.cmp(CmpIPredicate::eq, c.sub, kb.index(0));
@@ -401,8 +402,8 @@ SmallVector<Value> logitsLoop(KernelBuilder &b, const LogitsLayout &L,
           rows.push_back(loadScoreRow(kb, L, c, base, isLead, u));
         SmallVector<Value> next;
         for (int64_t g = 0; g < L.G; ++g) {
-          auto [m, s] = headUpdate(kb, L, c, qs[g], c.qh[g], rows,
-                                   acc[2 * g], acc[2 * g + 1]);
+          auto [m, s] = headUpdate(kb, L, c, qs[g], c.qh[g], rows, acc[2 * g],
+                                   acc[2 * g + 1]);
           next.append({m, s});
         }
         return next;
@@ -469,7 +470,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
   LogitsLayout L(sp);
   Type f32 = b.f32(), i32 = b.getI32Type();
   SmallVector<Type> args = {
-      KernelBuilder::memref({s.B, s.Hq, s.D}, elementType(ob.getContext(), s.elt)),
+      KernelBuilder::memref({s.B, s.Hq, s.D},
+                            elementType(ob.getContext(), s.elt)),
       KernelBuilder::memref({s.B, s.H, sp.C, s.D}, f32),
       KernelBuilder::memref({s.B, s.H, sp.C}, i32),
       KernelBuilder::memref({s.B, s.H, 4}, i32),
@@ -479,8 +481,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
       f32};
   SmallVector<Type> wg = {KernelBuilder::workgroup({L.NG * L.G}, f32),
                           KernelBuilder::workgroup({L.NG * L.G}, f32)};
-  auto fn = createKernel(b, module, name, args, wg,
-                         {int32_t(kLogitsThreads), 1, 1});
+  auto fn =
+      createKernel(b, module, name, args, wg, {int32_t(kLogitsThreads), 1, 1});
   LogitsCtx c;
   c.q = fn.getArgument(0);
   c.cent = fn.getArgument(1);
@@ -537,7 +539,7 @@ void mergeSplitPairs(KernelBuilder &b, Value part, Value smz, Value bb,
                          Value mm = k.maximum(it[0], m);
                          return SmallVector<Value>{k.select(has, mm, it[0])};
                        })[0];
-  Value M = b.warpAllReduce(lm, 32, maxF);
+  Value M = b.warpAllReduce(lm, 32, fmax);
   Value lz = b.forLoop(lane, cS, c32, {zero},
                        [&](KernelBuilder &k, Value sp, ValueRange it) {
                          auto [m, s, has] = loadPair(k, sp);
@@ -547,9 +549,7 @@ void mergeSplitPairs(KernelBuilder &b, Value part, Value smz, Value bb,
                          Value wz = k.select(has, w, zero);
                          return SmallVector<Value>{k.add(it[0], wz)};
                        })[0];
-  Value Z = b.warpAllReduce(lz, 32, [](KernelBuilder &kb, Value x, Value y) {
-    return kb.add(x, y);
-  });
+  Value Z = b.warpAllReduce(lz, 32, plus);
   Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
   b.ifThen(lane0, [&](KernelBuilder &kb) {
     Value cg = kb.index(g);
@@ -599,14 +599,15 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreScoresKernel(
   const AttnShape &s = sp.shape;
   const int64_t G = s.G(), C = sp.C;
   Type f32 = b.f32(), i32 = b.getI32Type();
-  SmallVector<Type> args = {KernelBuilder::memref({s.B, s.H, C}, i32),
-                            KernelBuilder::memref({s.B, s.H, 4}, i32),
-                            KernelBuilder::memref({s.B, s.Hq, C}, f32),
-                            KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
-                            KernelBuilder::memref({s.B, s.H, C}, f32)};
+  SmallVector<Type> args = {
+      KernelBuilder::memref({s.B, s.H, C}, i32),
+      KernelBuilder::memref({s.B, s.H, 4}, i32),
+      KernelBuilder::memref({s.B, s.Hq, C}, f32),
+      KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
+      KernelBuilder::memref({s.B, s.H, C}, f32)};
   SmallVector<Type> wg = {KernelBuilder::workgroup({2 * G}, f32)};
-  auto fn = createKernel(b, module, name, args, wg,
-                         {int32_t(kScoresThreads), 1, 1});
+  auto fn =
+      createKernel(b, module, name, args, wg, {int32_t(kScoresThreads), 1, 1});
   Value cnt = fn.getArgument(0), st = fn.getArgument(1);
   Value logits = fn.getArgument(2), part = fn.getArgument(3);
   Value r = fn.getArgument(4), smz = fn.getWorkgroupAttributions()[0];
@@ -698,8 +699,7 @@ Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
   b.barrier();
   Value cC = b.index(sp.C), cT = b.index(kSelectThreads), zero = b.i32(0);
   Value mysum = b.forLoop(
-      c.tid, cC, cT, {zero},
-      [&](KernelBuilder &kb, Value cl, ValueRange it) {
+      c.tid, cC, cT, {zero}, [&](KernelBuilder &kb, Value cl, ValueRange it) {
         Value in = kb.cmp(CmpIPredicate::ult, cl, c.nc);
         Value cn = kb.load(c.cnt, {c.bb, c.h, cl});
         Value ne = kb.cmp(CmpIPredicate::sgt, cn, kb.i32(0));
@@ -713,7 +713,7 @@ Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
         Value add = kb.select(el, cn, zero);
         return SmallVector<Value>{kb.add(it[0], add)};
       })[0];
-  Value wsum = b.warpAllReduce(mysum, 32, sumI);
+  Value wsum = b.warpAllReduce(mysum, 32, plus);
   Value lane = b.rem(c.tid, b.index(32));
   Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
   b.ifThen(lane0, [&](KernelBuilder &kb) {
@@ -797,8 +797,7 @@ std::pair<Value, Value> histogramRuns(KernelBuilder &b, const SelectSpec &sp,
   }
   Value cC = b.index(sp.C), cT = b.index(kSelectThreads);
   SmallVector<Value> run = b.forLoop(
-      c.tid, cC, cT, {rd, rs},
-      [&](KernelBuilder &kb, Value cl, ValueRange it) {
+      c.tid, cC, cT, {rd, rs}, [&](KernelBuilder &kb, Value cl, ValueRange it) {
         Value ev = kb.load(c.sel, {c.bb, c.h, cl});
         Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
         Value rv = kb.load(c.r, {c.bb, c.h, cl});
@@ -832,24 +831,23 @@ Value suffixSums(KernelBuilder &b, const SelectCtx &c, Value inBins,
   b.ifThen(inBins, [&](KernelBuilder &kb) { kb.store(tb, c.sfx, {tbin}); });
   b.barrier();
   // Hillis-Steele: step s adds the sum 2^s bins above.
-  b.forLoop(c0, b.index(8), c1, {},
-            [&](KernelBuilder &kb, Value s, ValueRange) {
-              Value si = toI32(kb, s);
-              Value dist0 = shl(kb, kb.i32(1), si);
-              Value dist = toIndex(kb, dist0);
-              Value src = kb.add(tbin, dist);
-              Value has = kb.cmp(CmpIPredicate::ult, src, cBins);
-              Value srcc = kb.select(has, src, tbin);
-              Value x = kb.load(c.sfx, {tbin});
-              Value y = kb.load(c.sfx, {srcc});
-              Value yz = kb.select(has, y, zero);
-              Value z = kb.add(x, yz);
-              kb.barrier();
-              kb.ifThen(inBins,
-                        [&](KernelBuilder &k) { k.store(z, c.sfx, {tbin}); });
-              kb.barrier();
-              return SmallVector<Value>{};
-            });
+  b.forLoop(
+      c0, b.index(8), c1, {}, [&](KernelBuilder &kb, Value s, ValueRange) {
+        Value si = toI32(kb, s);
+        Value dist0 = shl(kb, kb.i32(1), si);
+        Value dist = toIndex(kb, dist0);
+        Value src = kb.add(tbin, dist);
+        Value has = kb.cmp(CmpIPredicate::ult, src, cBins);
+        Value srcc = kb.select(has, src, tbin);
+        Value x = kb.load(c.sfx, {tbin});
+        Value y = kb.load(c.sfx, {srcc});
+        Value yz = kb.select(has, y, zero);
+        Value z = kb.add(x, yz);
+        kb.barrier();
+        kb.ifThen(inBins, [&](KernelBuilder &k) { k.store(z, c.sfx, {tbin}); });
+        kb.barrier();
+        return SmallVector<Value>{};
+      });
   return tb;
 }
 
@@ -868,14 +866,12 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   // One histogram per warp (32 x 256 bins): scores of neighbouring clusters
   // share their top bits, so one shared histogram serialises.
   Value cHist = b.index(kSelectWarps * kBins), cT = b.index(kSelectThreads);
-  b.forLoop(c.tid, cHist, cT, {},
-            [&](KernelBuilder &kb, Value i, ValueRange) {
-              kb.store(kb.i32(0), c.hist, {i});
-              return SmallVector<Value>{};
-            });
+  b.forLoop(c.tid, cHist, cT, {}, [&](KernelBuilder &kb, Value i, ValueRange) {
+    kb.store(kb.i32(0), c.hist, {i});
+    return SmallVector<Value>{};
+  });
   b.barrier();
-  auto [rd, rs] =
-      histogramRuns(b, sp, c, regs, inRegs, prefix, mask, shift);
+  auto [rd, rs] = histogramRuns(b, sp, c, regs, inRegs, prefix, mask, shift);
   Value pend = b.cmp(CmpIPredicate::ne, rd, b.i32(-1));
   b.ifThen(pend, [&, rd = rd, rs = rs](KernelBuilder &kb) {
     flushRun(kb, c, rd, rs);
@@ -926,17 +922,16 @@ void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
     return;
   }
   Value cC = b.index(sp.C), cT = b.index(kSelectThreads);
-  b.forLoop(c.tid, cC, cT, {},
-            [&](KernelBuilder &kb, Value cl, ValueRange) {
-              Value ev = kb.load(c.sel, {c.bb, c.h, cl});
-              Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
-              Value rv = kb.load(c.r, {c.bb, c.h, cl});
-              Value above = kb.cmp(CmpFPredicate::OGT, rv, tstar);
-              Value keep = andI(kb, el, above);
-              Value mv = maskByte(kb, keep);
-              kb.store(mv, c.sel, {c.bb, c.h, cl});
-              return SmallVector<Value>{};
-            });
+  b.forLoop(c.tid, cC, cT, {}, [&](KernelBuilder &kb, Value cl, ValueRange) {
+    Value ev = kb.load(c.sel, {c.bb, c.h, cl});
+    Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
+    Value rv = kb.load(c.r, {c.bb, c.h, cl});
+    Value above = kb.cmp(CmpFPredicate::OGT, rv, tstar);
+    Value keep = andI(kb, el, above);
+    Value mv = maskByte(kb, keep);
+    kb.store(mv, c.sel, {c.bb, c.h, cl});
+    return SmallVector<Value>{};
+  });
 }
 
 /// Selected tokens per chunk of CPT consecutive clusters (one chunk per
@@ -949,16 +944,15 @@ void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
   Value cC = b.index(sp.C), cCPT = b.index(selectChunk(sp.C, sp.nch));
   b.barrier();
   Value cc0 = b.mul(c.tid, cCPT);
-  Value mine = b.forLoop(c0, cCPT, c1, {b.i32(0)},
-                         [&](KernelBuilder &kb, Value u, ValueRange it) {
-                           Value cl = kb.add(cc0, u);
-                           Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
-                           Value last = kb.sub(cC, c1);
-                           Value cs = minU(kb, cl, last);
-                           Value add = selectedCount(kb, c.sel, c.cnt, c.bb,
-                                                     c.h, cs, in);
-                           return SmallVector<Value>{kb.add(it[0], add)};
-                         })[0];
+  Value mine = b.forLoop(
+      c0, cCPT, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
+        Value cl = kb.add(cc0, u);
+        Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
+        Value last = kb.sub(cC, c1);
+        Value cs = minU(kb, cl, last);
+        Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, in);
+        return SmallVector<Value>{kb.add(it[0], add)};
+      })[0];
   Value lane = b.rem(c.tid, c32);
   Value incl = warpInclusiveScan(b, mine, lane);
   Value isLast = b.cmp(CmpIPredicate::eq, lane, b.index(31));
@@ -1007,12 +1001,11 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
   if (sp.chunkBases)
     args.push_back(KernelBuilder::memref({B, H, sp.nch + 1}, i32));
   args.push_back(KernelBuilder::memref({B, H, C}, i8));
-  SmallVector<Type> wg = {
-      KernelBuilder::workgroup({kSelectWarps * kBins}, i32),
-      KernelBuilder::workgroup({4}, b.getI64Type()),
-      KernelBuilder::workgroup({kBins}, i32)};
-  auto fn = createKernel(b, module, name, args, wg,
-                         {int32_t(kSelectThreads), 1, 1});
+  SmallVector<Type> wg = {KernelBuilder::workgroup({kSelectWarps * kBins}, i32),
+                          KernelBuilder::workgroup({4}, b.getI64Type()),
+                          KernelBuilder::workgroup({kBins}, i32)};
+  auto fn =
+      createKernel(b, module, name, args, wg, {int32_t(kSelectThreads), 1, 1});
   SelectCtx c;
   unsigned a = 0;
   c.r = fn.getArgument(a++);
@@ -1049,11 +1042,11 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
     // (positive) score bits, from the top, weighted by counts.
     Value zero = kb.i32(0);
     Value c0 = kb.index(0), c4 = kb.index(4), c1 = kb.index(1);
-    SmallVector<Value> res = kb.forLoop(
-        c0, c4, c1, {zero, zero, T},
-        [&](KernelBuilder &k, Value pass, ValueRange it) {
-          return radixPass(k, sp, c, regs, inRegs, pass, it);
-        });
+    SmallVector<Value> res =
+        kb.forLoop(c0, c4, c1, {zero, zero, T},
+                   [&](KernelBuilder &k, Value pass, ValueRange it) {
+                     return radixPass(k, sp, c, regs, inRegs, pass, it);
+                   });
     Value tstar = bitcast(kb, kb.f32(), res[0]);
     applyThreshold(kb, sp, c, regs, inRegs, tstar);
   });
@@ -1073,11 +1066,12 @@ int64_t mlir::multipole::gpugen::selectChunk(int64_t C, int64_t nch) {
 }
 
 bool mlir::multipole::gpugen::laneFloatsFit(int64_t D, int64_t pl) {
-  return pl > 0 && D % pl == 0 && D / pl <= 32 && ((D / pl) & (D / pl - 1)) == 0;
+  return pl > 0 && D % pl == 0 && D / pl <= 32 &&
+         ((D / pl) & (D / pl - 1)) == 0;
 }
 
 int64_t mlir::multipole::gpugen::scoreFloatsPerLane(const AttnShape &s,
-                                                   double theta) {
+                                                    double theta) {
   // 8 floats (32 bytes) of a centroid row per lane: 16 lanes per 512-byte
   // row. 16 floats per lane needed 178 registers (2 CTAs per SM; run 14).
   // Windowed RoPE keeps 4 per lane (the rotation code would spill).
@@ -1101,8 +1095,8 @@ struct CompactCtx {
 
 /// The exact part's fixed prefix: sink tokens [0, sn) and the window
 /// [ws, n) written at [sn, sn + nw) by threads step `threads`.
-void writeSinkAndWindow(KernelBuilder &b, const CompactCtx &c,
-                        int64_t threads, Value sn, Value ws, Value nw) {
+void writeSinkAndWindow(KernelBuilder &b, const CompactCtx &c, int64_t threads,
+                        Value sn, Value ws, Value nw) {
   Value step = b.index(threads);
   b.forLoop(c.tid, sn, step, {}, [&](KernelBuilder &kb, Value p, ValueRange) {
     Value pi = toI32(kb, p);
@@ -1278,8 +1272,7 @@ Value scanOwner(KernelBuilder &b, Value scan, Value qi) {
   Value last = b.index(kCompactThreads - 1);
   Value steps = b.index(llvm::Log2_64(kCompactThreads));
   SmallVector<Value> bs = b.forLoop(
-      c0, steps, c1, {c0, last},
-      [&](KernelBuilder &kb, Value, ValueRange it) {
+      c0, steps, c1, {c0, last}, [&](KernelBuilder &kb, Value, ValueRange it) {
         Value sum = kb.add(it[0], it[1]);
         Value mid = kb.div(sum, c2);
         Value sv = kb.load(scan, {mid});
@@ -1312,24 +1305,24 @@ void copySlot(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
   Value notFound = boolc(b, false);
   // Walk the owner's clusters to the one holding rank r0: (rank left,
   // cluster, found).
-  SmallVector<Value> fw = b.forLoop(
-      c0, cK, c1, {r0, c0, notFound},
-      [&](KernelBuilder &kb, Value u, ValueRange it) {
-        Value rr = it[0], fc = it[1], found = it[2];
-        Value cl = kb.add(oc0, u);
-        Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
-        Value last = kb.sub(cC, c1);
-        Value cs = minU(kb, cl, last);
-        Value w = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
-        Value inside = kb.cmp(CmpIPredicate::slt, rr, w);
-        Value notf = notI(kb, found);
-        Value hit = andI(kb, inside, notf);
-        Value nfc = kb.select(hit, cs, fc);
-        Value nfound = orI(kb, found, hit);
-        Value rr2 = kb.sub(rr, w);
-        Value nrr = kb.select(nfound, rr, rr2);
-        return SmallVector<Value>{nrr, nfc, nfound};
-      });
+  SmallVector<Value> fw =
+      b.forLoop(c0, cK, c1, {r0, c0, notFound},
+                [&](KernelBuilder &kb, Value u, ValueRange it) {
+                  Value rr = it[0], fc = it[1], found = it[2];
+                  Value cl = kb.add(oc0, u);
+                  Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
+                  Value last = kb.sub(cC, c1);
+                  Value cs = minU(kb, cl, last);
+                  Value w = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
+                  Value inside = kb.cmp(CmpIPredicate::slt, rr, w);
+                  Value notf = notI(kb, found);
+                  Value hit = andI(kb, inside, notf);
+                  Value nfc = kb.select(hit, cs, fc);
+                  Value nfound = orI(kb, found, hit);
+                  Value rr2 = kb.sub(rr, w);
+                  Value nrr = kb.select(nfound, rr, rr2);
+                  return SmallVector<Value>{nrr, nfc, nfound};
+                });
   Value o0 = b.load(c.off, {c.bb, c.h, fw[1]});
   Value srcI = b.add(o0, fw[0]);
   Value src = toIndex(b, srcI);
@@ -1349,16 +1342,15 @@ Value compactStep(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
   Value stepBase = b.mul(k, b.index(kStep));
   Value t4 = b.mul(c.tid, cK);
   Value first = b.add(stepBase, t4);
-  Value mine = b.forLoop(c0, cK, c1, {b.i32(0)},
-                         [&](KernelBuilder &kb, Value u, ValueRange it) {
-                           Value cl = kb.add(first, u);
-                           Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
-                           Value last = kb.sub(cC, c1);
-                           Value cs = minU(kb, cl, last);
-                           Value add = selectedCount(kb, c.sel, c.cnt, c.bb,
-                                                     c.h, cs, inC);
-                           return SmallVector<Value>{kb.add(it[0], add)};
-                         })[0];
+  Value mine = b.forLoop(
+      c0, cK, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
+        Value cl = kb.add(first, u);
+        Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
+        Value last = kb.sub(cC, c1);
+        Value cs = minU(kb, cl, last);
+        Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
+        return SmallVector<Value>{kb.add(it[0], add)};
+      })[0];
   b.store(mine, scan, {c.tid});
   b.barrier();
   blockInclusiveScan(b, scan, c.tid);
@@ -1393,8 +1385,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactKernel(
                             KernelBuilder::memref({B, H, N}, i32),
                             KernelBuilder::memref({B, H}, i32)};
   SmallVector<Type> wg = {KernelBuilder::workgroup({kCompactThreads}, i32)};
-  auto fn = createKernel(b, module, name, args, wg,
-                         {int32_t(kCompactThreads), 1, 1});
+  auto fn =
+      createKernel(b, module, name, args, wg, {int32_t(kCompactThreads), 1, 1});
   CompactCtx c;
   c.lens = fn.getArgument(0);
   c.off = fn.getArgument(1);
@@ -1428,11 +1420,10 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactKernel(
   // Selected clusters, kStep at a time.
   Value cC = b.index(C), cStep = b.index(kStep);
   Value steps = ceilDiv(b, cC, cStep);
-  Value fin = b.forLoop(c0, steps, c1, {base0i},
-                        [&](KernelBuilder &kb, Value k, ValueRange it) {
-                          return SmallVector<Value>{
-                              compactStep(kb, sp, c, scan, nc, k, it[0])};
-                        })[0];
+  Value fin = b.forLoop(
+      c0, steps, c1, {base0i}, [&](KernelBuilder &kb, Value k, ValueRange it) {
+        return SmallVector<Value>{compactStep(kb, sp, c, scan, nc, k, it[0])};
+      })[0];
   Value t0 = b.cmp(CmpIPredicate::eq, c.tid, c0);
   b.ifThen(t0, [&](KernelBuilder &kb) { kb.store(fin, c.ntok, {c.bb, c.h}); });
   b.ret();

@@ -1,4 +1,5 @@
-//===- ScoreKernels.h - scoring, selection and compaction kernels -*- C++ -*-===//
+//===- ScoreKernels.h - scoring, selection and compaction kernels -*- C++
+//-*-===//
 //
 // The kernels between clustering and the exact part, built with
 // KernelBuilder (ScoreKernels.cpp):
@@ -71,8 +72,8 @@ struct CompactSpec {
 /// `@<name>`: from the selection's chunk bases; grid (nch / 4, H, B), 128
 /// threads, a warp per chunk.
 gpu::GPUFuncOp buildCompactChunksKernel(OpBuilder &b, Location loc,
-                                        gpu::GPUModuleOp module,
-                                        StringRef name, const CompactSpec &spec);
+                                        gpu::GPUModuleOp module, StringRef name,
+                                        const CompactSpec &spec);
 
 /// `@<name>`: one CTA per (sequence, KV head) scanning the selection itself;
 /// grid (H, B), 512 threads.
