@@ -19,47 +19,11 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
-#include <algorithm>
-#include <vector>
-
 using namespace mlir;
 using namespace mlir::multipole::gpugen;
 
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
-
-//===----------------------------------------------------------------------===//
-// Text substitution, still used by the kernels of ClusterKernels.cpp until
-// they are built with KernelBuilder.
-//===----------------------------------------------------------------------===//
-
-std::string mlir::multipole::gpugen::subst(
-    llvm::StringRef text, const std::map<std::string, std::string> &vars) {
-  std::vector<std::pair<std::string, std::string>> sorted(vars.begin(),
-                                                          vars.end());
-  std::sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) {
-    return a.first.size() > b.first.size();
-  });
-  std::string out;
-  out.reserve(text.size() * 2);
-  for (size_t i = 0; i < text.size();) {
-    if (text[i] == '$') {
-      bool hit = false;
-      for (auto &[k, v] : sorted) {
-        if (text.substr(i + 1).starts_with(k)) {
-          out += v;
-          i += 1 + k.size();
-          hit = true;
-          break;
-        }
-      }
-      if (hit)
-        continue;
-    }
-    out += text[i++];
-  }
-  return out;
-}
 
 bool mlir::multipole::gpugen::attnShapeSupported(const AttnShape &s,
                                                  std::string &why) {
@@ -91,77 +55,6 @@ int64_t mlir::multipole::gpugen::approxFloatsPerLane(const AttnShape &s) {
   if (ok(8))
     return 8;
   return 0;
-}
-
-// (text of the tensor-core kernel, until it is built with KernelBuilder)
-std::string mlir::multipole::gpugen::splitRangeText(SplitMode mode,
-                                                    bool hasLens) {
-  // Length of the token sequence of this (b, h).
-  std::string t;
-  if (mode == SplitMode::Approx)
-    t = "  %nti = memref.load %st[%b, %h, %c0] : memref<$Bx$Hx4xi32>\n";
-  else if (mode == SplitMode::Sparse)
-    t = "  %nti = memref.load %ntok[%b, %h] : memref<$Bx$Hxi32>\n";
-  else if (hasLens)
-    t = "  %nti = memref.load %lens[%b] : memref<$Bxi32>\n";
-  else
-    t = "  %nti = arith.constant $N : i32\n";
-  return t + R"(  %nt0 = arith.index_cast %nti : i32 to index
-  %nt1 = arith.maxsi %nt0, %c0 : index
-  %nt = arith.minui %nt1, %cN : index
-  // This CTA's tokens, then this group's contiguous share.
-  %chunk = arith.ceildivui %nt, %cS : index
-  %lo0 = arith.muli %split, %chunk : index
-  %lo = arith.minui %lo0, %nt : index
-  %hi0 = arith.addi %lo, %chunk : index
-  %hi = arith.minui %hi0, %nt : index
-  %len = arith.subi %hi, %lo : index
-)";
-}
-
-std::string mlir::multipole::gpugen::splitPartialCombineText() {
-  return R"(  scf.for %cb_w = %tid to %cGD step %cT {
-    %cb_hg = arith.divui %cb_w, %cD : index
-    %cb_d = arith.remui %cb_w, %cD : index
-    %cb_M = scf.for %cb_r = %c0 to %cNG step %c1 iter_args(%cb_mx = %ninf) -> (f32) {
-      %cb_rG = arith.muli %cb_r, %cG : index
-      %cb_sl0 = arith.addi %cb_rG, %cb_hg : index
-      %cb_mr = memref.load %sm[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %cb_lr = memref.load %sl[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %cb_has = arith.cmpf ogt, %cb_lr, %zf : f32
-      %cb_mm = arith.maximumf %cb_mx, %cb_mr : f32
-      %cb_nm = arith.select %cb_has, %cb_mm, %cb_mx : f32
-      scf.yield %cb_nm : f32
-    }
-    %cb_LA:2 = scf.for %cb_r = %c0 to %cNG step %c1 iter_args(%cb_ls = %zf, %cb_as = %zf) -> (f32, f32) {
-      %cb_rG = arith.muli %cb_r, %cG : index
-      %cb_sl0 = arith.addi %cb_rG, %cb_hg : index
-      %cb_mr = memref.load %sm[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %cb_lr = memref.load %sl[%cb_sl0] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      %cb_has = arith.cmpf ogt, %cb_lr, %zf : f32
-      %cb_dd = arith.subf %cb_mr, %cb_M : f32
-      %cb_ee = math.exp %cb_dd : f32
-      %cb_fa = arith.select %cb_has, %cb_ee, %zf : f32
-      %cb_sb = arith.muli %cb_sl0, %cD : index
-      %cb_si = arith.addi %cb_sb, %cb_d : index
-      %cb_ar = memref.load %sacc[%cb_si] : memref<$NGGDxf32, #gpu.address_space<workgroup>>
-      %cb_l2 = arith.mulf %cb_lr, %cb_fa : f32
-      %cb_ls2 = arith.addf %cb_ls, %cb_l2 : f32
-      %cb_a2 = arith.mulf %cb_ar, %cb_fa : f32
-      %cb_az = arith.select %cb_has, %cb_a2, %zf : f32
-      %cb_as2 = arith.addf %cb_as, %cb_az : f32
-      scf.yield %cb_ls2, %cb_as2 : f32, f32
-    }
-    %cb_hG = arith.muli %h, %cG : index
-    %cb_qh = arith.addi %cb_hG, %cb_hg : index
-    memref.store %cb_LA#1, %pacc[%b, %cb_qh, %split, %cb_d] : memref<$Bx$HQx$Sx$Dxf32>
-    %cb_d0z = arith.cmpi eq, %cb_d, %c0 : index
-    scf.if %cb_d0z {
-      memref.store %cb_M, %pm[%b, %cb_qh, %split] : memref<$Bx$HQx$Sxf32>
-      memref.store %cb_LA#0, %pl[%b, %cb_qh, %split] : memref<$Bx$HQx$Sxf32>
-    }
-  }
-)";
 }
 
 //===----------------------------------------------------------------------===//

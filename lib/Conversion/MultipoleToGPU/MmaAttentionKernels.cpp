@@ -20,53 +20,472 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "KernelGen.h"
+#include "AttentionKernels.h"
 
-#include <sstream>
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+using namespace mlir;
 using namespace mlir::multipole::gpugen;
 
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
 namespace {
-std::string str(int64_t v) { return std::to_string(v); }
 
 constexpr int64_t kTile = 64, kStages = 3, kWarps = 4;
 
-const char *kMmaAttrs =
-    "{layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
-    "multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = "
-    "#nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : "
-    "(i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>\n";
+//===----------------------------------------------------------------------===//
+// Fragments: bf16 pairs in i32 registers, ldmatrix, mma.sync
+//===----------------------------------------------------------------------===//
 
-/// `%<dst>_0..3` (f32) = mma(A = a0, 0, a2, 0; B = b0, b1; C = c0, c1, 0, 0).
-/// Rows 8-15 of A (heads >= 8) are zero, so only c0 and c1 are live.
-std::string mma(const std::string &dst, const std::string &a0,
-                const std::string &a2, const std::string &b0,
-                const std::string &b1, const std::string &c0,
-                const std::string &c1) {
-  std::string r = "    %" + dst + " = nvvm.mma.sync A[" + a0 + ", %zi, " + a2 +
-                  ", %zi] B[" + b0 + ", " + b1 + "] C[" + c0 + ", " + c1 +
-                  ", %zf, %zf] " + kMmaAttrs;
-  for (int i = 0; i < 2; ++i)
-    r += "    %" + dst + "_" + str(i) + " = llvm.extractvalue %" + dst + "[" +
-         str(i) + "] : !llvm.struct<(f32, f32, f32, f32)>\n";
-  return r;
+/// The two bf16 of `pair` (vector<2xbf16>) as one i32 register.
+Value pairAsI32(KernelBuilder &b, Value pair) {
+  auto t = VectorType::get({1}, b.getI32Type());
+  Value w = vector::BitCastOp::create(b, t, pair);
+  return b.extract(w, 0);
 }
 
-/// `%<dst>_0..3` (i32): ldmatrix x4 of the stage buffer at (row, col).
-std::string ldm(const std::string &dst, bool trans, const std::string &kv,
-                const std::string &row, const std::string &col) {
-  std::string r = "    %" + dst + " = nvgpu.ldmatrix %kvs[%st, " + kv + ", " +
-                  row + ", " + col + "] {numTiles = 4 : i32, transpose = " +
-                  (trans ? "true" : "false") + "} : $SMT -> vector<4x2xbf16>\n";
-  for (int i = 0; i < 4; ++i) {
-    std::string n = dst + "_" + str(i);
-    r += "    %" + n + "v = vector.extract %" + dst + "[" + str(i) +
-         "] : vector<2xbf16> from vector<4x2xbf16>\n" + "    %" + n +
-         "w = vector.bitcast %" + n + "v : vector<2xbf16> to vector<1xi32>\n" +
-         "    %" + n + " = vector.extract %" + n + "w[0] : i32 from vector<1xi32>\n";
+/// Two consecutive bf16 of `mem` at `idx` as one i32 register.
+Value loadPair(KernelBuilder &b, Value mem, ValueRange idx) {
+  Value v = b.vload(2, mem, idx);
+  return pairAsI32(b, v);
+}
+
+/// x, y (f32) rounded to bf16 and packed into one i32 register.
+Value packBf16(KernelBuilder &b, Value x, Value y) {
+  Value v = vector::FromElementsOp::create(
+      b, VectorType::get({2}, b.f32()), ValueRange{x, y});
+  Value h = arith::TruncFOp::create(
+      b, VectorType::get({2}, b.getBF16Type()), v);
+  return pairAsI32(b, h);
+}
+
+/// ldmatrix x4 (optionally transposed) of the 8x8 bf16 tiles whose rows the
+/// lanes address at `idx`: the four i32 fragments of this lane.
+std::array<Value, 4> ldmatrixX4(KernelBuilder &b, Value smem, ValueRange idx,
+                                bool transpose) {
+  auto t = VectorType::get({4, 2}, b.getBF16Type());
+  Value m = nvgpu::LdMatrixOp::create(b, t, smem, idx, transpose,
+                                      /*numTiles=*/4);
+  std::array<Value, 4> frag;
+  for (int64_t i = 0; i < 4; ++i) {
+    Value pair = b.extract(m, i);
+    frag[i] = pairAsI32(b, pair);
   }
-  return r;
+  return frag;
 }
+
+/// The live half of an m16n8k16 accumulator: rows 8-15 of A (heads >= 8)
+/// are zero, so only c0 and c1 of each lane's four f32 matter.
+struct Acc2 {
+  Value c0, c1;
+};
+
+/// mma.sync m16n8k16 bf16 -> f32 with A = (a0, 0, a2, 0), B = (b0, b1) and
+/// C = (c.c0, c.c1, 0, 0); returns the live half of D.
+Acc2 mma16816(KernelBuilder &b, Value a0, Value a2, Value b0, Value b1,
+              Acc2 c) {
+  Type f32 = b.f32();
+  Value zi = b.i32(0), zf = b.f32(0.0);
+  auto res = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                              {f32, f32, f32, f32});
+  Value d = NVVM::MmaOp::create(
+      b, res, ValueRange{a0, zi, a2, zi}, ValueRange{b0, b1},
+      ValueRange{c.c0, c.c1, zf, zf}, ArrayRef<int64_t>{16, 8, 16},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Value d0 = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{0});
+  Value d1 = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{1});
+  return {d0, d1};
+}
+
+/// The 16-byte chunk `chunk` of a tile row `row` (row % 8 = `row8`) sits at
+/// chunk ^ row8: element column (chunk ^ row8) * 8.
+Value swizzledCol(KernelBuilder &b, Value chunk, Value row8) {
+  Value phys = arith::XOrIOp::create(b, chunk, row8);
+  return b.mul(phys, b.index(8));
+}
+
+//===----------------------------------------------------------------------===//
+// The kernel
+//===----------------------------------------------------------------------===//
+
+class MmaKernel {
+public:
+  MmaKernel(KernelBuilder &b, const AttnShape &s, int64_t splits, bool sparse,
+            bool hasLens)
+      : b(b), s(s), splits(splits), sparse(sparse), hasLens(hasLens),
+        G(s.G()), D(s.D), D8(s.D / 8), NB(s.D / 8) {
+    rowsPerCopy = kMmaThreads / D8;
+    copies = kTile * D8 / kMmaThreads;
+  }
+
+  gpu::GPUFuncOp build(gpu::GPUModuleOp module, StringRef name);
+
+private:
+  gpu::GPUFuncOp signature(gpu::GPUModuleOp module, StringRef name);
+  void laneIds();
+  void sharedViews();
+  void loadQuery();
+  SmallVector<Value> loadTileIds(KernelBuilder &kb, Value tile);
+  void issueTile(KernelBuilder &kb, Value tile, Value stage, ValueRange ids);
+  void prologue();
+  SmallVector<Value> tileStep(KernelBuilder &kb, Value it, ValueRange acc);
+  SmallVector<Value> scores(KernelBuilder &kb, Value st, Value tbase);
+  SmallVector<Value> softmaxPV(KernelBuilder &kb, Value st, ArrayRef<Value> x,
+                               ValueRange acc);
+  void storeWarpPartials(ValueRange res);
+
+  KernelBuilder &b;
+  const AttnShape &s;
+  int64_t splits;
+  bool sparse, hasLens;
+  int64_t G, D, D8, NB, rowsPerCopy, copies;
+
+  Value q, k, v, lens, tok, ntok, pacc, pm, pl, scale;
+  Value split, h, bb, tid, lane, warp, g, t, t2, l8, lm, lm2, lmd;
+  Value kvs, sm, sl, sacc;
+  SplitRange range;
+  Value ntiles, gval;
+  // Q fragments: qa[kb] = (dims kb * 16 + 2t, +1; +8, +9) of head row g.
+  SmallVector<std::array<Value, 2>> qa;
+  // This thread's copy slot: row crow of every rowsPerCopy, chunk cchk.
+  Value crow, gcol, scol;
+  Value zf, ninf, one;
+};
+
+gpu::GPUFuncOp MmaKernel::signature(gpu::GPUModuleOp module, StringRef name) {
+  Type f32 = b.f32(), i32 = b.getI32Type(), e = b.getBF16Type();
+  int64_t B = s.B, Hq = s.Hq, H = s.H, N = s.N;
+  SmallVector<Type> args = {KernelBuilder::memref({B, Hq, D}, e),
+                            KernelBuilder::memref({B, H, N, D}, e),
+                            KernelBuilder::memref({B, H, N, D}, e)};
+  if (hasLens && !sparse)
+    args.push_back(KernelBuilder::memref({B}, i32));
+  if (sparse)
+    args.append({KernelBuilder::memref({B, H, N}, i32),
+                 KernelBuilder::memref({B, H}, i32)});
+  args.append({KernelBuilder::memref({B, Hq, splits, D}, f32),
+               KernelBuilder::memref({B, Hq, splits}, f32),
+               KernelBuilder::memref({B, Hq, splits}, f32), f32});
+  auto fn = createKernel(b, module, name, args, {},
+                         {int32_t(kMmaThreads), 1, 1});
+  unsigned i = 0;
+  q = fn.getArgument(i++);
+  k = fn.getArgument(i++);
+  v = fn.getArgument(i++);
+  if (hasLens && !sparse)
+    lens = fn.getArgument(i++);
+  if (sparse) {
+    tok = fn.getArgument(i++);
+    ntok = fn.getArgument(i++);
+  }
+  pacc = fn.getArgument(i++);
+  pm = fn.getArgument(i++);
+  pl = fn.getArgument(i++);
+  scale = fn.getArgument(i++);
+  return fn;
+}
+
+/// The mma fragment coordinates of a lane: group g = lane / 4 (an A / C
+/// row), t = lane % 4 (a column pair); ldmatrix row address lane % 8 of
+/// matrix lane / 8.
+void MmaKernel::laneIds() {
+  Value c2 = b.index(2), c4 = b.index(4), c8 = b.index(8), c32 = b.index(32);
+  lane = b.rem(tid, c32);
+  warp = b.div(tid, c32);
+  g = b.div(lane, c4);
+  t = b.rem(lane, c4);
+  t2 = b.mul(t, c2);
+  l8 = b.rem(lane, c8);
+  lm = b.div(lane, c8);
+  lm2 = b.rem(lm, c2);
+  lmd = b.div(lm, c2);
+}
+
+/// One dynamic shared buffer: the K/V stages, then the warps' partials (no
+/// static shared memory in this kernel).
+void MmaKernel::sharedViews() {
+  Type f32 = b.f32();
+  MLIRContext *ctx = b.getContext();
+  auto bytes = KernelBuilder::workgroup({ShapedType::kDynamic},
+                                        IntegerType::get(ctx, 8));
+  Value dsm = gpu::DynamicSharedMemoryOp::create(b, bytes);
+  auto view = [&](int64_t offset, MemRefType type) -> Value {
+    Value off = b.index(offset);
+    return memref::ViewOp::create(b, type, dsm, off, ValueRange{});
+  };
+  int64_t stageBytes = kStages * 2 * kTile * D * 2, ngg = kWarps * G;
+  kvs = view(0, KernelBuilder::workgroup({kStages, 2, kTile, D},
+                                         b.getBF16Type()));
+  sm = view(stageBytes, KernelBuilder::workgroup({ngg}, f32));
+  sl = view(stageBytes + ngg * 4, KernelBuilder::workgroup({ngg}, f32));
+  sacc = view(stageBytes + 2 * ngg * 4 + 16,
+              KernelBuilder::workgroup({ngg * D}, f32));
+}
+
+/// Q as the A operand: head g of the group in row g (g < G), zero rows else.
+void MmaKernel::loadQuery() {
+  Value cG = b.index(G), zi = b.i32(0);
+  gval = b.cmp(CmpIPredicate::ult, g, cG);
+  Value gq = b.select(gval, g, b.index(0));
+  Value hG = b.mul(h, cG);
+  Value qrow = b.add(hG, gq);
+  for (int64_t kb = 0; kb < D / 16; ++kb) {
+    std::array<Value, 2> frag;
+    for (int half = 0; half < 2; ++half) {
+      Value qd = b.add(b.index(kb * 16 + half * 8), t2);
+      Value x = loadPair(b, q, {bb, qrow, qd});
+      frag[half] = b.select(gval, x, zi);
+    }
+    qa.push_back(frag);
+  }
+}
+
+/// Sparse mode: the token ids of the rows this thread copies in `tile`
+/// (i32), loaded one iteration before the copies are issued so that
+/// cp.async never waits on them.
+SmallVector<Value> MmaKernel::loadTileIds(KernelBuilder &kb, Value tile) {
+  Value cNm1 = kb.index(s.N - 1);
+  Value tlo = kb.add(range.lo, kb.mul(tile, kb.index(kTile)));
+  SmallVector<Value> ids;
+  for (int64_t i = 0; i < copies; ++i) {
+    Value r = kb.add(kb.index(i * rowsPerCopy), crow);
+    Value p = kb.add(tlo, r);
+    Value in = kb.cmp(CmpIPredicate::ult, p, range.hi);
+    Value pc = kb.select(in, p, range.lo);
+    Value pm1 = arith::MinUIOp::create(kb, pc, cNm1);
+    ids.push_back(kb.load(tok, {bb, h, pm1}));
+  }
+  return ids;
+}
+
+/// The cp.async copies of tile `tile` into stage `stage`: copy i of this
+/// thread moves 16 bytes of K and of V of row i * rowsPerCopy + crow; rows
+/// past the slice copy 0 bytes (zero fill) from row lo. In sparse mode the
+/// rows' token ids are `ids` (or loaded here when empty).
+void MmaKernel::issueTile(KernelBuilder &kb, Value tile, Value stage,
+                          ValueRange ids) {
+  Value tlo = kb.add(range.lo, kb.mul(tile, kb.index(kTile)));
+  for (int64_t i = 0; i < copies; ++i) {
+    Value r = kb.add(kb.index(i * rowsPerCopy), crow);
+    Value p = kb.add(tlo, r);
+    Value in = kb.cmp(CmpIPredicate::ult, p, range.hi);
+    Value pc = kb.select(in, p, range.lo);
+    Value eight = kb.index(8), zero = kb.index(0);
+    Value n = kb.select(in, eight, zero);
+    Value j = pc;
+    if (sparse && !ids.empty()) {
+      j = arith::IndexCastOp::create(kb, kb.getIndexType(), ids[i]);
+    } else if (sparse) {
+      Value ji = kb.load(tok, {bb, h, pc});
+      j = arith::IndexCastOp::create(kb, kb.getIndexType(), ji);
+    }
+    for (int64_t kv = 0; kv < 2; ++kv) {
+      Value kvIdx = kb.index(kv);
+      nvgpu::DeviceAsyncCopyOp::create(
+          kb, kb.getLoc(), kvs, ValueRange{stage, kvIdx, r, scol},
+          kv ? v : k, ValueRange{bb, h, j, gcol}, kb.getIndexAttr(8), n,
+          kb.getUnitAttr());
+    }
+  }
+}
+
+Value createGroup(KernelBuilder &b) {
+  auto token = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, b.getLoc(), token,
+                                                 ValueRange{});
+}
+
+/// The first kStages - 1 tiles, one commit group each.
+void MmaKernel::prologue() {
+  for (int64_t st = 0; st < kStages - 1; ++st) {
+    Value tile = b.index(st);
+    Value in = b.cmp(CmpIPredicate::ult, tile, ntiles);
+    b.ifThen(in, [&](KernelBuilder &kb) { issueTile(kb, tile, tile, {}); });
+    createGroup(b);
+  }
+}
+
+/// S = Q K^T (scaled, masked) of the warp's 16 tokens of stage `st`: per
+/// n-block of 8 tokens, the lane's columns 2t and 2t + 1 (head row g).
+SmallVector<Value> MmaKernel::scores(KernelBuilder &kb, Value st,
+                                     Value tbase) {
+  Value w16 = kb.mul(warp, kb.index(16));
+  SmallVector<Value> x;
+  for (int64_t nb = 0; nb < 2; ++nb) {
+    Value kr = kb.add(kb.add(w16, kb.index(nb * 8)), l8);
+    Value zfv = zf;
+    Acc2 c{zfv, zfv};
+    for (int64_t kp = 0; kp < D / 32; ++kp) {
+      Value chunk = kb.add(kb.index(4 * kp), lm);
+      Value kc = swizzledCol(kb, chunk, l8);
+      Value c0 = kb.index(0);
+      std::array<Value, 4> kf = ldmatrixX4(kb, kvs, {st, c0, kr, kc}, false);
+      Acc2 sx = mma16816(kb, qa[2 * kp][0], qa[2 * kp][1], kf[0], kf[1], c);
+      c = mma16816(kb, qa[2 * kp + 1][0], qa[2 * kp + 1][1], kf[2], kf[3], sx);
+    }
+    for (int64_t e = 0; e < 2; ++e) {
+      Value col = kb.add(kb.add(tbase, kb.index(nb * 8 + e)), t2);
+      Value in = kb.cmp(CmpIPredicate::ult, col, range.hi);
+      Value sc = kb.mul(e ? c.c1 : c.c0, scale);
+      x.push_back(kb.select(in, sc, ninf));
+    }
+  }
+  return x;
+}
+
+/// The online softmax of head row g over the 4 lanes that hold it, then
+/// O = O * alpha + P V (V fragments by ldmatrix.trans). `acc` = (m, l, O
+/// pairs); returns the next (m, l, O pairs).
+SmallVector<Value> MmaKernel::softmaxPV(KernelBuilder &kb, Value st,
+                                        ArrayRef<Value> x, ValueRange acc) {
+  Value m = acc[0], l = acc[1];
+  Value mx0 = kb.maximum(x[0], x[1]);
+  Value mx1 = kb.maximum(x[2], x[3]);
+  Value mx = kb.maximum(mx0, mx1);
+  for (int64_t off : {1, 2})
+    mx = kb.maximum(mx, kb.shuffleXor(mx, off));
+  Value mn = kb.maximum(m, mx);
+  Value none = kb.cmp(CmpFPredicate::OEQ, mn, ninf);
+  Value al0 = kb.exp(kb.sub(m, mn));
+  Value al = kb.select(none, one, al0);
+  SmallVector<Value> e;
+  for (Value xi : x) {
+    Value ea = kb.exp(kb.sub(xi, mn));
+    e.push_back(kb.select(none, zf, ea));
+  }
+  Value ls0 = kb.add(e[0], e[1]);
+  Value ls1 = kb.add(e[2], e[3]);
+  Value ls = kb.add(ls0, ls1);
+  Value ln = kb.add(kb.mul(l, al), ls);
+  Value pa0 = packBf16(kb, e[0], e[1]);
+  Value pa1 = packBf16(kb, e[2], e[3]);
+  Value w16 = kb.mul(warp, kb.index(16));
+  Value vrow = kb.add(kb.add(w16, kb.mul(lm2, kb.index(8))), l8);
+  SmallVector<Value> next = {mn, ln};
+  for (int64_t np = 0; np < D / 16; ++np) {
+    Value chunk = kb.add(kb.index(2 * np), lmd);
+    Value vc = swizzledCol(kb, chunk, l8);
+    Value c1 = kb.index(1);
+    std::array<Value, 4> vf = ldmatrixX4(kb, kvs, {st, c1, vrow, vc}, true);
+    for (int64_t j = 0; j < 2; ++j) {
+      int64_t n = 2 * np + j;
+      Value oa = kb.mul(acc[2 + 2 * n], al);
+      Value ob = kb.mul(acc[3 + 2 * n], al);
+      Acc2 o = mma16816(kb, pa0, pa1, vf[2 * j], vf[2 * j + 1], {oa, ob});
+      next.append({o.c0, o.c1});
+    }
+  }
+  return next;
+}
+
+/// One tile: issue the copies of tile it + kStages - 1, wait for tile it,
+/// then S, softmax and P V on it.
+SmallVector<Value> MmaKernel::tileStep(KernelBuilder &kb, Value it,
+                                       ValueRange acc) {
+  Value cNS = kb.index(kStages);
+  kb.barrier();
+  Value nx = kb.add(it, kb.index(kStages - 1));
+  Value nxs = kb.rem(nx, cNS);
+  Value nxin = kb.cmp(CmpIPredicate::ult, nx, ntiles);
+  ValueRange ids = acc.drop_front(2 + 2 * NB);
+  kb.ifThen(nxin, [&](KernelBuilder &k2) { issueTile(k2, nx, nxs, ids); });
+  SmallVector<Value> nextIds;
+  if (sparse)
+    nextIds = loadTileIds(kb, kb.add(nx, kb.index(1)));
+  Value grp = createGroup(kb);
+  nvgpu::DeviceAsyncWaitOp::create(kb, kb.getLoc(), grp,
+                                   kb.getI32IntegerAttr(kStages - 1));
+  kb.barrier();
+  Value st = kb.rem(it, cNS);
+  Value w16 = kb.mul(warp, kb.index(16));
+  Value tbase0 = kb.mul(it, kb.index(kTile));
+  Value tbase = kb.add(kb.add(range.lo, tbase0), w16);
+  SmallVector<Value> x = scores(kb, st, tbase);
+  SmallVector<Value> next = softmaxPV(kb, st, x, acc);
+  next.append(nextIds);
+  return next;
+}
+
+/// Row sums over the 4 lanes of a head row; each warp's (m, l, O) of head
+/// row g < G to shared memory (slot warp * G + g).
+void MmaKernel::storeWarpPartials(ValueRange res) {
+  Value l = res[1];
+  Value lr1 = b.add(l, b.shuffleXor(l, 1));
+  Value lrow = b.add(lr1, b.shuffleXor(lr1, 2));
+  b.ifThen(gval, [&](KernelBuilder &kb) {
+    Value slot = kb.add(kb.mul(warp, kb.index(G)), g);
+    Value sbase = kb.mul(slot, kb.index(D));
+    Value t0 = kb.cmp(CmpIPredicate::eq, t, kb.index(0));
+    kb.ifThen(t0, [&](KernelBuilder &k2) {
+      k2.store(res[0], sm, {slot});
+      k2.store(lrow, sl, {slot});
+    });
+    for (int64_t n = 0; n < NB; ++n) {
+      Value col = kb.add(kb.index(n * 8), t2);
+      Value i0 = kb.add(sbase, col);
+      Value i1 = kb.add(i0, kb.index(1));
+      kb.store(res[2 + 2 * n], sacc, {i0});
+      kb.store(res[3 + 2 * n], sacc, {i1});
+    }
+  });
+}
+
+gpu::GPUFuncOp MmaKernel::build(gpu::GPUModuleOp module, StringRef name) {
+  auto fn = signature(module, name);
+  zf = b.f32(0.0);
+  ninf = b.negInf();
+  one = b.f32(1.0);
+  split = b.blockId(gpu::Dimension::x);
+  h = b.blockId(gpu::Dimension::y);
+  bb = b.blockId(gpu::Dimension::z);
+  tid = b.threadId(gpu::Dimension::x);
+  laneIds();
+  sharedViews();
+  Value count = sparse    ? b.load(ntok, {bb, h})
+                : hasLens ? b.load(lens, {bb})
+                          : b.i32(s.N);
+  range = splitRange(b, count, split, s.N, splits);
+  ntiles = arith::CeilDivUIOp::create(b, range.len, b.index(kTile));
+  loadQuery();
+  // cp.async assignment: copy i of this thread covers row i * rowsPerCopy +
+  // tid / D8, chunk tid % D8 (rowsPerCopy is a multiple of 8, so the swizzle
+  // is the same for all copies of a thread).
+  Value cD8 = b.index(D8);
+  crow = b.div(tid, cD8);
+  Value cchk = b.rem(tid, cD8);
+  Value crow8 = b.rem(crow, b.index(8));
+  Value cphys = arith::XOrIOp::create(b, cchk, crow8);
+  gcol = b.mul(cchk, b.index(8));
+  scol = b.mul(cphys, b.index(8));
+  prologue();
+  SmallVector<Value> init = {ninf, zf};
+  for (int64_t n = 0; n < NB; ++n)
+    init.append({zf, zf});
+  if (sparse)
+    init.append(loadTileIds(b, b.index(kStages - 1)));
+  SmallVector<Value> res = b.forLoop(
+      b.index(0), ntiles, b.index(1), init,
+      [&](KernelBuilder &kb, Value it, ValueRange acc) {
+        return tileStep(kb, it, acc);
+      });
+  b.barrier();
+  storeWarpPartials(res);
+  b.barrier();
+  storeSplitPartials(b, CtaPartials{sm, sl, sacc, kWarps}, pacc, pm, pl, tid,
+                     bb, h, split, G, D, kMmaThreads);
+  b.ret();
+  return fn;
+}
+
 } // namespace
 
 bool mlir::multipole::gpugen::mmaAttentionSupported(const AttnShape &s) {
@@ -79,333 +498,9 @@ int64_t mlir::multipole::gpugen::mmaAttentionSmemBytes(const AttnShape &s) {
          kWarps * s.G() * s.D * 4;
 }
 
-std::string mlir::multipole::gpugen::mmaAttentionSplitKernel(
-    llvm::StringRef name, const AttnShape &s, int64_t splits, bool sparse,
-    bool hasLens) {
-  int64_t G = s.G(), D = s.D, D8 = D / 8, threads = kWarps * 32;
-  int64_t rowsPerCopy = threads / D8;           // rows covered by one sweep
-  int64_t copies = kTile * D8 / threads;        // 16-byte copies per thread per K tile
-  std::map<std::string, std::string> vars = {
-      {"NAME", name.str()}, {"B", str(s.B)},   {"HQ", str(s.Hq)},
-      {"H", str(s.H)},      {"N", str(s.N)},   {"D", str(D)},
-      {"E", s.elt},         {"G", str(G)},     {"S", str(splits)},
-      {"TT", str(kTile)},   {"NS", str(kStages)}, {"D8", str(D8)},
-      {"GD", str(G * D)},   {"T", str(threads)}, {"W", str(kWarps)},
-      {"NSm1", str(kStages - 1)}, {"NGG", str(kWarps * G)},
-      {"NGGD", str(kWarps * G * D)}};
-  int64_t stageBytes = kStages * 2 * kTile * D * 2;
-  vars["OWM"] = str(stageBytes);
-  vars["OWL"] = str(stageBytes + kWarps * G * 4);
-  vars["OWO"] = str(stageBytes + 2 * kWarps * G * 4 + 16);
-  vars["SMT"] = "memref<$NSx2x$TTx$Dx$E, #gpu.address_space<workgroup>>";
-  std::ostringstream o;
-  o << "gpu.func @$NAME(%q: memref<$Bx$HQx$Dx$E>, %k: memref<$Bx$Hx$Nx$Dx$E>, "
-       "%v: memref<$Bx$Hx$Nx$Dx$E>, ";
-  if (hasLens && !sparse)
-    o << "%lens: memref<$Bxi32>, ";
-  if (sparse)
-    o << "%tok: memref<$Bx$Hx$Nxi32>, %ntok: memref<$Bx$Hxi32>, ";
-  o << R"(%pacc: memref<$Bx$HQx$Sx$Dxf32>, %pm: memref<$Bx$HQx$Sxf32>,
-    %pl: memref<$Bx$HQx$Sxf32>, %scale: f32)
-    kernel attributes {known_block_size = array<i32: $T, 1, 1>} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c2 = arith.constant 2 : index
-  %c4 = arith.constant 4 : index
-  %c8 = arith.constant 8 : index
-  %c16 = arith.constant 16 : index
-  %c32 = arith.constant 32 : index
-  %cD8 = arith.constant $D8 : index
-  %cTT = arith.constant $TT : index
-  %cNS = arith.constant $NS : index
-  %cNSm1 = arith.constant $NSm1 : index
-  %cN = arith.constant $N : index
-  %cG = arith.constant $G : index
-  %cD = arith.constant $D : index
-  %cT = arith.constant $T : index
-  %cW = arith.constant $W : index
-  %cS = arith.constant $S : index
-  %cGD = arith.constant $GD : index
-  %c8i = arith.constant 8 : index
-  %c0e = arith.constant 0 : index
-  %zi = arith.constant 0 : i32
-  %zf = arith.constant 0.0 : f32
-  %one = arith.constant 1.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %c1i = arith.constant 1 : i32
-  %c2i = arith.constant 2 : i32
-  %c32i = arith.constant 32 : i32
-  %split = gpu.block_id x
-  %h = gpu.block_id y
-  %b = gpu.block_id z
-  %tid = gpu.thread_id x
-  %lane = arith.remui %tid, %c32 : index
-  %warp = arith.divui %tid, %c32 : index
-  %g = arith.divui %lane, %c4 : index
-  %t = arith.remui %lane, %c4 : index
-  %t2 = arith.muli %t, %c2 : index
-  %l8 = arith.remui %lane, %c8 : index
-  %lm = arith.divui %lane, %c8 : index
-  %lm2 = arith.remui %lm, %c2 : index
-  %lmd = arith.divui %lm, %c2 : index
-  %dsm = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-  %kvs = memref.view %dsm[%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to $SMT
-  // The warps' partials live after the stages (one dynamic buffer: no
-  // static shared memory in this kernel).
-  %owm = arith.constant $OWM : index
-  %owl = arith.constant $OWL : index
-  %owo = arith.constant $OWO : index
-  %sm = memref.view %dsm[%owm][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGxf32, #gpu.address_space<workgroup>>
-  %sl = memref.view %dsm[%owl][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGxf32, #gpu.address_space<workgroup>>
-  %sacc = memref.view %dsm[%owo][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<$NGGDxf32, #gpu.address_space<workgroup>>
-  %cNG = arith.constant $W : index
-)";
-  o << splitRangeText(sparse ? SplitMode::Sparse : SplitMode::Dense, hasLens);
-  o << R"(  %ntiles = arith.ceildivui %len, %cTT : index
-  // Q as the A operand: head g of the group in row g (g < G), zero rows else.
-  %gval = arith.cmpi ult, %g, %cG : index
-  %gq = arith.select %gval, %g, %c0 : index
-  %hG = arith.muli %h, %cG : index
-  %qrow = arith.addi %hG, %gq : index
-)";
-  // Q fragments: a0 = (row g, dims kb*16 + 2t, +1), a2 = (row g, +8).
-  for (int64_t kb = 0; kb < D / 16; ++kb)
-    for (int half = 0; half < 2; ++half) {
-      std::string n = str(kb) + "_" + str(half);
-      o << "  %qo" << n << " = arith.constant " << kb * 16 + half * 8 << " : index\n"
-        << "  %qd" << n << " = arith.addi %qo" << n << ", %t2 : index\n"
-        << "  %qv" << n << " = vector.load %q[%b, %qrow, %qd" << n
-        << "] : memref<$Bx$HQx$Dx$E>, vector<2x$E>\n"
-        << "  %qw" << n << " = vector.bitcast %qv" << n << " : vector<2x$E> to vector<1xi32>\n"
-        << "  %qx" << n << " = vector.extract %qw" << n << "[0] : i32 from vector<1xi32>\n"
-        << "  %qa" << n << " = arith.select %gval, %qx" << n << ", %zi : i32\n";
-    }
-  // cp.async assignment: copy i of this thread covers row i * RPC + tid / D8,
-  // chunk tid % D8 (RPC is a multiple of 8, so the swizzle is per thread).
-  o << "  %crow = arith.divui %tid, %cD8 : index\n"
-       "  %cchk = arith.remui %tid, %cD8 : index\n"
-       "  %crow8 = arith.remui %crow, %c8 : index\n"
-       "  %cphys = arith.xori %cchk, %crow8 : index\n"
-       "  %gcol = arith.muli %cchk, %c8 : index\n"
-       "  %scol = arith.muli %cphys, %c8 : index\n";
-  // Sparse mode: the token ids of a tile are loaded one iteration before its
-  // copies are issued (`%<pfx>_<i>`, i32), so cp.async never waits on them.
-  auto loadIds = [&](const std::string &tile, const std::string &pfx) {
-    std::ostringstream r;
-    r << "    %" << pfx << "tb = arith.muli " << tile << ", %cTT : index\n"
-      << "    %" << pfx << "tlo = arith.addi %lo, %" << pfx << "tb : index\n";
-    for (int64_t i = 0; i < copies; ++i) {
-      std::string n = pfx + "x" + str(i);
-      r << "    %" << n << "o = arith.constant " << i * rowsPerCopy << " : index\n"
-        << "    %" << n << "r = arith.addi %" << n << "o, %crow : index\n"
-        << "    %" << n << "p = arith.addi %" << pfx << "tlo, %" << n << "r : index\n"
-        << "    %" << n << "v = arith.cmpi ult, %" << n << "p, %hi : index\n"
-        << "    %" << n << "c = arith.select %" << n << "v, %" << n << "p, %lo : index\n"
-        << "    %" << n << "m = arith.minui %" << n << "c, %cNm1 : index\n"
-        << "    %" << pfx << "_" << i << " = memref.load %tok[%b, %h, %" << n
-        << "m] : memref<$Bx$Hx$Nxi32>\n";
-    }
-    return r.str();
-  };
-  auto issue = [&](const std::string &tile, const std::string &stage,
-                   const std::string &sfx, const std::string &ids = "") {
-    std::ostringstream r;
-    r << "    %tb" << sfx << " = arith.muli " << tile << ", %cTT : index\n"
-      << "    %tlo" << sfx << " = arith.addi %lo, %tb" << sfx << " : index\n";
-    for (int64_t i = 0; i < copies; ++i) {
-      std::string n = sfx + "_" + str(i);
-      r << "    %ro" << n << " = arith.constant " << i * rowsPerCopy << " : index\n"
-        << "    %rr" << n << " = arith.addi %ro" << n << ", %crow : index\n"
-        << "    %rp" << n << " = arith.addi %tlo" << sfx << ", %rr" << n << " : index\n"
-        << "    %rv" << n << " = arith.cmpi ult, %rp" << n << ", %hi : index\n"
-        << "    %rc" << n << " = arith.select %rv" << n << ", %rp" << n << ", %lo : index\n"
-        << "    %rn" << n << " = arith.select %rv" << n << ", %c8i, %c0e : index\n";
-      if (sparse && !ids.empty())
-        r << "    %rj" << n << " = arith.index_cast %" << ids << "_" << i
-          << " : i32 to index\n";
-      else if (sparse)
-        r << "    %rji" << n << " = memref.load %tok[%b, %h, %rc" << n
-          << "] : memref<$Bx$Hx$Nxi32>\n"
-          << "    %rj" << n << " = arith.index_cast %rji" << n << " : i32 to index\n";
-      else
-        r << "    %rj" << n << " = arith.addi %rc" << n << ", %c0 : index\n";
-      for (int kv = 0; kv < 2; ++kv)
-        r << "    %cp" << kv << n << " = nvgpu.device_async_copy "
-          << (kv ? "%v" : "%k") << "[%b, %h, %rj" << n << ", %gcol], %kvs["
-          << stage << ", %c" << kv << ", %rr" << n << ", %scol], 8, %rn" << n
-          << " {bypassL1} : memref<$Bx$Hx$Nx$Dx$E> to $SMT\n";
-    }
-    return r.str();
-  };
-  // Prologue: the first NS - 1 tiles, one commit group each.
-  for (int64_t sidx = 0; sidx < kStages - 1; ++sidx) {
-    std::string ss = str(sidx);
-    o << "  %pt" << ss << " = arith.constant " << ss << " : index\n"
-      << "  %pin" << ss << " = arith.cmpi ult, %pt" << ss << ", %ntiles : index\n"
-      << "  scf.if %pin" << ss << " {\n"
-      << issue("%pt" + ss, "%pt" + ss, "p" + ss) << "  }\n"
-      << "  %pg" << ss << " = nvgpu.device_async_create_group {}\n";
-  }
-  // Main loop.
-  int64_t NB = D / 8; // n-blocks of O
-  int64_t nIds = sparse ? copies : 0;
-  if (sparse)
-    o << "  %cNm1 = arith.constant " << s.N - 1 << " : index\n"
-      << loadIds("%cNSm1", "pfi");
-  o << "  %res:" << 2 + 2 * NB + nIds
-    << " = scf.for %it = %c0 to %ntiles step %c1 iter_args(%m = %ninf, %l = %zf";
-  for (int64_t n = 0; n < NB; ++n)
-    o << ", %o" << n << "a = %zf, %o" << n << "b = %zf";
-  for (int64_t i = 0; i < nIds; ++i)
-    o << ", %tj_" << i << " = %pfi_" << i;
-  o << ") -> (f32, f32";
-  for (int64_t n = 0; n < NB; ++n)
-    o << ", f32, f32";
-  for (int64_t i = 0; i < nIds; ++i)
-    o << ", i32";
-  o << ") {\n"
-       "    gpu.barrier\n"
-       "    %nx = arith.addi %it, %cNSm1 : index\n"
-       "    %nxs = arith.remui %nx, %cNS : index\n"
-       "    %nxin = arith.cmpi ult, %nx, %ntiles : index\n"
-       "    scf.if %nxin {\n"
-    << issue("%nx", "%nxs", "m", sparse ? "tj" : "") << "    }\n";
-  if (sparse)
-    o << "    %nx1 = arith.addi %nx, %c1 : index\n" << loadIds("%nx1", "pfn");
-  o << ""
-    << "    %grp = nvgpu.device_async_create_group {}\n"
-       "    nvgpu.device_async_wait %grp {numGroups = $NSm1 : i32}\n"
-       "    gpu.barrier\n"
-       "    %st = arith.remui %it, %cNS : index\n"
-       "    %w16 = arith.muli %warp, %c16 : index\n"
-       "    %tbase0 = arith.muli %it, %cTT : index\n"
-       "    %tbase1 = arith.addi %lo, %tbase0 : index\n"
-       "    %tbase = arith.addi %tbase1, %w16 : index\n";
-  // S = Q K^T for the warp's two n-blocks of 8 tokens.
-  for (int nb = 0; nb < 2; ++nb) {
-    std::string ns = str(nb);
-    o << "    %kro" << ns << " = arith.constant " << nb * 8 << " : index\n"
-      << "    %kr" << ns << "a = arith.addi %w16, %kro" << ns << " : index\n"
-      << "    %kr" << ns << " = arith.addi %kr" << ns << "a, %l8 : index\n";
-    std::string c0 = "%zf", c1 = "%zf";
-    for (int64_t kp = 0; kp < D / 32; ++kp) {
-      std::string n = ns + "_" + str(kp);
-      o << "    %kc" << n << "a = arith.constant " << 4 * kp << " : index\n"
-        << "    %kc" << n << "b = arith.addi %kc" << n << "a, %lm : index\n"
-        << "    %kc" << n << "c = arith.xori %kc" << n << "b, %l8 : index\n"
-        << "    %kc" << n << " = arith.muli %kc" << n << "c, %c8 : index\n"
-        << ldm("kf" + n, false, "%c0", "%kr" + ns, "%kc" + n);
-      std::string kb0 = str(2 * kp), kb1 = str(2 * kp + 1);
-      o << mma("s" + n + "x", "%qa" + kb0 + "_0", "%qa" + kb0 + "_1",
-               "%kf" + n + "_0", "%kf" + n + "_1", c0, c1);
-      o << mma("s" + n + "y", "%qa" + kb1 + "_0", "%qa" + kb1 + "_1",
-               "%kf" + n + "_2", "%kf" + n + "_3", "%s" + n + "x_0",
-               "%s" + n + "x_1");
-      c0 = "%s" + n + "y_0";
-      c1 = "%s" + n + "y_1";
-    }
-    // Scale and mask: columns nb * 8 + 2t and + 1 of the warp's 16 tokens.
-    for (int e = 0; e < 2; ++e) {
-      std::string n = ns + str(e);
-      o << "    %cpo" << n << " = arith.constant " << nb * 8 + e << " : index\n"
-        << "    %cpa" << n << " = arith.addi %tbase, %cpo" << n << " : index\n"
-        << "    %cp" << n << " = arith.addi %cpa" << n << ", %t2 : index\n"
-        << "    %cv" << n << " = arith.cmpi ult, %cp" << n << ", %hi : index\n"
-        << "    %sc" << n << " = arith.mulf " << (e ? c1 : c0) << ", %scale : f32\n"
-        << "    %x" << n << " = arith.select %cv" << n << ", %sc" << n << ", %ninf : f32\n";
-    }
-  }
-  // Online softmax of head row g over the 4 lanes that hold it.
-  o << R"(    %mx0 = arith.maximumf %x00, %x01 : f32
-    %mx1 = arith.maximumf %x10, %x11 : f32
-    %mx2 = arith.maximumf %mx0, %mx1 : f32
-    %sh1, %sh1ok = gpu.shuffle xor %mx2, %c1i, %c32i : f32
-    %mx3 = arith.maximumf %mx2, %sh1 : f32
-    %sh2, %sh2ok = gpu.shuffle xor %mx3, %c2i, %c32i : f32
-    %mx4 = arith.maximumf %mx3, %sh2 : f32
-    %mn = arith.maximumf %m, %mx4 : f32
-    %none = arith.cmpf oeq, %mn, %ninf : f32
-    %dm = arith.subf %m, %mn : f32
-    %al0 = math.exp %dm : f32
-    %al = arith.select %none, %one, %al0 : f32
-)";
-  for (const char *n : {"00", "01", "10", "11"})
-    o << "    %d" << n << " = arith.subf %x" << n << ", %mn : f32\n"
-      << "    %e" << n << "a = math.exp %d" << n << " : f32\n"
-      << "    %e" << n << " = arith.select %none, %zf, %e" << n << "a : f32\n";
-  o << R"(    %ls0 = arith.addf %e00, %e01 : f32
-    %ls1 = arith.addf %e10, %e11 : f32
-    %ls2 = arith.addf %ls0, %ls1 : f32
-    %lsc = arith.mulf %l, %al : f32
-    %ln = arith.addf %lsc, %ls2 : f32
-    %pv0 = vector.from_elements %e00, %e01 : vector<2xf32>
-    %pb0 = arith.truncf %pv0 : vector<2xf32> to vector<2xbf16>
-    %pw0 = vector.bitcast %pb0 : vector<2xbf16> to vector<1xi32>
-    %pa0 = vector.extract %pw0[0] : i32 from vector<1xi32>
-    %pv1 = vector.from_elements %e10, %e11 : vector<2xf32>
-    %pb1 = arith.truncf %pv1 : vector<2xf32> to vector<2xbf16>
-    %pw1 = vector.bitcast %pb1 : vector<2xbf16> to vector<1xi32>
-    %pa1 = vector.extract %pw1[0] : i32 from vector<1xi32>
-    %vr0 = arith.muli %lm2, %c8 : index
-    %vr1 = arith.addi %w16, %vr0 : index
-    %vrow = arith.addi %vr1, %l8 : index
-)";
-  // O = O * alpha + P V over D / 16 pairs of n-blocks.
-  for (int64_t np = 0; np < D / 16; ++np) {
-    std::string n = str(np);
-    o << "    %vc" << n << "a = arith.constant " << 2 * np << " : index\n"
-      << "    %vc" << n << "b = arith.addi %vc" << n << "a, %lmd : index\n"
-      << "    %vc" << n << "c = arith.xori %vc" << n << "b, %l8 : index\n"
-      << "    %vc" << n << " = arith.muli %vc" << n << "c, %c8 : index\n"
-      << ldm("vf" + n, true, "%c1", "%vrow", "%vc" + n);
-    for (int j = 0; j < 2; ++j) {
-      int64_t nbk = 2 * np + j;
-      std::string ob = str(nbk);
-      o << "    %os" << ob << "a = arith.mulf %o" << ob << "a, %al : f32\n"
-        << "    %os" << ob << "b = arith.mulf %o" << ob << "b, %al : f32\n"
-        << mma("on" + ob, "%pa0", "%pa1", "%vf" + n + "_" + str(2 * j),
-               "%vf" + n + "_" + str(2 * j + 1), "%os" + ob + "a",
-               "%os" + ob + "b");
-    }
-  }
-  o << "    scf.yield %mn, %ln";
-  for (int64_t n = 0; n < NB; ++n)
-    o << ", %on" << n << "_0, %on" << n << "_1";
-  for (int64_t i = 0; i < nIds; ++i)
-    o << ", %pfn_" << i;
-  o << " : f32, f32";
-  for (int64_t n = 0; n < NB; ++n)
-    o << ", f32, f32";
-  for (int64_t i = 0; i < nIds; ++i)
-    o << ", i32";
-  o << "\n  }\n";
-  // Row sums over the 4 lanes of a head row; warp partials to shared memory.
-  o << "  gpu.barrier\n";
-  o << R"(  %lq1, %lq1ok = gpu.shuffle xor %res#1, %c1i, %c32i : f32
-  %lr1 = arith.addf %res#1, %lq1 : f32
-  %lq2, %lq2ok = gpu.shuffle xor %lr1, %c2i, %c32i : f32
-  %lrow = arith.addf %lr1, %lq2 : f32
-  scf.if %gval {
-    %wG = arith.muli %warp, %cG : index
-    %slot = arith.addi %wG, %g : index
-    %sbase = arith.muli %slot, %cD : index
-    %t0 = arith.cmpi eq, %t, %c0 : index
-    scf.if %t0 {
-      memref.store %res#0, %sm[%slot] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-      memref.store %lrow, %sl[%slot] : memref<$NGGxf32, #gpu.address_space<workgroup>>
-    }
-)";
-  for (int64_t n = 0; n < NB; ++n) {
-    std::string ns = str(n);
-    o << "    %wd" << ns << "a = arith.constant " << n * 8 << " : index\n"
-      << "    %wd" << ns << "c = arith.addi %wd" << ns << "a, %t2 : index\n"
-      << "    %wd" << ns << " = arith.addi %sbase, %wd" << ns << "c : index\n"
-      << "    %wd" << ns << "b = arith.addi %wd" << ns << ", %c1 : index\n"
-      << "    memref.store %res#" << 2 + 2 * n << ", %sacc[%wd" << ns
-      << "] : memref<$NGGDxf32, #gpu.address_space<workgroup>>\n"
-      << "    memref.store %res#" << 3 + 2 * n << ", %sacc[%wd" << ns
-      << "b] : memref<$NGGDxf32, #gpu.address_space<workgroup>>\n";
-  }
-  o << "  }\n  gpu.barrier\n" << splitPartialCombineText() << "  gpu.return\n}\n";
-  return subst(subst(o.str(), vars), vars);
+gpu::GPUFuncOp mlir::multipole::gpugen::buildMmaAttentionSplitKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const AttnShape &s, int64_t splits, bool sparse, bool hasLens) {
+  KernelBuilder b(loc, ob);
+  return MmaKernel(b, s, splits, sparse, hasLens).build(module, name);
 }

@@ -310,14 +310,13 @@ LogicalResult ConvertMultipoleToGPUPass::lowerDecode(DecodeAttentionOp op) {
                useMma ? kMmaThreads : threads};
   std::string split = freshName("decode_split"), comb = freshName("decode_combine");
   bool hasLens = static_cast<bool>(op.getLens());
-  if ((useMma ? failed(addKernels(mmaAttentionSplitKernel(split, s, l.splits,
-                                                          false, hasLens),
-                                  loc))
-              : failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                            gpu::GPUModuleOp m) {
-                  return buildAttentionSplitKernel(ob, l2, m, split, s, l,
-                                                   false, hasLens);
-                }))) ||
+  if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                  gpu::GPUModuleOp m) {
+        return useMma ? buildMmaAttentionSplitKernel(ob, l2, m, split, s,
+                                                     l.splits, false, hasLens)
+                      : buildAttentionSplitKernel(ob, l2, m, split, s, l,
+                                                  false, hasLens);
+      })) ||
       failed(buildKernel(loc, [&](OpBuilder &b, Location l2, gpu::GPUModuleOp m) {
         return buildCombineKernel(b, l2, m, comb, s, l.splits, true);
       })))
@@ -519,14 +518,13 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
         return chunked ? buildCompactChunksKernel(ob, l2, m, comp, cspec)
                        : buildCompactKernel(ob, l2, m, comp, cspec);
       })) ||
-      (useMma ? failed(addKernels(mmaAttentionSplitKernel(split, s, l.splits,
-                                                          true, true),
-                                  loc))
-              : failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                            gpu::GPUModuleOp m) {
-                  return buildAttentionSplitKernel(ob, l2, m, split, s, l,
-                                                   true, true);
-                }))) ||
+      failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                  gpu::GPUModuleOp m) {
+        return useMma ? buildMmaAttentionSplitKernel(ob, l2, m, split, s,
+                                                     l.splits, true, true)
+                      : buildAttentionSplitKernel(ob, l2, m, split, s, l,
+                                                  true, true);
+      })) ||
       (!onlyMerged(op, op.getOuts(), s.D) &&
        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
          return buildCombineKernel(ob, l2, m, comb, s, l.splits, false);
