@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ClusterKernels.h"
 #include "AttentionKernels.h"
+#include "ClusterKernels.h"
 #include "KernelGen.h"
 #include "ScoreKernels.h"
 

@@ -128,6 +128,7 @@ struct ConvertMultipoleToLoopsPass
   }
 
   LogicalResult lower(Operation *op);
+  LogicalResult lowerMerge(MergeOp op);
 };
 
 Value i64c(OpBuilder &b, Location loc, int64_t v) {
@@ -161,6 +162,51 @@ Value scaleValue(OpBuilder &b, Location loc, FloatAttr scale, Value q,
 Value dummy(OpBuilder &b, Location loc, Type elt, unsigned rank) {
   SmallVector<int64_t> shape(rank, 1);
   return memref::AllocaOp::create(b, loc, MemRefType::get(shape, elt));
+}
+
+/// merge: fold the partials one by one into a running partial, then
+/// normalise (calls of the kernel library's merge functions).
+LogicalResult ConvertMultipoleToLoopsPass::lowerMerge(MergeOp m) {
+  ModuleOp module = getOperation();
+  OpBuilder b(m);
+  Location loc = m.getLoc();
+  Type f32 = b.getF32Type();
+  auto eltOf = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+  Value out = m.getOuts()[0];
+  Type elt = eltOf(out);
+  if (failed(ensureKernels(module, elt, loc)) ||
+      failed(ensureKernels(module, f32, loc)))
+    return failure();
+  ValueRange parts = m.getPartials();
+  SmallVector<Value> run;
+  for (unsigned i = 0; i < 3; ++i) {
+    auto mt = cast<MemRefType>(parts[i].getType());
+    SmallVector<Value> dyn;
+    for (int64_t d = 0; d < mt.getRank(); ++d)
+      if (mt.isDynamicDim(d))
+        dyn.push_back(memref::DimOp::create(b, loc, parts[i], d));
+    run.push_back(memref::AllocOp::create(
+        b, loc, MemRefType::get(mt.getShape(), f32), dyn));
+  }
+  for (unsigned p = 0; p < parts.size(); p += 3) {
+    SmallVector<Value> cargs;
+    for (Value v : run)
+      cargs.push_back(castDynamic(b, loc, v));
+    for (unsigned i = 0; i < 3; ++i)
+      cargs.push_back(castDynamic(b, loc, parts[p + i]));
+    cargs.push_back(arith::ConstantIntOp::create(b, loc, p == 0 ? 1 : 0, 1));
+    func::CallOp::create(b, loc, "__mp_merge_into_f32", TypeRange{}, cargs);
+  }
+  SmallVector<Value> fargs;
+  for (Value v : run)
+    fargs.push_back(castDynamic(b, loc, v));
+  fargs.push_back(castDynamic(b, loc, out));
+  func::CallOp::create(b, loc, "__mp_merge_finish_" + typeName(elt),
+                       TypeRange{}, fargs);
+  for (Value v : run)
+    memref::DeallocOp::create(b, loc, v);
+  m->erase();
+  return success();
 }
 
 LogicalResult ConvertMultipoleToLoopsPass::lower(Operation *op) {
@@ -266,42 +312,7 @@ LogicalResult ConvertMultipoleToLoopsPass::lower(Operation *op) {
     addAll(a.getOuts());
     args.push_back(arith::ConstantIntOp::create(b, loc, hasParent ? 1 : 0, 1));
   } else if (auto m = dyn_cast<MergeOp>(op)) {
-    // Fold the partials one by one into a running partial, then normalise.
-    Value out = m.getOuts()[0];
-    elt = eltOf(out);
-    if (failed(ensureKernels(module, elt, loc)) ||
-        failed(ensureKernels(module, f32, loc)))
-      return failure();
-    ValueRange parts = m.getPartials();
-    SmallVector<Value> run;
-    for (unsigned i = 0; i < 3; ++i) {
-      auto mt = cast<MemRefType>(parts[i].getType());
-      SmallVector<Value> dyn;
-      for (int64_t d = 0; d < mt.getRank(); ++d)
-        if (mt.isDynamicDim(d))
-          dyn.push_back(memref::DimOp::create(b, loc, parts[i], d));
-      run.push_back(memref::AllocOp::create(
-          b, loc, MemRefType::get(mt.getShape(), f32), dyn));
-    }
-    for (unsigned p = 0; p < parts.size(); p += 3) {
-      SmallVector<Value> cargs;
-      for (Value v : run)
-        cargs.push_back(castDynamic(b, loc, v));
-      for (unsigned i = 0; i < 3; ++i)
-        cargs.push_back(castDynamic(b, loc, parts[p + i]));
-      cargs.push_back(arith::ConstantIntOp::create(b, loc, p == 0 ? 1 : 0, 1));
-      func::CallOp::create(b, loc, "__mp_merge_into_f32", TypeRange{}, cargs);
-    }
-    SmallVector<Value> fargs;
-    for (Value v : run)
-      fargs.push_back(castDynamic(b, loc, v));
-    fargs.push_back(castDynamic(b, loc, out));
-    func::CallOp::create(b, loc, "__mp_merge_finish_" + typeName(elt),
-                         TypeRange{}, fargs);
-    for (Value v : run)
-      memref::DeallocOp::create(b, loc, v);
-    op->erase();
-    return success();
+    return lowerMerge(m);
   } else {
     return op->emitError() << "no CPU lowering for this op";
   }
