@@ -13,8 +13,11 @@
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringSet.h"
+
+#include <cctype>
 
 namespace mlir {
 namespace multipole {
@@ -37,26 +40,20 @@ std::string typeName(Type t) {
   return "f32";
 }
 
-/// The kernel library specialised for element type `t`.
+/// Kernels.mlir specialised for element type `t`: the file is templated by
+/// type only (`!E` is the element type, `$T` its name in symbols).
 std::string kernelSource(Type t) {
   std::string tn = typeName(t);
-  std::string src = "!E = " + tn + "\n";
-  if (tn == "f32") {
-    src += "func.func private @__mp_ext_$T(%x: f32) -> f32 { return %x : f32 }\n"
-           "func.func private @__mp_trunc_$T(%x: f32) -> f32 { return %x : f32 }\n";
-  } else {
-    src += "func.func private @__mp_ext_$T(%x: " + tn +
-           ") -> f32 {\n  %y = arith.extf %x : " + tn +
-           " to f32\n  return %y : f32\n}\n"
-           "func.func private @__mp_trunc_$T(%x: f32) -> " +
-           tn + " {\n  %y = arith.truncf %x : f32 to " + tn +
-           "\n  return %y : " + tn + "\n}\n";
-  }
-  src += kKernelsText;
+  llvm::StringRef src = kKernelsText;
   std::string out;
   out.reserve(src.size());
+  auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   for (size_t i = 0; i < src.size(); ++i) {
-    if (src[i] == '$' && i + 1 < src.size() && src[i + 1] == 'T') {
+    bool token = i + 2 >= src.size() || !isIdent(src[i + 2]);
+    if (src[i] == '$' && i + 1 < src.size() && src[i + 1] == 'T' && token) {
+      out += tn;
+      ++i;
+    } else if (src[i] == '!' && i + 1 < src.size() && src[i + 1] == 'E' && token) {
       out += tn;
       ++i;
     } else {
@@ -64,6 +61,29 @@ std::string kernelSource(Type t) {
     }
   }
   return out;
+}
+
+/// `@__mp_ext_<t>(x: t) -> f32` and `@__mp_trunc_<t>(x: f32) -> t`, which the
+/// kernels call to compute in f32 (identities for f32).
+void buildConversions(OpBuilder &b, Location loc, Type elt) {
+  std::string tn = typeName(elt);
+  Type f32 = b.getF32Type();
+  auto define = [&](StringRef name, Type from, Type to) {
+    auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(from, to));
+    fn.setPrivate();
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    Value x = entry->getArgument(0);
+    Value y = x;
+    if (from != to && to == f32)
+      y = arith::ExtFOp::create(b, loc, f32, x);
+    else if (from != to)
+      y = arith::TruncFOp::create(b, loc, to, x);
+    func::ReturnOp::create(b, loc, y);
+  };
+  define("__mp_ext_" + tn, elt, f32);
+  define("__mp_trunc_" + tn, f32, elt);
 }
 
 struct ConvertMultipoleToLoopsPass
@@ -76,10 +96,15 @@ struct ConvertMultipoleToLoopsPass
     if (loaded.contains(tn) ||
         SymbolTable::lookupSymbolIn(module, "__mp_ext_" + tn))
       return success();
-    ParserConfig config(&getContext());
-    OwningOpRef<ModuleOp> lib =
-        parseSourceString<ModuleOp>(kernelSource(elt), config, "multipole-kernels");
-    if (!lib)
+    // Verified once complete: its calls reference the conversion functions
+    // built below.
+    ParserConfig config(&getContext(), /*verifyAfterParse=*/false);
+    OwningOpRef<ModuleOp> lib = ModuleOp::create(loc);
+    OpBuilder cb = OpBuilder::atBlockEnd(lib->getBody());
+    buildConversions(cb, loc, elt);
+    if (failed(parseSourceString(kernelSource(elt), lib->getBody(), config,
+                                 "Kernels.mlir")) ||
+        failed(verify(*lib)))
       return emitError(loc) << "internal error: the multipole kernel library "
                                "for " << tn << " does not parse";
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());

@@ -1,9 +1,10 @@
 // Multipole CPU kernels, written in MLIR (scf + memref + arith + math).
 //
-// convert-multipole-to-loops parses this file once per element type: `!E`
-// is defined as bf16, f16 or f32 before this text, `$T` in symbol names is
-// replaced by the type's name, and `@__mp_ext_$T` / `@__mp_trunc_$T` convert
-// between `!E` and f32. Every multipole op becomes a call of one public kernel
+// convert-multipole-to-loops parses this file once per element type: the
+// file is templated by type only: `!E` is replaced by the element type (bf16,
+// f16 or f32) and `$T` in symbol names by its name; `@__mp_ext_$T` and
+// `@__mp_trunc_$T`, which the pass builds, convert between `!E` and f32
+// (test/Conversion/MultipoleToLoops/kernels.mlir verifies all three). Every multipole op becomes a call of one public kernel
 // below; the semantics are those of docs/Algorithm.md, in f32 arithmetic
 // (RoPE angles in f64). Operands arrive as fully dynamic strided memrefs.
 
