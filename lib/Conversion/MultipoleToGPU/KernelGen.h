@@ -1,10 +1,12 @@
-//===- KernelGen.h - MLIR-text GPU kernel generators ------------*- C++ -*-===//
+//===- KernelGen.h - shapes and launch choices of the GPU kernels -*- C++ -*-===//
 //
-// The GPU kernels of the multipole ops are written as MLIR text (gpu, vector,
-// arith, math, memref, scf) specialised to static shapes: every dimension is a
-// constant, so index arithmetic folds and loads are 16-byte vectors. Each
-// generator returns the text of one or more `gpu.func`s (without the
-// enclosing gpu.module); the pass parses them into the module.
+// The GPU kernels of the multipole ops are built with KernelBuilder
+// (KernelBuilder.h), specialised to static shapes: every dimension is a
+// constant, so index arithmetic folds and loads are 16-byte vectors. This
+// header holds what the kernel families share: the problem shapes, the launch
+// choices that depend only on them, and the merge kernels (MergeKernels.cpp).
+// Each family declares its builders in its own header (AttentionKernels.h,
+// ScoreKernels.h, ClusterKernels.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_KERNELGEN_H
@@ -13,24 +15,13 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
-#include <map>
+
 #include <string>
 #include <vector>
 
 namespace mlir {
 namespace multipole {
 namespace gpugen {
-
-/// Replaces `$NAME` tokens (longest names first) with their values.
-std::string subst(llvm::StringRef text,
-                  const std::map<std::string, std::string> &vars);
-
-/// MLIR text computing `%pe<sfx>` (i1): the parent of item `idx` (an index
-/// value into the fine level, `dim` its extent, e.g. "$N") exists and is
-/// selected in the coarse mask `%ps` (extent $CP). Reads `%pa`; needs `%b`,
-/// `%h`, `%c0i`, `%c0i8`.
-std::string parentSelectedText(const std::string &sfx, const std::string &idx,
-                               const std::string &dim);
 
 /// Shapes of an attention problem.
 struct AttnShape {
@@ -54,12 +45,6 @@ struct AttnLaunch {
 /// Whether the vectorised attention kernels apply (D * elt bytes a multiple of
 /// 16, lanes per row a power of two dividing 32).
 bool attnShapeSupported(const AttnShape &s, std::string &why);
-
-/// `@<name>`: split-KV attention of one (split, KV head, sequence) over
-/// [0, lens[b]) or, with `sparse`, over sink + window + members of the
-/// selected clusters; writes per-split partials (acc [B,Hq,S,D], m, l).
-std::string attentionSplitKernel(llvm::StringRef name, const AttnShape &s,
-                                 const AttnLaunch &l, bool sparse, bool hasLens);
 
 /// Kernels built with KernelBuilder (MergeKernels.cpp) go at the end of
 /// `module` and are returned.
@@ -94,12 +79,6 @@ int64_t scoreFloatsPerLane(const AttnShape &s, double theta);
 /// <= 32).
 bool laneFloatsFit(int64_t D, int64_t pl);
 
-/// Scoring: `@<name>_logits` (split over clusters: logits, per-split max and
-/// sum of n exp) and `@<name>_scores` (per (b, h): r_c).
-std::string scoreKernels(llvm::StringRef name, const AttnShape &s, int64_t C,
-                         int64_t csplits, int64_t ssplits, int64_t scorePos,
-                         double theta, int64_t laneFloats);
-
 /// Chunks of consecutive clusters per (sequence, KV head) the selection
 /// kernel sums (one per thread, at most 1024): fewer, larger chunks at large
 /// batch so that the compaction launches fewer CTAs.
@@ -107,55 +86,11 @@ int64_t selectChunks(int64_t B, int64_t H);
 /// Clusters per chunk.
 int64_t selectChunk(int64_t C, int64_t nch);
 
-/// Budgeted selection: one CTA per (sequence, KV head), radix threshold.
-/// With `chunkBases` it also writes, per chunk of selectChunk(C) clusters,
-/// the exclusive prefix of selected tokens ([B, H, 1025] i32, last = total).
-std::string selectKernel(llvm::StringRef name, int64_t B, int64_t H,
-                         int64_t C, int64_t budgetTokens, double budgetFrac,
-                         bool hasParent, int64_t Cparent,
-                         bool chunkBases = false, int64_t nch = 1024);
-
-/// Token list of the exact part from the selection's chunk bases: grid
-/// (nch / 4, H, B) x 128 threads, a warp per chunk (block 0 also writes sink
-/// and window tokens and the count).
-std::string compactChunksKernel(llvm::StringRef name, int64_t B, int64_t H,
-                                int64_t N, int64_t C, int64_t sink,
-                                int64_t nch);
-
 /// Floats of a value-centroid row per lane in the approximation kernel (0 =
 /// one 16-byte load).
 int64_t approxFloatsPerLane(const AttnShape &s);
 
-/// Centroid approximation split over clusters: per-split partials, same
-/// layout as attentionSplitKernel (rows are f32 value centroids, logits come
-/// from centroid_score, weights are the token counts).
-std::string approxSplitKernel(llvm::StringRef name, const AttnShape &s,
-                              int64_t C, int64_t csplits, int64_t threads,
-                              bool hasParent, int64_t Cparent,
-                              int64_t laneFloats);
-
-/// MLIR text merging the NG partials (m, l, acc) of a CTA's groups or warps,
-/// held in workgroup memory `%sm`, `%sl` ([$NGG]: group r, head g at
-/// r * G + g) and `%sacc` ([$NGGD], row-major by D), into this split's
-/// partials `%pacc`, `%pm`, `%pl`. Needs %tid, %h, %b, %split, %c0, %c1,
-/// %cNG, %cG, %cD, %cGD, %cT, %zf, %ninf.
-std::string splitPartialCombineText();
-
 enum class SplitMode { Dense, Sparse, Approx };
-
-/// MLIR text: this CTA's contiguous slice [%lo, %hi) (%len) of the (b, h)
-/// token sequence (dense: lens[b]; sparse: the token list's count; approx:
-/// the cluster count). Needs %b, %h, %split, %c0, %cN, %cS.
-std::string splitRangeText(SplitMode mode, bool hasLens);
-std::string attentionSplitKernelImpl(llvm::StringRef name, const AttnShape &s,
-                                     const AttnLaunch &l, SplitMode mode,
-                                     bool hasLens, bool hasParent,
-                                     int64_t Cparent);
-
-/// Token list of the exact part: sink, window, then the members of the
-/// selected clusters (one CTA per (sequence, KV head)).
-std::string compactKernel(llvm::StringRef name, int64_t B, int64_t H,
-                          int64_t N, int64_t C, int64_t sink);
 
 /// Whether the tensor-core attention kernel applies (bf16, D 64 or 128,
 /// G <= 8).
@@ -164,10 +99,6 @@ bool mmaAttentionSupported(const AttnShape &s);
 int64_t mmaAttentionSmemBytes(const AttnShape &s);
 /// Threads per CTA of the tensor-core kernel.
 constexpr int64_t kMmaThreads = 128;
-/// `@<name>`: split-KV attention on tensor cores (mma.sync bf16, cp.async
-/// pipeline); same arguments and partials as attentionSplitKernel.
-std::string mmaAttentionSplitKernel(llvm::StringRef name, const AttnShape &s,
-                                    int64_t splits, bool sparse, bool hasLens);
 
 /// Shapes of a cluster op: B, H, N cached tokens, D, C the level's capacity,
 /// M the rows of its members/assign arrays (N at level 0, C0 at level 1).
@@ -181,29 +112,6 @@ struct ClusterConfig {
   int64_t sink, interval, blockSize, buildIters, updateIters, kExtra;
   double fraction; // of the level being built
 };
-
-/// MLIR text: `%<dst>` = max(1, floor(f * L)) with f in `%cFRAC` (f64).
-std::string clustersText(const std::string &dst, const std::string &L);
-
-/// `@<name>`: pre-RoPE keys rot(k[j], -j) into an f32 scratch [B,H,N,D]
-/// (grid (ceil(N/16), H, B), 256 threads).
-std::string preropeKernel(llvm::StringRef name, const ClusterShape &s,
-                          double theta);
-
-/// cluster_build: `@<name>_init` (grid (H, B)) and `@<name>_blocks` (grid
-/// (max blocks, H, B)), 256 threads; points are rows of P (element type PE:
-/// the keys, or the pre-RoPE scratch).
-std::string clusterBuildKernels(llvm::StringRef name, const ClusterShape &s,
-                                const ClusterConfig &c, const std::string &PE);
-
-/// cluster_update: `@<name>`, grid (H, B), 256 threads.
-std::string clusterUpdateKernel(llvm::StringRef name, const ClusterShape &s,
-                                const ClusterConfig &c, const std::string &PE);
-
-/// cluster_coarsen: `@<name>`, grid (H, B), 256 threads (s.C: coarse
-/// capacity, s.M: fine capacity).
-std::string clusterCoarsenKernel(llvm::StringRef name, const ClusterShape &s,
-                                 const ClusterConfig &c);
 
 } // namespace gpugen
 } // namespace multipole

@@ -1,8 +1,9 @@
 //===- MultipoleToGPU.cpp - multipole ops -> GPU kernels and launches -----===//
 //
-// Each op is replaced by launches of kernels generated for its static shapes
-// (KernelGen.h; AttentionKernels.cpp, ScoreKernels.cpp). Kernel text is parsed
-// into `gpu.module @multipole_kernels`. Per-call scratch buffers (split
+// Each op is replaced by launches of kernels built for its static shapes with
+// KernelBuilder (one file per kernel family: AttentionKernels,
+// MmaAttentionKernels, ScoreKernels, ClusterKernels, MergeKernels) into
+// `gpu.module @multipole_kernels`; each kernel is verified once built. Per-call scratch buffers (split
 // partials) are gpu.alloc'ed around the launches; the host functions' own
 // allocations become gpu.alloc too, so every entry point works on device
 // memory.
@@ -20,7 +21,6 @@
 
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
 
 namespace mlir {
 namespace multipole {
@@ -191,28 +191,6 @@ struct ConvertMultipoleToGPUPass
     return emitError(loc) << "internal error: the generated GPU kernel "
                           << (fn ? "@" + fn.getName().str() : std::string())
                           << " does not verify";
-  }
-
-  /// Parses `text` (gpu.funcs) and moves the functions into the kernel module.
-  LogicalResult addKernels(const std::string &text, Location loc) {
-    std::string src = "gpu.module @tmp {\n" + text + "\n}\n";
-    ParserConfig cfg(&getContext());
-    OwningOpRef<ModuleOp> parsed =
-        parseSourceString<ModuleOp>(src, cfg, "multipole-gpu-kernels");
-    if (!parsed) {
-      // MULTIPOLE_DUMP_BAD_KERNEL=1 prints the text that failed (developers).
-      if (std::getenv("MULTIPOLE_DUMP_BAD_KERNEL"))
-        llvm::errs() << src;
-      return emitError(loc) << "internal error: a generated GPU kernel does "
-                               "not parse (set MULTIPOLE_DUMP_BAD_KERNEL=1 to "
-                               "print it)";
-    }
-    auto tmp = *parsed->getBody()->getOps<gpu::GPUModuleOp>().begin();
-    OpBuilder b = OpBuilder::atBlockEnd(kernels.getBody());
-    for (Operation &op : llvm::make_early_inc_range(tmp.getBody()->getOperations()))
-      if (isa<gpu::GPUFuncOp>(op))
-        b.clone(op);
-    return success();
   }
 
   gpu::GPUFuncOp kernel(StringRef name) {
