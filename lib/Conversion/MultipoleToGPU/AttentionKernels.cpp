@@ -146,14 +146,6 @@ namespace {
 /// Rows per group per loop iteration of the token loop.
 constexpr int64_t kUnroll = 4;
 
-Type elementType(MLIRContext *ctx, StringRef elt) {
-  if (elt == "bf16")
-    return BFloat16Type::get(ctx);
-  if (elt == "f16")
-    return Float16Type::get(ctx);
-  return Float32Type::get(ctx);
-}
-
 /// x + 0.0 (f32 or a vector of f32). Not an identity under IEEE rules (-0
 /// becomes +0), so nothing folds it away. The text kernels used it to rename
 /// values, and ptxas's register allocation of these kernels depends on it:
@@ -169,31 +161,12 @@ Value plusZero(KernelBuilder &b, Value x) {
   return b.add(x, zero);
 }
 
-/// A 16-byte aligned vector.load of `n` elements.
-Value loadAligned(KernelBuilder &b, int64_t n, Value mem, ValueRange idx) {
-  Type elt = cast<MemRefType>(mem.getType()).getElementType();
-  return vector::LoadOp::create(b, VectorType::get({n}, elt), mem, idx,
-                                /*nontemporal=*/false, llvm::Align(16));
-}
-
 /// `v` as f32 (extf of a bf16 / f16 vector; an f32 vector plus zero).
 Value extToF32(KernelBuilder &b, Value v) {
   auto t = cast<VectorType>(v.getType());
   if (t.getElementType().isF32())
     return plusZero(b, v);
   return arith::ExtFOp::create(b, t.clone(b.f32()), v);
-}
-
-/// The sum of the elements of `v`.
-Value reduceAdd(KernelBuilder &b, Value v) {
-  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, v);
-}
-
-/// gpu.shuffle idx: lane `src` (i32)'s `v`.
-Value shuffleIdx(KernelBuilder &b, Value v, Value src) {
-  Value width = b.i32(32);
-  return gpu::ShuffleOp::create(b, v, src, width, gpu::ShuffleMode::IDX)
-      .getShuffleResult();
 }
 
 /// Whether the parent (coarse cluster) of item `j` exists and is selected:
@@ -292,7 +265,7 @@ private:
 SmallVector<Type> SplitKernel::argTypes() {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.f32(), i32 = b.getI32Type(), i8 = b.getI8Type();
-  Type e = elementType(ctx, s.elt);
+  Type e = KernelBuilder::elementType(ctx, s.elt);
   int64_t B = s.B, Hq = s.Hq, H = s.H, N = s.N, D = s.D, S = sp.splits;
   SmallVector<Type> t;
   if (approx()) {
@@ -373,7 +346,7 @@ void SplitKernel::loadQueries() {
     qh.push_back(b.add(hG, b.index(g)));
     if (approx())
       continue;
-    Value qr = loadAligned(b, V, q, {bb, qh[g], d0});
+    Value qr = b.vloadAligned(V, q, {bb, qh[g], d0});
     Value qf = extToF32(b, qr);
     Value sc = b.broadcast(V, scale);
     qs.push_back(b.mul(qf, sc));
@@ -417,7 +390,7 @@ Row SplitKernel::loadApproxRow(KernelBuilder &kb, Value j, Value valid) {
     Value pe = parentSelected(kb, pa, ps, bb, h, j);
     ok = arith::AndIOp::create(kb, ok, pe);
   }
-  Value vf = loadAligned(kb, V, v, {bb, h, j, d0});
+  Value vf = kb.vloadAligned(V, v, {bb, h, j, d0});
   Value nf = arith::SIToFPOp::create(kb, kb.f32(), n);
   Value logCount = math::LogOp::create(kb, nf);
   return {ok, j, Value(), vf, logCount};
@@ -443,8 +416,8 @@ SmallVector<Row> SplitKernel::loadRows(KernelBuilder &kb, Value base) {
       continue;
     }
     rows.push_back({valid, j, Value(), Value(), Value()});
-    kr.push_back(loadAligned(kb, V, k, {bb, h, j, d0}));
-    vr.push_back(loadAligned(kb, V, v, {bb, h, j, d0}));
+    kr.push_back(kb.vloadAligned(V, k, {bb, h, j, d0}));
+    vr.push_back(kb.vloadAligned(V, v, {bb, h, j, d0}));
   }
   if (!approx())
     for (int64_t u = 0; u < kUnroll; ++u) {
@@ -456,7 +429,7 @@ SmallVector<Row> SplitKernel::loadRows(KernelBuilder &kb, Value base) {
 
 /// q_g . k of a row on its `lanes` lanes: per-lane dot, butterfly sum.
 Value SplitKernel::rowDot(KernelBuilder &kb, int64_t g, const Row &row) {
-  Value part = reduceAdd(kb, kb.mul(qs[g], row.k));
+  Value part = kb.reduceAdd(kb.mul(qs[g], row.k));
   Value sum =
       kb.warpAllReduce(part, lanes, [](KernelBuilder &k2, Value x, Value y) {
         return k2.add(x, y);
@@ -475,7 +448,7 @@ SmallVector<SmallVector<Value>> SplitKernel::jointDots(KernelBuilder &kb,
   for (int64_t u = 0; u < kUnroll; ++u) {
     SmallVector<Value> vals;
     for (int64_t g = 0; g < G; ++g)
-      vals.push_back(reduceAdd(kb, kb.mul(qs[g], rows[u].k)));
+      vals.push_back(kb.reduceAdd(kb.mul(qs[g], rows[u].k)));
     for (int64_t i = 0; i < logG; ++i) {
       int64_t off = lanes >> (i + 1), half = int64_t(vals.size()) / 2;
       SmallVector<Value> next;
@@ -492,7 +465,7 @@ SmallVector<SmallVector<Value>> SplitKernel::jointDots(KernelBuilder &kb,
                                    return k2.add(a, c);
                                  });
     for (int64_t g = 0; g < G; ++g)
-      x[g][u] = shuffleIdx(kb, cur, jsrc[g]);
+      x[g][u] = kb.shuffleIdx(cur, jsrc[g]);
   }
   return x;
 }

@@ -50,138 +50,17 @@ namespace {
 constexpr int64_t kThreads = 256;
 constexpr int64_t kWarps = kThreads / 32;
 
-Type elementType(MLIRContext *ctx, StringRef elt) {
-  if (elt == "bf16")
-    return BFloat16Type::get(ctx);
-  if (elt == "f16")
-    return Float16Type::get(ctx);
-  return Float32Type::get(ctx);
-}
-
 //===----------------------------------------------------------------------===//
 // Ops KernelBuilder does not have (generic; candidates for KernelBuilder).
 //===----------------------------------------------------------------------===//
 
-Value toIndex(KernelBuilder &b, Value v) {
-  return arith::IndexCastOp::create(b, b.getIndexType(), v);
-}
-Value toInt(KernelBuilder &b, Value v, unsigned width) {
-  return arith::IndexCastOp::create(b, b.getIntegerType(width), v);
-}
-Value toI32(KernelBuilder &b, Value v) { return toInt(b, v, 32); }
-Value andI(KernelBuilder &b, Value x, Value y) {
-  return arith::AndIOp::create(b, x, y);
-}
-Value orI(KernelBuilder &b, Value x, Value y) {
-  return arith::OrIOp::create(b, x, y);
-}
-Value minU(KernelBuilder &b, Value x, Value y) {
-  return arith::MinUIOp::create(b, x, y);
-}
-Value maxU(KernelBuilder &b, Value x, Value y) {
-  return arith::MaxUIOp::create(b, x, y);
-}
-Value siToF(KernelBuilder &b, Type to, Value v) {
-  return arith::SIToFPOp::create(b, to, v);
-}
-Value fToSI(KernelBuilder &b, Type to, Value v) {
-  return arith::FPToSIOp::create(b, to, v);
-}
-Value extF(KernelBuilder &b, Type to, Value v) {
-  return arith::ExtFOp::create(b, to, v);
-}
-Value f64(KernelBuilder &b, double v) {
-  return arith::ConstantFloatOp::create(b, b.getF64Type(), APFloat(v));
-}
-Value boolean(KernelBuilder &b, bool v) {
-  return arith::ConstantIntOp::create(b, v, 1);
-}
-Value posInf(KernelBuilder &b) {
-  return arith::ConstantFloatOp::create(
-      b, b.getF32Type(), APFloat::getInf(APFloat::IEEEsingle(), false));
-}
-/// vector.fma a * x + c.
-Value fma(KernelBuilder &b, Value a, Value x, Value c) {
-  return vector::FMAOp::create(b, a, x, c);
-}
-Value reduceAdd(KernelBuilder &b, Value v) {
-  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, v);
-}
 /// Elements [d, d + 4) of a vector (a shufflevector: the NVVM pipeline has no
 /// lowering for vector.extract_strided_slice).
 Value slice4(KernelBuilder &b, Value v, int64_t d) {
   return vector::ShuffleOp::create(b, v, v,
                                    ArrayRef<int64_t>{d, d + 1, d + 2, d + 3});
 }
-/// The lanes of the warp whose `pred` holds (nvvm.vote.sync ballot).
-Value ballot(KernelBuilder &b, Value full, Value pred) {
-  // convert-multipole-to-gpu does not list NVVM among its dependent dialects
-  // (the text kernels loaded it when parsed): load it before its first op.
-  b.getContext()->getOrLoadDialect<NVVM::NVVMDialect>();
-  return NVVM::VoteSyncOp::create(
-      b, b.getI32Type(), full, pred,
-      NVVM::VoteSyncKindAttr::get(b.getContext(), NVVM::VoteSyncKind::ballot));
-}
-Value cttz(KernelBuilder &b, Value v) {
-  return math::CountTrailingZerosOp::create(b, v);
-}
-Value ctpop(KernelBuilder &b, Value v) { return math::CtPopOp::create(b, v); }
-/// vector.load of `n` elements with an alignment (bytes).
-Value vloadAligned(KernelBuilder &b, int64_t n, Value mem, ValueRange idx,
-                   int64_t align) {
-  Type elt = cast<MemRefType>(mem.getType()).getElementType();
-  return vector::LoadOp::create(b, VectorType::get({n}, elt), mem, idx,
-                                /*nontemporal=*/false, llvm::MaybeAlign(align));
-}
 
-/// scf.for without iteration arguments.
-void forEach(KernelBuilder &b, Value lb, Value ub, Value step,
-             llvm::function_ref<void(KernelBuilder &, Value)> body) {
-  b.forLoop(lb, ub, step, {}, [&](KernelBuilder &kb, Value iv, ValueRange) {
-    body(kb, iv);
-    return SmallVector<Value>{};
-  });
-}
-
-using Branch = llvm::function_ref<SmallVector<Value>(KernelBuilder &)>;
-
-/// scf.if cond { then() } else { otherwise() }; the result types are those
-/// the branches yield.
-SmallVector<Value> ifElse(KernelBuilder &b, Value cond, Branch then,
-                          Branch otherwise) {
-  auto op = scf::IfOp::create(
-      b, cond,
-      [&](OpBuilder &nested, Location loc) {
-        KernelBuilder kb(loc, nested);
-        scf::YieldOp::create(kb, then(kb));
-      },
-      [&](OpBuilder &nested, Location loc) {
-        KernelBuilder kb(loc, nested);
-        scf::YieldOp::create(kb, otherwise(kb));
-      });
-  return SmallVector<Value>(op.getResults());
-}
-
-/// scf.while: `cond(args)` decides, with the arguments forwarded to the body
-/// unchanged; `body(args)` returns the next arguments. Returns the final ones.
-SmallVector<Value>
-whileLoop(KernelBuilder &b, ValueRange init,
-          llvm::function_ref<Value(KernelBuilder &, ValueRange)> cond,
-          llvm::function_ref<SmallVector<Value>(KernelBuilder &, ValueRange)>
-              body) {
-  auto op = scf::WhileOp::create(
-      b, init.getTypes(), init,
-      [&](OpBuilder &nested, Location loc, ValueRange args) {
-        KernelBuilder kb(loc, nested);
-        Value go = cond(kb, args);
-        scf::ConditionOp::create(kb, go, args);
-      },
-      [&](OpBuilder &nested, Location loc, ValueRange args) {
-        KernelBuilder kb(loc, nested);
-        scf::YieldOp::create(kb, body(kb, args));
-      });
-  return SmallVector<Value>(op.getResults());
-}
 
 //===----------------------------------------------------------------------===//
 // What every cluster kernel shares.
@@ -198,13 +77,13 @@ struct Types {
     off = KernelBuilder::memref({s.B, s.H, s.C + 1}, i32);
     asg = KernelBuilder::memref({s.B, s.H, s.M}, i32);
     st = KernelBuilder::memref({s.B, s.H, 4}, i32);
-    keys = KernelBuilder::memref({s.B, s.H, s.N, s.D}, elementType(ctx, s.elt));
+    keys = KernelBuilder::memref({s.B, s.H, s.N, s.D}, KernelBuilder::elementType(ctx, s.elt));
     norms = KernelBuilder::memref({s.B, s.H, s.C}, f32);
   }
   /// The points of a build or update: [B, H, N, D] of element type PE.
   static MemRefType points(MLIRContext *ctx, const ClusterShape &s,
                            StringRef PE) {
-    return KernelBuilder::memref({s.B, s.H, s.N, s.D}, elementType(ctx, PE));
+    return KernelBuilder::memref({s.B, s.H, s.N, s.D}, KernelBuilder::elementType(ctx, PE));
   }
 };
 
@@ -237,7 +116,7 @@ Ctx prelude(KernelBuilder &b, int64_t D) {
   x.full = b.i32(-1);
   x.zf = b.f32(0.0);
   x.onef = b.f32(1.0);
-  x.inff = posInf(b);
+  x.inff = b.posInf();
   x.zv4 = b.zeros(4);
   x.zvl = b.zeros(x.vpl);
   x.tid = b.threadId(gpu::Dimension::x);
@@ -245,7 +124,7 @@ Ctx prelude(KernelBuilder &b, int64_t D) {
   x.warp = b.div(x.tid, x.c32);
   Value cvpl = b.index(x.vpl);
   x.dlane = b.mul(x.lane, cvpl);
-  Value lanei = toI32(b, x.lane);
+  Value lanei = b.toI32(x.lane);
   Value lbit = arith::ShLIOp::create(b, x.c1i, lanei);
   x.lmask = b.sub(lbit, x.c1i); // lanes below this one
   x.is0 = b.cmp(CmpIPredicate::eq, x.tid, x.c0);
@@ -264,27 +143,27 @@ struct Knobs {
     cBS = b.index(c.blockSize);
     cHBS = b.index(c.blockSize / 2);
     cKX = b.index(c.kExtra);
-    cFRAC = f64(b, c.fraction);
+    cFRAC = b.f64(c.fraction);
   }
 };
 
 /// max(1, floor(f * L)) clusters for L points.
 Value clusterCount(KernelBuilder &b, const Ctx &x, const Knobs &k, Value L) {
-  Value li = toInt(b, L, 64);
-  Value lf = siToF(b, b.getF64Type(), li);
+  Value li = b.toInt(L, 64);
+  Value lf = b.siToFp(b.getF64Type(), li);
   Value p = b.mul(lf, k.cFRAC);
   Value fl = math::FloorOp::create(b, p);
-  Value ci = fToSI(b, b.getI64Type(), fl);
-  Value c = toIndex(b, ci);
-  return maxU(b, c, x.c1);
+  Value ci = b.fpToSi(b.getI64Type(), fl);
+  Value c = b.toIndex(ci);
+  return b.maxU(c, x.c1);
 }
 
 /// min(lens[b], N), clamped at 0: the cached tokens of sequence b.
 Value seqLen(KernelBuilder &b, const Ctx &x, const Knobs &k, Value lens) {
   Value li = b.load(lens, {x.b});
-  Value l0 = toIndex(b, li);
+  Value l0 = b.toIndex(li);
   Value l1 = arith::MaxSIOp::create(b, l0, x.c0);
-  return minU(b, l1, k.cN);
+  return b.minU(l1, k.cN);
 }
 
 /// Resets the (b, h) slice of a level (threads strided): centroids and counts
@@ -294,20 +173,20 @@ void resetLevel(KernelBuilder &b, const Ctx &x, const ClusterShape &s,
   Value cD4 = b.index(s.D / 4), cCD4 = b.index(s.C * s.D / 4);
   Value cC = b.index(s.C), cC1 = b.index(s.C + 1), cM = b.index(s.M);
   Value c4 = b.index(4);
-  forEach(b, x.tid, cCD4, x.cT, [&](KernelBuilder &kb, Value p) {
+  b.forEach(x.tid, cCD4, x.cT, [&](KernelBuilder &kb, Value p) {
     Value pc = kb.div(p, cD4);
     Value pr = kb.rem(p, cD4);
     Value pd = kb.mul(pr, c4);
     kb.vstore(x.zv4, x.cent, {x.b, x.h, pc, pd});
     kb.vstore(x.zv4, x.vcent, {x.b, x.h, pc, pd});
   });
-  forEach(b, x.tid, cC, x.cT, [&](KernelBuilder &kb, Value p) {
+  b.forEach(x.tid, cC, x.cT, [&](KernelBuilder &kb, Value p) {
     kb.store(x.c0i, x.cnt, {x.b, x.h, p});
   });
-  forEach(b, x.tid, cC1, x.cT, [&](KernelBuilder &kb, Value p) {
+  b.forEach(x.tid, cC1, x.cT, [&](KernelBuilder &kb, Value p) {
     kb.store(offInit, x.off, {x.b, x.h, p});
   });
-  forEach(b, x.tid, cM, x.cT, [&](KernelBuilder &kb, Value p) {
+  b.forEach(x.tid, cM, x.cT, [&](KernelBuilder &kb, Value p) {
     kb.store(x.cm1i, x.mem, {x.b, x.h, p});
     kb.store(x.cm1i, x.asg, {x.b, x.h, p});
   });
@@ -396,7 +275,7 @@ struct KBlock {
 Value rowIdx(KernelBuilder &b, const Ctx &x, const Points &p, Value t) {
   if (p.ids) {
     Value r = b.load(p.ids, {x.b, x.h, t});
-    return toIndex(b, r);
+    return b.toIndex(r);
   }
   return p.pstart ? b.add(p.pstart, t) : t;
 }
@@ -405,7 +284,7 @@ Value weightOf(KernelBuilder &b, const Ctx &x, const Points &p, Value j) {
   if (!p.W)
     return b.f32(1.0);
   Value w = b.load(p.W, {x.b, x.h, j});
-  return siToF(b, b.f32(), w);
+  return b.siToFp(b.f32(), w);
 }
 
 /// vector<n x f32> of row `j` of P from dimension `d0`.
@@ -413,10 +292,10 @@ Value loadRow(KernelBuilder &b, const Ctx &x, Value P, Value j, Value d0,
               int64_t n) {
   Type elt = cast<MemRefType>(P.getType()).getElementType();
   int64_t bytes = n * (elt.isF32() ? 4 : 2);
-  Value r = vloadAligned(b, n, P, {x.b, x.h, j, d0}, std::min<int64_t>(16, bytes));
+  Value r = b.vloadAligned(n, P, {x.b, x.h, j, d0}, std::min<int64_t>(16, bytes));
   if (elt.isF32())
     return r;
-  return extF(b, VectorType::get({n}, b.f32()), r);
+  return b.extF(VectorType::get({n}, b.f32()), r);
 }
 
 /// The 4-wide slices of a row.
@@ -443,7 +322,7 @@ SmallVector<Value> argminStep(KernelBuilder &b, Value dot, Value norm, Value c,
 /// Seeds: cluster c of the block starts at point floor(c * L / Cb).
 void seedClusters(KernelBuilder &b, const Ctx &x, const Points &p,
                   const KBlock &k) {
-  forEach(b, x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
+  b.forEach(x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
     Value cl = kb.mul(c, k.L);
     Value t0 = kb.div(cl, k.Cb);
     Value j = rowIdx(kb, x, p, t0);
@@ -456,11 +335,11 @@ void seedClusters(KernelBuilder &b, const Ctx &x, const Points &p,
 
 /// |mu|^2 of every cluster of the block into `norms`.
 void computeNorms(KernelBuilder &b, const Ctx &x, const KBlock &k) {
-  forEach(b, x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
+  b.forEach(x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
     Value gc = kb.add(k.cs, c);
-    Value mu = vloadAligned(kb, x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
+    Value mu = kb.vloadAligned(x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
     Value sq = kb.mul(mu, mu);
-    Value nrm = reduceAdd(kb, sq);
+    Value nrm = kb.reduceAdd(sq);
     kb.store(nrm, x.norms, {x.b, x.h, gc});
   });
   b.barrier();
@@ -470,7 +349,7 @@ void computeNorms(KernelBuilder &b, const Ctx &x, const KBlock &k) {
 /// FMAs against centroid rows read from L1), written to asg[row].
 void assignPoints(KernelBuilder &b, const Ctx &x, const Points &p,
                   const KBlock &k) {
-  forEach(b, x.tid, k.L, x.cT, [&](KernelBuilder &kb, Value t) {
+  b.forEach(x.tid, k.L, x.cT, [&](KernelBuilder &kb, Value t) {
     Value j = rowIdx(kb, x, p, t);
     Value row = loadRow(kb, x, p.P, j, x.c0, x.D);
     SmallVector<Value> xs = slices(kb, row, x.D);
@@ -481,15 +360,15 @@ void assignPoints(KernelBuilder &b, const Ctx &x, const Points &p,
           Value acc = x.zv4;
           for (int64_t d = 0; d < x.D; d += 4) {
             Value cd = k2.index(d);
-            Value m = vloadAligned(k2, 4, x.cent, {x.b, x.h, gc, cd}, 16);
-            acc = fma(k2, xs[d / 4], m, acc);
+            Value m = k2.vloadAligned(4, x.cent, {x.b, x.h, gc, cd}, 16);
+            acc = k2.fma(xs[d / 4], m, acc);
           }
-          Value dot = reduceAdd(k2, acc);
+          Value dot = k2.reduceAdd(acc);
           Value nm = k2.load(x.norms, {x.b, x.h, gc});
           return argminStep(k2, dot, nm, c, it);
         })[0];
     Value ga = kb.add(k.cs, best);
-    Value gai = toI32(kb, ga);
+    Value gai = kb.toI32(ga);
     kb.store(gai, x.asg, {x.b, x.h, j});
   });
   b.barrier();
@@ -499,23 +378,23 @@ void assignPoints(KernelBuilder &b, const Ctx &x, const Points &p,
 /// (s, w) in lane order; each lane adds its `vpl` dimensions.
 SmallVector<Value> sumBallot(KernelBuilder &b, const Ctx &x, const Points &p,
                              Value t0, Value mask, Value s, Value w) {
-  SmallVector<Value> r = whileLoop(
-      b, {mask, s, w},
+  SmallVector<Value> r = b.whileLoop(
+      {mask, s, w},
       [&](KernelBuilder &kb, ValueRange a) {
         return kb.cmp(CmpIPredicate::ne, a[0], x.c0i);
       },
       [&](KernelBuilder &kb, ValueRange a) {
-        Value bit = cttz(kb, a[0]);
-        Value bitx = toIndex(kb, bit);
+        Value bit = kb.cttz(a[0]);
+        Value bitx = kb.toIndex(bit);
         Value tt = kb.add(t0, bitx);
         Value j = rowIdx(kb, x, p, tt);
         Value wt = weightOf(kb, x, p, j);
         Value xv = loadRow(kb, x, p.P, j, x.dlane, x.vpl);
         Value wv = kb.broadcast(x.vpl, wt);
-        Value s2 = fma(kb, wv, xv, a[1]);
+        Value s2 = kb.fma(wv, xv, a[1]);
         Value w2 = kb.add(a[2], wt);
         Value m1 = kb.sub(a[0], x.c1i);
-        Value m2 = andI(kb, a[0], m1); // clears the lowest set bit
+        Value m2 = kb.andI(a[0], m1); // clears the lowest set bit
         return SmallVector<Value>{m2, s2, w2};
       });
   return {r[1], r[2]};
@@ -528,14 +407,14 @@ void storeCentroid(KernelBuilder &b, const Ctx &x, const Points &p,
                    const KBlock &k, Value uc, Value gc, Value sum, Value w,
                    Value it, Value islast) {
   Value ne = b.cmp(CmpFPredicate::OGT, w, x.zf);
-  ifElse(
-      b, ne,
+  b.ifElse(
+      ne,
       [&](KernelBuilder &kb) {
         Value wb = kb.broadcast(x.vpl, w);
         Value mean = kb.div(sum, wb);
         kb.vstore(mean, x.cent, {x.b, x.h, gc, x.dlane});
         kb.ifThen(x.lane0, [&](KernelBuilder &k2) {
-          Value wi = fToSI(k2, k2.getI32Type(), w);
+          Value wi = k2.fpToSi(k2.getI32Type(), w);
           k2.store(wi, x.cnt, {x.b, x.h, gc});
         });
         return SmallVector<Value>{};
@@ -544,8 +423,8 @@ void storeCentroid(KernelBuilder &b, const Ctx &x, const Points &p,
         kb.ifThen(x.lane0, [&](KernelBuilder &k2) {
           k2.store(x.c0i, x.cnt, {x.b, x.h, gc});
         });
-        ifElse(
-            kb, islast,
+        kb.ifElse(
+            islast,
             [&](KernelBuilder &k2) {
               k2.vstore(x.zvl, x.cent, {x.b, x.h, gc, x.dlane});
               return SmallVector<Value>{};
@@ -569,9 +448,9 @@ void storeCentroid(KernelBuilder &b, const Ctx &x, const Points &p,
 void updateClusters(KernelBuilder &b, const Ctx &x, const Points &p,
                     const KBlock &k, Value it, Value last) {
   Value islast = b.cmp(CmpIPredicate::eq, it, last);
-  forEach(b, x.warp, k.Cb, x.cNW, [&](KernelBuilder &kb, Value uc) {
+  b.forEach(x.warp, k.Cb, x.cNW, [&](KernelBuilder &kb, Value uc) {
     Value gc = kb.add(k.cs, uc);
-    Value gci = toI32(kb, gc);
+    Value gci = kb.toI32(gc);
     SmallVector<Value> acc = kb.forLoop(
         x.c0, k.L, x.c32, {x.zvl, x.zf},
         [&](KernelBuilder &k2, Value t0, ValueRange sw) {
@@ -581,8 +460,8 @@ void updateClusters(KernelBuilder &b, const Ctx &x, const Points &p,
           Value j = rowIdx(k2, x, p, tc);
           Value a = k2.load(x.asg, {x.b, x.h, j});
           Value eq = k2.cmp(CmpIPredicate::eq, a, gci);
-          Value mine = andI(k2, in, eq);
-          Value mask = ballot(k2, x.full, mine);
+          Value mine = k2.andI(in, eq);
+          Value mask = k2.ballot(x.full, mine);
           return sumBallot(k2, x, p, t0, mask, sw[0], sw[1]);
         });
     storeCentroid(kb, x, p, k, uc, gc, acc[0], acc[1], it, islast);
@@ -599,7 +478,7 @@ void kmeans(KernelBuilder &b, const Ctx &x, const Points &p, const KBlock &k,
   if (seed)
     seedClusters(b, x, p, k);
   Value last = b.sub(iters, x.c1);
-  forEach(b, x.c0, iters, x.c1, [&](KernelBuilder &kb, Value it) {
+  b.forEach(x.c0, iters, x.c1, [&](KernelBuilder &kb, Value it) {
     computeNorms(kb, x, k);
     assignPoints(kb, x, p, k);
     updateClusters(kb, x, p, k, it, last);
@@ -615,8 +494,8 @@ void finishClusters(KernelBuilder &b, const Ctx &x, const Points &val,
                     Value fc0, Value fc1, Value ft0, Value ft1,
                     bool byMembers) {
   Value lo = b.add(fc0, x.warp);
-  forEach(b, lo, fc1, x.cNW, [&](KernelBuilder &kb, Value c) {
-    Value ci = toI32(kb, c);
+  b.forEach(lo, fc1, x.cNW, [&](KernelBuilder &kb, Value c) {
+    Value ci = kb.toI32(c);
     Value o = kb.load(x.off, {x.b, x.h, c});
     SmallVector<Value> acc = kb.forLoop(
         ft0, ft1, x.c32, {x.zvl, x.zf, o},
@@ -626,24 +505,24 @@ void finishClusters(KernelBuilder &b, const Ctx &x, const Points &val,
           Value tc = k2.select(in, t, ft0);
           Value a = k2.load(x.asg, {x.b, x.h, tc});
           Value eq = k2.cmp(CmpIPredicate::eq, a, ci);
-          Value mine = andI(k2, in, eq);
-          Value mask = ballot(k2, x.full, mine);
-          Value below = andI(k2, mask, x.lmask);
-          Value rank = ctpop(k2, below);
+          Value mine = k2.andI(in, eq);
+          Value mask = k2.ballot(x.full, mine);
+          Value below = k2.andI(mask, x.lmask);
+          Value rank = k2.ctpop(below);
           k2.ifThen(mine, [&](KernelBuilder &k3) {
             Value slot = k3.add(it[2], rank);
-            Value slotx = toIndex(k3, slot);
-            Value ti = toI32(k3, t);
+            Value slotx = k3.toIndex(slot);
+            Value ti = k3.toI32(t);
             k3.store(ti, x.mem, {x.b, x.h, slotx});
           });
-          Value count = ctpop(k2, mask);
+          Value count = k2.ctpop(mask);
           Value pos = k2.add(it[2], count);
           SmallVector<Value> sw = sumBallot(k2, x, val, t0, mask, it[0], it[1]);
           return SmallVector<Value>{sw[0], sw[1], pos};
         });
     Value n = byMembers ? kb.sub(acc[2], o) : kb.load(x.cnt, {x.b, x.h, c});
     Value pos = kb.cmp(CmpIPredicate::sgt, n, x.c0i);
-    Value nf = siToF(kb, kb.f32(), n);
+    Value nf = kb.siToFp(kb.f32(), n);
     Value div = kb.select(pos, nf, x.onef);
     Value nb = kb.broadcast(x.vpl, div);
     Value mean = kb.div(acc[0], nb);
@@ -669,8 +548,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildPreropeKernel(
   const int64_t half = s.D / 2;
   Value c16 = b.index(16), cT = b.index(kThreads), cHD = b.index(half);
   Value cN = b.index(s.N), cTPC = b.index(16 * half);
-  Value lnth = f64(b, std::log(theta)), m2 = f64(b, -2.0);
-  Value Df = f64(b, double(s.D));
+  Value lnth = b.f64(std::log(theta)), m2 = b.f64(-2.0);
+  Value Df = b.f64(double(s.D));
   Value tid = b.threadId(gpu::Dimension::x);
   Value bx = b.blockId(gpu::Dimension::x);
   Value h = b.blockId(gpu::Dimension::y);
@@ -678,7 +557,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildPreropeKernel(
   // 16 tokens per CTA; a thread per (token, rotation pair (i, i + D/2)).
   Value j0 = b.mul(bx, c16);
   Type f64T = b.getF64Type(), f32T = b.f32();
-  forEach(b, tid, cTPC, cT, [&](KernelBuilder &kb, Value p) {
+  b.forEach(tid, cTPC, cT, [&](KernelBuilder &kb, Value p) {
     Value dt = kb.div(p, cHD);
     Value i = kb.rem(p, cHD);
     Value j = kb.add(j0, dt);
@@ -686,14 +565,14 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildPreropeKernel(
     kb.ifThen(ok, [&](KernelBuilder &k2) {
       Value i2 = k2.add(i, cHD);
       // Frequency theta^(-2i/D); the angle is -j (rotation back to 0).
-      Value ii = toInt(k2, i, 64);
-      Value fi = siToF(k2, f64T, ii);
+      Value ii = k2.toInt(i, 64);
+      Value fi = k2.siToFp(f64T, ii);
       Value e0 = k2.mul(m2, fi);
       Value e1 = k2.div(e0, Df);
       Value e2 = k2.mul(e1, lnth);
       Value w = k2.exp(e2);
-      Value ji = toInt(k2, j, 64);
-      Value jf = siToF(k2, f64T, ji);
+      Value ji = k2.toInt(j, 64);
+      Value jf = k2.siToFp(f64T, ji);
       Value pos = arith::NegFOp::create(k2, jf);
       Value ang = k2.mul(pos, w);
       Value cs = math::CosOp::create(k2, ang);
@@ -701,11 +580,11 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildPreropeKernel(
       Value x1f = k2.load(k, {bb, h, j, i});
       Value x2f = k2.load(k, {bb, h, j, i2});
       if (!x1f.getType().isF32()) {
-        x1f = extF(k2, f32T, x1f);
-        x2f = extF(k2, f32T, x2f);
+        x1f = k2.extF(f32T, x1f);
+        x2f = k2.extF(f32T, x2f);
       }
-      Value x1 = extF(k2, f64T, x1f);
-      Value x2 = extF(k2, f64T, x2f);
+      Value x1 = k2.extF(f64T, x1f);
+      Value x2 = k2.extF(f64T, x2f);
       Value ya = k2.mul(x1, cs);
       Value yb = k2.mul(x2, sn);
       Value y1 = k2.sub(ya, yb);
@@ -756,15 +635,15 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterInitKernel(
         Value nst = kb.add(a[1], bl.L);
         return SmallVector<Value>{ncs, nst, a[1], a[0]};
       });
-  Value Lci = toI32(b, l.Lc);
+  Value Lci = b.toI32(l.Lc);
   resetLevel(b, x, s, Lci);
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    Value nci = toI32(kb, tot[0]);
-    Value lsi = toI32(kb, tot[2]);
+    Value nci = kb.toI32(tot[0]);
+    Value lsi = kb.toI32(tot[2]);
     kb.store(nci, st, {x.b, x.h, x.c0});
     kb.store(Lci, st, {x.b, x.h, x.c1});
     kb.store(lsi, st, {x.b, x.h, kb.index(2)});
-    Value lcsi = toI32(kb, tot[3]);
+    Value lcsi = kb.toI32(tot[3]);
     kb.store(lcsi, st, {x.b, x.h, kb.index(3)});
   });
   b.ret();
@@ -815,7 +694,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterBlocksKernel(
     // block belongs to one of its clusters); a serial prefix over the block.
     kb.ifThen(x.is0, [&](KernelBuilder &k2) {
       Value base = k2.sub(pstart, kn.cS);
-      Value basei = toI32(k2, base);
+      Value basei = k2.toI32(base);
       Value cend = k2.add(cs, Cb);
       writeOffsets(k2, x, cs, cend, basei);
     });
@@ -846,7 +725,7 @@ struct Update {
 /// at token t0, evenly spaced; each starts with count 1.
 void seedNewClusters(KernelBuilder &b, const Update &u, Value t0, Value nc) {
   const Ctx &x = u.x;
-  forEach(b, x.tid, u.kn.cKX, x.cT, [&](KernelBuilder &kb, Value e) {
+  b.forEach(x.tid, u.kn.cKX, x.cT, [&](KernelBuilder &kb, Value e) {
     Value eI = kb.mul(e, u.kn.cI);
     Value so = kb.div(eI, u.kn.cKX);
     Value j = kb.add(t0, so);
@@ -866,15 +745,15 @@ SmallVector<Value> stridedNearest(KernelBuilder &b, const Ctx &x,
       x.tid, n, x.cT, {x.c0, x.inff},
       [&](KernelBuilder &kb, Value c, ValueRange it) {
         Value gc = kb.add(cs, c);
-        Value mu = vloadAligned(kb, x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
+        Value mu = kb.vloadAligned(x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
         Value sq = kb.mul(mu, mu);
-        Value nrm = reduceAdd(kb, sq);
+        Value nrm = kb.reduceAdd(sq);
         Value acc = x.zv4;
         for (int64_t d = 0; d < x.D; d += 4) {
           Value m = slice4(kb, mu, d);
-          acc = fma(kb, xs[d / 4], m, acc);
+          acc = kb.fma(xs[d / 4], m, acc);
         }
-        Value dot = reduceAdd(kb, acc);
+        Value dot = kb.reduceAdd(acc);
         return argminStep(kb, dot, nrm, c, it);
       });
 }
@@ -885,7 +764,7 @@ SmallVector<Value> stridedNearest(KernelBuilder &b, const Ctx &x,
 /// candidate.
 Value blockArgmin(KernelBuilder &b, const Update &u, Value dist, Value id) {
   const Ctx &x = u.x;
-  Value idi = toI32(b, id);
+  Value idi = b.toI32(id);
   b.store(dist, u.rd, {x.tid});
   b.store(idi, u.ri, {x.tid});
   b.barrier();
@@ -901,8 +780,8 @@ Value blockArgmin(KernelBuilder &b, const Update &u, Value dist, Value id) {
       Value lt = kb.cmp(CmpFPredicate::OLT, db, da);
       Value eq = kb.cmp(CmpFPredicate::OEQ, db, da);
       Value li = kb.cmp(CmpIPredicate::slt, ib, ia);
-      Value tie = andI(kb, eq, li);
-      Value take = orI(kb, lt, tie);
+      Value tie = kb.andI(eq, li);
+      Value take = kb.orI(lt, tie);
       Value nd = kb.select(take, db, da);
       Value ni = kb.select(take, ib, ia);
       kb.store(nd, u.rd, {x.tid});
@@ -922,18 +801,18 @@ void addToNearest(KernelBuilder &b, const Update &u, Value j, Value cs,
   SmallVector<Value> xs = slices(b, row, x.D);
   SmallVector<Value> best = stridedNearest(b, x, xs, cs, n);
   Value win = blockArgmin(b, u, best[1], best[0]);
-  Value winx0 = toIndex(b, win);
-  Value winx = minU(b, winx0, nm1);
+  Value winx0 = b.toIndex(win);
+  Value winx = b.minU(winx0, nm1);
   Value gc = b.add(cs, winx);
   Value cnt = b.load(x.cnt, {x.b, x.h, gc});
   Value cnt1 = b.add(cnt, x.c1i);
-  Value nf = siToF(b, b.f32(), cnt1);
+  Value nf = b.siToFp(b.f32(), cnt1);
   b.barrier();
   Value inRow = b.cmp(CmpIPredicate::ult, x.tid, b.index(x.D));
   b.ifThen(inRow, [&](KernelBuilder &kb) {
     Value xd = kb.load(u.P, {x.b, x.h, j, x.tid});
     if (!xd.getType().isF32())
-      xd = extF(kb, kb.f32(), xd);
+      xd = kb.extF(kb.f32(), xd);
     Value md = kb.load(x.cent, {x.b, x.h, gc, x.tid});
     Value dx = kb.sub(xd, md);
     Value qd = kb.div(dx, nf);
@@ -960,9 +839,9 @@ void onlineInterval(KernelBuilder &b, const Update &u, Value t0, Value cs,
         Value eI = kb.mul(e, u.kn.cI);
         Value so = kb.div(eI, u.kn.cKX);
         Value isPos = kb.cmp(CmpIPredicate::eq, so, t);
-        Value isSeed = andI(kb, hasSeed, isPos);
-        return ifElse(
-            kb, isSeed,
+        Value isSeed = kb.andI(hasSeed, isPos);
+        return kb.ifElse(
+            isSeed,
             [&](KernelBuilder &k2) {
               return SmallVector<Value>{k2.add(e, x.c1)};
             },
@@ -1003,7 +882,7 @@ SmallVector<Value> updateStep(KernelBuilder &b, const Update &u, Value iters,
   Value L = b.sub(tend, nbst);
   kmeans(b, x, Points{u.P, {}, {}, nbst}, KBlock{L, nbcs, nblkc}, iters,
          false);
-  return {ncx, nlc, nbst, nbcs, boolean(b, true)};
+  return {ncx, nlc, nbst, nbcs, b.boolean(true)};
 }
 
 /// After the intervals: member offsets, value centroids and members of the
@@ -1023,15 +902,15 @@ void finishUpdate(KernelBuilder &b, const Update &u, const ClusterShape &s,
   });
   b.barrier();
   finishClusters(b, x, Points{v, {}, {}, {}}, cmin, r[0], tmin, tendF, true);
-  Value lcf = toI32(b, r[1]);
+  Value lcf = b.toI32(r[1]);
   Value tl = b.add(r[0], x.tid);
-  forEach(b, tl, b.index(s.C + 1), x.cT, [&](KernelBuilder &kb, Value c) {
+  b.forEach(tl, b.index(s.C + 1), x.cT, [&](KernelBuilder &kb, Value c) {
     kb.store(lcf, x.off, {x.b, x.h, c});
   });
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    Value nci = toI32(kb, r[0]);
-    Value bsi = toI32(kb, r[2]);
-    Value bci = toI32(kb, r[3]);
+    Value nci = kb.toI32(r[0]);
+    Value bsi = kb.toI32(r[2]);
+    Value bci = kb.toI32(r[3]);
     kb.store(nci, stT, {x.b, x.h, x.c0});
     kb.store(lcf, stT, {x.b, x.h, x.c1});
     kb.store(bsi, stT, {x.b, x.h, kb.index(2)});
@@ -1077,20 +956,20 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterUpdateKernel(
   for (int64_t i = 0; i < 4; ++i)
     st0i.push_back(b.load(stT, {x.b, x.h, b.index(i)}));
   for (int64_t i = 0; i < 4; ++i)
-    st0.push_back(toIndex(b, st0i[i]));
+    st0.push_back(b.toIndex(st0i[i]));
   SmallVector<Value> init(st0);
-  init.push_back(boolean(b, false));
+  init.push_back(b.boolean(false));
   // An interval is clustered once the window past it is full and there is
   // room for its kExtra clusters.
-  SmallVector<Value> r = whileLoop(
-      b, init,
+  SmallVector<Value> r = b.whileLoop(
+      init,
       [&](KernelBuilder &kb, ValueRange w) {
         Value slc = kb.add(kn.cS, w[1]);
         Value need = kb.add(slc, c2I);
         Value more = kb.cmp(CmpIPredicate::uge, n, need);
         Value ncx = kb.add(w[0], kn.cKX);
         Value room = kb.cmp(CmpIPredicate::ule, ncx, kn.cC);
-        return andI(kb, more, room);
+        return kb.andI(more, room);
       },
       [&](KernelBuilder &kb, ValueRange w) {
         return updateStep(kb, u, iters, cLIM, w);
@@ -1120,11 +999,11 @@ Value compactNonEmpty(KernelBuilder &b, const Ctx &x, Value fcnt, Value ids,
           Value k = it[0];
           Value fc = k2.load(fcnt, {x.b, x.h, c});
           Value ne = k2.cmp(CmpIPredicate::sgt, fc, x.c0i);
-          return ifElse(
-              k2, ne,
+          return k2.ifElse(
+              ne,
               [&](KernelBuilder &k3) {
-                Value kx = toIndex(k3, k);
-                Value ci = toI32(k3, c);
+                Value kx = k3.toIndex(k);
+                Value ci = k3.toI32(c);
                 k3.store(ci, ids, {x.b, x.h, kx});
                 return SmallVector<Value>{k3.add(k, x.c1i)};
               },
@@ -1134,7 +1013,7 @@ Value compactNonEmpty(KernelBuilder &b, const Ctx &x, Value fcnt, Value ids,
   });
   b.barrier();
   Value mi = b.load(sm, {x.c0});
-  return toIndex(b, mi);
+  return b.toIndex(mi);
 }
 
 /// Member offsets of the coarse clusters [0, Cb): a warp per cluster counts
@@ -1142,8 +1021,8 @@ Value compactNonEmpty(KernelBuilder &b, const Ctx &x, Value fcnt, Value ids,
 /// thread 0 takes the prefix sum over the C clusters.
 void coarseOffsets(KernelBuilder &b, const Ctx &x, Value Cb, Value nc,
                    Value cC) {
-  forEach(b, x.warp, Cb, x.cNW, [&](KernelBuilder &kb, Value cc) {
-    Value cci = toI32(kb, cc);
+  b.forEach(x.warp, Cb, x.cNW, [&](KernelBuilder &kb, Value cc) {
+    Value cci = kb.toI32(cc);
     Value tot = kb.forLoop(
         x.c0, nc, x.c32, {x.c0i},
         [&](KernelBuilder &k2, Value t0, ValueRange it) {
@@ -1152,9 +1031,9 @@ void coarseOffsets(KernelBuilder &b, const Ctx &x, Value Cb, Value nc,
           Value tc = k2.select(in, t, x.c0);
           Value a = k2.load(x.asg, {x.b, x.h, tc});
           Value eq = k2.cmp(CmpIPredicate::eq, a, cci);
-          Value mine = andI(k2, in, eq);
-          Value mask = ballot(k2, x.full, mine);
-          Value pc = ctpop(k2, mask);
+          Value mine = k2.andI(in, eq);
+          Value mask = k2.ballot(x.full, mine);
+          Value pc = k2.ctpop(mask);
           return SmallVector<Value>{k2.add(it[0], pc)};
         })[0];
     kb.ifThen(x.lane0, [&](KernelBuilder &k2) {
@@ -1164,7 +1043,7 @@ void coarseOffsets(KernelBuilder &b, const Ctx &x, Value Cb, Value nc,
   });
   b.barrier();
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    forEach(kb, x.c0, cC, x.c1, [&](KernelBuilder &k2, Value c) {
+    kb.forEach(x.c0, cC, x.c1, [&](KernelBuilder &k2, Value c) {
       Value o0 = k2.load(x.off, {x.b, x.h, c});
       Value cp1 = k2.add(c, x.c1);
       Value o1 = k2.load(x.off, {x.b, x.h, cp1});
@@ -1209,16 +1088,16 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterCoarsenKernel(
   x.b = b.blockId(gpu::Dimension::y);
   resetLevel(b, x, s, x.c0i);
   Value nci = b.load(fst, {x.b, x.h, x.c0});
-  Value nc = toIndex(b, nci);
+  Value nc = b.toIndex(nci);
   Value m = compactNonEmpty(b, x, fcnt, ids, sm, nc);
   Value any = b.cmp(CmpIPredicate::ugt, m, x.c0);
   // The points are the non-empty fine centroids weighted by their token
   // counts; the members of a coarse cluster are fine clusters.
-  Value ncc = ifElse(
-      b, any,
+  Value ncc = b.ifElse(
+      any,
       [&](KernelBuilder &kb) {
         Value Cb0 = clusterCount(kb, x, kn, m);
-        Value Cb = minU(kb, Cb0, kn.cC);
+        Value Cb = kb.minU(Cb0, kn.cC);
         kmeans(kb, x, Points{fcent, ids, fcnt, {}}, KBlock{m, x.c0, Cb}, iters,
                true);
         coarseOffsets(kb, x, Cb, nc, kn.cC);
@@ -1228,7 +1107,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterCoarsenKernel(
       },
       [&](KernelBuilder &) { return SmallVector<Value>{x.c0}; })[0];
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    Value ncci = toI32(kb, ncc);
+    Value ncci = kb.toI32(ncc);
     Value lci = kb.load(fst, {x.b, x.h, x.c1});
     kb.store(ncci, st, {x.b, x.h, x.c0});
     kb.store(lci, st, {x.b, x.h, x.c1});

@@ -2,6 +2,7 @@
 
 #include "KernelBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -23,6 +24,121 @@ MemRefType KernelBuilder::workgroup(ArrayRef<int64_t> shape, Type elt) {
   return MemRefType::get(
       shape, elt, MemRefLayoutAttrInterface(),
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+
+Type KernelBuilder::elementType(MLIRContext *ctx, StringRef name) {
+  if (name == "bf16")
+    return BFloat16Type::get(ctx);
+  if (name == "f16")
+    return Float16Type::get(ctx);
+  return Float32Type::get(ctx);
+}
+
+Value KernelBuilder::intConst(Type t, int64_t v) {
+  return arith::ConstantIntOp::create(*this, t, v);
+}
+
+Value KernelBuilder::i8(int64_t v) { return intConst(getI8Type(), v); }
+
+Value KernelBuilder::i64(int64_t v) { return intConst(getI64Type(), v); }
+
+Value KernelBuilder::boolean(bool v) { return intConst(getI1Type(), v); }
+
+Value KernelBuilder::f64(double v) {
+  return arith::ConstantFloatOp::create(*this, getF64Type(), APFloat(v));
+}
+
+Value KernelBuilder::posInf() {
+  return arith::ConstantFloatOp::create(
+      *this, getF32Type(), APFloat::getInf(APFloat::IEEEsingle(), false));
+}
+
+Value KernelBuilder::splat(int64_t n, float v) {
+  auto t = VectorType::get({n}, getF32Type());
+  return arith::ConstantOp::create(*this, t, DenseElementsAttr::get(t, v));
+}
+
+Value KernelBuilder::extF(Type to, Value v) {
+  return arith::ExtFOp::create(*this, to, v);
+}
+
+Value KernelBuilder::siToFp(Type to, Value v) {
+  return arith::SIToFPOp::create(*this, to, v);
+}
+
+Value KernelBuilder::fpToSi(Type to, Value v) {
+  return arith::FPToSIOp::create(*this, to, v);
+}
+
+Value KernelBuilder::extSI64(Value v) {
+  return arith::ExtSIOp::create(*this, getI64Type(), v);
+}
+
+Value KernelBuilder::bitcast(Type to, Value v) {
+  return arith::BitcastOp::create(*this, to, v);
+}
+
+Value KernelBuilder::indexCast(Type t, Value v) {
+  return arith::IndexCastOp::create(*this, t, v);
+}
+
+Value KernelBuilder::toIndex(Value v) { return indexCast(getIndexType(), v); }
+
+Value KernelBuilder::toInt(Value v, unsigned width) {
+  return indexCast(getIntegerType(width), v);
+}
+
+Value KernelBuilder::toI32(Value v) { return toInt(v, 32); }
+
+Value KernelBuilder::andI(Value a, Value b) {
+  return arith::AndIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::orI(Value a, Value b) {
+  return arith::OrIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::notI(Value a) {
+  Value t = boolean(true);
+  return arith::XOrIOp::create(*this, a, t);
+}
+
+Value KernelBuilder::shl(Value a, Value b) {
+  return arith::ShLIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::shrU(Value a, Value b) {
+  return arith::ShRUIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::minU(Value a, Value b) {
+  return arith::MinUIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::maxU(Value a, Value b) {
+  return arith::MaxUIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::maxS(Value a, Value b) {
+  return arith::MaxSIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::ceilDivU(Value a, Value b) {
+  return arith::CeilDivUIOp::create(*this, a, b);
+}
+
+Value KernelBuilder::cttz(Value a) {
+  return math::CountTrailingZerosOp::create(*this, a);
+}
+
+Value KernelBuilder::ctpop(Value a) { return math::CtPopOp::create(*this, a); }
+
+Value KernelBuilder::fma(Value a, Value x, Value c) {
+  return vector::FMAOp::create(*this, a, x, c);
+}
+
+Value KernelBuilder::reduceAdd(Value v) {
+  return vector::ReductionOp::create(*this, vector::CombiningKind::ADD, v);
 }
 
 Value KernelBuilder::index(int64_t v) {
@@ -135,6 +251,18 @@ void KernelBuilder::vstore(Value v, Value mem, ValueRange indices) {
   vector::StoreOp::create(*this, v, mem, indices);
 }
 
+Value KernelBuilder::vloadAligned(int64_t n, Value mem, ValueRange indices,
+                                  int64_t align) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  return vector::LoadOp::create(*this, VectorType::get({n}, elt), mem, indices,
+                                /*nontemporal=*/false, llvm::MaybeAlign(align));
+}
+
+void KernelBuilder::atomicAdd(Value v, Value mem, ValueRange indices) {
+  memref::AtomicRMWOp::create(*this, arith::AtomicRMWKind::addi, v, mem,
+                              indices);
+}
+
 SmallVector<Value> KernelBuilder::forLoop(Value lb, Value ub, Value step,
                                           ValueRange init, LoopBody body) {
   auto loop = scf::ForOp::create(
@@ -145,6 +273,47 @@ SmallVector<Value> KernelBuilder::forLoop(Value lb, Value ub, Value step,
         scf::YieldOp::create(kb, yielded);
       });
   return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+void KernelBuilder::forEach(
+    Value lb, Value ub, Value step,
+    llvm::function_ref<void(KernelBuilder &, Value)> body) {
+  forLoop(lb, ub, step, {}, [&](KernelBuilder &kb, Value iv, ValueRange) {
+    body(kb, iv);
+    return SmallVector<Value>{};
+  });
+}
+
+SmallVector<Value> KernelBuilder::ifElse(Value cond, Branch then,
+                                         Branch otherwise) {
+  auto op = scf::IfOp::create(
+      *this, cond,
+      [&](OpBuilder &nested, Location loc) {
+        KernelBuilder kb(loc, nested);
+        scf::YieldOp::create(kb, then(kb));
+      },
+      [&](OpBuilder &nested, Location loc) {
+        KernelBuilder kb(loc, nested);
+        scf::YieldOp::create(kb, otherwise(kb));
+      });
+  return SmallVector<Value>(op.getResults());
+}
+
+SmallVector<Value> KernelBuilder::whileLoop(
+    ValueRange init, llvm::function_ref<Value(KernelBuilder &, ValueRange)> cond,
+    llvm::function_ref<SmallVector<Value>(KernelBuilder &, ValueRange)> body) {
+  auto op = scf::WhileOp::create(
+      *this, init.getTypes(), init,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        KernelBuilder kb(loc, nested);
+        Value go = cond(kb, args);
+        scf::ConditionOp::create(kb, go, args);
+      },
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        KernelBuilder kb(loc, nested);
+        scf::YieldOp::create(kb, body(kb, args));
+      });
+  return SmallVector<Value>(op.getResults());
 }
 
 void KernelBuilder::ifThen(Value cond,
@@ -165,6 +334,18 @@ Value KernelBuilder::shuffleXor(Value v, int64_t offset, int64_t width) {
   Value w = i32(width);
   return gpu::ShuffleOp::create(*this, v, off, w, gpu::ShuffleMode::XOR)
       .getShuffleResult();
+}
+
+Value KernelBuilder::shuffle(gpu::ShuffleMode mode, Value v, Value offset) {
+  Value width = i32(32);
+  return gpu::ShuffleOp::create(*this, v, offset, width, mode)
+      .getShuffleResult();
+}
+
+Value KernelBuilder::ballot(Value mask, Value pred) {
+  return NVVM::VoteSyncOp::create(
+      *this, getI32Type(), mask, pred,
+      NVVM::VoteSyncKindAttr::get(getContext(), NVVM::VoteSyncKind::ballot));
 }
 
 Value KernelBuilder::warpAllReduce(

@@ -27,14 +27,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-Type elementType(MLIRContext *ctx, StringRef elt) {
-  if (elt == "bf16")
-    return BFloat16Type::get(ctx);
-  if (elt == "f16")
-    return Float16Type::get(ctx);
-  return Float32Type::get(ctx);
-}
-
 /// The weight of a partial (m, l) in a merge whose maximum is `M`: e^(m - M)
 /// when it is non-empty (`has`), else 0.
 Value partialFactor(KernelBuilder &b, Value m, Value M, Value has, Value zero) {
@@ -75,7 +67,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCombineKernel(
                             KernelBuilder::memref({s.B, s.Hq, splits}, f32),
                             KernelBuilder::memref({s.B, s.Hq, splits}, f32)};
   if (normalise) {
-    args.push_back(KernelBuilder::memref({s.B, s.Hq, s.D}, elementType(ctx, s.elt)));
+    args.push_back(KernelBuilder::memref({s.B, s.Hq, s.D}, KernelBuilder::elementType(ctx, s.elt)));
   } else {
     args.append({KernelBuilder::memref({s.B, s.Hq, s.D}, f32),
                  KernelBuilder::memref({s.B, s.Hq}, f32),
@@ -132,7 +124,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildMergeKernel(
                  KernelBuilder::memref({s.B, s.Hq}, f32),
                  KernelBuilder::memref({s.B, s.Hq}, f32)});
   args.push_back(KernelBuilder::memref({s.B, s.Hq, s.D},
-                                       elementType(ob.getContext(), s.elt)));
+                                       KernelBuilder::elementType(ob.getContext(), s.elt)));
   auto fn = createKernel(b, module, name, args, {}, {int32_t(s.D), 1, 1});
   Value zero = b.f32(0.0), ninf = b.negInf();
   Value i = b.blockId(gpu::Dimension::x);
@@ -180,7 +172,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildMergeSplitsKernel(
                    KernelBuilder::memref({s.B, s.Hq}, f32)});
   }
   args.push_back(KernelBuilder::memref({s.B, s.Hq, s.D},
-                                       elementType(ob.getContext(), s.elt)));
+                                       KernelBuilder::elementType(ob.getContext(), s.elt)));
   // Workgroup buffers are declared 4-byte aligned but LLVM vectorises their
   // accesses: keep every buffer a multiple of 16 bytes, largest first.
   SmallVector<Type> wg = {KernelBuilder::workgroup({2 * kWarps}, f32),

@@ -41,89 +41,9 @@ namespace {
 // Op helpers the kernels of this file need beyond KernelBuilder's.
 //===----------------------------------------------------------------------===//
 
-Type elementType(MLIRContext *ctx, StringRef elt) {
-  if (elt == "bf16")
-    return BFloat16Type::get(ctx);
-  if (elt == "f16")
-    return Float16Type::get(ctx);
-  return Float32Type::get(ctx);
-}
-
-Value intConst(KernelBuilder &b, Type t, int64_t v) {
-  return arith::ConstantIntOp::create(b, t, v);
-}
-Value i8c(KernelBuilder &b, int64_t v) { return intConst(b, b.getI8Type(), v); }
-Value i64c(KernelBuilder &b, int64_t v) {
-  return intConst(b, b.getI64Type(), v);
-}
-Value boolc(KernelBuilder &b, bool v) { return intConst(b, b.getI1Type(), v); }
-Value f64c(KernelBuilder &b, double v) {
-  return arith::ConstantFloatOp::create(b, b.getF64Type(), APFloat(v));
-}
-/// A vector of `n` f32 equal to `v`.
-Value splatF32(KernelBuilder &b, int64_t n, float v) {
-  auto t = VectorType::get({n}, b.getF32Type());
-  return arith::ConstantOp::create(b, t, DenseElementsAttr::get(t, v));
-}
-
-Value minU(KernelBuilder &b, Value x, Value y) {
-  return arith::MinUIOp::create(b, x, y);
-}
-Value maxS(KernelBuilder &b, Value x, Value y) {
-  return arith::MaxSIOp::create(b, x, y);
-}
-Value ceilDiv(KernelBuilder &b, Value x, Value y) {
-  return arith::CeilDivUIOp::create(b, x, y);
-}
-Value andI(KernelBuilder &b, Value x, Value y) {
-  return arith::AndIOp::create(b, x, y);
-}
-Value orI(KernelBuilder &b, Value x, Value y) {
-  return arith::OrIOp::create(b, x, y);
-}
-Value notI(KernelBuilder &b, Value x) {
-  Value t = boolc(b, true);
-  return arith::XOrIOp::create(b, x, t);
-}
-Value shl(KernelBuilder &b, Value x, Value y) {
-  return arith::ShLIOp::create(b, x, y);
-}
-Value shrU(KernelBuilder &b, Value x, Value y) {
-  return arith::ShRUIOp::create(b, x, y);
-}
-/// index <-> integer.
-Value indexCast(KernelBuilder &b, Type t, Value v) {
-  return arith::IndexCastOp::create(b, t, v);
-}
-Value toIndex(KernelBuilder &b, Value v) {
-  return indexCast(b, b.getIndexType(), v);
-}
-Value toI32(KernelBuilder &b, Value v) {
-  return indexCast(b, b.getI32Type(), v);
-}
-Value siToFp(KernelBuilder &b, Type t, Value v) {
-  return arith::SIToFPOp::create(b, t, v);
-}
-Value extSI64(KernelBuilder &b, Value v) {
-  return arith::ExtSIOp::create(b, b.getI64Type(), v);
-}
-Value bitcast(KernelBuilder &b, Type t, Value v) {
-  return arith::BitcastOp::create(b, t, v);
-}
-
-/// gpu.shuffle of `v` over the full warp in `mode`; `off` is an i32 value.
-Value shuffle(KernelBuilder &b, gpu::ShuffleMode mode, Value v, Value off) {
-  Value w = b.i32(32);
-  return gpu::ShuffleOp::create(b, v, off, w, mode).getShuffleResult();
-}
-/// An atomic add of `v` into mem[idx] (result unused).
-void atomicAdd(KernelBuilder &b, Value v, Value mem, ValueRange idx) {
-  memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, v, mem, idx);
-}
-
 /// The i8 mask value of `on`: 1 or 0.
 Value maskByte(KernelBuilder &b, Value on) {
-  Value one = i8c(b, 1), zero = i8c(b, 0);
+  Value one = b.i8(1), zero = b.i8(0);
   return b.select(on, one, zero);
 }
 
@@ -136,7 +56,7 @@ Value fmax(KernelBuilder &kb, Value x, Value y) { return kb.maximum(x, y); }
 Value warpInclusiveScan(KernelBuilder &b, Value v, Value lane) {
   Value zero = b.i32(0);
   for (int64_t off = 1; off < 32; off *= 2) {
-    Value up = shuffle(b, gpu::ShuffleMode::UP, v, b.i32(off));
+    Value up = b.shuffle(gpu::ShuffleMode::UP, v, b.i32(off));
     Value has = b.cmp(CmpIPredicate::uge, lane, b.index(off));
     Value z = b.select(has, up, zero);
     v = b.add(v, z);
@@ -151,15 +71,15 @@ Value laneSearch(KernelBuilder &b, Value incl, Value q) {
   Value lo = b.i32(0), hi = last;
   for (int k = 0; k < 5; ++k) {
     Value s = b.add(lo, hi);
-    Value mid = shrU(b, s, one);
-    Value v = shuffle(b, gpu::ShuffleMode::IDX, incl, mid);
+    Value mid = b.shrU(s, one);
+    Value v = b.shuffle(gpu::ShuffleMode::IDX, incl, mid);
     Value gt = b.cmp(CmpIPredicate::sgt, v, q);
     Value mid1 = b.add(mid, one);
     Value nlo = b.select(gt, lo, mid1);
     hi = b.select(gt, mid, hi);
     lo = nlo;
   }
-  return minU(b, lo, last);
+  return b.minU(lo, last);
 }
 
 /// Whether the parent of fine item `idx` exists (pa >= 0) and is selected in
@@ -169,11 +89,11 @@ Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
   Value zero = b.i32(0);
   Value p = b.load(pa, {bb, h, idx});
   Value ok = b.cmp(CmpIPredicate::sge, p, zero);
-  Value pc = maxS(b, p, zero);
-  Value pi = toIndex(b, pc);
+  Value pc = b.maxS(p, zero);
+  Value pi = b.toIndex(pc);
   Value sv = b.load(ps, {bb, h, pi});
-  Value sel = b.cmp(CmpIPredicate::ne, sv, i8c(b, 0));
-  return andI(b, ok, sel);
+  Value sel = b.cmp(CmpIPredicate::ne, sv, b.i8(0));
+  return b.andI(ok, sel);
 }
 
 /// The i32 count of cluster c when it is selected in `sel` and `in` holds,
@@ -181,8 +101,8 @@ Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
 Value selectedCount(KernelBuilder &b, Value sel, Value cnt, Value bb, Value h,
                     Value c, Value in) {
   Value sv = b.load(sel, {bb, h, c});
-  Value on0 = b.cmp(CmpIPredicate::ne, sv, i8c(b, 0));
-  Value on = andI(b, on0, in);
+  Value on0 = b.cmp(CmpIPredicate::ne, sv, b.i8(0));
+  Value on = b.andI(on0, in);
   Value cn = b.load(cnt, {bb, h, c});
   return b.select(on, cn, b.i32(0));
 }
@@ -218,16 +138,16 @@ void logitsRange(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
                  LogitsCtx &c) {
   Value c0 = b.index(0);
   Value nci = b.load(c.st, {c.bb, c.h, c0});
-  Value nc0 = toIndex(b, nci);
-  Value nc = minU(b, nc0, b.index(sp.C));
-  Value chunk = ceilDiv(b, nc, b.index(sp.csplits));
+  Value nc0 = b.toIndex(nci);
+  Value nc = b.minU(nc0, b.index(sp.C));
+  Value chunk = b.ceilDivU(nc, b.index(sp.csplits));
   Value lo0 = b.mul(c.split, chunk);
-  c.lo = minU(b, lo0, nc);
+  c.lo = b.minU(lo0, nc);
   Value hi0 = b.add(c.lo, chunk);
-  c.hi = minU(b, hi0, nc);
+  c.hi = b.minU(hi0, nc);
   Value len = b.sub(c.hi, c.lo);
   // Uniform trip count per warp (row reductions are shuffles over all lanes).
-  c.trip = ceilDiv(b, len, b.index(L.NG * kScoreUnroll));
+  c.trip = b.ceilDivU(len, b.index(L.NG * kScoreUnroll));
   c.loG = b.add(c.lo, c.grp);
 }
 
@@ -238,7 +158,7 @@ Value loadQuery(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
   if (sp.shape.elt != "f32")
     return arith::ExtFOp::create(b, VectorType::get({L.PL}, b.f32()), qr);
   Value q2 = b.add(qr, qr);
-  Value half = splatF32(b, L.PL, 0.5f);
+  Value half = b.splat(L.PL, 0.5f);
   return b.mul(q2, half);
 }
 
@@ -254,7 +174,7 @@ RopeDims ropeDims(KernelBuilder &b, const LogitsLayout &L, const LogitsCtx &c,
   for (int64_t e = 0; e < L.PL; ++e) {
     r.x.push_back(b.extract(q, e));
     Value off = b.i32(L.lanes / 2);
-    r.partner.push_back(shuffle(b, gpu::ShuffleMode::XOR, r.x[e], off));
+    r.partner.push_back(b.shuffle(gpu::ShuffleMode::XOR, r.x[e], off));
     r.dim.push_back(b.add(c.d0, b.index(e)));
   }
   return r;
@@ -269,11 +189,11 @@ Value rotateQuery(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
   SmallVector<Value> y;
   for (int64_t e = 0; e < L.PL; ++e) {
     Value i = b.rem(q.dim[e], b.index(sp.shape.D / 2));
-    Value ii = indexCast(b, b.getI64Type(), i);
-    Value fi = siToFp(b, f64, ii);
-    Value ex0 = b.mul(f64c(b, -2.0), fi);
-    Value ex1 = b.div(ex0, f64c(b, double(sp.shape.D)));
-    Value ex2 = b.mul(ex1, f64c(b, std::log(sp.theta)));
+    Value ii = b.indexCast(b.getI64Type(), i);
+    Value fi = b.siToFp(f64, ii);
+    Value ex0 = b.mul(b.f64(-2.0), fi);
+    Value ex1 = b.div(ex0, b.f64(double(sp.shape.D)));
+    Value ex2 = b.mul(ex1, b.f64(std::log(sp.theta)));
     Value w = b.exp(ex2);
     Value ang = b.mul(rot, w);
     Value cs64 = math::CosOp::create(b, ang);
@@ -297,9 +217,9 @@ SmallVector<Value> scoringQueries(KernelBuilder &b, const ScoreSpec &sp,
   if (rope) {
     Type f64 = b.getF64Type();
     Value li = b.load(c.lens, {c.bb});
-    Value lf = siToFp(b, f64, li);
-    Value qpos = b.sub(lf, f64c(b, 1.0));
-    rot = b.sub(f64c(b, double(sp.scorePos)), qpos);
+    Value lf = b.siToFp(f64, li);
+    Value qpos = b.sub(lf, b.f64(1.0));
+    rot = b.sub(b.f64(double(sp.scorePos)), qpos);
     second = b.cmp(CmpIPredicate::uge, c.sub, b.index(L.lanes / 2));
   }
   Value hG = b.mul(c.h, b.index(L.G));
@@ -318,7 +238,7 @@ SmallVector<Value> scoringQueries(KernelBuilder &b, const ScoreSpec &sp,
       continue;
     }
     Value q2 = b.add(qq[g], qq[g]);
-    Value half = splatF32(b, L.PL, 0.5f);
+    Value half = b.splat(L.PL, 0.5f);
     qs.push_back(b.mul(q2, half));
   }
   return qs;
@@ -342,9 +262,9 @@ ScoreRow loadScoreRow(KernelBuilder &b, const LogitsLayout &L,
                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
   Value cn = b.load(c.cnt, {c.bb, c.h, r.cl});
   Value ne0 = b.cmp(CmpIPredicate::sgt, cn, b.i32(0));
-  r.ne = andI(b, ne0, valid);
-  r.cnf = siToFp(b, b.f32(), cn);
-  r.lead = andI(b, isLead, valid);
+  r.ne = b.andI(ne0, valid);
+  r.cnf = b.siToFp(b.f32(), cn);
+  r.lead = b.andI(isLead, valid);
   return r;
 }
 
@@ -471,7 +391,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
   Type f32 = b.f32(), i32 = b.getI32Type();
   SmallVector<Type> args = {
       KernelBuilder::memref({s.B, s.Hq, s.D},
-                            elementType(ob.getContext(), s.elt)),
+                            KernelBuilder::elementType(ob.getContext(), s.elt)),
       KernelBuilder::memref({s.B, s.H, sp.C, s.D}, f32),
       KernelBuilder::memref({s.B, s.H, sp.C}, i32),
       KernelBuilder::memref({s.B, s.H, 4}, i32),
@@ -569,7 +489,7 @@ void writeScores(KernelBuilder &b, Value cnt, Value logits, Value r, Value bb,
               Value in = kb.cmp(CmpIPredicate::ult, c, nc);
               Value cn = kb.load(cnt, {bb, h, c});
               Value ne = kb.cmp(CmpIPredicate::sgt, cn, kb.i32(0));
-              Value live = andI(kb, in, ne);
+              Value live = kb.andI(in, ne);
               Value acc;
               for (size_t g = 0; g < qh.size(); ++g) {
                 Value a = kb.load(logits, {bb, qh[g], c});
@@ -617,14 +537,14 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreScoresKernel(
   Value bb = b.blockId(Dimension::z);
   Value tid = b.threadId(Dimension::x);
   // This CTA's clusters (the scores are split over CTAs like the logits).
-  Value ch = ceilDiv(b, cC, b.index(sp.ssplits));
+  Value ch = b.ceilDivU(cC, b.index(sp.ssplits));
   Value lo0 = b.mul(sp0, ch);
-  Value lo = minU(b, lo0, cC);
+  Value lo = b.minU(lo0, cC);
   Value hi0 = b.add(lo, ch);
-  Value hi = minU(b, hi0, cC);
+  Value hi = b.minU(hi0, cC);
   Value start = b.add(lo, tid);
   Value nci = b.load(st, {bb, h, c0});
-  Value nc = toIndex(b, nci);
+  Value nc = b.toIndex(nci);
   Value hG = b.mul(h, b.index(G));
   // Z per head from the logits kernel's per-split (max, sum) pairs: warp
   // g mod 8 merges head g and shares it through shared memory. (Each thread
@@ -679,12 +599,12 @@ struct RegCluster {
 /// tokens) when budgetTokens < 0.
 Value selectBudget(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
   Value lci = b.load(c.st, {c.bb, c.h, b.index(1)});
-  Value btok = i64c(b, sp.budgetTokens);
-  Value lcf = siToFp(b, b.getF64Type(), lci);
-  Value tf = b.mul(f64c(b, sp.budgetFrac), lcf);
+  Value btok = b.i64(sp.budgetTokens);
+  Value lcf = b.siToFp(b.getF64Type(), lci);
+  Value tf = b.mul(b.f64(sp.budgetFrac), lcf);
   Value tfl = math::FloorOp::create(b, tf);
   Value tfi = arith::FPToSIOp::create(b, b.getI64Type(), tfl);
-  Value useTok = b.cmp(CmpIPredicate::sge, btok, i64c(b, 0));
+  Value useTok = b.cmp(CmpIPredicate::sge, btok, b.i64(0));
   return b.select(useTok, btok, tfi);
 }
 
@@ -695,7 +615,7 @@ Value selectBudget(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
 Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
   Value c0 = b.index(0);
   Value t0 = b.cmp(CmpIPredicate::eq, c.tid, c0);
-  b.ifThen(t0, [&](KernelBuilder &kb) { kb.store(i64c(kb, 0), c.sh, {c0}); });
+  b.ifThen(t0, [&](KernelBuilder &kb) { kb.store(kb.i64(0), c.sh, {c0}); });
   b.barrier();
   Value cC = b.index(sp.C), cT = b.index(kSelectThreads), zero = b.i32(0);
   Value mysum = b.forLoop(
@@ -703,10 +623,10 @@ Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
         Value in = kb.cmp(CmpIPredicate::ult, cl, c.nc);
         Value cn = kb.load(c.cnt, {c.bb, c.h, cl});
         Value ne = kb.cmp(CmpIPredicate::sgt, cn, kb.i32(0));
-        Value el = andI(kb, in, ne);
+        Value el = kb.andI(in, ne);
         if (sp.hasParent) {
           Value pe = parentSelected(kb, c.pa, c.ps, c.bb, c.h, cl);
-          el = andI(kb, el, pe);
+          el = kb.andI(el, pe);
         }
         Value mv = maskByte(kb, el);
         kb.store(mv, c.sel, {c.bb, c.h, cl});
@@ -717,8 +637,8 @@ Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
   Value lane = b.rem(c.tid, b.index(32));
   Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
   b.ifThen(lane0, [&](KernelBuilder &kb) {
-    Value w64 = extSI64(kb, wsum);
-    atomicAdd(kb, w64, c.sh, {c0});
+    Value w64 = kb.extSI64(wsum);
+    kb.atomicAdd(w64, c.sh, {c0});
   });
   b.barrier();
   return b.load(c.sh, {c0});
@@ -732,13 +652,13 @@ SmallVector<RegCluster> loadRegClusters(KernelBuilder &b, const SelectSpec &sp,
     RegCluster rc;
     Value cl = b.add(c.tid, b.index(k * kSelectThreads));
     rc.in = b.cmp(CmpIPredicate::ult, cl, b.index(sp.C));
-    rc.cc = minU(b, cl, b.index(sp.C - 1));
+    rc.cc = b.minU(cl, b.index(sp.C - 1));
     Value ev = b.load(c.sel, {c.bb, c.h, rc.cc});
     rc.rv = b.load(c.r, {c.bb, c.h, rc.cc});
     Value cn = b.load(c.cnt, {c.bb, c.h, rc.cc});
-    Value e0 = b.cmp(CmpIPredicate::ne, ev, i8c(b, 0));
-    Value el = andI(b, e0, rc.in);
-    rc.key = bitcast(b, b.getI32Type(), rc.rv);
+    Value e0 = b.cmp(CmpIPredicate::ne, ev, b.i8(0));
+    Value el = b.andI(e0, rc.in);
+    rc.key = b.bitcast(b.getI32Type(), rc.rv);
     rc.w = b.select(el, cn, b.i32(0));
     regs.push_back(rc);
   }
@@ -747,10 +667,10 @@ SmallVector<RegCluster> loadRegClusters(KernelBuilder &b, const SelectSpec &sp,
 
 /// Adds the run (digit rd, weight rs) to this warp's histogram.
 void flushRun(KernelBuilder &b, const SelectCtx &c, Value rd, Value rs) {
-  Value di = toIndex(b, rd);
+  Value di = b.toIndex(rd);
   Value wb = b.mul(c.warp, b.index(kBins));
   Value hi = b.add(wb, di);
-  atomicAdd(b, rs, c.hist, {hi});
+  b.atomicAdd(rs, c.hist, {hi});
 }
 
 /// One cluster into the run-length histogram update: a cluster that matches
@@ -761,11 +681,11 @@ std::pair<Value, Value> runStep(KernelBuilder &b, const SelectCtx &c, Value go,
   Value none = b.i32(-1);
   Value same = b.cmp(CmpIPredicate::eq, dg, rd);
   Value f0 = b.cmp(CmpIPredicate::ne, rd, none);
-  Value diff = notI(b, same);
-  Value f1 = andI(b, f0, diff);
-  Value flush = andI(b, f1, go);
+  Value diff = b.notI(same);
+  Value f1 = b.andI(f0, diff);
+  Value flush = b.andI(f1, go);
   b.ifThen(flush, [&](KernelBuilder &kb) { flushRun(kb, c, rd, rs); });
-  Value keep = andI(b, go, same);
+  Value keep = b.andI(go, same);
   Value rsk = b.add(rs, w);
   Value nd = b.select(go, dg, rd);
   Value ns0 = b.select(keep, rsk, w);
@@ -785,12 +705,12 @@ std::pair<Value, Value> histogramRuns(KernelBuilder &b, const SelectSpec &sp,
   Value rd = b.i32(-1), rs = zero;
   if (inRegs) {
     for (const RegCluster &rc : regs) {
-      Value km = andI(b, rc.key, mask);
+      Value km = b.andI(rc.key, mask);
       Value match = b.cmp(CmpIPredicate::eq, km, prefix);
       Value pos = b.cmp(CmpIPredicate::sgt, rc.w, zero);
-      Value go = andI(b, pos, match);
-      Value dg0 = shrU(b, rc.key, shift);
-      Value dg = andI(b, dg0, c255);
+      Value go = b.andI(pos, match);
+      Value dg0 = b.shrU(rc.key, shift);
+      Value dg = b.andI(dg0, c255);
       std::tie(rd, rs) = runStep(b, c, go, dg, rc.w, rd, rs);
     }
     return {rd, rs};
@@ -799,14 +719,14 @@ std::pair<Value, Value> histogramRuns(KernelBuilder &b, const SelectSpec &sp,
   SmallVector<Value> run = b.forLoop(
       c.tid, cC, cT, {rd, rs}, [&](KernelBuilder &kb, Value cl, ValueRange it) {
         Value ev = kb.load(c.sel, {c.bb, c.h, cl});
-        Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
+        Value el = kb.cmp(CmpIPredicate::ne, ev, kb.i8(0));
         Value rv = kb.load(c.r, {c.bb, c.h, cl});
-        Value key = bitcast(kb, kb.getI32Type(), rv);
-        Value km = andI(kb, key, mask);
+        Value key = kb.bitcast(kb.getI32Type(), rv);
+        Value km = kb.andI(key, mask);
         Value match = kb.cmp(CmpIPredicate::eq, km, prefix);
-        Value go = andI(kb, el, match);
-        Value dg0 = shrU(kb, key, shift);
-        Value dg = andI(kb, dg0, c255);
+        Value go = kb.andI(el, match);
+        Value dg0 = kb.shrU(key, shift);
+        Value dg = kb.andI(dg0, c255);
         Value cn = kb.load(c.cnt, {c.bb, c.h, cl});
         auto [nd, ns] = runStep(kb, c, go, dg, cn, it[0], it[1]);
         return SmallVector<Value>{nd, ns};
@@ -833,9 +753,9 @@ Value suffixSums(KernelBuilder &b, const SelectCtx &c, Value inBins,
   // Hillis-Steele: step s adds the sum 2^s bins above.
   b.forLoop(
       c0, b.index(8), c1, {}, [&](KernelBuilder &kb, Value s, ValueRange) {
-        Value si = toI32(kb, s);
-        Value dist0 = shl(kb, kb.i32(1), si);
-        Value dist = toIndex(kb, dist0);
+        Value si = kb.toI32(s);
+        Value dist0 = kb.shl(kb.i32(1), si);
+        Value dist = kb.toIndex(dist0);
         Value src = kb.add(tbin, dist);
         Value has = kb.cmp(CmpIPredicate::ult, src, cBins);
         Value srcc = kb.select(has, src, tbin);
@@ -862,7 +782,7 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   Value p3 = b.sub(b.index(3), pass);
   Value p8 = b.mul(p3, b.index(4));
   Value p82 = b.mul(p8, c2);
-  Value shift = toI32(b, p82);
+  Value shift = b.toI32(p82);
   // One histogram per warp (32 x 256 bins): scores of neighbouring clusters
   // share their top bits, so one shared histogram serialises.
   Value cHist = b.index(kSelectWarps * kBins), cT = b.index(kSelectThreads);
@@ -878,18 +798,18 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   });
   b.barrier();
   Value inBins = b.cmp(CmpIPredicate::ult, c.tid, b.index(kBins));
-  Value tbin = minU(b, c.tid, b.index(kBins - 1));
+  Value tbin = b.minU(c.tid, b.index(kBins - 1));
   Value tb = suffixSums(b, c, inBins, tbin);
   Value incl = b.load(c.sfx, {tbin});
   Value excl = b.sub(incl, tb);
-  Value incl64 = extSI64(b, incl);
-  Value excl64 = extSI64(b, excl);
+  Value incl64 = b.extSI64(incl);
+  Value excl64 = b.extSI64(excl);
   Value gt = b.cmp(CmpIPredicate::sgt, incl64, budget);
   Value le = b.cmp(CmpIPredicate::sle, excl64, budget);
-  Value mine0 = andI(b, gt, le);
-  Value mine = andI(b, mine0, inBins);
+  Value mine0 = b.andI(gt, le);
+  Value mine = b.andI(mine0, inBins);
   b.ifThen(mine, [&](KernelBuilder &kb) {
-    Value dg64 = indexCast(kb, kb.getI64Type(), tbin);
+    Value dg64 = kb.indexCast(kb.getI64Type(), tbin);
     kb.store(dg64, c.sh, {c1});
     Value nrest = kb.sub(budget, excl64);
     kb.store(nrest, c.sh, {c2});
@@ -899,10 +819,10 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   Value nb = b.load(c.sh, {c2});
   b.barrier();
   Value d32 = arith::TruncIOp::create(b, b.getI32Type(), digit);
-  Value dsh = shl(b, d32, shift);
-  Value np = orI(b, prefix, dsh);
-  Value msh = shl(b, b.i32(kBins - 1), shift);
-  Value nm = orI(b, mask, msh);
+  Value dsh = b.shl(d32, shift);
+  Value np = b.orI(prefix, dsh);
+  Value msh = b.shl(b.i32(kBins - 1), shift);
+  Value nm = b.orI(mask, msh);
   return {np, nm, nb};
 }
 
@@ -913,7 +833,7 @@ void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
     for (const RegCluster &rc : regs) {
       Value pos = b.cmp(CmpIPredicate::sgt, rc.w, b.i32(0));
       Value ab = b.cmp(CmpFPredicate::OGT, rc.rv, tstar);
-      Value keep = andI(b, pos, ab);
+      Value keep = b.andI(pos, ab);
       Value mv = maskByte(b, keep);
       b.ifThen(rc.in, [&](KernelBuilder &kb) {
         kb.store(mv, c.sel, {c.bb, c.h, rc.cc});
@@ -924,10 +844,10 @@ void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
   Value cC = b.index(sp.C), cT = b.index(kSelectThreads);
   b.forLoop(c.tid, cC, cT, {}, [&](KernelBuilder &kb, Value cl, ValueRange) {
     Value ev = kb.load(c.sel, {c.bb, c.h, cl});
-    Value el = kb.cmp(CmpIPredicate::ne, ev, i8c(kb, 0));
+    Value el = kb.cmp(CmpIPredicate::ne, ev, kb.i8(0));
     Value rv = kb.load(c.r, {c.bb, c.h, cl});
     Value above = kb.cmp(CmpFPredicate::OGT, rv, tstar);
-    Value keep = andI(kb, el, above);
+    Value keep = kb.andI(el, above);
     Value mv = maskByte(kb, keep);
     kb.store(mv, c.sel, {c.bb, c.h, cl});
     return SmallVector<Value>{};
@@ -949,7 +869,7 @@ void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
         Value cl = kb.add(cc0, u);
         Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
         Value last = kb.sub(cC, c1);
-        Value cs = minU(kb, cl, last);
+        Value cs = kb.minU(cl, last);
         Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, in);
         return SmallVector<Value>{kb.add(it[0], add)};
       })[0];
@@ -1026,7 +946,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
   c.tid = b.threadId(Dimension::x);
   c.warp = b.div(c.tid, b.index(32));
   Value nci = b.load(c.st, {c.bb, c.h, b.index(0)});
-  c.nc = toIndex(b, nci);
+  c.nc = b.toIndex(nci);
   Value T = selectBudget(b, sp, c);
   Value total = markEligible(b, sp, c);
   Value over = b.cmp(CmpIPredicate::sgt, total, T);
@@ -1047,7 +967,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
                    [&](KernelBuilder &k, Value pass, ValueRange it) {
                      return radixPass(k, sp, c, regs, inRegs, pass, it);
                    });
-    Value tstar = bitcast(kb, kb.f32(), res[0]);
+    Value tstar = kb.bitcast(kb.f32(), res[0]);
     applyThreshold(kb, sp, c, regs, inRegs, tstar);
   });
   if (sp.chunkBases)
@@ -1099,13 +1019,13 @@ void writeSinkAndWindow(KernelBuilder &b, const CompactCtx &c, int64_t threads,
                         Value sn, Value ws, Value nw) {
   Value step = b.index(threads);
   b.forLoop(c.tid, sn, step, {}, [&](KernelBuilder &kb, Value p, ValueRange) {
-    Value pi = toI32(kb, p);
+    Value pi = kb.toI32(p);
     kb.store(pi, c.tok, {c.bb, c.h, p});
     return SmallVector<Value>{};
   });
   b.forLoop(c.tid, nw, step, {}, [&](KernelBuilder &kb, Value p, ValueRange) {
     Value j = kb.add(ws, p);
-    Value ji = toI32(kb, j);
+    Value ji = kb.toI32(j);
     Value q = kb.add(sn, p);
     kb.store(ji, c.tok, {c.bb, c.h, q});
     return SmallVector<Value>{};
@@ -1131,32 +1051,32 @@ void copyChunk(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
         Value inU = kb.cmp(CmpIPredicate::ult, u, cCPT);
         Value cl = kb.add(cfirst, u);
         Value inC = kb.cmp(CmpIPredicate::ult, cl, cC);
-        Value in = andI(kb, inU, inC);
-        Value cc = minU(kb, cl, cLast);
+        Value in = kb.andI(inU, inC);
+        Value cc = kb.minU(cl, cLast);
         Value sv = kb.load(c.sel, {c.bb, c.h, cc});
         Value oi = kb.load(c.off, {c.bb, c.h, cc});
         Value mi = kb.load(c.cnt, {c.bb, c.h, cc});
-        Value on0 = kb.cmp(CmpIPredicate::ne, sv, i8c(kb, 0));
-        Value on = andI(kb, on0, in);
+        Value on0 = kb.cmp(CmpIPredicate::ne, sv, kb.i8(0));
+        Value on = kb.andI(on0, in);
         Value w = kb.select(on, mi, kb.i32(0));
         Value incl = warpInclusiveScan(kb, w, lane);
         Value excl = kb.sub(incl, w);
-        Value tot = shuffle(kb, gpu::ShuffleMode::IDX, incl, kb.i32(31));
-        Value totx = toIndex(kb, tot);
-        Value trips = ceilDiv(kb, totx, c32);
+        Value tot = kb.shuffle(gpu::ShuffleMode::IDX, incl, kb.i32(31));
+        Value totx = kb.toIndex(tot);
+        Value trips = kb.ceilDivU(totx, c32);
         kb.forLoop(c0, trips, c1, {},
                    [&](KernelBuilder &k2, Value i, ValueRange) {
                      Value i32x = k2.mul(i, c32);
                      Value q = k2.add(i32x, lane);
-                     Value qi = toI32(k2, q);
+                     Value qi = k2.toI32(q);
                      Value qv = k2.cmp(CmpIPredicate::ult, q, totx);
                      Value own = laneSearch(k2, incl, qi);
-                     Value ob = shuffle(k2, gpu::ShuffleMode::IDX, oi, own);
-                     Value eb = shuffle(k2, gpu::ShuffleMode::IDX, excl, own);
+                     Value ob = k2.shuffle(gpu::ShuffleMode::IDX, oi, own);
+                     Value eb = k2.shuffle(gpu::ShuffleMode::IDX, excl, own);
                      k2.ifThen(qv, [&](KernelBuilder &k3) {
                        Value rel = k3.sub(qi, eb);
                        Value srci = k3.add(ob, rel);
-                       Value src = toIndex(k3, srci);
+                       Value src = k3.toIndex(srci);
                        Value jv = k3.load(c.mem, {c.bb, c.h, src});
                        Value dst = k3.add(pos, q);
                        k3.store(jv, c.tok, {c.bb, c.h, dst});
@@ -1202,15 +1122,15 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactChunksKernel(
   c.bb = b.blockId(Dimension::z);
   c.tid = b.threadId(Dimension::x);
   Value li = b.load(c.lens, {c.bb});
-  Value l0 = toIndex(b, li);
-  Value l1 = maxS(b, l0, c0);
-  Value n = minU(b, l1, b.index(N));
+  Value l0 = b.toIndex(li);
+  Value l1 = b.maxS(l0, c0);
+  Value n = b.minU(l1, b.index(N));
   Value lci = b.load(c.st, {c.bb, c.h, c1});
-  Value lc = toIndex(b, lci);
+  Value lc = b.toIndex(lci);
   Value cS = b.index(sp.sink);
-  Value sn = minU(b, cS, n);
+  Value sn = b.minU(cS, n);
   Value ws0 = b.add(cS, lc);
-  Value ws = minU(b, ws0, n);
+  Value ws = b.minU(ws0, n);
   Value nw = b.sub(n, ws);
   Value base0 = b.add(sn, nw);
   // Block 0 also writes the sink and window tokens and the count.
@@ -1220,7 +1140,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactChunksKernel(
     Value t0 = kb.cmp(CmpIPredicate::eq, c.tid, c0);
     kb.ifThen(t0, [&](KernelBuilder &k) {
       Value tot = k.load(c.cbase, {c.bb, c.h, k.index(sp.nch)});
-      Value b0i = toI32(k, base0);
+      Value b0i = k.toI32(base0);
       Value nt = k.add(tot, b0i);
       k.store(nt, c.ntok, {c.bb, c.h});
     });
@@ -1231,7 +1151,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactChunksKernel(
   Value k0 = b.mul(x, b.index(kWarps));
   Value k = b.add(k0, warp);
   Value cb = b.load(c.cbase, {c.bb, c.h, k});
-  Value cbx = toIndex(b, cb);
+  Value cbx = b.toIndex(cb);
   Value pos0 = b.add(base0, cbx);
   copyChunk(b, sp, c, k, lane, pos0);
   b.ret();
@@ -1249,9 +1169,9 @@ void blockInclusiveScan(KernelBuilder &b, Value scan, Value tid) {
   Value c0 = b.index(0), c1 = b.index(1);
   Value steps = b.index(llvm::Log2_64(kCompactThreads));
   b.forLoop(c0, steps, c1, {}, [&](KernelBuilder &kb, Value s, ValueRange) {
-    Value si = toI32(kb, s);
-    Value dist0 = shl(kb, kb.i32(1), si);
-    Value dist = toIndex(kb, dist0);
+    Value si = kb.toI32(s);
+    Value dist0 = kb.shl(kb.i32(1), si);
+    Value dist = kb.toIndex(dist0);
     Value has = kb.cmp(CmpIPredicate::uge, tid, dist);
     Value src = kb.sub(tid, dist);
     Value srcc = kb.select(has, src, tid);
@@ -1282,7 +1202,7 @@ Value scanOwner(KernelBuilder &b, Value scan, Value qi) {
         Value nhi = kb.select(gt, mid, it[1]);
         return SmallVector<Value>{nlo, nhi};
       });
-  return minU(b, bs[0], last);
+  return b.minU(bs[0], last);
 }
 
 /// Copies output slot q (i32 qi) of the step's selected members: its owner
@@ -1302,7 +1222,7 @@ void copySlot(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
   Value o4 = b.mul(own, cK);
   Value oc0 = b.add(stepBase, o4);
   Value cC = b.index(sp.C);
-  Value notFound = boolc(b, false);
+  Value notFound = b.boolean(false);
   // Walk the owner's clusters to the one holding rank r0: (rank left,
   // cluster, found).
   SmallVector<Value> fw =
@@ -1312,23 +1232,23 @@ void copySlot(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
                   Value cl = kb.add(oc0, u);
                   Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
                   Value last = kb.sub(cC, c1);
-                  Value cs = minU(kb, cl, last);
+                  Value cs = kb.minU(cl, last);
                   Value w = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
                   Value inside = kb.cmp(CmpIPredicate::slt, rr, w);
-                  Value notf = notI(kb, found);
-                  Value hit = andI(kb, inside, notf);
+                  Value notf = kb.notI(found);
+                  Value hit = kb.andI(inside, notf);
                   Value nfc = kb.select(hit, cs, fc);
-                  Value nfound = orI(kb, found, hit);
+                  Value nfound = kb.orI(found, hit);
                   Value rr2 = kb.sub(rr, w);
                   Value nrr = kb.select(nfound, rr, rr2);
                   return SmallVector<Value>{nrr, nfc, nfound};
                 });
   Value o0 = b.load(c.off, {c.bb, c.h, fw[1]});
   Value srcI = b.add(o0, fw[0]);
-  Value src = toIndex(b, srcI);
+  Value src = b.toIndex(srcI);
   Value jv = b.load(c.mem, {c.bb, c.h, src});
   Value dI = b.add(base, qi);
-  Value d = toIndex(b, dI);
+  Value d = b.toIndex(dI);
   b.store(jv, c.tok, {c.bb, c.h, d});
 }
 
@@ -1347,7 +1267,7 @@ Value compactStep(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
         Value cl = kb.add(first, u);
         Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
         Value last = kb.sub(cC, c1);
-        Value cs = minU(kb, cl, last);
+        Value cs = kb.minU(cl, last);
         Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
         return SmallVector<Value>{kb.add(it[0], add)};
       })[0];
@@ -1356,10 +1276,10 @@ Value compactStep(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
   blockInclusiveScan(b, scan, c.tid);
   Value lastT = b.index(kCompactThreads - 1);
   Value tot0 = b.load(scan, {lastT});
-  Value totx = toIndex(b, tot0);
+  Value totx = b.toIndex(tot0);
   Value cT = b.index(kCompactThreads);
   b.forLoop(c.tid, totx, cT, {}, [&](KernelBuilder &kb, Value q, ValueRange) {
-    Value qi = toI32(kb, q);
+    Value qi = kb.toI32(q);
     copySlot(kb, sp, c, scan, nc, stepBase, base, qi);
     return SmallVector<Value>{};
   });
@@ -1402,24 +1322,24 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCompactKernel(
   c.bb = b.blockId(Dimension::y);
   c.tid = b.threadId(Dimension::x);
   Value li = b.load(c.lens, {c.bb});
-  Value l0 = toIndex(b, li);
-  Value l1 = maxS(b, l0, c0);
-  Value n = minU(b, l1, b.index(N));
+  Value l0 = b.toIndex(li);
+  Value l1 = b.maxS(l0, c0);
+  Value n = b.minU(l1, b.index(N));
   Value nci = b.load(c.st, {c.bb, c.h, c0});
-  Value nc = toIndex(b, nci);
+  Value nc = b.toIndex(nci);
   Value lci = b.load(c.st, {c.bb, c.h, c1});
-  Value lc = toIndex(b, lci);
+  Value lc = b.toIndex(lci);
   Value cS = b.index(sp.sink);
-  Value sn = minU(b, cS, n);
+  Value sn = b.minU(cS, n);
   Value ws0 = b.add(cS, lc);
-  Value ws = minU(b, ws0, n);
+  Value ws = b.minU(ws0, n);
   Value nw = b.sub(n, ws);
   writeSinkAndWindow(b, c, kCompactThreads, sn, ws, nw);
   Value base0 = b.add(sn, nw);
-  Value base0i = toI32(b, base0);
+  Value base0i = b.toI32(base0);
   // Selected clusters, kStep at a time.
   Value cC = b.index(C), cStep = b.index(kStep);
-  Value steps = ceilDiv(b, cC, cStep);
+  Value steps = b.ceilDivU(cC, cStep);
   Value fin = b.forLoop(
       c0, steps, c1, {base0i}, [&](KernelBuilder &kb, Value k, ValueRange it) {
         return SmallVector<Value>{compactStep(kb, sp, c, scan, nc, k, it[0])};
