@@ -659,6 +659,17 @@ private:
   FailureOr<std::pair<LinalgOp, Point>> walkToScores(Point p);
   SmallVector<Point> walkToRoot(Point p, bool foldScales);
 
+  // The phases of `match`.
+  struct Operands;
+  /// P @ V: the probabilities `p`, V, the result, and the axes H, Dv, N.
+  LogicalResult matchPV(Operands &ops, Point &p);
+  /// From P back through softmax and scaling to Q . K^T: Q, K and the axis D.
+  LogicalResult matchQK(Operands &ops, Point p);
+  /// q, k, v and the result at their roots (views and casts looked through).
+  LogicalResult findRoots(const Operands &ops, DecodeMatch &m);
+  /// Broadcast checks, the canonical order of each axis, and the scale.
+  LogicalResult assignRoles(const Operands &ops, DecodeMatch &m);
+
   /// The key axis: the atoms of `dim` are exactly N.
   bool isKeyAxis(const AtomList &dim) {
     return sameSet(atoms.flat(dim), atoms.flat(n));
@@ -986,8 +997,28 @@ SmallVector<Point> Matcher::walkToRoot(Point p, bool foldScales) {
   }
 }
 
+/// The attention's operands as found at the contractions, with the atoms of
+/// each axis role: heads H, value dimension Dv, reduced dimension D (the
+/// key axis N is the member `n`), and the scores' folded scaling.
+struct Matcher::Operands {
+  Point q, k, v, result;
+  AtomList h, d, dv;
+  double scoresFactor = 1.0;
+};
+
 FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
   pIdx = probIdx;
+  Operands ops;
+  Point p;
+  if (failed(matchPV(ops, p)) || failed(matchQK(ops, p)))
+    return failure();
+  DecodeMatch m;
+  if (failed(findRoots(ops, m)) || failed(assignRoles(ops, m)))
+    return failure();
+  return m;
+}
+
+LogicalResult Matcher::matchPV(Operands &ops, Point &p) {
   // P @ V: the result's loops are heads (in P and V) or Dv (only in V).
   Value result = pv->getResult(0);
   Layout resultLayout;
@@ -998,7 +1029,6 @@ FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
   AffineMap pMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(pIdx));
   AffineMap vMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(1 - pIdx));
   SmallVector<utils::IteratorType> pvIters = pv.getIteratorTypesArray();
-  AtomList h, dv;
   for (unsigned d = 0, e = pv.getNumLoops(); d < e; ++d) {
     if (pvLoops[d].empty())
       continue;
@@ -1008,28 +1038,32 @@ FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
       return fail("the probabilities have an axis the values do not have "
                   "(more than one query token, or GQA without broadcast)");
     else if (pMap.isFunctionOfDim(d))
-      h.append(pvLoops[d]);
+      ops.h.append(pvLoops[d]);
     else
-      dv.append(pvLoops[d]);
+      ops.dv.append(pvLoops[d]);
   }
-  Point p{pv.getDpsInputOperand(pIdx)->get(), operandLayout(pMap, pvLoops)};
-  Point vOperand{pv.getDpsInputOperand(1 - pIdx)->get(),
-                 operandLayout(vMap, pvLoops)};
+  p = Point{pv.getDpsInputOperand(pIdx)->get(), operandLayout(pMap, pvLoops)};
+  ops.v = Point{pv.getDpsInputOperand(1 - pIdx)->get(),
+                operandLayout(vMap, pvLoops)};
+  ops.result = Point{result, resultLayout};
+  return success();
+}
 
+LogicalResult Matcher::matchQK(Operands &ops, Point p) {
   // softmax, scaling, then Q . K^T.
   auto scores = walkToScores(p);
   if (failed(scores))
     return failure();
   auto [qk, s] = *scores;
-  if (!sameSet(atoms.concat(s.layout), atoms.flat(join(h, n))))
+  ops.scoresFactor = s.factor;
+  if (!sameSet(atoms.concat(s.layout), atoms.flat(join(ops.h, n))))
     return fail("the scores are not indexed by exactly the heads and keys "
                 "of the output");
   SmallVector<AtomList> qkLoops = loopAtoms(qk, s.layout);
   SmallVector<utils::IteratorType> qkIters = qk.getIteratorTypesArray();
-  AtomList d;
   for (unsigned l = 0, e = qk.getNumLoops(); l < e; ++l)
     if (qkIters[l] == utils::IteratorType::reduction)
-      d.append(qkLoops[l]);
+      ops.d.append(qkLoops[l]);
   Layout in0 = operandLayout(
       qk.getMatchingIndexingMap(qk.getDpsInputOperand(0)), qkLoops);
   Layout in1 = operandLayout(
@@ -1037,27 +1071,29 @@ FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
   unsigned kIdx = llvm::any_of(atoms.concat(in0), [&](unsigned a) {
     return contains(atoms.flat(n), a);
   }) ? 0 : 1;
-  Point qOperand{qk.getDpsInputOperand(1 - kIdx)->get(), kIdx ? in0 : in1};
-  Point kOperand{qk.getDpsInputOperand(kIdx)->get(), kIdx ? in1 : in0};
-  if (!sameSet(atoms.concat(qOperand.layout), atoms.flat(join(h, d))))
+  ops.q = Point{qk.getDpsInputOperand(1 - kIdx)->get(), kIdx ? in0 : in1};
+  ops.k = Point{qk.getDpsInputOperand(kIdx)->get(), kIdx ? in1 : in0};
+  if (!sameSet(atoms.concat(ops.q.layout), atoms.flat(join(ops.h, ops.d))))
     return fail("the query of Q . K^T is not indexed by exactly the heads "
                 "and the reduced axis (more than one query token, GQA "
                 "without broadcast, or a contraction over the key axis)");
-  if (!sameSet(atoms.concat(kOperand.layout),
-               atoms.flat(join(join(h, n), d))))
+  if (!sameSet(atoms.concat(ops.k.layout),
+               atoms.flat(join(join(ops.h, n), ops.d))))
     return fail("the keys of Q . K^T are not indexed by the heads, the "
                 "keys and the reduced axis");
+  return success();
+}
 
+LogicalResult Matcher::findRoots(const Operands &ops, DecodeMatch &m) {
   // Back to the roots; forward to the last value of the result.
-  SmallVector<Point> qPath = walkToRoot(qOperand, /*foldScales=*/true);
-  SmallVector<Point> kPath = walkToRoot(kOperand, /*foldScales=*/true);
-  SmallVector<Point> vPath = walkToRoot(vOperand, /*foldScales=*/false);
-  SmallVector<Point> outPath{Point{result, resultLayout}};
+  SmallVector<Point> qPath = walkToRoot(ops.q, /*foldScales=*/true);
+  SmallVector<Point> kPath = walkToRoot(ops.k, /*foldScales=*/true);
+  SmallVector<Point> vPath = walkToRoot(ops.v, /*foldScales=*/false);
+  SmallVector<Point> outPath{ops.result};
   while (std::optional<Point> next = viewUser(outPath.back()))
     outPath.push_back(*next);
 
   // The deepest roots and the last result sharing an element type.
-  DecodeMatch m;
   auto deepest = [](ArrayRef<Point> path, Type t) -> const Point * {
     for (const Point &pt : llvm::reverse(path))
       if (elementType(pt.value) == t)
@@ -1084,12 +1120,14 @@ FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
   for (const Point *pt : {&m.q, &m.k, &m.v, &m.out})
     if (!staticShape(pt->value))
       return fail("dynamic or 0-d shapes are not supported");
+  return success();
+}
 
+LogicalResult Matcher::assignRoles(const Operands &ops, DecodeMatch &m) {
   // Roles of the atoms at the roots.
-  h = atoms.flat(h);
+  AtomList h = atoms.flat(ops.h), d = atoms.flat(ops.d),
+           dv = atoms.flat(ops.dv);
   n = atoms.flat(n);
-  d = atoms.flat(d);
-  dv = atoms.flat(dv);
   AtomList qa = atoms.concat(m.q.layout), ka = atoms.concat(m.k.layout),
            va = atoms.concat(m.v.layout), oa = atoms.concat(m.out.layout);
   if (!sameSet(qa, join(h, d)))
@@ -1135,12 +1173,12 @@ FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
     if (contains(dv, a))
       m.dv.push_back(a);
 
-  m.scale = s.factor * m.q.factor * m.k.factor;
+  m.scale = ops.scoresFactor * m.q.factor * m.k.factor;
   if (!std::isfinite(m.scale) || !(m.scale > 0.0) ||
       !std::isfinite(static_cast<float>(m.scale)) ||
       !(static_cast<float>(m.scale) > 0.0f))
     return fail("the scale is not a positive finite number");
-  return m;
+  return success();
 }
 
 void Matcher::rewrite(DecodeMatch &m, DenseSet<Operation *> &live) {
