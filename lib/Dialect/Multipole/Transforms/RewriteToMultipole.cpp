@@ -1,17 +1,18 @@
 //===- RewriteToMultipole.cpp - decode_attention -> multipole form --------===//
 //
 // Implements --multipole-rewrite (see Passes.td for the contract). The step
-// function gets the cluster index as extra arguments; two entry points are
-// added beside it to build and to update the index.
+// function gets the cluster index (and lens, if it had none) as extra
+// arguments; the entry points that build and update the index, and the role
+// tags, are the work of --multipole-entry-points (EntryPoints.cpp), which the
+// rewrite runs afterwards unless entry-points=false.
 //
 //===----------------------------------------------------------------------===//
 
 #include "multipole/Support/PassOptions.h"
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
 
-#include "mlir/Analysis/SliceAnalysis.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace mlir {
 namespace multipole {
@@ -25,9 +26,6 @@ using namespace mlir::multipole;
 
 namespace {
 
-constexpr StringLiteral kRoleAttr = MultipoleDialect::RoleAttrHelper::getNameStr();
-constexpr StringLiteral kEntryAttr = MultipoleDialect::EntryAttrHelper::getNameStr();
-
 /// The seven index array types of one level.
 SmallVector<Type, 7> indexTypes(MLIRContext *ctx, int64_t B, int64_t H,
                                 int64_t C, int64_t D, int64_t items) {
@@ -39,16 +37,6 @@ SmallVector<Type, 7> indexTypes(MLIRContext *ctx, int64_t B, int64_t H,
           RankedTensorType::get({B, H, items}, i32),
           RankedTensorType::get({B, H, items}, i32),
           RankedTensorType::get({B, H, 4}, i32)};
-}
-
-SmallVector<Value> emptyLike(OpBuilder &b, Location loc, TypeRange types) {
-  SmallVector<Value> r;
-  for (Type t : types) {
-    auto rt = cast<RankedTensorType>(t);
-    r.push_back(tensor::EmptyOp::create(b, loc, rt.getShape(),
-                                        rt.getElementType()));
-  }
-  return r;
 }
 
 Value empty(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt) {
@@ -143,53 +131,14 @@ struct MultipoleRewritePass
     for (auto [f, op] : work)
       if (failed(rewriteFunction(f, op, *cfg)))
         return signalPassFailure();
+    if (entryPoints) {
+      OpPassManager pm(ModuleOp::getOperationName());
+      pm.addPass(createMultipoleEntryPoints());
+      if (failed(runPipeline(pm, module)))
+        return signalPassFailure();
+    }
   }
 };
-
-/// Collects the ops between the function arguments and `roots`, in order, and
-/// the arguments they use.
-LogicalResult backwardSlice(func::FuncOp f, ArrayRef<Value> roots,
-                            SetVector<Operation *> &ops,
-                            SetVector<BlockArgument> &args, Operation *user) {
-  for (Value r : roots) {
-    if (auto ba = dyn_cast<BlockArgument>(r)) {
-      if (ba.getOwner()->getParentOp() != f)
-        return user->emitError() << "operand is defined inside a region";
-      args.insert(ba);
-      continue;
-    }
-    BackwardSliceOptions opts;
-    opts.omitBlockArguments = false;
-    opts.inclusive = true;
-    SetVector<Operation *> slice;
-    if (failed(getBackwardSlice(r, &slice, opts)))
-      return user->emitError() << "cannot compute the slice of an operand";
-    for (Operation *o : slice) {
-      if (o->getNumRegions() != 0 && !isa<linalg::LinalgOp>(o))
-        return user->emitError()
-               << "the KV cache must be computed from function arguments "
-                  "without control flow; found '"
-               << o->getName() << "'";
-      ops.insert(o);
-      for (Value v : o->getOperands())
-        if (auto ba = dyn_cast<BlockArgument>(v))
-          if (ba.getOwner()->getParentOp() == f)
-            args.insert(ba);
-    }
-  }
-  // Keep the original order of ops and args.
-  SmallVector<Operation *> sorted(ops.begin(), ops.end());
-  llvm::sort(sorted, [](Operation *a, Operation *b) {
-    return a->isBeforeInBlock(b);
-  });
-  ops = SetVector<Operation *>(sorted.begin(), sorted.end());
-  SmallVector<BlockArgument> sargs(args.begin(), args.end());
-  llvm::sort(sargs, [](BlockArgument a, BlockArgument b) {
-    return a.getArgNumber() < b.getArgNumber();
-  });
-  args = SetVector<BlockArgument>(sargs.begin(), sargs.end());
-  return success();
-}
 
 LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
                                                     DecodeAttentionOp op,
@@ -225,38 +174,6 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
   Type i32 = IntegerType::get(ctx, 32);
   auto lensT = RankedTensorType::get({B}, i32);
   Builder b(ctx);
-  auto role = [&](StringRef r) {
-    return b.getNamedAttr(kRoleAttr, b.getStringAttr(r));
-  };
-  auto indexRole = [&](unsigned l, unsigned i) {
-    return ("L" + Twine(l) + "." + indexArrayName(i)).str();
-  };
-
-  // Tag q/k/v/lens arguments.
-  // Tags the argument `v` comes from, looking through reshapes (which keep
-  // the row-major order, so clients can feed the argument canonical data).
-  auto tagArg = [&](Value v, StringRef r) {
-    while (Operation *def = v.getDefiningOp()) {
-      if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
-        return;
-      v = def->getOperand(0);
-    }
-    if (auto ba = dyn_cast<BlockArgument>(v))
-      if (ba.getOwner()->getParentOp() == func)
-        func.setArgAttr(ba.getArgNumber(), kRoleAttr, b.getStringAttr(r));
-  };
-  tagArg(opQ, "q");
-  tagArg(opK, "k");
-  tagArg(opV, "v");
-
-  // --- The slice that computes k, v (and lens) from arguments. ----------
-  SmallVector<Value> roots = {opK, opV};
-  if (opLens)
-    roots.push_back(opLens);
-  SetVector<Operation *> sliceOps;
-  SetVector<BlockArgument> sliceArgs;
-  if (failed(backwardSlice(func, roots, sliceOps, sliceArgs, op)))
-    return failure();
 
   // --- Step function: append lens (if absent) and the index arguments. ---
   Block &body = func.getBody().front();
@@ -265,19 +182,16 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
   if (!lens) {
     lensArgNo = func.getNumArguments();
     if (failed(func.insertArgument(lensArgNo, lensT,
-                                   b.getDictionaryAttr({role("lens")}), loc)))
+                                   b.getDictionaryAttr({}), loc)))
       return failure();
     lens = body.getArgument(lensArgNo);
-  } else {
-    tagArg(lens, "lens");
   }
   SmallVector<SmallVector<Value, 7>> idx(numLevels);
   for (unsigned l = 0; l < numLevels; ++l)
     for (unsigned i = 0; i < kNumIndexArrays; ++i) {
       unsigned at = func.getNumArguments();
-      if (failed(func.insertArgument(
-              at, levelTypes[l][i],
-              b.getDictionaryAttr({role(indexRole(l, i))}), loc)))
+      if (failed(func.insertArgument(at, levelTypes[l][i],
+                                     b.getDictionaryAttr({}), loc)))
         return failure();
       idx[l].push_back(body.getArgument(at));
     }
@@ -336,108 +250,6 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
                                op.getOuts());
   op.replaceAllUsesWith(merge.getResults());
   op.erase();
-  // Tag the result that carries the attention output.
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  for (OpOperand &o : ret->getOpOperands()) {
-    Value v = o.get();
-    while (v != merge.getResult(0) && v.getDefiningOp() &&
-           isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(v.getDefiningOp()))
-      v = v.getDefiningOp()->getOperand(0);
-    if (v == merge.getResult(0))
-      func.setResultAttr(o.getOperandNumber(), kRoleAttr, b.getStringAttr("out"));
-  }
-  func->setAttr(kEntryAttr, b.getStringAttr("step"));
-
-  // --- Build and update entry points. -----------------------------------
-  SmallVector<Type> allIndexTypes;
-  for (auto &lt : levelTypes)
-    llvm::append_range(allIndexTypes, lt);
-  SmallVector<Type> inTypes;
-  SmallVector<DictionaryAttr> inAttrs;
-  for (BlockArgument a : sliceArgs) {
-    inTypes.push_back(a.getType());
-    inAttrs.push_back(func.getArgAttrDict(a.getArgNumber())
-                          ? func.getArgAttrDict(a.getArgNumber())
-                          : b.getDictionaryAttr({}));
-  }
-  unsigned lensPos = inTypes.size();
-  bool addLens = true;
-  for (BlockArgument a : sliceArgs)
-    if (Value(a) == lens)
-      addLens = false;
-  if (addLens) {
-    inTypes.push_back(lensT);
-    inAttrs.push_back(b.getDictionaryAttr({role("lens")}));
-  }
-  SmallVector<DictionaryAttr> idxAttrs;
-  for (unsigned l = 0; l < numLevels; ++l)
-    for (unsigned i = 0; i < kNumIndexArrays; ++i)
-      idxAttrs.push_back(b.getDictionaryAttr({role(indexRole(l, i))}));
-
-  SymbolTable symbols(getOperation());
-  auto makeEntry = [&](StringRef kind) -> LogicalResult {
-    bool update = kind == "update";
-    SmallVector<Type> ins = inTypes;
-    SmallVector<DictionaryAttr> attrs = inAttrs;
-    if (update) {
-      llvm::append_range(ins, allIndexTypes);
-      llvm::append_range(attrs, idxAttrs);
-    }
-    auto fty = FunctionType::get(ctx, ins, allIndexTypes);
-    std::string name = (func.getSymName() + "_mp_" + kind).str();
-    if (symbols.lookup(name))
-      return func.emitError() << "cannot add entry point '@" << name
-                              << "': the symbol exists";
-    OpBuilder mb(func);
-    mb.setInsertionPointAfter(func);
-    auto ef = func::FuncOp::create(mb, loc, name, fty);
-    ef.setAllArgAttrs(attrs);
-    ef.setAllResultAttrs(idxAttrs);
-    ef->setAttr(kEntryAttr, b.getStringAttr(kind));
-    ef->setAttr(MultipoleDialect::StepAttrHelper::getNameStr(), FlatSymbolRefAttr::get(func.getSymNameAttr()));
-    Block *eb = ef.addEntryBlock();
-    OpBuilder eb2 = OpBuilder::atBlockBegin(eb);
-    IRMapping map;
-    for (auto [i, a] : llvm::enumerate(sliceArgs))
-      map.map(a, eb->getArgument(i));
-    for (Operation *o : sliceOps)
-      eb2.clone(*o, map);
-    Value elens = addLens ? eb->getArgument(lensPos) : map.lookupOrDefault(lens);
-    Value k = map.lookupOrDefault(opK), v = map.lookupOrDefault(opV);
-    SmallVector<Value> results;
-    SmallVector<Value> l0Outs;
-    unsigned base = ins.size() - (update ? allIndexTypes.size() : 0);
-    if (update)
-      for (unsigned i = 0; i < kNumIndexArrays; ++i)
-        l0Outs.push_back(eb->getArgument(base + i));
-    else
-      l0Outs = emptyLike(eb2, loc, levelTypes[0]);
-    Operation *l0;
-    if (update)
-      l0 = ClusterUpdateOp::create(eb2, loc, TypeRange(levelTypes[0]), k, v,
-                                   elens, l0Outs, cfg);
-    else
-      l0 = ClusterBuildOp::create(eb2, loc, TypeRange(levelTypes[0]), k, v,
-                                  elens, l0Outs, cfg);
-    llvm::append_range(results, l0->getResults());
-    ValueRange fine = l0->getResults();
-    for (unsigned l = 1; l < numLevels; ++l) {
-      SmallVector<Value> outs;
-      if (update)
-        for (unsigned i = 0; i < kNumIndexArrays; ++i)
-          outs.push_back(eb->getArgument(base + l * kNumIndexArrays + i));
-      else
-        outs = emptyLike(eb2, loc, levelTypes[l]);
-      auto c = ClusterCoarsenOp::create(eb2, loc, TypeRange(levelTypes[l]),
-                                        fine, outs, cfg, lvlAttr(l));
-      llvm::append_range(results, c.getResults());
-      fine = c.getResults();
-    }
-    func::ReturnOp::create(eb2, loc, results);
-    return success();
-  };
-  if (failed(makeEntry("update")) || failed(makeEntry("build")))
-    return failure();
   return success();
 }
 

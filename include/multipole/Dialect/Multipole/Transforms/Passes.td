@@ -43,19 +43,15 @@ def MultipoleRewrite : Pass<"multipole-rewrite", "ModuleOp"> {
   let summary = "Rewrite multipole.decode_attention into clustered multipole form";
   let description = [{
     For every function that contains `multipole.decode_attention` on tensors
-    whose q, k, v (and lens, if any) are function arguments, this pass:
+    whose q, k, v (and lens, if any) are function arguments, this pass
+    appends `lens` (when the attention had none) and the cluster index (seven
+    arrays per level, docs/ABI.md) to the function's arguments and replaces
+    the attention with `centroid_score` -> `select_clusters` ->
+    `sparse_attention` (+ `centroid_approx`) -> `merge`.
 
-    1. appends the cluster index (seven arrays per level, docs/ABI.md) to the
-       function's arguments and replaces the attention with
-       `centroid_score` -> `select_clusters` -> `sparse_attention`
-       (+ `centroid_approx`) -> `merge`;
-    2. adds the entry point `@<f>_mp_build(k, v, lens) -> index` that builds
-       the index from a prefilled KV cache (`cluster_build`, then
-       `cluster_coarsen` for a coarse level), and
-       `@<f>_mp_update(k, v, lens, index) -> index` that folds new tokens into
-       it (`cluster_update`);
-    3. tags the arguments and results with `multipole.role` so that drivers,
-       runners and the Python package know which is which.
+    Then, unless `entry-points=false`, it runs `multipole-entry-points` (the
+    ABI of the compiled library: the build and update entry points and the
+    `multipole.role` / `multipole.entry` tags).
 
     The options set the knobs of `#multipole.config` (docs/Algorithm.md).
     Out-of-range knobs are reported as errors.
@@ -93,8 +89,46 @@ def MultipoleRewrite : Pass<"multipole-rewrite", "ModuleOp"> {
     Option<"ropeTheta", "rope-theta", "double", "0.0",
            "RoPE base of the cached keys; 0 = the keys carry no rotation">,
     Option<"replacement", "replacement", "bool", "true",
-           "Approximate unselected clusters by their centroids">
+           "Approximate unselected clusters by their centroids">,
+    Option<"entryPoints", "entry-points", "bool", "true",
+           "Run multipole-entry-points afterwards (build/update entry points "
+           "and role tags)">
   ];
+}
+
+def MultipoleEntryPoints : Pass<"multipole-entry-points", "ModuleOp"> {
+  let summary = "Add the build and update entry points of a multipole step, "
+                "and tag the library's ABI";
+  let description = [{
+    For every function in multipole form (one `multipole.sparse_attention`
+    on tensors, as `multipole-rewrite` leaves it) that is not yet an entry
+    point, this pass:
+
+    1. adds `@<f>_mp_build(k, v, lens) -> index`, which builds the cluster
+       index from a prefilled KV cache (`cluster_build`, then
+       `cluster_coarsen` for a coarse level), and
+       `@<f>_mp_update(k, v, lens, index) -> index`, which folds new tokens
+       into it (`cluster_update`); their arguments are the arguments of `@f`
+       that k, v and lens are computed from (the computation is copied);
+    2. tags `@f` as `multipole.entry = "step"` and the two new functions as
+       "build" / "update" with `multipole.step = @f`;
+    3. tags arguments and results with `multipole.role` (q, k, v, lens,
+       L<level>.<array>, out), looking through reshapes, so that drivers,
+       runners and the Python package know which is which (docs/ABI.md).
+
+    ```mlir
+    // before: func.func @attn(%q, %k, %v, %lens, %L0.centroids, ...) -> ...
+    // after:  func.func @attn(%q {multipole.role = "q"}, ...)
+    //             attributes {multipole.entry = "step"}
+    //         func.func @attn_mp_update(%k {multipole.role = "k"}, %v, %lens,
+    //             %index...) -> (index...) attributes {multipole.entry =
+    //             "update", multipole.step = @attn}
+    //         func.func @attn_mp_build(%k, %v, %lens) -> (index...)
+    ```
+  }];
+  let dependentDialects = ["::mlir::multipole::MultipoleDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::func::FuncDialect"];
 }
 
 def MultipoleDropAliasingResults
