@@ -200,7 +200,7 @@ std::string pipelineFor(const Input &in) {
   std::string gpu = buf +
                     ",buffer-results-to-out-params{hoist-static-allocs "
                     "modify-public-functions},buffer-deallocation-pipeline,"
-                    "convert-multipole-to-gpu{" +
+                    "multipole-gpu-plan,convert-multipole-to-gpu{" +
                     in.gpuOpts + "}";
   std::string cpu = buf + "," + multipole::kLowerToLLVMPipeline;
   switch (in.path) {

@@ -34,7 +34,7 @@ snap() { # name "rewrite options" (or "dense") B N Hq Hkv D dtype
   ir "$@" > "$OUT/$name.in.mlir"
   local pre=""
   [ "$rw" != dense ] && pre="multipole-rewrite{$rw},"
-  "$OPT" "$OUT/$name.in.mlir" --pass-pipeline="builtin.module($pre$BUF,convert-multipole-to-gpu,canonicalize,cse)" \
+  "$OPT" "$OUT/$name.in.mlir" --pass-pipeline="builtin.module($pre$BUF,multipole-gpu-plan,convert-multipole-to-gpu,canonicalize,cse)" \
     -o "$OUT/$name.gpu.mlir"
   # The op sequence without value names and constants (CSE hoists constants in
   # creation order; builders may create them elsewhere): diff these first.
@@ -49,7 +49,7 @@ snap() { # name "rewrite options" (or "dense") B N Hq Hkv D dtype
     # (generic form: MLIR 22 prints an nvgpu.device_async_create_group without
     # tokens in a custom form it cannot parse back)
     "$OPT" "$OUT/$name.gpu.mlir" --mlir-print-op-generic -o "$OUT/$name.generic.mlir" 2>/dev/null ||
-      "$OPT" "$OUT/$name.in.mlir" --pass-pipeline="builtin.module($pre$BUF,convert-multipole-to-gpu,canonicalize,cse)" \
+      "$OPT" "$OUT/$name.in.mlir" --pass-pipeline="builtin.module($pre$BUF,multipole-gpu-plan,convert-multipole-to-gpu,canonicalize,cse)" \
         --mlir-print-op-generic -o "$OUT/$name.generic.mlir"
     "$OPT" "$OUT/$name.generic.mlir" --pass-pipeline="builtin.module($NVVM)" -o "$OUT/$name.nvvm.mlir"
     python3 test/Conversion/MultipoleToGPU/Inputs/extract_ptx.py "$OUT/$name.nvvm.mlir" "$OUT/$name.ptx"

@@ -20,7 +20,7 @@ using namespace mlir::multipole;
 std::string mlir::multipole::cudaLoweringPipeline(const CUDAPipelineOptions &o) {
   std::string p = "buffer-results-to-out-params{hoist-static-allocs "
                   "modify-public-functions},buffer-deallocation-pipeline,"
-                  "convert-multipole-to-gpu{" +
+                  "multipole-gpu-plan,convert-multipole-to-gpu{" +
                   o.gpuOptions + "}";
   if (!o.toNVVM)
     return p;

@@ -26,6 +26,36 @@ def ConvertMultipoleToLoops : Pass<"convert-multipole-to-loops", "ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {
+  let summary = "Make the GPU lowering's fusion decisions explicit in the IR";
+  let description = [{
+    Runs on bufferized multipole IR before `convert-multipole-to-gpu` and
+    records in the IR what the GPU kernels of neighbouring ops share, so that
+    each op's lowering reads it from its operands instead of from other ops'
+    lowerings:
+
+    - a `select_clusters` whose mask feeds a `sparse_attention` gets a second
+      output, the chunk bases (`memref<B x Hkv x (K + 1) x i32>`, K chunks of
+      consecutive clusters, K chosen from B * Hkv as the selection kernel
+      needs), allocated before it and freed after the exact part, which reads
+      them as its `chunk_bases` operand: the selection kernel writes where
+      each chunk's members go, and the compaction copies them a warp per
+      chunk.
+
+    ```mlir
+    // before
+    multipole.select_clusters %r index(...) outs(%mask) ...
+    multipole.sparse_attention ... selected %mask outs(...) ...
+    // after
+    %cb = memref.alloc() : memref<1x8x1025xi32>
+    multipole.select_clusters %r index(...) outs(%mask, %cb) ...
+    multipole.sparse_attention ... selected %mask chunk_bases(%cb : ...) ...
+    memref.dealloc %cb : memref<1x8x1025xi32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
   let summary = "Lower bufferized multipole ops to GPU kernels and launches";
   let description = [{
@@ -37,7 +67,9 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
     whole GQA group with 16-byte vector loads, and combine the splits with a
     log-sum-exp merge. Host allocations in the rewritten functions become
     `gpu.alloc`, so entry points take device pointers. Run
-    `gpu-lower-to-nvvm-pipeline` afterwards.
+    `multipole-gpu-plan` before (without it, every selection and exact part is
+    lowered on its own) and `gpu-lower-to-nvvm-pipeline` afterwards; the
+    `multipole-cuda-pipeline` runs all three.
   }];
   // Every dialect the kernel builders create ops of (nvgpu: cp.async and
   // ldmatrix; NVVM: mma.sync, ballots).

@@ -149,8 +149,6 @@ struct ConvertMultipoleToGPUPass
 
   gpu::GPUModuleOp kernels;
   unsigned counter = 0;
-  /// Chunk bases written by a selection whose mask feeds sparse_attention.
-  DenseMap<Value, Value> chunkBases;
   /// Split partials of a sparse_attention / centroid_approx whose outputs
   /// only feed a merge: the merge reads them directly (no combine kernel).
   struct SplitPartials {
@@ -441,14 +439,12 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
   bool hasParent = static_cast<bool>(op.getParentAssign());
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
   std::string name = freshName("select");
-  // When the mask feeds the exact part, the selection also writes where each
-  // chunk of clusters goes in the token list (no serial compaction).
-  Value mask = op.getOuts()[0];
-  bool feedsSparse = llvm::any_of(mask.getUsers(), [&](Operation *u) {
-    auto sp = dyn_cast<SparseAttentionOp>(u);
-    return sp && sp.getSelected() == mask;
-  });
-  int64_t nch = selectChunks(B, H);
+  // With chunk bases (multipole-gpu-plan: the mask feeds the exact part), the
+  // selection also writes where each chunk of clusters goes in the token
+  // list (no serial compaction).
+  Value cb = op.getOuts().size() > 1 ? op.getOuts()[1] : Value();
+  bool feedsSparse = static_cast<bool>(cb);
+  int64_t nch = cb ? mt(cb).getDimSize(2) - 1 : selectChunks(B, H);
   SelectSpec spec{B, H, C, bt, bf, hasParent, Cp, feedsSparse, nch};
   if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
         return buildSelectKernel(ob, l2, m, name, spec);
@@ -459,11 +455,8 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSelect(SelectClustersOp op) {
   SmallVector<Value> args = {op.getScores(), idx[kCounts], idx[kState]};
   if (hasParent)
     args.append({op.getParentAssign(), op.getParentSelected()});
-  if (feedsSparse) {
-    Value cb = alloc(b, loc, {B, H, nch + 1}, b.getI32Type());
-    chunkBases[mask] = cb;
+  if (cb)
     args.push_back(cb);
-  }
   args.push_back(op.getOuts()[0]);
   launch(b, loc, name, {H, B, 1}, 1024, args);
   op.erase();
@@ -489,8 +482,9 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
                useMma ? kMmaThreads : threads};
   std::string comp = freshName("compact"), split = freshName("exact_split"),
               comb = freshName("exact_combine");
-  bool chunked = static_cast<bool>(chunkBases.lookup(op.getSelected()));
-  int64_t nch = selectChunks(s.B, s.H);
+  Value cb = op.getChunkBases();
+  bool chunked = static_cast<bool>(cb);
+  int64_t nch = cb ? mt(cb).getDimSize(2) - 1 : selectChunks(s.B, s.H);
   CompactSpec cspec{s.B, s.H, s.N, C, op.getConfig().getSink(), nch};
   if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
         return chunked ? buildCompactChunksKernel(ob, l2, m, comp, cspec)
@@ -512,7 +506,6 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   Type i32 = b.getI32Type();
   Value tok = alloc(b, loc, {s.B, s.H, s.N}, i32);
   Value ntok = alloc(b, loc, {s.B, s.H}, i32);
-  Value cb = chunkBases.lookup(op.getSelected());
   if (cb) {
     launch(b, loc, comp, {nch / 4, s.H, s.B}, 128,
            {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts],
@@ -538,8 +531,6 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
   }
   for (Value v : {tok, ntok})
     dealloc(b, loc, v);
-  if (cb)
-    dealloc(b, loc, cb);
   op.erase();
   return success();
 }

@@ -309,7 +309,8 @@ LogicalResult ConvertMultipoleToLoopsPass::lower(Operation *op) {
     bool hasParent = static_cast<bool>(s.getParentAssign());
     add(hasParent ? s.getParentAssign() : dummy(b, loc, i32, 3));
     add(hasParent ? s.getParentSelected() : dummy(b, loc, i8, 3));
-    addAll(s.getOuts());
+    // The mask; chunk bases (a GPU lowering detail) are not written here.
+    add(s.getOuts()[0]);
     LevelAttr lvl = s.getConfig().getLevels()[s.getLevel()];
     args.push_back(i64c(b, loc, lvl.getBudgetTokens() ? *lvl.getBudgetTokens() : -1));
     args.push_back(f64c(b, loc, lvl.getBudgetFraction() ? lvl.getBudgetFraction()->convertToDouble() : 0.0));

@@ -542,6 +542,24 @@ static LogicalResult checkParent(Operation *op, Value assign, Value selected,
   return success();
 }
 
+/// chunk_bases: memref<B x H x (K + 1) x i32>, K >= 1 (a GPU lowering detail:
+/// memrefs only).
+static LogicalResult checkChunkBases(Operation *op, Value cb, int64_t B,
+                                     int64_t H) {
+  if (!isa<MemRefType>(cb.getType()))
+    return op->emitOpError() << "chunk bases are a detail of the GPU lowering "
+                                "and exist on memrefs only, got "
+                             << cb.getType();
+  if (failed(checkOperand(op, cb, "chunk bases", {B, H, kAny},
+                          Builder(op->getContext()).getI32Type())))
+    return failure();
+  if (dim(cb, 2) < 2)
+    return op->emitOpError() << "chunk bases need at least one chunk (K + 1 "
+                                ">= 2 entries per head), got "
+                             << dim(cb, 2);
+  return success();
+}
+
 LogicalResult SelectClustersOp::verify() {
   if (failed(checkLevel(*this, getConfig(), getLevel())))
     return failure();
@@ -557,11 +575,16 @@ LogicalResult SelectClustersOp::verify() {
       failed(checkOperand(*this, s, "scores", {B, H, C}, f32)) ||
       failed(checkParent(*this, getParentAssign(), getParentSelected(), B, H, C)))
     return failure();
-  if (getOuts().size() != 1)
-    return emitOpError() << "expected one output (selection mask), got "
+  if (getOuts().empty() || getOuts().size() > 2)
+    return emitOpError() << "expected one output (selection mask), or the "
+                            "mask and the chunk bases, got "
                          << getOuts().size();
-  return checkOperand(*this, getOuts()[0], "selection mask", {B, H, C},
-                      Builder(getContext()).getI8Type());
+  if (failed(checkOperand(*this, getOuts()[0], "selection mask", {B, H, C},
+                          Builder(getContext()).getI8Type())))
+    return failure();
+  if (getOuts().size() == 2)
+    return checkChunkBases(*this, getOuts()[1], B, H);
+  return success();
 }
 
 static LogicalResult checkPartial(Operation *op, ValueRange outs, StringRef what,
@@ -590,6 +613,9 @@ LogicalResult SparseAttentionOp::verify() {
       failed(checkOperand(*this, getSelected(), "selection mask",
                           {d.B, d.Hkv, C}, Builder(getContext()).getI8Type())) ||
       failed(checkScale(*this, getScaleAttr())))
+    return failure();
+  if (getChunkBases() &&
+      failed(checkChunkBases(*this, getChunkBases(), d.B, d.Hkv)))
     return failure();
   return checkPartial(*this, getOuts(), "output partial", d.B, d.Hq, d.D);
 }

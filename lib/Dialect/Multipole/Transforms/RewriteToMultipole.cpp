@@ -229,7 +229,7 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
     SmallVector<Value> outs = partialTypes();
     auto ex = SparseAttentionOp::create(
         ob, loc, ValueRange(outs).getTypes(), opQ, opK, opV,
-        lens, idx[0], sel[0], outs, cfg, scale);
+        lens, idx[0], sel[0], /*chunk_bases=*/Value(), outs, cfg, scale);
     llvm::append_range(partials, ex.getResults());
   }
   if (cfg.getReplacement()) {

@@ -753,9 +753,9 @@ func.func @f(%r: memref<2x2x18xf32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x
 
 // -----
 
-// select_clusters: two outputs
+// select_clusters: a second output that is not i32 chunk bases
 func.func @f(%r: memref<2x2x18xf32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %o0: memref<2x2x18xi8>, %o1: memref<2x2x18xi8>) {
-  // expected-error @+1 {{'multipole.select_clusters' op expected one output (selection mask), got 2}}
+  // expected-error @+1 {{'multipole.select_clusters' op chunk bases must have element type 'i32', got 'i8'}}
   multipole.select_clusters %r index(%c, %vc, %n, %off, %mem, %asg, %st) outs(%o0, %o1) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64} : memref<2x2x18xf32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>) outs memref<2x2x18xi8>, memref<2x2x18xi8>
   return
 }
@@ -1341,5 +1341,23 @@ func.func @f(%p0: memref<2x8x0xf32>, %p1: memref<2x8xf32>, %p2: memref<2x8xf32>,
 func.func @f(%k: memref<2x2x0x64xbf16>, %v: memref<2x2x0x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x0xi32>, %asg: memref<2x2x0xi32>, %st: memref<2x2x4xi32>) {
   // expected-error @+1 {{'multipole.cluster_build' op key cache has shape [2, 2, 0, 64]: dimension 2 is 0 (zero-sized batches, heads, caches and head dims have no attention)}}
   multipole.cluster_build %k, %v lens %lens outs(%c, %vc, %n, %off, %mem, %asg, %st) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>} : memref<2x2x0x64xbf16>, memref<2x2x0x64xbf16>, memref<2xi32> outs memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x0xi32>, memref<2x2x0xi32>, memref<2x2x4xi32>
+  return
+}
+
+// -----
+
+// select_clusters: chunk bases with no chunk
+func.func @f(%r: memref<2x2x18xf32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %o0: memref<2x2x18xi8>, %cb: memref<2x2x1xi32>) {
+  // expected-error @+1 {{'multipole.select_clusters' op chunk bases need at least one chunk (K + 1 >= 2 entries per head), got 1}}
+  multipole.select_clusters %r index(%c, %vc, %n, %off, %mem, %asg, %st) outs(%o0, %cb) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64} : memref<2x2x18xf32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>) outs memref<2x2x18xi8>, memref<2x2x1xi32>
+  return
+}
+
+// -----
+
+// sparse_attention: chunk bases of another batch
+func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %sel: memref<2x2x18xi8>, %cb: memref<3x2x1025xi32>, %o0: memref<2x8x64xf32>, %o1: memref<2x8xf32>, %o2: memref<2x8xf32>) {
+  // expected-error @+1 {{'multipole.sparse_attention' op chunk bases has shape [3, 2, 1025] but expected [2, 2, ?] (dimension 0 is 3, expected 2)}}
+  multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel chunk_bases(%cb : memref<3x2x1025xi32>) outs(%o0, %o1, %o2) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, scale = 0.125 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2x2x18xi8> outs memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>
   return
 }

@@ -185,6 +185,14 @@ def Multipole_SelectClustersOp : MP_DPSOp<"select_clusters",
     `parent` takes the coarser level's `assign` array (fine id -> coarse id)
     and its selection mask. The output is an i8 mask `[B, Hkv, C]`.
 
+    On memrefs a second output, `chunk_bases` `[B, Hkv, K + 1]` i32, may
+    follow the mask: for each of K chunks of `ceil(C / K)` consecutive
+    clusters, the number of selected tokens of the chunks before it (entry K:
+    the total). The GPU lowering plans it (`multipole-gpu-plan`) when the
+    mask feeds a `sparse_attention`, which then reads it as its
+    `chunk_bases` operand to place each chunk's members in its token list
+    without a serial pass.
+
     ```mlir
     %sel = multipole.select_clusters %r index(%c, %vc, %n, %off, %mem, %asg, %st)
         outs(%sel0) {config = #cfg, level = 0 : i64}
@@ -214,6 +222,8 @@ def Multipole_SparseAttentionOp : MP_DPSOp<"sparse_attention",
     selected level-0 clusters (walked through the member lists). Produces an
     online-softmax partial per query head: `acc [B,Hq,D] f32` (unnormalized),
     `m [B,Hq] f32` (running max, -inf when empty) and `l [B,Hq] f32`.
+    `chunk_bases` (memrefs only) is the second output of the
+    `select_clusters` that produced `selected` (see there).
 
     ```mlir
     %acc, %m, %l = multipole.sparse_attention %q, %k, %v lens %lens
@@ -225,10 +235,12 @@ def Multipole_SparseAttentionOp : MP_DPSOp<"sparse_attention",
   }];
   let arguments = (ins MP_Shaped:$q, MP_Shaped:$k, MP_Shaped:$v,
                    MP_Shaped:$lens, Variadic<MP_Shaped>:$index,
-                   MP_Shaped:$selected, Variadic<MP_Shaped>:$outs,
+                   MP_Shaped:$selected, Optional<MP_Shaped>:$chunk_bases,
+                   Variadic<MP_Shaped>:$outs,
                    Multipole_ConfigAttr:$config, OptionalAttr<F32Attr>:$scale);
   let assemblyFormat = [{
     $q `,` $k `,` $v `lens` $lens `index` `(` $index `)` `selected` $selected
+    (`chunk_bases` `(` $chunk_bases^ `:` type($chunk_bases) `)`)?
     `outs` `(` $outs `)` attr-dict `:`
     type($q) `,` type($k) `,` type($v) `,` type($lens) `,`
     `index` `(` type($index) `)` `,` type($selected) `outs` type($outs)
