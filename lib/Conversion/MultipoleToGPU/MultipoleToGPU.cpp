@@ -266,6 +266,7 @@ struct ConvertMultipoleToGPUPass
   LogicalResult lowerApprox(CentroidApproxOp op);
   LogicalResult lowerMerge(MergeOp op);
   LogicalResult lowerOp(Operation *op);
+  void dedupeKernels();
 
   void runOnOperation() override;
 };
@@ -822,6 +823,41 @@ void ConvertMultipoleToGPUPass::runOnOperation() {
   for (Operation *op : ops)
     if (failed(lowerOp(op)))
       return signalPassFailure();
+  dedupeKernels();
+}
+
+/// Kernels with equal specs are generated once: a kernel identical to an
+/// earlier one but for its name (another layer of the same shape, two
+/// combines of the same split count) is erased and its launches retargeted.
+void ConvertMultipoleToGPUPass::dedupeKernels() {
+  MLIRContext *ctx = &getContext();
+  StringAttr placeholder = StringAttr::get(ctx, "__multipole_kernel");
+  llvm::StringMap<StringAttr> firstOf;
+  DenseMap<StringAttr, StringAttr> replacement;
+  SmallVector<gpu::GPUFuncOp> duplicates;
+  for (auto fn : kernels.getOps<gpu::GPUFuncOp>()) {
+    StringAttr name = SymbolTable::getSymbolName(fn);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    SymbolTable::setSymbolName(fn, placeholder);
+    fn->print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+    SymbolTable::setSymbolName(fn, name);
+    auto [it, inserted] = firstOf.try_emplace(text, name);
+    if (inserted)
+      continue;
+    replacement[name] = it->second;
+    duplicates.push_back(fn);
+  }
+  if (duplicates.empty())
+    return;
+  getOperation().walk([&](gpu::LaunchFuncOp launch) {
+    auto it = replacement.find(launch.getKernelName());
+    if (it != replacement.end())
+      launch.setKernelAttr(SymbolRefAttr::get(
+          kernels.getSymNameAttr(), {FlatSymbolRefAttr::get(it->second)}));
+  });
+  for (gpu::GPUFuncOp fn : duplicates)
+    fn.erase();
 }
 
 } // namespace
