@@ -35,9 +35,11 @@
 // CHECK: math.cttz
 // CHECK-NOT: memref.atomic_rmw
 // CHECK: math.ctpop
+// The build and the update coarsen with one kernel (equal specs).
+// CHECK: gpu.func @cluster_coarsen_{{[0-9]+}}
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}
 // CHECK-SAME: workgroup
-// CHECK: gpu.func @cluster_coarsen_{{[0-9]+}}
+// CHECK-NOT: gpu.func @cluster_coarsen_
 
 // ROPE-LABEL: func.func @attn_mp_build
 // ROPE: %[[KP:.*]] = gpu.alloc () : memref<1x8x32768x128xf32>
