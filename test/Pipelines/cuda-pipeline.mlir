@@ -9,6 +9,6 @@
 // GPU: gpu.module @multipole_kernels
 // GPU: gpu.func @score_0_logits
 // FORMAT: error: multipole-cuda-pipeline: format must be 'bin' (cubin) or 'isa' (PTX), got 'elf'
-// EMPTY: option 'splits' of convert-multipole-to-gpu has an empty value
+// EMPTY: option 'splits' of multipole-gpu-plan has an empty value
 // HELP: --multipole-cuda-pipeline
 // HELP: --chip=<string> {{.*}}(default: sm_90a)

@@ -26,6 +26,34 @@ def ConvertMultipoleToLoops : Pass<"convert-multipole-to-loops", "ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+// The knobs of the GPU lowering: convert-multipole-to-gpu reads them, and
+// multipole-gpu-plan, which sizes the split partials it plans, takes the same.
+defvar MultipoleGPUOptions = [
+    Option<"splits", "splits", "int64_t", "0",
+           "CTAs per (sequence, KV head) for the attention kernels; 0 = "
+           "from the shape (about 4 CTAs per SM in all)">,
+    Option<"threads", "threads", "int64_t", "128",
+           "Threads per CTA of the attention kernels (a multiple of 32)">,
+    Option<"numSMs", "num-sms", "int64_t", "132",
+           "Multiprocessors of the target GPU (H100/H200: 132)">,
+    Option<"scoreSplits", "score-splits", "int64_t", "0",
+           "CTAs per (sequence, KV head) of the centroid-logits kernel; 0 = "
+           "one wave at its occupancy">,
+    Option<"approxSplits", "approx-splits", "int64_t", "0",
+           "CTAs per (sequence, KV head) of the centroid approximation; 0 = "
+           "one wave at its occupancy">,
+    Option<"scoreLaneFloats", "score-lane-floats", "int64_t", "0",
+           "Floats of a centroid row each lane of the logits kernel loads "
+           "(4, 8 or 16; 0 = 8, or 4 with windowed RoPE)">,
+    Option<"approxLaneFloats", "approx-lane-floats", "int64_t", "0",
+           "Floats of a value-centroid row each lane of the approximation "
+           "loads (4, 8 or 16; 0 = 16 at 64+ (sequence, head) pairs, else 8)">,
+    Option<"mma", "mma", "bool", "true",
+           "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
+           "where it applies (bf16, head dim 64 or 128, up to 8 query heads "
+           "per KV head); false keeps the CUDA-core kernels">
+];
+
 def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {
   let summary = "Make the GPU lowering's fusion decisions explicit in the IR";
   let description = [{
@@ -40,7 +68,12 @@ def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {
       needs), allocated before it and freed after the exact part, which reads
       them as its `chunk_bases` operand: the selection kernel writes where
       each chunk's members go, and the compaction copies them a warp per
-      chunk.
+      chunk;
+    - a `sparse_attention` or `centroid_approx` whose partials only feed a
+      `merge` (head dim a multiple of 32) writes per-split partials
+      (`[B, Hq, S, D]`, `[B, Hq, S]`, `[B, Hq, S]`, S chosen from the
+      options as the kernels need) that the merge reads directly: no combine
+      kernel in between.
 
     ```mlir
     // before
@@ -54,6 +87,7 @@ def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let options = MultipoleGPUOptions;
 }
 
 def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
@@ -81,31 +115,7 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
                            "::mlir::math::MathDialect",
                            "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::NVVM::NVVMDialect"];
-  let options = [
-    Option<"splits", "splits", "int64_t", "0",
-           "CTAs per (sequence, KV head) for the attention kernels; 0 = "
-           "from the shape (about 4 CTAs per SM in all)">,
-    Option<"threads", "threads", "int64_t", "128",
-           "Threads per CTA of the attention kernels (a multiple of 32)">,
-    Option<"numSMs", "num-sms", "int64_t", "132",
-           "Multiprocessors of the target GPU (H100/H200: 132)">,
-    Option<"scoreSplits", "score-splits", "int64_t", "0",
-           "CTAs per (sequence, KV head) of the centroid-logits kernel; 0 = "
-           "one wave at its occupancy">,
-    Option<"approxSplits", "approx-splits", "int64_t", "0",
-           "CTAs per (sequence, KV head) of the centroid approximation; 0 = "
-           "one wave at its occupancy">,
-    Option<"scoreLaneFloats", "score-lane-floats", "int64_t", "0",
-           "Floats of a centroid row each lane of the logits kernel loads "
-           "(4, 8 or 16; 0 = 8, or 4 with windowed RoPE)">,
-    Option<"approxLaneFloats", "approx-lane-floats", "int64_t", "0",
-           "Floats of a value-centroid row each lane of the approximation "
-           "loads (4, 8 or 16; 0 = 16 at 64+ (sequence, head) pairs, else 8)">,
-    Option<"mma", "mma", "bool", "true",
-           "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
-           "where it applies (bf16, head dim 64 or 128, up to 8 query heads "
-           "per KV head); false keeps the CUDA-core kernels">
-  ];
+  let options = MultipoleGPUOptions;
 }
 
 #endif

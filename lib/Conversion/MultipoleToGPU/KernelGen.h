@@ -42,6 +42,23 @@ struct AttnLaunch {
   int64_t threads; // per CTA
 };
 
+/// The knobs of the GPU lowering (the options of convert-multipole-to-gpu and
+/// multipole-gpu-plan, Passes.td).
+struct GPUKnobs {
+  int64_t splits, threads, numSMs, scoreSplits, approxSplits, scoreLaneFloats,
+      approxLaneFloats;
+  bool mma;
+};
+
+/// Out-of-range knobs, reported at `loc` as options of `pass`.
+LogicalResult checkGPUKnobs(const GPUKnobs &k, Location loc, StringRef pass);
+
+/// Splits over `items` per (sequence, head) so that about `ctas` CTAs run in
+/// all (one wave: CTAs per SM x SMs), each with at least `minPer` items;
+/// `forced` (> 0) wins.
+int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
+                  int64_t ctas, int64_t forced);
+
 /// Whether the vectorised attention kernels apply (D * elt bytes a multiple of
 /// 16, lanes per row a power of two dividing 32).
 bool attnShapeSupported(const AttnShape &s, std::string &why);
@@ -99,6 +116,17 @@ bool mmaAttentionSupported(const AttnShape &s);
 int64_t mmaAttentionSmemBytes(const AttnShape &s);
 /// Threads per CTA of the tensor-core kernel.
 constexpr int64_t kMmaThreads = 128;
+
+/// Splits and threads of the exact part of the multipole step (about sink +
+/// window + budget tokens, ~N/8 at the default knobs).
+AttnLaunch exactPartLaunch(const AttnShape &s, const GPUKnobs &k);
+
+/// Floats per lane and splits of the centroid approximation over C clusters
+/// (s.D the head dim); lanes = 0 when the floats per lane do not tile a row.
+struct ApproxLaunch {
+  int64_t laneFloats, splits;
+};
+ApproxLaunch approxLaunch(const AttnShape &s, int64_t C, const GPUKnobs &k);
 
 /// Shapes of a cluster op: B, H, N cached tokens, D, C the level's capacity,
 /// M the rows of its members/assign arrays (N at level 0, C0 at level 1).

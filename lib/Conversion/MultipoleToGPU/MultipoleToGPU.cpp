@@ -50,22 +50,10 @@ MemRefType mt(Value v) { return cast<MemRefType>(v.getType()); }
 /// workgroup arrays stay sized. Group: query heads per KV head, whose code
 /// the kernels unroll. Sequences and heads index the CUDA grid's y and z
 /// dimensions (at most 65535).
-constexpr int64_t kMaxSplits = 65536;
 constexpr int64_t kMaxGroup = 64;
 constexpr int64_t kMaxGridYZ = 65535;
 constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
 constexpr int64_t kMaxElements = int64_t(1) << 48;
-constexpr int64_t kMaxSMs = 4096;
-
-/// Splits over `items` per (sequence, head) so that about `ctas` CTAs run in
-/// all (one wave: CTAs per SM x SMs), each with at least `minPer` items.
-int64_t splitsFor(int64_t B, int64_t H, int64_t items, int64_t minPer,
-                         int64_t ctas, int64_t forced) {
-  if (forced > 0)
-    return forced;
-  int64_t s = std::max<int64_t>(1, ctas / (B * H));
-  return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, items / minPer));
-}
 
 struct ConvertMultipoleToGPUPass
     : public multipole::impl::ConvertMultipoleToGPUBase<
@@ -80,26 +68,14 @@ struct ConvertMultipoleToGPUPass
     return ConvertMultipoleToGPUBase::initializeOptions(options, errorHandler);
   }
 
+  GPUKnobs knobs() const {
+    return {splits,      threads,         numSMs, scoreSplits,
+            approxSplits, scoreLaneFloats, approxLaneFloats, mma};
+  }
+
   /// Options out of range are reported before any kernel is generated.
   LogicalResult checkOptions(Location loc) {
-    auto range = [&](StringRef name, int64_t v, int64_t lo,
-                     int64_t hi) -> LogicalResult {
-      if (v >= lo && v <= hi)
-        return success();
-      return emitError(loc) << "convert-multipole-to-gpu option " << name
-                            << "=" << v << " is out of range [" << lo << ", "
-                            << hi << "]";
-    };
-    if (failed(range("splits", splits, 0, kMaxSplits)) ||
-        failed(range("score-splits", scoreSplits, 0, kMaxSplits)) ||
-        failed(range("approx-splits", approxSplits, 0, kMaxSplits)) ||
-        failed(range("num-sms", numSMs, 1, kMaxSMs)) ||
-        failed(range("score-lane-floats", scoreLaneFloats, 0, 1024)) ||
-        failed(range("approx-lane-floats", approxLaneFloats, 0, 1024)))
-      return failure();
-    if (threads % 32 || threads < 32 || threads > 1024)
-      return emitError(loc) << "threads must be a multiple of 32 in [32, 1024]";
-    return success();
+    return checkGPUKnobs(knobs(), loc, getArgument());
   }
 
   /// Operand checks shared by every op: identity layouts (the kernels index
@@ -149,31 +125,6 @@ struct ConvertMultipoleToGPUPass
 
   gpu::GPUModuleOp kernels;
   unsigned counter = 0;
-  /// Split partials of a sparse_attention / centroid_approx whose outputs
-  /// only feed a merge: the merge reads them directly (no combine kernel).
-  struct SplitPartials {
-    Value acc, m, l;
-    int64_t splits;
-  };
-  DenseMap<Value, SplitPartials> deferred;
-
-  /// Whether the partial outputs (acc, m, l) of `op` are read by one merge
-  /// op only (and D allows the split-reading merge kernel).
-  bool onlyMerged(Operation *op, ValueRange outs, int64_t D) {
-    if (D % 32)
-      return false;
-    Operation *merge = nullptr;
-    for (Value v : outs)
-      for (Operation *u : v.getUsers()) {
-        if (u == op || isa<gpu::DeallocOp, memref::DeallocOp>(u))
-          continue;
-        if (!isa<MergeOp>(u) || (merge && merge != u))
-          return false;
-        merge = u;
-      }
-    return merge != nullptr;
-  }
-
   std::string freshName(StringRef base) {
     return (base + "_" + Twine(counter++)).str();
   }
@@ -327,25 +278,16 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
   int64_t P = op.getPartials().size() / 3;
   std::string name = freshName("merge");
   ValueRange parts = op.getPartials();
+  // Split partials (planned by multipole-gpu-plan) are read directly.
+  std::vector<int64_t> splitCounts;
   bool anySplit = false;
-  for (int64_t p = 0; p < P; ++p)
-    anySplit |= deferred.count(parts[3 * p]) > 0;
+  for (int64_t p = 0; p < P; ++p) {
+    auto acc = mt(parts[3 * p]);
+    splitCounts.push_back(acc.getRank() == 4 ? acc.getDimSize(2) : 0);
+    anySplit |= splitCounts.back() > 0;
+  }
   OpBuilder b(op);
   if (anySplit) {
-    // Read the split partials of the exact part / approximation directly.
-    std::vector<int64_t> splitCounts;
-    SmallVector<Value> args, toFree;
-    for (int64_t p = 0; p < P; ++p) {
-      auto it = deferred.find(parts[3 * p]);
-      if (it == deferred.end()) {
-        splitCounts.push_back(0);
-        args.append({parts[3 * p], parts[3 * p + 1], parts[3 * p + 2]});
-        continue;
-      }
-      splitCounts.push_back(it->second.splits);
-      args.append({it->second.acc, it->second.m, it->second.l});
-      toFree.append({it->second.acc, it->second.m, it->second.l});
-    }
     // The merge keeps every split's weight in static shared memory (48 KiB
     // per CTA with its other buffers).
     int64_t total = 0;
@@ -358,14 +300,17 @@ LogicalResult ConvertMultipoleToGPUPass::lowerMerge(MergeOp op) {
              << " split partials per head, more than its shared memory holds ("
              << maxTotal << " at head dim " << s.D
              << "); lower splits / approx-splits";
+    if (s.D % 32)
+      return op.emitError() << "the merge of split partials needs a head dim "
+                               "that is a multiple of 32, got "
+                            << s.D;
     if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
           return buildMergeSplitsKernel(ob, l2, m, name, s, splitCounts);
         })))
       return failure();
+    SmallVector<Value> args(parts);
     args.push_back(op.getOuts()[0]);
     launch(b, loc, name, {s.Hq, s.B, 1}, 256, args);
-    for (Value v : toFree)
-      dealloc(b, loc, v);
     op.erase();
     return success();
   }
@@ -473,14 +418,14 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
     return failure();
   ValueRange idx = op.getIndex();
   int64_t C = mt(idx[kCounts]).getDimSize(2);
-  // The exact part reads about sink + window + budget tokens: ~N/8 at the
-  // default knobs; split so that every split has >= 128 of them.
   bool useMma = mma && mmaAttentionSupported(s);
-  int64_t exactTokens = std::max<int64_t>(s.N / 8, 1);
-  AttnLaunch l{useMma ? splitsFor(s.B, s.H, exactTokens, 64, 2 * numSMs, splits)
-                      : splitsFor(s.B, s.H, exactTokens, 128,
-                                  4 * numSMs, splits),
-               useMma ? kMmaThreads : threads};
+  AttnLaunch l = exactPartLaunch(s, knobs());
+  // Split partials planned by multipole-gpu-plan: the split kernel writes
+  // them and the merge reads them (no combine).
+  ValueRange outs = op.getOuts();
+  bool planned = mt(outs[0]).getRank() == 4;
+  if (planned)
+    l.splits = mt(outs[0]).getDimSize(2);
   std::string comp = freshName("compact"), split = freshName("exact_split"),
               comb = freshName("exact_combine");
   Value cb = op.getChunkBases();
@@ -498,7 +443,7 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
                       : buildAttentionSplitKernel(ob, l2, m, split, s, l,
                                                   true, true);
       })) ||
-      (!onlyMerged(op, op.getOuts(), s.D) &&
+      (!planned &&
        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
          return buildCombineKernel(ob, l2, m, comb, s, l.splits, false);
        }))))
@@ -516,15 +461,15 @@ LogicalResult ConvertMultipoleToGPUPass::lowerSparse(SparseAttentionOp op) {
            {op.getLens(), idx[kOffsets], idx[kMembers], idx[kCounts],
             idx[kState], op.getSelected(), tok, ntok});
   }
-  auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
+  std::array<Value, 3> parts = {outs[0], outs[1], outs[2]};
+  if (!planned)
+    parts = allocPartials(b, loc, s.B, s.Hq, l.splits, s.D);
+  auto [pacc, pm, pl] = parts;
   launch(b, loc, split, {l.splits, s.H, s.B}, l.threads,
          {op.getQ(), op.getK(), op.getV(), tok, ntok, pacc, pm, pl,
           scaleOf(b, loc, op.getScaleAttr(), s.D)},
          useMma ? mmaAttentionSmemBytes(s) : 0);
-  ValueRange outs = op.getOuts();
-  if (onlyMerged(op, outs, s.D)) {
-    deferred[outs[0]] = {pacc, pm, pl, l.splits};
-  } else {
+  if (!planned) {
     launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
            {pacc, pm, pl, outs[0], outs[1], outs[2]});
     for (Value v : {pacc, pm, pl})
@@ -548,38 +493,40 @@ LogicalResult ConvertMultipoleToGPUPass::lowerApprox(CentroidApproxOp op) {
     return failure();
   bool hasParent = static_cast<bool>(op.getParentAssign());
   int64_t Cp = hasParent ? mt(op.getParentSelected()).getDimSize(2) : 0;
-  // One wave: 32 bytes per lane: ~85 registers, 5 CTAs per SM; 64 bytes per
-  // lane: ~134 registers, 3 CTAs per SM.
-  int64_t lanePl = approxLaneFloats ? approxLaneFloats : approxFloatsPerLane(s);
-  if (!laneFloatsFit(s.D, lanePl))
-    return op.emitError() << "approx-lane-floats=" << lanePl << " does not fit "
-                             "head dim " << s.D
+  ApproxLaunch al = approxLaunch(s, C, knobs());
+  int64_t lanePl = al.laneFloats;
+  if (!lanePl)
+    return op.emitError() << "approx-lane-floats="
+                          << (approxLaneFloats ? (int64_t)approxLaneFloats
+                                               : approxFloatsPerLane(s))
+                          << " does not fit head dim " << s.D
                           << " (D / n must be a power of two <= 32)";
-  int64_t perSM = lanePl >= 16 ? 3 : 5;
-  int64_t cs = splitsFor(s.B, s.H, C, 64, numSMs * perSM / 4 * 4, approxSplits);
+  ValueRange outs = op.getOuts();
+  bool planned = mt(outs[0]).getRank() == 4;
+  int64_t cs = planned ? mt(outs[0]).getDimSize(2) : al.splits;
   std::string split = freshName("approx_split"), comb = freshName("approx_combine");
   if (failed(buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                   gpu::GPUModuleOp m) {
         return buildApproxSplitKernel(ob, l2, m, split, s, C, cs, threads,
                                       hasParent, Cp, lanePl);
       })) ||
-      (!onlyMerged(op, op.getOuts(), s.D) &&
+      (!planned &&
        failed(buildKernel(loc, [&](OpBuilder &ob, Location l2, gpu::GPUModuleOp m) {
          return buildCombineKernel(ob, l2, m, comb, s, cs, false);
        }))))
     return failure();
   OpBuilder b(op);
-  auto [pacc, pm, pl] = allocPartials(b, loc, s.B, s.Hq, cs, s.D);
+  std::array<Value, 3> parts = {outs[0], outs[1], outs[2]};
+  if (!planned)
+    parts = allocPartials(b, loc, s.B, s.Hq, cs, s.D);
+  auto [pacc, pm, pl] = parts;
   SmallVector<Value> args = {op.getLogits(), idx[kVCentroids], idx[kCounts],
                              idx[kState], op.getSelected()};
   if (hasParent)
     args.append({op.getParentAssign(), op.getParentSelected()});
   args.append({pacc, pm, pl, scaleOf(b, loc, FloatAttr(), s.D)});
   launch(b, loc, split, {cs, s.H, s.B}, threads, args);
-  ValueRange outs = op.getOuts();
-  if (onlyMerged(op, outs, s.D)) {
-    deferred[outs[0]] = {pacc, pm, pl, cs};
-  } else {
+  if (!planned) {
     launch(b, loc, comb, {s.Hq, s.B, 1}, s.D,
            {pacc, pm, pl, outs[0], outs[1], outs[2]});
     for (Value v : {pacc, pm, pl})

@@ -2,7 +2,8 @@
 //
 // Implements --multipole-gpu-plan (see Passes.td): the selection's chunk
 // bases become an explicit output of select_clusters and an operand of the
-// sparse_attention that reads its mask.
+// sparse_attention that reads its mask; the exact part and the approximation
+// write per-split partials that the merge reads directly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,7 @@
 
 #include "multipole/Conversion/Passes.h"
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
+#include "multipole/Support/PassOptions.h"
 
 namespace mlir {
 namespace multipole {
@@ -20,6 +22,7 @@ namespace multipole {
 
 using namespace mlir;
 using namespace mlir::multipole;
+using namespace mlir::multipole::gpugen;
 
 namespace {
 
@@ -35,9 +38,137 @@ SparseAttentionOp exactReading(SelectClustersOp select) {
   return {};
 }
 
+MemRefType mt(Value v) { return cast<MemRefType>(v.getType()); }
+
+/// The merge that reads the partial `outs` of `op`, when it is their only
+/// reader (deallocations aside) and it reads them as one triple.
+MergeOp onlyMerge(Operation *op, ValueRange outs) {
+  MergeOp merge;
+  for (Value v : outs)
+    for (Operation *u : v.getUsers()) {
+      if (u == op || isa<memref::DeallocOp>(u))
+        continue;
+      auto m = dyn_cast<MergeOp>(u);
+      if (!m || (merge && merge != m))
+        return {};
+      merge = m;
+    }
+  if (!merge || merge->getBlock() != op->getBlock())
+    return {};
+  ValueRange parts = merge.getPartials();
+  for (unsigned p = 0; p < parts.size(); p += 3)
+    if (parts[p] == outs[0])
+      return parts[p + 1] == outs[1] && parts[p + 2] == outs[2] ? merge
+                                                                : MergeOp();
+  return {};
+}
+
+/// Replaces the plain partial `outs` of `op` (read only by `merge`) by split
+/// partials of `splits` splits, allocated before `op` and freed after the
+/// merge; the plain buffers, now unused, go.
+void planSplitPartials(Operation *op, MutableOperandRange outs, MergeOp merge,
+                       int64_t splits) {
+  SmallVector<Value> old(outs.getAsOperandRange());
+  auto acc = mt(old[0]);
+  int64_t B = acc.getDimSize(0), Hq = acc.getDimSize(1), D = acc.getDimSize(2);
+  OpBuilder b(op);
+  Type f32 = b.getF32Type();
+  Location loc = op->getLoc();
+  SmallVector<Value> split = {
+      memref::AllocOp::create(b, loc, MemRefType::get({B, Hq, splits, D}, f32)),
+      memref::AllocOp::create(b, loc, MemRefType::get({B, Hq, splits}, f32)),
+      memref::AllocOp::create(b, loc, MemRefType::get({B, Hq, splits}, f32))};
+  outs.assign(split);
+  MutableOperandRange parts = merge.getPartialsMutable();
+  for (unsigned i = 0; i < parts.size(); ++i)
+    for (unsigned j = 0; j < 3; ++j)
+      if (parts[i].get() == old[j])
+        parts[i].set(split[j]);
+  b.setInsertionPointAfter(merge);
+  for (Value v : split)
+    memref::DeallocOp::create(b, loc, v);
+  for (Value v : old) {
+    Operation *def = v.getDefiningOp();
+    if (!isa_and_nonnull<memref::AllocOp>(def))
+      continue;
+    if (llvm::all_of(v.getUsers(),
+                     [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
+      for (Operation *u : llvm::make_early_inc_range(v.getUsers()))
+        u->erase();
+      def->erase();
+    }
+  }
+}
+
+/// The shapes the kernels see (KernelGen.h), from the op's operands.
+AttnShape exactShape(SparseAttentionOp op) {
+  auto q = mt(op.getQ()), k = mt(op.getK());
+  Type e = q.getElementType();
+  return {k.getDimSize(0), q.getDimSize(1), k.getDimSize(1), k.getDimSize(2),
+          k.getDimSize(3), e.isBF16() ? "bf16" : e.isF16() ? "f16" : "f32"};
+}
+AttnShape approxShape(CentroidApproxOp op) {
+  auto a = mt(op.getLogits());
+  auto vc = mt(op.getIndex()[kVCentroids]);
+  return {a.getDimSize(0), a.getDimSize(1), vc.getDimSize(1), vc.getDimSize(2),
+          vc.getDimSize(3), "f32"};
+}
+
 struct MultipoleGPUPlanPass
     : public multipole::impl::MultipoleGPUPlanBase<MultipoleGPUPlanPass> {
+  using MultipoleGPUPlanBase::MultipoleGPUPlanBase;
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(rejectEmptyOptionValues(getArgument(), options, errorHandler)))
+      return failure();
+    return MultipoleGPUPlanBase::initializeOptions(options, errorHandler);
+  }
+
+  GPUKnobs knobs() const {
+    return {splits,      threads,         numSMs, scoreSplits,
+            approxSplits, scoreLaneFloats, approxLaneFloats, mma};
+  }
+
+  /// Split partials for the exact part and the approximation whose partials
+  /// only the merge reads. Shapes the kernels do not take are left alone
+  /// (convert-multipole-to-gpu reports them).
+  void planPartials() {
+    GPUKnobs k = knobs();
+    auto plannable = [](Value acc, const AttnShape &s) {
+      std::string why;
+      return isa<MemRefType>(acc.getType()) && mt(acc).getRank() == 3 &&
+             mt(acc).hasStaticShape() && s.D % 32 == 0 &&
+             attnShapeSupported(s, why);
+    };
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<SparseAttentionOp, CentroidApproxOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      if (auto sp = dyn_cast<SparseAttentionOp>(op)) {
+        AttnShape s = exactShape(sp);
+        MergeOp merge = onlyMerge(op, sp.getOuts());
+        if (merge && plannable(sp.getOuts()[0], s))
+          planSplitPartials(op, sp.getOutsMutable(), merge,
+                            exactPartLaunch(s, k).splits);
+        continue;
+      }
+      auto ap = cast<CentroidApproxOp>(op);
+      AttnShape s = approxShape(ap);
+      MergeOp merge = onlyMerge(op, ap.getOuts());
+      ApproxLaunch al = approxLaunch(s, s.N, k);
+      if (merge && al.laneFloats && plannable(ap.getOuts()[0], s))
+        planSplitPartials(op, ap.getOutsMutable(), merge, al.splits);
+    }
+  }
+
   void runOnOperation() override {
+    if (failed(checkGPUKnobs(knobs(), getOperation().getLoc(), getArgument())))
+      return signalPassFailure();
+    planPartials();
     SmallVector<std::pair<SelectClustersOp, SparseAttentionOp>> work;
     getOperation().walk([&](SelectClustersOp select) {
       if (select.getOuts().size() != 1 ||
@@ -49,7 +180,7 @@ struct MultipoleGPUPlanPass
     for (auto [select, sp] : work) {
       auto mask = cast<MemRefType>(select.getOuts()[0].getType());
       int64_t B = mask.getDimSize(0), H = mask.getDimSize(1);
-      int64_t chunks = gpugen::selectChunks(B, H);
+      int64_t chunks = selectChunks(B, H);
       OpBuilder b(select);
       auto type = MemRefType::get({B, H, chunks + 1}, b.getI32Type());
       Value bases = memref::AllocOp::create(b, select.getLoc(), type);

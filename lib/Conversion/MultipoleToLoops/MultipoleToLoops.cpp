@@ -234,7 +234,25 @@ LogicalResult ConvertMultipoleToLoopsPass::lowerMerge(MergeOp m) {
   return success();
 }
 
+/// Split partials and chunk bases are forms of the GPU lowering
+/// (multipole-gpu-plan): the CPU kernels take plain partials.
+static LogicalResult rejectGPUForms(Operation *op) {
+  for (Value v : op->getOperands())
+    if (auto t = dyn_cast<MemRefType>(v.getType());
+        t && t.getRank() == 4 && t.getElementType().isF32() &&
+        isa<SparseAttentionOp, CentroidApproxOp, MergeOp>(op) &&
+        llvm::is_contained(isa<MergeOp>(op) ? cast<MergeOp>(op).getPartials()
+                                            : op->getOperands().take_back(3),
+                           v))
+      return op->emitError() << "split partials are a form of the GPU "
+                                "lowering (multipole-gpu-plan); the CPU backend "
+                                "takes plain partials";
+  return success();
+}
+
 LogicalResult ConvertMultipoleToLoopsPass::lower(Operation *op) {
+  if (failed(rejectGPUForms(op)))
+    return failure();
   ModuleOp module = getOperation();
   OpBuilder b(op);
   Location loc = op->getLoc();

@@ -23,3 +23,24 @@
 // Without the plan every op is lowered on its own: the per-head compaction.
 // NOPLAN-NOT: memref<1x2x1025xi32>
 // NOPLAN: gpu.launch_func @multipole_kernels::@compact_2 {{.*}} threads in (%c512
+
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=SPLIT
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=SPLITGPU
+
+// With a head dim that is a multiple of 32 (head-dim-16 above is not, so its
+// partials stay plain), the exact part and the approximation write split
+// partials that the merge reads, allocated before them and freed after the
+// merge; the plain buffers they replace are gone.
+// SPLIT-LABEL: func.func @attn(
+// SPLIT: %[[EA:.*]] = memref.alloc() : memref<1x32x[[S:[0-9]+]]x128xf32>
+// SPLIT: %[[EM:.*]] = memref.alloc() : memref<1x32x[[S]]xf32>
+// SPLIT: %[[EL:.*]] = memref.alloc() : memref<1x32x[[S]]xf32>
+// SPLIT: multipole.sparse_attention {{.*}} outs(%[[EA]], %[[EM]], %[[EL]])
+// SPLIT: %[[AA:.*]] = memref.alloc() : memref<1x32x[[T:[0-9]+]]x128xf32>
+// SPLIT: multipole.centroid_approx {{.*}} outs(%[[AA]], %{{.*}}, %{{.*}})
+// SPLIT: multipole.merge %[[EA]], %[[EM]], %[[EL]], %[[AA]], %{{.*}}, %{{.*}} outs
+// SPLIT: memref.dealloc %[[EA]]
+// SPLIT-NOT: memref<1x32x128xf32>
+// SPLITGPU-NOT: combine
+// SPLITGPU: gpu.launch_func @multipole_kernels::@merge_{{[0-9]+}} {{.*}}threads in (%c256
+// SPLITGPU-NOT: combine

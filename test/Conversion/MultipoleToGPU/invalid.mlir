@@ -13,17 +13,17 @@
 
 // Split counts are bounded (a grid of 2^62 CTAs, or INT64_MAX splits whose sum overflows).
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='splits=4611686018427387904'})" 2>&1 | FileCheck %s --check-prefix=SPLITS
-// SPLITS: error: convert-multipole-to-gpu option splits=4611686018427387904 is out of range [0, 65536]
+// SPLITS: error: multipole-gpu-plan option splits=4611686018427387904 is out of range [0, 65536]
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='approx-splits=9223372036854775807'})" 2>&1 | FileCheck %s --check-prefix=ASPLITS
-// ASPLITS: error: convert-multipole-to-gpu option approx-splits=9223372036854775807 is out of range [0, 65536]
+// ASPLITS: error: multipole-gpu-plan option approx-splits=9223372036854775807 is out of range [0, 65536]
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='score-splits=-1'})" 2>&1 | FileCheck %s --check-prefix=SSPLITS
-// SSPLITS: error: convert-multipole-to-gpu option score-splits=-1 is out of range [0, 65536]
+// SSPLITS: error: multipole-gpu-plan option score-splits=-1 is out of range [0, 65536]
 // RUN: not multipole-opt %S/../../../examples/qwen3_8b_decode.mlir --pass-pipeline="builtin.module(func.func(multipole-detect-decode-attention),multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='splits=65536 approx-splits=65536'})" 2>&1 | FileCheck %s --check-prefix=SUM
 // SUM: error: the merge reads 131072 split partials per head, more than its shared memory holds (11245 at head dim 128); lower splits / approx-splits
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='num-sms=0'})" 2>&1 | FileCheck %s --check-prefix=SMS
-// SMS: error: convert-multipole-to-gpu option num-sms=0 is out of range [1, 4096]
+// SMS: error: multipole-gpu-plan option num-sms=0 is out of range [1, 4096]
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='splits='})" 2>&1 | FileCheck %s --check-prefix=EMPTY
-// EMPTY: option 'splits' of convert-multipole-to-gpu has an empty value
+// EMPTY: option 'splits' of multipole-gpu-plan has an empty value
 
 // Strided (non-identity layout) memrefs.
 func.func @strided(%q: memref<2x32x128xbf16>, %k: memref<2x8x4096x128xbf16, strided<[8388608, 1048576, 256, 1]>>, %v: memref<2x8x4096x128xbf16>, %lens: memref<2xi32>, %out: memref<2x32x128xbf16>) {

@@ -19,3 +19,12 @@ func.func @mixed_merge(%acc: memref<1x4x16xf32>, %m: memref<1x4xf32>, %l: memref
   %r = multipole.merge %acc, %m, %l outs(%o) : memref<1x4x16xf32>, memref<1x4xf32>, memref<1x4xf32> outs tensor<1x4x16xbf16> -> tensor<1x4x16xbf16>
   return %r : tensor<1x4x16xbf16>
 }
+
+// -----
+
+// Split partials (multipole-gpu-plan) are a GPU form: the CPU backend says so.
+func.func @merge_split(%a: memref<2x8x4x64xf32>, %m: memref<2x8x4xf32>, %l: memref<2x8x4xf32>, %o: memref<2x8x64xbf16>) {
+  // expected-error @+1 {{split partials are a form of the GPU lowering (multipole-gpu-plan); the CPU backend takes plain partials}}
+  multipole.merge %a, %m, %l outs(%o) : memref<2x8x4x64xf32>, memref<2x8x4xf32>, memref<2x8x4xf32> outs memref<2x8x64xbf16>
+  return
+}

@@ -587,6 +587,9 @@ LogicalResult SelectClustersOp::verify() {
   return success();
 }
 
+/// A partial (acc [B,Hq,D], m [B,Hq], l [B,Hq]) f32, or, on memrefs, per-split
+/// partials (acc [B,Hq,S,D], m and l [B,Hq,S]) that the GPU lowering plans
+/// (multipole-gpu-plan) between the exact part / approximation and the merge.
 static LogicalResult checkPartial(Operation *op, ValueRange outs, StringRef what,
                                   int64_t B, int64_t Hq, int64_t D) {
   if (outs.size() != 3)
@@ -594,6 +597,20 @@ static LogicalResult checkPartial(Operation *op, ValueRange outs, StringRef what
                              << " as three values (acc, m, l), got "
                              << outs.size();
   Type f32 = Builder(op->getContext()).getF32Type();
+  auto acc = dyn_cast<ShapedType>(outs[0].getType());
+  if (acc && acc.hasRank() && acc.getRank() == 4) {
+    if (!llvm::all_of(outs, [](Value v) { return isa<MemRefType>(v.getType()); }))
+      return op->emitOpError() << what << ": split partials are a form of the "
+                                          "GPU lowering and exist on memrefs only";
+    if (failed(checkOperand(op, outs[0], (what + " acc").str(),
+                            {B, Hq, kAny, D}, f32)))
+      return failure();
+    int64_t S = dim(outs[0], 2);
+    if (failed(checkOperand(op, outs[1], (what + " m").str(), {B, Hq, S}, f32)) ||
+        failed(checkOperand(op, outs[2], (what + " l").str(), {B, Hq, S}, f32)))
+      return failure();
+    return success();
+  }
   if (failed(checkOperand(op, outs[0], (what + " acc").str(), {B, Hq, D}, f32)) ||
       failed(checkOperand(op, outs[1], (what + " m").str(), {B, Hq}, f32)) ||
       failed(checkOperand(op, outs[2], (what + " l").str(), {B, Hq}, f32)))

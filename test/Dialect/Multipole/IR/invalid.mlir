@@ -1361,3 +1361,21 @@ func.func @f(%q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x
   multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel chunk_bases(%cb : memref<3x2x1025xi32>) outs(%o0, %o1, %o2) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, scale = 0.125 : f32} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(memref<2x2x18x64xf32>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>), memref<2x2x18xi8> outs memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>
   return
 }
+
+// -----
+
+// merge: split partials exist on memrefs only
+func.func @f(%a: tensor<2x8x4x64xf32>, %m: tensor<2x8x4xf32>, %l: tensor<2x8x4xf32>, %o: tensor<2x8x64xbf16>) -> tensor<2x8x64xbf16> {
+  // expected-error @+1 {{'multipole.merge' op partial #0: split partials are a form of the GPU lowering and exist on memrefs only}}
+  %r = multipole.merge %a, %m, %l outs(%o) : tensor<2x8x4x64xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32> outs tensor<2x8x64xbf16> -> tensor<2x8x64xbf16>
+  return %r : tensor<2x8x64xbf16>
+}
+
+// -----
+
+// merge: split partials whose m has another split count
+func.func @f(%a: memref<2x8x4x64xf32>, %m: memref<2x8x3xf32>, %l: memref<2x8x4xf32>, %o: memref<2x8x64xbf16>) {
+  // expected-error @+1 {{'multipole.merge' op partial #0 m has shape [2, 8, 3] but expected [2, 8, 4] (dimension 2 is 3, expected 4)}}
+  multipole.merge %a, %m, %l outs(%o) : memref<2x8x4x64xf32>, memref<2x8x3xf32>, memref<2x8x4xf32> outs memref<2x8x64xbf16>
+  return
+}

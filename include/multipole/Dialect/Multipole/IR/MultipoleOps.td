@@ -287,7 +287,10 @@ def Multipole_MergeOp : MP_DPSOp<"merge", [AttrSizedOperandSegments]> {
     consecutive triples, into `out = sum_p acc_p e^(m_p - m) / sum_p l_p e^(m_p - m)`
     with `m = max_p m_p`. Empty partials (`l_p = 0`) contribute nothing; the
     output is 0 where every partial is empty. The output element type is
-    bf16, f16 or f32.
+    bf16, f16 or f32. On memrefs a triple may also hold per-split partials
+    (`acc [B,Hq,S,D]`, `m, l [B,Hq,S]`), each split merged like a partial:
+    the form `multipole-gpu-plan` gives the outputs of `sparse_attention` and
+    `centroid_approx` (which accept it too) when only the merge reads them.
 
     ```mlir
     %o = multipole.merge %acc1, %m1, %l1, %acc2, %m2, %l2 outs(%init)

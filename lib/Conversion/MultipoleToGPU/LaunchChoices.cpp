@@ -1,0 +1,77 @@
+//===- LaunchChoices.cpp - split counts and widths from shapes and knobs --===//
+//
+// The choices that multipole-gpu-plan (which sizes the split partials it
+// plans) and convert-multipole-to-gpu (which launches the kernels) must make
+// alike.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelGen.h"
+
+#include "mlir/IR/Diagnostics.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::multipole::gpugen;
+
+namespace {
+/// Bounds of the generated code (Passes.td documents the options).
+constexpr int64_t kMaxSplits = 65536;
+constexpr int64_t kMaxSMs = 4096;
+} // namespace
+
+LogicalResult mlir::multipole::gpugen::checkGPUKnobs(const GPUKnobs &k,
+                                                     Location loc,
+                                                     StringRef pass) {
+  auto range = [&](StringRef name, int64_t v, int64_t lo,
+                   int64_t hi) -> LogicalResult {
+    if (v >= lo && v <= hi)
+      return success();
+    return emitError(loc) << pass << " option " << name << "=" << v
+                          << " is out of range [" << lo << ", " << hi << "]";
+  };
+  if (failed(range("splits", k.splits, 0, kMaxSplits)) ||
+      failed(range("score-splits", k.scoreSplits, 0, kMaxSplits)) ||
+      failed(range("approx-splits", k.approxSplits, 0, kMaxSplits)) ||
+      failed(range("num-sms", k.numSMs, 1, kMaxSMs)) ||
+      failed(range("score-lane-floats", k.scoreLaneFloats, 0, 1024)) ||
+      failed(range("approx-lane-floats", k.approxLaneFloats, 0, 1024)))
+    return failure();
+  if (k.threads % 32 || k.threads < 32 || k.threads > 1024)
+    return emitError(loc) << "threads must be a multiple of 32 in [32, 1024]";
+  return success();
+}
+
+int64_t mlir::multipole::gpugen::splitsFor(int64_t B, int64_t H, int64_t items,
+                                           int64_t minPer, int64_t ctas,
+                                           int64_t forced) {
+  if (forced > 0)
+    return forced;
+  int64_t s = std::max<int64_t>(1, ctas / (B * H));
+  return std::clamp<int64_t>(s, 1, std::max<int64_t>(1, items / minPer));
+}
+
+AttnLaunch mlir::multipole::gpugen::exactPartLaunch(const AttnShape &s,
+                                                    const GPUKnobs &k) {
+  bool useMma = k.mma && mmaAttentionSupported(s);
+  int64_t exactTokens = std::max<int64_t>(s.N / 8, 1);
+  return {useMma ? splitsFor(s.B, s.H, exactTokens, 64, 2 * k.numSMs, k.splits)
+                 : splitsFor(s.B, s.H, exactTokens, 128, 4 * k.numSMs,
+                             k.splits),
+          useMma ? kMmaThreads : k.threads};
+}
+
+ApproxLaunch mlir::multipole::gpugen::approxLaunch(const AttnShape &s,
+                                                   int64_t C,
+                                                   const GPUKnobs &k) {
+  // One wave: 32 bytes per lane: ~85 registers, 5 CTAs per SM; 64 bytes per
+  // lane: ~134 registers, 3 CTAs per SM.
+  int64_t lanePl =
+      k.approxLaneFloats ? k.approxLaneFloats : approxFloatsPerLane(s);
+  if (!laneFloatsFit(s.D, lanePl))
+    return {0, 0};
+  int64_t perSM = lanePl >= 16 ? 3 : 5;
+  return {lanePl, splitsFor(s.B, s.H, C, 64, k.numSMs * perSM / 4 * 4,
+                            k.approxSplits)};
+}
