@@ -15,26 +15,13 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(__file__))
 import multipole as mp  # noqa: E402
-from common import build_index_torch, clustered, dense_f64, median_ms, rel_err  # noqa: E402
+from common import (build_index_torch, clustered, dense_f64, median_ms, rel_err,  # noqa: E402
+                    torch_graph)
 
 A, Bdir = sys.argv[1], sys.argv[2]
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 Hq, H, D, N = 32, 8, 128, 131072
 torch.backends.cuda.matmul.allow_tf32 = True
-
-
-def graph_of(fn):
-    s = torch.cuda.Stream()
-    s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        fn()
-    torch.cuda.current_stream().wait_stream(s)
-    torch.cuda.synchronize()
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        out = fn()
-    torch.cuda.synchronize()
-    return g, out
 
 
 print(f"# A = {A}, B = {Bdir}; {torch.cuda.get_device_name()}; {rounds} rounds of median-of-50")
@@ -54,10 +41,10 @@ for Bsz in (1, 4, 16):
         idx = build_index_torch(k, v, N, shapes)
         levels = [{a: idx[f"L0.{a}"] for a in mp.runtime.INDEX_KEYS}]
         keep.append(idx)
-        g, out = graph_of(lambda: ml.step(q, k, v, lens, levels))
+        g, out = torch_graph(lambda: ml.step(q, k, v, lens, levels))
         variants[f"{tag} multipole"] = (g.replay, out)
         dl = mp.load(f"{d}/dense_b{Bsz}_n{N}.so")
-        g2, out2 = graph_of(lambda: dl.step(q, k, v, lens))
+        g2, out2 = torch_graph(lambda: dl.step(q, k, v, lens))
         variants[f"{tag} dense"] = (g2.replay, out2)
     times = {k_: [] for k_ in variants}
     for _ in range(rounds):

@@ -20,25 +20,10 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(__file__))
 import multipole as mp  # noqa: E402
-from common import build_index_torch, clustered, dense_f64, median_ms, rel_err  # noqa: E402
+from common import (build_index_torch, clustered, dense_f64, median_ms, rel_err,  # noqa: E402
+                    torch_graph)
 
 libs = sys.argv[1]
-
-
-def torch_graph(fn):
-    """Captures fn() with torch.cuda.graph after a warm-up on a side stream (torch's
-    recipe); returns (graph, fn's output). Our calls run on torch's current stream."""
-    s = torch.cuda.Stream()
-    s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        fn()
-    torch.cuda.current_stream().wait_stream(s)
-    torch.cuda.synchronize()
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        out = fn()
-    torch.cuda.synchronize()
-    return g, out
 
 
 Hq, H, D = 32, 8, 128

@@ -132,3 +132,19 @@ def median_ms(fn, reps=50, warmup=5):
         ts.append(a.elapsed_time(b))
     ts.sort()
     return ts[len(ts) // 2]
+
+
+def torch_graph(fn):
+    """Captures fn() with torch.cuda.graph after a warm-up on a side stream (torch's
+    recipe); returns (graph, fn's output). Our calls run on torch's current stream."""
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        fn()
+    torch.cuda.current_stream().wait_stream(s)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        out = fn()
+    torch.cuda.synchronize()
+    return g, out

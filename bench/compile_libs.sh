@@ -7,19 +7,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-bench/libs}
 mkdir -p "$OUT"
 C=build/bin/multipole-compile
-ir() { # B N Hq Hkv D dtype
-  local B=$1 N=$2 HQ=$3 H=$4 D=$5 T=$6
-  cat <<MLIR
-func.func @attn(%q: tensor<${B}x${HQ}x${D}x${T}>, %k: tensor<${B}x${H}x${N}x${D}x${T}>,
-                %v: tensor<${B}x${H}x${N}x${D}x${T}>, %lens: tensor<${B}xi32>) -> tensor<${B}x${HQ}x${D}x${T}> {
-  %e = tensor.empty() : tensor<${B}x${HQ}x${D}x${T}>
-  %o = multipole.decode_attention %q, %k, %v lens %lens outs(%e)
-      : tensor<${B}x${HQ}x${D}x${T}>, tensor<${B}x${H}x${N}x${D}x${T}>, tensor<${B}x${H}x${N}x${D}x${T}>, tensor<${B}xi32>
-        outs tensor<${B}x${HQ}x${D}x${T}> -> tensor<${B}x${HQ}x${D}x${T}>
-  return %o : tensor<${B}x${HQ}x${D}x${T}>
-}
-MLIR
-}
+source bench/attn_ir.sh
 # Benchmark shapes: Qwen3-8B heads, bf16, 6.25% centroids, 10% budget.
 for N in 32768 131072; do
   for B in 1 4 16; do

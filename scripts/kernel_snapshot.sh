@@ -16,19 +16,7 @@ CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 PTXAS=$CUDA_HOME/bin/ptxas
 BUF="symbol-privatize{exclude=attn,attn_mp_build,attn_mp_update},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,multipole-drop-aliasing-results,buffer-results-to-out-params{hoist-static-allocs modify-public-functions}"
 NVVM="gpu-lower-to-nvvm-pipeline{cubin-chip=sm_90a cubin-features=+ptx80 cubin-format=isa kernel-bare-ptr-calling-convention=true opt-level=3}"
-ir() { # B N Hq Hkv D dtype
-  local B=$1 N=$2 HQ=$3 H=$4 D=$5 T=$6
-  cat <<MLIR
-func.func @attn(%q: tensor<${B}x${HQ}x${D}x${T}>, %k: tensor<${B}x${H}x${N}x${D}x${T}>,
-                %v: tensor<${B}x${H}x${N}x${D}x${T}>, %lens: tensor<${B}xi32>) -> tensor<${B}x${HQ}x${D}x${T}> {
-  %e = tensor.empty() : tensor<${B}x${HQ}x${D}x${T}>
-  %o = multipole.decode_attention %q, %k, %v lens %lens outs(%e)
-      : tensor<${B}x${HQ}x${D}x${T}>, tensor<${B}x${H}x${N}x${D}x${T}>, tensor<${B}x${H}x${N}x${D}x${T}>, tensor<${B}xi32>
-        outs tensor<${B}x${HQ}x${D}x${T}> -> tensor<${B}x${HQ}x${D}x${T}>
-  return %o : tensor<${B}x${HQ}x${D}x${T}>
-}
-MLIR
-}
+source bench/attn_ir.sh
 snap() { # name "rewrite options" (or "dense") B N Hq Hkv D dtype
   local name=$1 rw=$2; shift 2
   ir "$@" > "$OUT/$name.in.mlir"

@@ -99,6 +99,18 @@ struct Ctx {
   Value cent, vcent, cnt, off, mem, asg, norms;
 };
 
+/// The six index arrays of the level a kernel writes (centroids, value
+/// centroids, counts, offsets, members, assignments): kernel arguments
+/// `first` .. `first + 5`.
+void bindLevel(Ctx &x, gpu::GPUFuncOp fn, unsigned first) {
+  x.cent = fn.getArgument(first);
+  x.vcent = fn.getArgument(first + 1);
+  x.cnt = fn.getArgument(first + 2);
+  x.off = fn.getArgument(first + 3);
+  x.mem = fn.getArgument(first + 4);
+  x.asg = fn.getArgument(first + 5);
+}
+
 /// Constants and thread coordinates every kernel starts with (lanes of a warp
 /// own `vpl` consecutive dimensions of a row, from `dlane`).
 Ctx prelude(KernelBuilder &b, int64_t D) {
@@ -616,12 +628,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterInitKernel(
       {int32_t(kThreads), 1, 1});
   Value lens = fn.getArgument(0), st = fn.getArgument(7);
   Ctx x = prelude(b, s.D);
-  x.cent = fn.getArgument(1);
-  x.vcent = fn.getArgument(2);
-  x.cnt = fn.getArgument(3);
-  x.off = fn.getArgument(4);
-  x.mem = fn.getArgument(5);
-  x.asg = fn.getArgument(6);
+  bindLevel(x, fn, 1);
   Knobs kn(b, s, c);
   x.h = b.blockId(gpu::Dimension::x);
   x.b = b.blockId(gpu::Dimension::y);
@@ -662,12 +669,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterBlocksKernel(
                          {}, {int32_t(kThreads), 1, 1});
   Value lens = fn.getArgument(0), P = fn.getArgument(1), v = fn.getArgument(2);
   Ctx x = prelude(b, s.D);
-  x.cent = fn.getArgument(3);
-  x.vcent = fn.getArgument(4);
-  x.cnt = fn.getArgument(5);
-  x.off = fn.getArgument(6);
-  x.mem = fn.getArgument(7);
-  x.asg = fn.getArgument(8);
+  bindLevel(x, fn, 3);
   x.norms = fn.getArgument(9);
   Knobs kn(b, s, c);
   Value iters = b.index(c.buildIters);
@@ -935,12 +937,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterUpdateKernel(
       {int32_t(kThreads), 1, 1});
   Value lens = fn.getArgument(0), v = fn.getArgument(2), stT = fn.getArgument(9);
   Ctx x = prelude(b, s.D);
-  x.cent = fn.getArgument(3);
-  x.vcent = fn.getArgument(4);
-  x.cnt = fn.getArgument(5);
-  x.off = fn.getArgument(6);
-  x.mem = fn.getArgument(7);
-  x.asg = fn.getArgument(8);
+  bindLevel(x, fn, 3);
   x.norms = fn.getArgument(10);
   Knobs kn(b, s, c);
   Update u{x, kn, fn.getArgument(1), fn.getWorkgroupAttributions()[0],
@@ -1075,12 +1072,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterCoarsenKernel(
   Value st = fn.getArgument(10), ids = fn.getArgument(11);
   Value sm = fn.getWorkgroupAttributions()[0];
   Ctx x = prelude(b, s.D);
-  x.cent = fn.getArgument(4);
-  x.vcent = fn.getArgument(5);
-  x.cnt = fn.getArgument(6);
-  x.off = fn.getArgument(7);
-  x.mem = fn.getArgument(8);
-  x.asg = fn.getArgument(9);
+  bindLevel(x, fn, 4);
   x.norms = fn.getArgument(12);
   Knobs kn(b, s, c);
   Value iters = b.index(c.buildIters);

@@ -68,6 +68,8 @@ struct ConvertMultipoleToGPUPass
     return ConvertMultipoleToGPUBase::initializeOptions(options, errorHandler);
   }
 
+  // (the options are protected members of the generated base: each pass
+  // that takes MultipoleGPUOptions lists them here)
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
             approxSplits, scoreLaneFloats, approxLaneFloats, mma};

@@ -126,6 +126,8 @@ struct MultipoleGPUPlanPass
     return MultipoleGPUPlanBase::initializeOptions(options, errorHandler);
   }
 
+  // (the options are protected members of the generated base: each pass
+  // that takes MultipoleGPUOptions lists them here)
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
             approxSplits, scoreLaneFloats, approxLaneFloats, mma};

@@ -234,16 +234,18 @@ LogicalResult ConvertMultipoleToLoopsPass::lowerMerge(MergeOp m) {
   return success();
 }
 
-/// Split partials and chunk bases are forms of the GPU lowering
-/// (multipole-gpu-plan): the CPU kernels take plain partials.
+/// Split partials are a form of the GPU lowering (multipole-gpu-plan): the
+/// CPU kernels take plain partials (acc of rank 3).
 static LogicalResult rejectGPUForms(Operation *op) {
-  for (Value v : op->getOperands())
-    if (auto t = dyn_cast<MemRefType>(v.getType());
-        t && t.getRank() == 4 && t.getElementType().isF32() &&
-        isa<SparseAttentionOp, CentroidApproxOp, MergeOp>(op) &&
-        llvm::is_contained(isa<MergeOp>(op) ? cast<MergeOp>(op).getPartials()
-                                            : op->getOperands().take_back(3),
-                           v))
+  ValueRange partials;
+  if (auto m = dyn_cast<MergeOp>(op))
+    partials = m.getPartials();
+  else if (auto sp = dyn_cast<SparseAttentionOp>(op))
+    partials = sp.getOuts();
+  else if (auto ap = dyn_cast<CentroidApproxOp>(op))
+    partials = ap.getOuts();
+  for (Value v : partials)
+    if (cast<ShapedType>(v.getType()).getRank() == 4)
       return op->emitError() << "split partials are a form of the GPU "
                                 "lowering (multipole-gpu-plan); the CPU backend "
                                 "takes plain partials";

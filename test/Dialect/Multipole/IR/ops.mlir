@@ -269,3 +269,21 @@ func.func @merge_memref(%acc0: memref<2x8x64xf32>, %m0: memref<2x8xf32>, %l0: me
   multipole.merge %acc0, %m0, %l0, %acc1, %m1, %l1 outs(%o) : memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32>, memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32> outs memref<2x8x64xf32>
   return
 }
+
+// The GPU plan's forms (multipole-gpu-plan, memrefs only): chunk bases as the
+// selection's second output and the exact part's operand; split partials
+// written by the exact part and the approximation and read by the merge.
+// CHECK-LABEL: func.func @gpu_plan_forms(
+// CHECK: multipole.select_clusters %arg0 index(%arg1, %arg2, %arg3, %arg4, %arg5, %arg6, %arg7) outs(%arg12, %arg13) {config = #[[CFG]], level = 0 : i64} : memref<2x2x18xf32>, index({{.*}}) outs memref<2x2x18xi8>, memref<2x2x1025xi32>
+// CHECK: multipole.sparse_attention %arg8, %arg9, %arg10 lens %arg11 index({{.*}}) selected %arg12 chunk_bases(%arg13 : memref<2x2x1025xi32>) outs(%arg14, %arg15, %arg16) {config = #[[CFG]]} : {{.*}} outs memref<2x8x4x64xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>
+// CHECK: multipole.merge %arg14, %arg15, %arg16, %arg17, %arg18, %arg19 outs(%arg20) : memref<2x8x4x64xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32> outs memref<2x8x64xbf16>
+func.func @gpu_plan_forms(%r: memref<2x2x18xf32>, %c: !mc0, %vc: !mc0, %n: !mn0, %off: !mo0, %mem: !mm0, %asg: !mm0, %st: !ms0,
+    %q: memref<2x8x64xbf16>, %k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>,
+    %sel: memref<2x2x18xi8>, %cb: memref<2x2x1025xi32>,
+    %sa: memref<2x8x4x64xf32>, %sm: memref<2x8x4xf32>, %sl: memref<2x8x4xf32>,
+    %pa: memref<2x8x64xf32>, %pm: memref<2x8xf32>, %pl: memref<2x8xf32>, %o: memref<2x8x64xbf16>) {
+  multipole.select_clusters %r index(%c, %vc, %n, %off, %mem, %asg, %st) outs(%sel, %cb) {config = #cfg, level = 0 : i64} : memref<2x2x18xf32>, index(!mc0, !mc0, !mn0, !mo0, !mm0, !mm0, !ms0) outs memref<2x2x18xi8>, memref<2x2x1025xi32>
+  multipole.sparse_attention %q, %k, %v lens %lens index(%c, %vc, %n, %off, %mem, %asg, %st) selected %sel chunk_bases(%cb : memref<2x2x1025xi32>) outs(%sa, %sm, %sl) {config = #cfg} : memref<2x8x64xbf16>, memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32>, index(!mc0, !mc0, !mn0, !mo0, !mm0, !mm0, !ms0), memref<2x2x18xi8> outs memref<2x8x4x64xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>
+  multipole.merge %sa, %sm, %sl, %pa, %pm, %pl outs(%o) : memref<2x8x4x64xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x64xf32>, memref<2x8xf32>, memref<2x8xf32> outs memref<2x8x64xbf16>
+  return
+}
