@@ -1,0 +1,183 @@
+"""Synthetic long-context tasks for the small retrieval LM (models/train.py).
+
+Everything is drawn from numpy Generators seeded by the caller, so a seed gives the same
+tokens on any machine. Three tasks, each a stretch of "text" (words of a fixed random
+lexicon) with the information planted in it:
+
+- ``mqar`` (multi-query associative recall): ``PAIRS`` key-value pairs ``k v`` scattered
+  through the text; then ``QUERY`` and, for ``QUERIES`` of the keys in random order,
+  ``k v`` again: the model must say the value that followed the key in the context.
+- ``passkey``: ``PASS p1..p5`` planted at a random depth; the prompt ends with ``ASKPASS``
+  and the model must repeat ``p1..p5``.
+- ``chain`` (answers in the model's own output): the prompt is text then ``GEN``; the model
+  generates ``CHAIN`` pairs ``k_i v_i`` itself, the keys counting up (``KEY0 + i``) and the
+  values *sampled* (random: the information exists only in what it generated), then
+  ``END``. Then ``QUERY`` and keys of the first pairs: the model must recall the values it
+  generated more than 1K tokens earlier. In training the values are random tokens.
+
+Training sequences come with a per-position loss weight class (see ``W_*``): answers count
+fully, text and the chain's keys and values are weighted lower, and the random planted
+tokens (unpredictable) are not trained on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+
+VOCAB = 1024
+PAD, BOS, QUERY, PASS, ASKPASS, GEN, END = 0, 1, 2, 3, 4, 5, 6
+TEXT0, NTEXT = 16, 256          # distractor text tokens 16..271
+KEY0, NKEY = 272, 640           # keys 272..911
+VAL0, NVAL = 912, 112           # values 912..1023
+
+PAIRS, QUERIES = 32, 16         # mqar
+PASSLEN = 5                     # passkey
+CHAIN, CHAIN_QUERIES, CHAIN_EARLY = 600, 16, 64   # chain: pairs, queries, queried among the first
+
+# Loss classes of the positions of a training sequence (the class of the *target* token).
+W_NONE, W_TEXT, W_ANSWER, W_CHAIN_KEY, W_CHAIN_VAL = 0, 1, 2, 3, 4
+TASKS = ("mqar", "passkey", "chain")
+
+
+def text_lexicon(seed: int = 1234):
+    """The distractor text's lexicon: 512 "words" of 2 to 5 text tokens each (fixed for
+    the model: seed 1234). Text is a sequence of words drawn uniformly, so its tokens are
+    predictable inside a word from the tokens before them, as in a language."""
+    g = np.random.default_rng(seed)
+    lens = g.integers(2, 6, size=512)
+    flat = TEXT0 + g.integers(NTEXT, size=int(lens.sum()))
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    return flat, starts, lens
+
+
+_LEX, _LEX_START, _LEX_LEN = text_lexicon()
+
+
+def text(g: np.random.Generator, n: int) -> np.ndarray:
+    """n tokens of distractor text (words of the lexicon; the last one may be cut)."""
+    if n <= 0:
+        return np.empty(0, np.int64)
+    words = g.integers(len(_LEX_LEN), size=n // 2 + 8)
+    lens = _LEX_LEN[words]
+    while lens.sum() < n:                     # (never taken: words have >= 2 tokens)
+        words = np.concatenate([words, words]); lens = _LEX_LEN[words]
+    ends = np.cumsum(lens)
+    pos = np.arange(n)
+    w = np.searchsorted(ends, pos, side="right")
+    off = pos - (ends[w] - lens[w])
+    return _LEX[_LEX_START[words[w]] + off].astype(np.int64)
+
+
+@dataclass
+class Example:
+    """One task instance. ``prompt`` is what the model is given; ``answers`` lists, in
+    order, the spans the model must produce: (position in the full sequence, tokens).
+    For ``chain`` the pairs are generated, so the answers are known only after generation:
+    ``chain_query_pairs`` says which pair each query asks for."""
+    task: str
+    prompt: np.ndarray
+    tokens: np.ndarray                      # full training sequence (prompt + answers)
+    weights: np.ndarray                     # loss class of each target position (len-1)
+    queries: List[int] = field(default_factory=list)   # mqar / chain: query key tokens
+    answers: List[int] = field(default_factory=list)   # mqar: values; passkey: p1..p5
+    chain_query_pairs: List[int] = field(default_factory=list)
+
+
+def _scatter(g, filler: np.ndarray, items: List[np.ndarray]) -> (np.ndarray, List[int]):
+    """Inserts the items (token arrays) into the filler at random, non-overlapping
+    places, in the given order; returns the sequence and each item's start."""
+    cuts = np.sort(g.choice(len(filler) + 1, size=len(items), replace=True))
+    out, starts, prev = [], [], 0
+    pos = 0
+    for c, it in zip(cuts, items):
+        out.append(filler[prev:c]); pos += c - prev
+        starts.append(pos)
+        out.append(it); pos += len(it)
+        prev = c
+    out.append(filler[prev:])
+    return np.concatenate(out), starts
+
+
+def mqar(g, length: int) -> Example:
+    """MQAR of total length ``length`` (prompt + answers)."""
+    keys = KEY0 + g.choice(NKEY, PAIRS, replace=False)
+    vals = VAL0 + g.integers(NVAL, size=PAIRS)
+    qi = g.choice(PAIRS, QUERIES, replace=False)
+    tail = 1 + 2 * QUERIES
+    ntext = length - 1 - 2 * PAIRS - tail
+    assert ntext > 0, "mqar: length too short"
+    body, _ = _scatter(g, text(g, ntext), [np.array([k, v]) for k, v in zip(keys, vals)])
+    q = np.stack([keys[qi], vals[qi]], 1).reshape(-1)
+    tokens = np.concatenate([[BOS], body, [QUERY], q])
+    w = np.full(len(tokens) - 1, W_NONE, np.int8)
+    tgt = tokens[1:]
+    prev = tokens[:-1]
+    w[(tgt >= TEXT0) & (tgt < TEXT0 + NTEXT) & (prev >= TEXT0) & (prev < TEXT0 + NTEXT)] = W_TEXT
+    qstart = 1 + len(body) + 1              # first query key position
+    w[qstart + 2 * np.arange(QUERIES)] = W_ANSWER   # target = the value after each query key
+    prompt = tokens[:qstart + 1]            # up to and including the first query key
+    return Example("mqar", prompt, tokens, w, list(keys[qi]), list(vals[qi]))
+
+
+def passkey(g, length: int) -> Example:
+    key = VAL0 + g.choice(NVAL, PASSLEN, replace=False)
+    ntext = length - 1 - (1 + PASSLEN) - (1 + PASSLEN)
+    assert ntext > 0, "passkey: length too short"
+    body, _ = _scatter(g, text(g, ntext), [np.concatenate([[PASS], key])])
+    tokens = np.concatenate([[BOS], body, [ASKPASS], key])
+    w = np.full(len(tokens) - 1, W_NONE, np.int8)
+    tgt, prev = tokens[1:], tokens[:-1]
+    w[(tgt >= TEXT0) & (tgt < TEXT0 + NTEXT) & (prev >= TEXT0) & (prev < TEXT0 + NTEXT)] = W_TEXT
+    a = 1 + len(body)                       # ASKPASS position
+    w[a + np.arange(PASSLEN)] = W_ANSWER
+    return Example("passkey", tokens[:a + 1], tokens, w, [], list(key))
+
+
+def chain_tail_len() -> int:
+    """Tokens after the prompt of a chain example: pairs, END, QUERY, queries."""
+    return 2 * CHAIN + 1 + 1 + 2 * CHAIN_QUERIES
+
+
+def chain(g, length: int) -> Example:
+    """Chain example of total length ``length``; the prompt is BOS, text, GEN."""
+    ntext = length - 2 - chain_tail_len()
+    assert ntext > 0, "chain: length too short"
+    keys = KEY0 + np.arange(CHAIN)
+    vals = VAL0 + g.integers(NVAL, size=CHAIN)
+    # training queries anywhere in the chain, evaluation ones among the first pairs
+    qi = g.choice(CHAIN, CHAIN_QUERIES, replace=False)
+    pairs = np.stack([keys, vals], 1).reshape(-1)
+    q = np.stack([keys[qi], vals[qi]], 1).reshape(-1)
+    tokens = np.concatenate([[BOS], text(g, ntext), [GEN], pairs, [END, QUERY], q])
+    w = np.full(len(tokens) - 1, W_NONE, np.int8)
+    tgt, prev = tokens[1:], tokens[:-1]
+    w[(tgt >= TEXT0) & (tgt < TEXT0 + NTEXT) & (prev >= TEXT0) & (prev < TEXT0 + NTEXT)] = W_TEXT
+    gen = 1 + ntext                         # GEN position
+    w[gen + 2 * np.arange(CHAIN)] = W_CHAIN_KEY         # targets: keys (counting)
+    w[gen + 1 + 2 * np.arange(CHAIN)] = W_CHAIN_VAL     # targets: sampled values
+    w[gen + 2 * CHAIN] = W_CHAIN_KEY                    # END after the last value
+    qstart = gen + 2 * CHAIN + 3            # first query key position
+    w[qstart + 2 * np.arange(CHAIN_QUERIES)] = W_ANSWER
+    prompt = tokens[:gen + 1]
+    eval_qi = g.choice(CHAIN_EARLY, CHAIN_QUERIES, replace=False)
+    return Example("chain", prompt, tokens, w, list(keys[eval_qi]), [], list(eval_qi))
+
+
+MAKERS = {"mqar": mqar, "passkey": passkey, "chain": chain}
+
+
+def make(task: str, g, length: int) -> Example:
+    return MAKERS[task](g, length)
+
+
+def eval_examples(task: str, length: int, count: int, seed: int) -> List[Example]:
+    """Evaluation instances: prompt lengths ``length`` for mqar and passkey (the answers
+    follow), and a text prompt of ``length`` tokens for chain (the chain, the queries and
+    the answers follow it). Seeds are disjoint from training's (training uses seed < 2**31)."""
+    g = np.random.default_rng([seed, 2**31 + TASKS.index(task), length])
+    if task == "chain":
+        return [chain(g, length + chain_tail_len()) for _ in range(count)]
+    extra = {"mqar": 2 * QUERIES - 1, "passkey": PASSLEN}[task]
+    return [make(task, g, length + extra) for _ in range(count)]
