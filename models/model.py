@@ -40,9 +40,7 @@ class Config:
                  attention_bias=False, attention_dropout=0.0, use_sliding_window=False,
                  sliding_window=None, max_window_layers=self.num_hidden_layers,
                  initializer_range=0.02, torch_dtype="bfloat16", use_cache=True,
-                 bos_token_id=1, eos_token_id=6, pad_token_id=0,
-                 rope_scaling=None, rope_parameters={"rope_type": "default",
-                                                     "rope_theta": self.rope_theta})
+                 bos_token_id=1, eos_token_id=6, pad_token_id=0)
         return d
 
     @staticmethod
@@ -156,9 +154,9 @@ class Model(nn.Module):
     def logits(self, h):
         return self.model.norm(h) @ self.model.embed_tokens.weight.t()
 
-    def forward(self, tokens, return_kv: bool = False, logits: bool = True):
+    def forward(self, tokens, return_kv: bool = False, logits: bool = True, return_q: bool = False):
         """Training / prefill: tokens [B, T] -> logits [B, T, V] (and each layer's k, v;
-        ``logits=False``: only the k, v)."""
+        ``logits=False``: only the k, v; ``return_q``: (k, v, q) per layer)."""
         B, T = tokens.shape
         x = self.model.embed_tokens(tokens)
         pos = torch.arange(T, device=tokens.device)
@@ -168,7 +166,7 @@ class Model(nn.Module):
             a = layer.self_attn
             q, k, v = a.qkv(layer.input_layernorm(x), cos, sin)
             if return_kv:
-                kvs.append((k, v))
+                kvs.append((k, v, q) if return_q else (k, v))
             o = causal_attention(q, k, v).transpose(1, 2).reshape(B, T, -1)
             x = layer.ffn(x + a.o_proj(o))
         if not logits:
