@@ -28,9 +28,9 @@ decode step of the method. Methods:
 
 The sink, window and clustered region are the same for every sparse method (window of
 128..255 tokens, budget = fraction of the clustered length). Accuracy: mqar, the queried
-values (greedy); passkey, the whole key (greedy, exact match); chain, the model samples its
-own chain (temperature 1, one seeded generator per method) and is then asked for values it
-generated more than 1K tokens earlier (greedy). Attention error: relative L2 of each
+values (greedy); passkey, the whole key (greedy, exact match); chain, the model samples
+(temperature 1, one seeded generator per method) a key and 1200 tokens of text, and is
+then asked for the key it generated (greedy, exact match against what it generated). Attention error: relative L2 of each
 layer's attention output against float64 dense attention over the same q and cache, on
 every decode step of mqar/passkey and every ``--err-every``-th step of chain, averaged.
 """
@@ -318,34 +318,33 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
             want = np.array([e.answers for e in examples])
             acc = float((got == want).all(1).mean())
             extra["token_accuracy"] = float((got == want).mean())
-        else:  # chain
+        else:  # chain: the model samples PASS, a key and 1200 tokens, then is asked
             gen = torch.Generator(device=dev).manual_seed(seed)
-            logits = feed(first, measure=True)
+            logits = feed(first)
             toks = []
-            for j in range(2 * T.CHAIN):
+            for j in range(1 + T.PASSLEN + T.CHAIN_TEXT):
                 tok = torch.multinomial(logits.softmax(-1), 1, generator=gen)[:, 0]
                 toks.append(tok)
                 logits = feed(tok, measure=(j % args.err_every == 0))
-            chain = torch.stack(toks, 1).cpu().numpy()            # [B, 2*CHAIN]
+            chain = torch.stack(toks, 1).cpu().numpy()
             feed(torch.full((B,), T.END, device=dev), measure=False)
-            logits = feed(torch.full((B,), T.QUERY, device=dev), measure=False)
-            want = np.full((B, T.CHAIN_QUERIES), -1)
-            for b, e in enumerate(examples):
-                for j, key in enumerate(e.queries):
-                    at = np.nonzero(chain[b, :-1] == key)[0]
-                    if len(at):
-                        want[b, j] = chain[b, at[0] + 1]
-            got = np.zeros_like(want)
-            for j in range(T.CHAIN_QUERIES):
-                logits = feed(torch.tensor([e.queries[j] for e in examples], device=dev))
+            logits = feed(torch.full((B,), T.ASKPASS, device=dev))
+            outs = []
+            for j in range(T.PASSLEN):
                 ans = logits.argmax(-1)
-                got[:, j] = ans.cpu().numpy()
-                if j + 1 < T.CHAIN_QUERIES:
-                    feed(ans)
-            acc = float((got == want).mean())
-            keys = chain[:, 0::2]
-            extra["chain_well_formed"] = float((keys == T.KEY0 + np.arange(T.CHAIN)).all(1).mean())
-            extra["distinct_values"] = float(np.mean([len(set(r)) for r in chain[:, 1::2]]))
+                outs.append(ans)
+                if j + 1 < T.PASSLEN:
+                    logits = feed(ans)
+            got = torch.stack(outs, 1).cpu().numpy()
+            want = np.full((B, T.PASSLEN), -1)
+            for b in range(B):
+                at = np.nonzero(chain[b, :-T.PASSLEN] == T.PASS)[0]
+                if len(at):
+                    want[b] = chain[b, at[0] + 1:at[0] + 1 + T.PASSLEN]
+            acc = float((got == want).all(1).mean())
+            extra["token_accuracy"] = float((got == want).mean())
+            extra["generated_pass"] = float((chain[:, 0] == T.PASS).mean())
+            extra["distinct_key"] = float(np.mean([len(set(w)) == T.PASSLEN for w in want]))
     if DEV == "cuda":
         torch.cuda.synchronize()
     per, mean = meter.result()
@@ -424,7 +423,7 @@ def main():
     ap.add_argument("--count", type=int, default=64, help="examples per task and length (a multiple of the libraries' batch; default 64)")
     ap.add_argument("--chain-count", type=int, default=32, help="examples for chain (default 32)")
     ap.add_argument("--methods", default="all", help="'all' (default), 'oat' (defaults at 3 budgets, one knob at a time at 10%%), or a comma list")
-    ap.add_argument("--chain-methods", default="oat", help="methods for the chain task (default oat: it decodes 1234 steps)")
+    ap.add_argument("--chain-methods", default="oat", help="methods for the chain task (default oat: it decodes 1213 steps)")
     ap.add_argument("--err-every", type=int, default=16, help="measure the attention error every N chain steps (default 16)")
     ap.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
     ap.add_argument("--dump", metavar="FILE.npz", help="also save q/K/V of every layer (KV head 0) on a 4096-token mqar sequence")

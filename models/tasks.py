@@ -10,10 +10,10 @@ lexicon) with the information planted in it:
 - ``passkey``: ``PASS p1..p5`` planted at a random depth; the prompt ends with ``ASKPASS``
   and the model must repeat ``p1..p5``.
 - ``chain`` (answers in the model's own output): the prompt is text then ``GEN``; the model
-  generates ``CHAIN`` pairs ``k_i v_i`` itself, the keys counting up (``KEY0 + i``) and the
-  values *sampled* (random: the information exists only in what it generated), then
-  ``END``. Then ``QUERY`` and keys of the first pairs: the model must recall the values it
-  generated more than 1K tokens earlier. In training the values are random tokens.
+  then *samples* ``PASS p1..p5`` and ``CHAIN_TEXT`` tokens of text itself (the key exists
+  only in what it generated), the caller appends ``END ASKPASS``, and the model must
+  repeat the key it generated more than 1K tokens earlier. In training the key and the
+  text are random draws.
 
 Training sequences come with a per-position loss weight class (see ``W_*``): answers count
 fully, text and the chain's keys and values are weighted lower, and the random planted
@@ -32,9 +32,9 @@ TEXT0, NTEXT = 16, 256          # distractor text tokens 16..271
 KEY0, NKEY = 272, 640           # keys 272..911
 VAL0, NVAL = 912, 112           # values 912..1023
 
-PAIRS, QUERIES = 32, 16         # mqar
+PAIRS, QUERIES, MQAR_KEYS = 16, 16, 128   # mqar: pairs, queries, keys drawn from the first 128
 PASSLEN = 5                     # passkey
-CHAIN, CHAIN_QUERIES, CHAIN_EARLY = 600, 16, 64   # chain: pairs, queries, queried among the first
+CHAIN_TEXT = 1200               # chain: generated text between the generated key and the question
 
 # Loss classes of the positions of a training sequence (the class of the *target* token).
 W_NONE, W_TEXT, W_ANSWER, W_CHAIN_KEY, W_CHAIN_VAL = 0, 1, 2, 3, 4
@@ -73,16 +73,14 @@ def text(g: np.random.Generator, n: int) -> np.ndarray:
 @dataclass
 class Example:
     """One task instance. ``prompt`` is what the model is given; ``answers`` lists, in
-    order, the spans the model must produce: (position in the full sequence, tokens).
-    For ``chain`` the pairs are generated, so the answers are known only after generation:
-    ``chain_query_pairs`` says which pair each query asks for."""
+    order, the tokens the model must produce (for ``chain`` the training draw; in
+    evaluation the answer is what the model generated)."""
     task: str
     prompt: np.ndarray
     tokens: np.ndarray                      # full training sequence (prompt + answers)
     weights: np.ndarray                     # loss class of each target position (len-1)
     queries: List[int] = field(default_factory=list)   # mqar / chain: query key tokens
-    answers: List[int] = field(default_factory=list)   # mqar: values; passkey: p1..p5
-    chain_query_pairs: List[int] = field(default_factory=list)
+    answers: List[int] = field(default_factory=list)   # mqar: values; passkey, chain: p1..p5
 
 
 def _scatter(g, filler: np.ndarray, items: List[np.ndarray]) -> (np.ndarray, List[int]):
@@ -100,12 +98,13 @@ def _scatter(g, filler: np.ndarray, items: List[np.ndarray]) -> (np.ndarray, Lis
     return np.concatenate(out), starts
 
 
-def mqar(g, length: int) -> Example:
-    """MQAR of total length ``length`` (prompt + answers)."""
-    keys = KEY0 + g.choice(NKEY, PAIRS, replace=False)
+def mqar(g, length: int, queries: int = QUERIES) -> Example:
+    """MQAR of total length ``length`` (prompt + answers); training asks every pair
+    (``queries=PAIRS``), evaluation ``QUERIES`` of them."""
+    keys = KEY0 + g.choice(MQAR_KEYS, PAIRS, replace=False)
     vals = VAL0 + g.integers(NVAL, size=PAIRS)
-    qi = g.choice(PAIRS, QUERIES, replace=False)
-    tail = 1 + 2 * QUERIES
+    qi = g.choice(PAIRS, queries, replace=False)
+    tail = 1 + 2 * queries
     ntext = length - 1 - 2 * PAIRS - tail
     assert ntext > 0, "mqar: length too short"
     body, _ = _scatter(g, text(g, ntext), [np.array([k, v]) for k, v in zip(keys, vals)])
@@ -116,7 +115,7 @@ def mqar(g, length: int) -> Example:
     prev = tokens[:-1]
     w[(tgt >= TEXT0) & (tgt < TEXT0 + NTEXT) & (prev >= TEXT0) & (prev < TEXT0 + NTEXT)] = W_TEXT
     qstart = 1 + len(body) + 1              # first query key position
-    w[qstart + 2 * np.arange(QUERIES)] = W_ANSWER   # target = the value after each query key
+    w[qstart + 2 * np.arange(queries)] = W_ANSWER   # target = the value after each query key
     prompt = tokens[:qstart + 1]            # up to and including the first query key
     return Example("mqar", prompt, tokens, w, list(keys[qi]), list(vals[qi]))
 
@@ -136,39 +135,34 @@ def passkey(g, length: int) -> Example:
 
 
 def chain_tail_len() -> int:
-    """Tokens after the prompt of a chain example: pairs, END, QUERY, queries."""
-    return 2 * CHAIN + 1 + 1 + 2 * CHAIN_QUERIES
+    """Tokens after the prompt of a chain example: PASS, key, text, END, ASKPASS, key."""
+    return 1 + PASSLEN + CHAIN_TEXT + 2 + PASSLEN
 
 
 def chain(g, length: int) -> Example:
     """Chain example of total length ``length``; the prompt is BOS, text, GEN."""
     ntext = length - 2 - chain_tail_len()
     assert ntext > 0, "chain: length too short"
-    keys = KEY0 + np.arange(CHAIN)
-    vals = VAL0 + g.integers(NVAL, size=CHAIN)
-    # training queries anywhere in the chain, evaluation ones among the first pairs
-    qi = g.choice(CHAIN, CHAIN_QUERIES, replace=False)
-    pairs = np.stack([keys, vals], 1).reshape(-1)
-    q = np.stack([keys[qi], vals[qi]], 1).reshape(-1)
-    tokens = np.concatenate([[BOS], text(g, ntext), [GEN], pairs, [END, QUERY], q])
+    key = VAL0 + g.choice(NVAL, PASSLEN, replace=False)
+    tokens = np.concatenate([[BOS], text(g, ntext), [GEN, PASS], key, text(g, CHAIN_TEXT),
+                             [END, ASKPASS], key])
     w = np.full(len(tokens) - 1, W_NONE, np.int8)
     tgt, prev = tokens[1:], tokens[:-1]
     w[(tgt >= TEXT0) & (tgt < TEXT0 + NTEXT) & (prev >= TEXT0) & (prev < TEXT0 + NTEXT)] = W_TEXT
     gen = 1 + ntext                         # GEN position
-    w[gen + 2 * np.arange(CHAIN)] = W_CHAIN_KEY         # targets: keys (counting)
-    w[gen + 1 + 2 * np.arange(CHAIN)] = W_CHAIN_VAL     # targets: sampled values
-    w[gen + 2 * CHAIN] = W_CHAIN_KEY                    # END after the last value
-    qstart = gen + 2 * CHAIN + 3            # first query key position
-    w[qstart + 2 * np.arange(CHAIN_QUERIES)] = W_ANSWER
-    prompt = tokens[:gen + 1]
-    eval_qi = g.choice(CHAIN_EARLY, CHAIN_QUERIES, replace=False)
-    return Example("chain", prompt, tokens, w, list(keys[eval_qi]), [], list(eval_qi))
+    w[gen] = W_CHAIN_KEY                    # PASS after GEN
+    w[gen + 1 + np.arange(PASSLEN)] = W_CHAIN_VAL       # the sampled key
+    a = len(tokens) - 1 - PASSLEN           # ASKPASS position
+    w[a + np.arange(PASSLEN)] = W_ANSWER
+    return Example("chain", tokens[:gen + 1], tokens, w, [], list(key))
 
 
 MAKERS = {"mqar": mqar, "passkey": passkey, "chain": chain}
 
 
-def make(task: str, g, length: int) -> Example:
+def make(task: str, g, length: int, train: bool = False) -> Example:
+    if task == "mqar" and train:
+        return mqar(g, length, queries=PAIRS)
     return MAKERS[task](g, length)
 
 

@@ -6,9 +6,9 @@ models/tasks.py, on one GPU, in a fixed number of steps (about 7 minutes on an H
 
 Deterministic inputs: step s draws its batch from numpy's Generator seeded by
 (seed, s), and the initialisation from torch's seed; the GPU's reductions (attention
-backward) may still round differently between runs. Every step has the same number of
-tokens (``--tokens``); its sequence length follows a fixed schedule: short sequences
-first (the retrieval circuits form there), then lengths up to 34816 (the longest
+backward) may still round differently between runs. Each step's sequence length and
+token count follow a fixed schedule (``STAGES``): 256-512-token sequences first (the
+retrieval circuit forms there), then 1K-4K, then lengths up to 34816 (the longest
 evaluated context, 32K, plus the chain and its queries). ``--time-limit`` stops early (and
 says so) rather than run past the lease; the weights are saved at the end and every
 ``--save-every`` steps. After training it reports teacher-forced answer accuracy on fresh
@@ -31,27 +31,30 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tasks as T  # noqa: E402
 from model import Config, Model, save  # noqa: E402
 
-SHORT = (1024, 2048, 4096)
-LONG = (2048, 4096, 8192, 16384, 34816)
-LONG_P = (0.10, 0.15, 0.25, 0.25, 0.25)
+# Three stages (steps, lengths, tokens per step). Retrieval needs an induction circuit
+# (a previous-token head feeding a content-matching head); it forms quickly only where
+# answers are dense: 256-512-token sequences with every pair queried (a first run
+# that started at 1K tokens and 16 answers per sequence never formed it in 4000 steps:
+# bench/results/2026-12-01-h200-train-run1.log). Then the lengths grow to 34816.
+STAGES = (((256, 512), None, 32768), ((1024, 2048, 4096), None, 65536),
+          ((2048, 4096, 8192, 16384, 34816), (0.10, 0.15, 0.25, 0.25, 0.25), 131072))
 LOSS_W = {T.W_TEXT: 0.2, T.W_ANSWER: 1.0, T.W_CHAIN_KEY: 0.5, T.W_CHAIN_VAL: 0.1}
 
 
 def batch_for(step: int, args):
     g = np.random.default_rng([args.seed, step])
-    if step < args.short_steps:
-        L = int(g.choice(SHORT))
-    else:
-        L = int(g.choice(LONG, p=LONG_P))
-    n = max(1, args.tokens // L)
+    stage = 0 if step < args.stage_steps[0] else 1 if step < sum(args.stage_steps) else 2
+    lengths, p, tokens = STAGES[stage]
+    L = int(g.choice(lengths, p=p))
+    n = max(1, tokens // L)
     toks = np.empty((n, L), np.int64)
     w = np.empty((n, L - 1), np.int8)
     kinds = []
     for i in range(n):
         task = T.TASKS[g.integers(3)]
-        if task == "chain" and L < 2048:
+        if task == "chain" and L < 2048:   # the chain needs 1234 tokens
             task = T.TASKS[g.integers(2)]
-        e = T.make(task, g, L)
+        e = T.make(task, g, L, train=True)
         toks[i], w[i] = e.tokens, e.weights
         kinds.append(T.TASKS.index(task))
     return L, toks, w, np.array(kinds)
@@ -97,11 +100,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="directory for config.json and model.safetensors")
     ap.add_argument("--steps", type=int, default=4000, help="optimizer steps (default 4000)")
-    ap.add_argument("--short-steps", type=int, default=600, help="steps on short sequences first (default 600)")
-    ap.add_argument("--tokens", type=int, default=131072, help="tokens per step (default 131072)")
-    ap.add_argument("--lr", type=float, default=1.5e-3, help="peak learning rate (default 1.5e-3)")
+    ap.add_argument("--stage-steps", type=lambda x: tuple(int(v) for v in x.split(",")), default=(1200, 800),
+                    help="steps of the 256-512 and of the 1K-4K stages before the long one (default 1200,800)")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     ap.add_argument("--seed", type=int, default=0, help="seed of data and initialisation (default 0)")
-    ap.add_argument("--time-limit", type=float, default=500, help="stop after this many seconds of training (default 500)")
+    ap.add_argument("--time-limit", type=float, default=420, help="stop after this many seconds of training (default 420)")
     ap.add_argument("--save-every", type=int, default=1000, help="save the weights every N steps (default 1000)")
     ap.add_argument("--log-every", type=int, default=100, help="print progress every N steps (default 100)")
     ap.add_argument("--eval-count", type=int, default=8, help="examples per task and length in the final check (0 = skip)")
@@ -116,7 +119,7 @@ def main():
     model = Model(cfg).to(dev)
     nparam = sum(p.numel() for p in model.parameters())
     print(f"model: {nparam/1e6:.2f}M parameters, {json.dumps(cfg.__dict__)}", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1,
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01,
                             **({"fused": True} if dev == "cuda" else {}))
     warm = 100
 
