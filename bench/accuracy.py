@@ -14,7 +14,7 @@ from the same caches: each layer's attention of each decode step goes to the met
 (``attend``). The last prompt token is the first decode step, so every answer comes from a
 decode step of the method. Methods:
 
-- ``dense``: SDPA over the whole cache (what the model was trained with);
+- ``dense``: attention over the whole cache (f32 arithmetic on the bf16 cache);
 - ``mp:b<budget%>:r<replacement 1/0>:w<windowed RoPE 1/0>:l<levels>``: the compiled
   multipole step, index built at prefill by the library's build entry point and updated by
   its update entry point whenever 128 tokens have arrived (the generation loop of
@@ -99,12 +99,10 @@ class Dense:
         pass
 
     def __call__(self, i, q, kc, vc, lens, n):
-        F = self.t.nn.functional
-        if DEV != "cuda":
-            mask = self.t.ones(kc.shape[0], kc.shape[1], n, dtype=self.t.bool)
-            return masked_attention(self.t, q, kc, vc, n, mask)
-        return F.scaled_dot_product_attention(q[:, :, None], kc[:, :, :n], vc[:, :, :n],
-                                              enable_gqa=True)[:, :, 0]
+        # f32 attention over the whole cache (torch's SDPA took 50 ms a step here for a
+        # one-token query with GQA: run 3, bench/results/2026-12-01-h200-accuracy-run3.txt)
+        mask = self.t.ones(kc.shape[0], kc.shape[1], n, dtype=self.t.bool, device=kc.device)
+        return masked_attention(self.t, q, kc, vc, n, mask)
 
 
 def masked_attention(torch, q, kc, vc, n, mask):
@@ -385,7 +383,7 @@ def dump_attention(torch, model, path, total=4096, seed=99):
     with torch.no_grad():
         kvs = model(toks, return_kv=True, logits=False, return_q=True)
     G = model.c.num_attention_heads // model.c.num_key_value_heads
-    bits = lambda t: t.contiguous().view(torch.int16).cpu().numpy().view(np.uint16)
+    bits = lambda t: t.to(torch.bfloat16).contiguous().view(torch.int16).cpu().numpy().view(np.uint16)
     out = {"tokens": e.tokens.astype(np.int32), "query_positions": qpos.astype(np.int32),
            "answers": np.array(e.answers, np.int32)}
     for i, (k, v, q) in enumerate(kvs):
@@ -492,14 +490,17 @@ def main():
                         impl = Quest(torch, kv["b"])
                     else:
                         key = (kv["w"], kv["l"])
-                        impl = Multipole(torch, lib(kv["b"], kv["r"], kv["w"], kv["l"]),
-                                         lib(10, 1, kv["w"], kv["l"]))
+                        builder = lib(10, 1, kv["w"], kv["l"])
+                        impl = Multipole(torch, lib(kv["b"], kv["r"], kv["w"], kv["l"]), builder)
                         if key not in built:
+                            # a pristine index per layout, never decoded with: every method
+                            # starts from a copy (updates write the index in place)
                             t0 = time.perf_counter()
-                            impl.reset(caches, n0)
+                            base = Multipole(torch, builder, builder)
+                            base.reset(caches, n0)
                             if DEV == "cuda":
                                 torch.cuda.synchronize()
-                            built[key] = impl
+                            built[key] = base
                             print(f"  index w{kv['w']} l{kv['l']} built in "
                                   f"{time.perf_counter() - t0:.2f}s", flush=True)
                         impl.clone_from(built[key])

@@ -207,12 +207,37 @@ def save(model: Model, directory: str):
     json.dump(model.c.hf_dict(), open(os.path.join(directory, "config.json"), "w"), indent=2)
 
 
+def read_safetensors(path: str) -> dict:
+    """The tensors of a .safetensors file (8-byte little-endian header size, JSON header,
+    raw little-endian data): for machines without the safetensors package (this
+    project's CPU machine has Debian's torch but not safetensors)."""
+    import struct
+    dt = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32}
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        if meta["dtype"] not in dt:
+            raise RuntimeError(f"{path}: tensor {name} has unsupported dtype {meta['dtype']}")
+        a, b = meta["data_offsets"]
+        buf = bytearray(raw[8 + n + a:8 + n + b])
+        out[name] = torch.frombuffer(buf, dtype=dt[meta["dtype"]]).reshape(meta["shape"]).clone()
+    return out
+
+
 def load(directory: str, device="cuda", dtype=torch.bfloat16) -> Model:
     import os
-    from safetensors.torch import load_file
     c = Config.load(os.path.join(directory, "config.json"))
     m = Model(c)
-    sd = load_file(os.path.join(directory, "model.safetensors"))
+    path = os.path.join(directory, "model.safetensors")
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        load_file = read_safetensors
+    sd = load_file(path)
     missing, unexpected = m.load_state_dict(sd, strict=False)
     if unexpected or [k for k in missing if k != "lm_head.weight"]:
         raise RuntimeError(f"weights do not match the model: missing {missing}, "
