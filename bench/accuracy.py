@@ -414,7 +414,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/qwen3-retrieval", help="model directory (default models/qwen3-retrieval)")
     ap.add_argument("--libs", default="bench/acclibs", help="compiled multipole libraries (default bench/acclibs)")
-    ap.add_argument("--out", help="directory for one JSON per cell and the table")
+    ap.add_argument("--out", help="directory for cells.jsonl (one line per cell) and the table")
     ap.add_argument("--table", metavar="DIR", help="print the table of the cells saved in DIR and exit")
     ap.add_argument("--tasks", default="mqar,passkey,chain", help="tasks (default mqar,passkey,chain)")
     ap.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="prompt lengths (default 8192,16384,32768)")
@@ -507,8 +507,8 @@ def main():
                     cell = run_cell(torch, model, task, L, ex, caches, n0, m, impl, args,
                                     seed=args.seed * 1000 + part)
                     cell["part"] = part
-                    fn = os.path.join(args.out, f"{task}_{L}_{part}_{m.replace(':', '_')}.json")
-                    json.dump(cell, open(fn, "w"), indent=1)
+                    with open(os.path.join(args.out, "cells.jsonl"), "a") as f:  # one file:
+                        f.write(json.dumps(cell) + "\n")  # the device returns a limited count
                     print(f"{task}@{L} part {part} {m}: accuracy {cell['accuracy']:.3f} "
                           f"attn error {cell['attn_error']:.3e} ({cell['seconds']:.1f}s)", flush=True)
                 del caches, built
@@ -518,7 +518,10 @@ def main():
 
 def table(d):
     """One row per method; per task and length: accuracy (and mean attention error)."""
-    cells = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, "*.json")))]
+    cells = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, "*.json")))]  # run 3
+    path = os.path.join(d, "cells.jsonl")
+    if os.path.exists(path):
+        cells += [json.loads(line) for line in open(path) if line.strip()]
     agg = {}
     for c in cells:
         a = agg.setdefault((c["method"], c["task"], c["length"]), [0, 0, 0.0, 0])
