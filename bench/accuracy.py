@@ -289,6 +289,16 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
         state["step"] += 1
         return logits.float()
 
+    def recite(logits):
+        """Greedy decoding of a passkey's PASSLEN tokens from the logits after the question."""
+        outs = []
+        for j in range(T.PASSLEN):
+            ans = logits.argmax(-1)
+            outs.append(ans)
+            if j + 1 < T.PASSLEN:
+                logits = feed(ans)
+        return torch.stack(outs, 1).cpu().numpy()
+
     first = torch.tensor([int(e.prompt[-1]) for e in examples], device=dev)
     t0 = time.perf_counter()
     extra = {}
@@ -305,14 +315,7 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
                     logits = feed(torch.tensor([e.queries[j + 1] for e in examples], device=dev))
             acc = hits / tot
         elif task == "passkey":
-            logits = feed(first)
-            outs = []
-            for j in range(T.PASSLEN):
-                ans = logits.argmax(-1)
-                outs.append(ans)
-                if j + 1 < T.PASSLEN:
-                    logits = feed(ans)
-            got = torch.stack(outs, 1).cpu().numpy()
+            got = recite(feed(first))
             want = np.array([e.answers for e in examples])
             acc = float((got == want).all(1).mean())
             extra["token_accuracy"] = float((got == want).mean())
@@ -326,14 +329,7 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
                 logits = feed(tok, measure=(j % args.err_every == 0))
             chain = torch.stack(toks, 1).cpu().numpy()
             feed(torch.full((B,), T.END, device=dev), measure=False)
-            logits = feed(torch.full((B,), T.ASKPASS, device=dev))
-            outs = []
-            for j in range(T.PASSLEN):
-                ans = logits.argmax(-1)
-                outs.append(ans)
-                if j + 1 < T.PASSLEN:
-                    logits = feed(ans)
-            got = torch.stack(outs, 1).cpu().numpy()
+            got = recite(feed(torch.full((B,), T.ASKPASS, device=dev)))
             want = np.full((B, T.PASSLEN), -1)
             for b in range(B):
                 at = np.nonzero(chain[b, :-T.PASSLEN] == T.PASS)[0]
