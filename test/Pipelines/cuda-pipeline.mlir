@@ -11,4 +11,4 @@
 // FORMAT: error: multipole-cuda-pipeline: format must be 'bin' (cubin) or 'isa' (PTX), got 'elf'
 // EMPTY: option 'splits' of multipole-gpu-plan has an empty value
 // HELP: --multipole-cuda-pipeline
-// HELP: --chip=<string> {{.*}}(default: sm_90a)
+// HELP: --chip=<string> {{.*}}(default sm_90a)

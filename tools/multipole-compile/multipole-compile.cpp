@@ -31,47 +31,53 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output shared library"),
 static cl::opt<std::string>
     target("target",
            cl::desc("Code generation target: cpu, or cuda (NVIDIA GPUs; the "
-                    "library then takes device pointers)"),
+                    "library then takes device pointers) (default cpu)"),
            cl::init("cpu"), cl::cat(cat));
 static cl::opt<std::string> chip("chip",
-                                 cl::desc("CUDA: GPU architecture (sm_90a "
-                                          "for H100/H200)"),
+                                 cl::desc("CUDA: GPU architecture (default "
+                                          "sm_90a: H100/H200)"),
                                  cl::init("sm_90a"), cl::cat(cat));
 static cl::opt<std::string> gpuOptions(
     "gpu-options",
     cl::desc("CUDA: options of --convert-multipole-to-gpu, e.g. "
-             "\"splits=64 threads=128\""),
+             "\"splits=64 threads=128\" (default empty: the pass's own "
+             "defaults)"),
     cl::init(""), cl::cat(cat));
-static cl::opt<bool> ptx("ptx",
-                         cl::desc("CUDA: embed PTX rather than a cubin (the "
-                                  "default when ptxas is missing)"),
-                         cl::init(false), cl::cat(cat));
+static cl::opt<bool>
+    ptx("ptx",
+        cl::desc("CUDA: embed PTX rather than a cubin (default "
+                 "false: a cubin, or PTX when ptxas is missing)"),
+        cl::init(false), cl::cat(cat));
 static cl::opt<bool> dense("dense",
                            cl::desc("Do not rewrite to multipole form: compile "
-                                    "dense decode attention (a baseline)"),
+                                    "dense decode attention, a baseline "
+                                    "(default false)"),
                            cl::init(false), cl::cat(cat));
 static cl::opt<bool> noDetect("no-detect",
                               cl::desc("Skip detection of linalg decode "
-                                       "attention"),
+                                       "attention (default false)"),
                               cl::init(false), cl::cat(cat));
 static cl::opt<std::string> rewriteOptions(
     "rewrite-options",
     cl::desc("Options of --multipole-rewrite, e.g. "
              "\"budget-fraction=0.1 sink=16 interval=128\" (see "
-             "multipole-opt --help)"),
+             "multipole-opt --help) (default empty: the pass's own defaults)"),
     cl::init(""), cl::cat(cat));
-static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimisation level"),
-                                  cl::init(2), cl::Prefix, cl::cat(cat));
+static cl::opt<unsigned>
+    optLevel("O", cl::desc("LLVM optimisation level (default 2)"), cl::init(2),
+             cl::Prefix, cl::cat(cat));
 static cl::opt<std::string>
     cpu("cpu",
-        cl::desc("Target CPU of the object code (default x86-64, portable; "
-                 "'native' for this host)"),
+        cl::desc("Target CPU of the object code, 'native' for this host "
+                 "(default x86-64: portable)"),
         cl::init("x86-64"), cl::cat(cat));
-static cl::opt<bool> verbose("v", cl::desc("Print each stage and its time"),
-                             cl::init(false), cl::cat(cat));
-static cl::opt<bool> keep("keep-intermediates",
-                          cl::desc("Write OUT.so.llvm.mlir and OUT.so.ll"),
-                          cl::init(false), cl::cat(cat));
+static cl::opt<bool>
+    verbose("v", cl::desc("Print each stage and its time (default false)"),
+            cl::init(false), cl::cat(cat));
+static cl::opt<bool>
+    keep("keep-intermediates",
+         cl::desc("Write OUT.so.llvm.mlir and OUT.so.ll (default false)"),
+         cl::init(false), cl::cat(cat));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);

@@ -66,50 +66,63 @@ static cl::opt<std::string> libPath(cl::Positional, cl::desc("<library.so>"),
                                     cl::Required, cl::cat(cat));
 static cl::opt<std::string> entryName(
     "entry",
-    cl::desc("Entry point to run (default: the decode step, or the only "
-             "function)"),
+    cl::desc("Entry point to run (default empty: the decode step, or the "
+             "only function)"),
     cl::cat(cat));
 static cl::opt<bool> listOnly("list",
                               cl::desc("Print the manifest's entry points "
-                                       "and exit"),
+                                       "and exit (default false)"),
                               cl::cat(cat));
 static cl::opt<std::string> dataKind(
     "data",
     cl::desc("Synthetic data: random | clustered (keys around 32 centres, "
              "query aimed at one) | heavy (random + 8 heavy-hitter tokens per "
-             "head) | sink (random + a strong attention sink at token 0)"),
+             "head) | sink (random + a strong attention sink at token 0) "
+             "(default clustered)"),
     cl::init("clustered"), cl::cat(cat));
-static cl::opt<unsigned> seed("seed", cl::desc("Seed of the synthetic data"),
-                              cl::init(0), cl::cat(cat));
-static cl::opt<std::string> qFile("q", cl::desc("Query from an .npy file"),
+static cl::opt<unsigned>
+    seed("seed", cl::desc("Seed of the synthetic data (default 0)"),
+         cl::init(0), cl::cat(cat));
+static cl::opt<std::string> qFile("q",
+                                  cl::desc("Query from an .npy file (default "
+                                           "empty: synthetic, see --data)"),
                                   cl::cat(cat));
-static cl::opt<std::string> kFile("k", cl::desc("Key cache from an .npy file"),
+static cl::opt<std::string> kFile("k",
+                                  cl::desc("Key cache from an .npy file "
+                                           "(default empty: synthetic)"),
                                   cl::cat(cat));
-static cl::opt<std::string> vFile("v", cl::desc("Value cache from an .npy file"),
+static cl::opt<std::string> vFile("v",
+                                  cl::desc("Value cache from an .npy file "
+                                           "(default empty: synthetic)"),
                                   cl::cat(cat));
 static cl::opt<std::string>
     lensOpt("lens",
             cl::desc("Sequence lengths: one number for all, or a comma list "
-                     "(default: the cache capacity N)"),
+                     "(default empty: the cache capacity N)"),
             cl::cat(cat));
 static cl::opt<unsigned> repeat("repeat",
-                                cl::desc("Timed runs of the step (median)"),
+                                cl::desc("Timed runs of the step, the median "
+                                         "is reported (default 3)"),
                                 cl::init(3), cl::cat(cat));
 static cl::opt<unsigned> updates(
     "updates",
     cl::desc("After the first step: grow every length by --grow tokens, call "
-             "the update entry point and run the step again, this many times"),
+             "the update entry point and run the step again, this many times "
+             "(default 0)"),
     cl::init(0), cl::cat(cat));
-static cl::opt<unsigned> grow("grow", cl::desc("Tokens added per update"),
+static cl::opt<unsigned> grow("grow",
+                              cl::desc("Tokens added per update (default 128)"),
                               cl::init(128), cl::cat(cat));
 static cl::opt<bool> checkIndex(
     "check-index",
-    cl::desc("Check the cluster index after build and each update: counts sum "
-             "to the clustered length, centroids are member means"),
+    cl::desc(
+        "Check the cluster index after build and each update: counts sum "
+        "to the clustered length, centroids are member means (default false)"),
     cl::init(false), cl::cat(cat));
 static cl::opt<double> maxRelError(
     "max-rel-error",
-    cl::desc("Exit with status 2 if a relative error exceeds this bound"),
+    cl::desc("Exit with status 2 if a relative error exceeds this bound "
+             "(default -1: no bound)"),
     cl::init(-1.0), cl::cat(cat));
 
 namespace {

@@ -30,28 +30,30 @@ def ConvertMultipoleToLoops : Pass<"convert-multipole-to-loops", "ModuleOp"> {
 // multipole-gpu-plan, which sizes the split partials it plans, takes the same.
 defvar MultipoleGPUOptions = [
     Option<"splits", "splits", "int64_t", "0",
-           "CTAs per (sequence, KV head) for the attention kernels; 0 = "
-           "from the shape (about 4 CTAs per SM in all)">,
+           "CTAs per (sequence, KV head) for the attention kernels (default "
+           "0: from the shape, about 4 CTAs per SM in all)">,
     Option<"threads", "threads", "int64_t", "128",
-           "Threads per CTA of the attention kernels (a multiple of 32)">,
+           "Threads per CTA of the attention kernels, a multiple of 32 "
+           "(default 128)">,
     Option<"numSMs", "num-sms", "int64_t", "132",
-           "Multiprocessors of the target GPU (H100/H200: 132)">,
+           "Multiprocessors of the target GPU (default 132: H100/H200)">,
     Option<"scoreSplits", "score-splits", "int64_t", "0",
-           "CTAs per (sequence, KV head) of the centroid-logits kernel; 0 = "
-           "one wave at its occupancy">,
+           "CTAs per (sequence, KV head) of the centroid-logits kernel "
+           "(default 0: one wave at its occupancy)">,
     Option<"approxSplits", "approx-splits", "int64_t", "0",
-           "CTAs per (sequence, KV head) of the centroid approximation; 0 = "
-           "one wave at its occupancy">,
+           "CTAs per (sequence, KV head) of the centroid approximation "
+           "(default 0: one wave at its occupancy)">,
     Option<"scoreLaneFloats", "score-lane-floats", "int64_t", "0",
            "Floats of a centroid row each lane of the logits kernel loads "
-           "(4, 8 or 16; 0 = 8, or 4 with windowed RoPE)">,
+           "(4, 8 or 16) (default 0: 8, or 4 with windowed RoPE)">,
     Option<"approxLaneFloats", "approx-lane-floats", "int64_t", "0",
            "Floats of a value-centroid row each lane of the approximation "
-           "loads (4, 8 or 16; 0 = 16 at 64+ (sequence, head) pairs, else 8)">,
+           "loads (4, 8 or 16) (default 0: 16 at 64+ (sequence, head) pairs, "
+           "else 8)">,
     Option<"mma", "mma", "bool", "true",
            "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
            "where it applies (bf16, head dim 64 or 128, up to 8 query heads "
-           "per KV head); false keeps the CUDA-core kernels">
+           "per KV head); false keeps the CUDA-core kernels (default true)">
 ];
 
 def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {
@@ -106,7 +108,8 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
     `multipole-cuda-pipeline` runs all three.
   }];
   // Every dialect the kernel builders create ops of (nvgpu: cp.async and
-  // ldmatrix; NVVM: mma.sync, ballots).
+  // ldmatrix; NVVM: mma.sync, ballots; LLVM: the extractvalues of the
+  // mma.sync result struct).
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
@@ -114,7 +117,8 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::nvgpu::NVGPUDialect",
-                           "::mlir::NVVM::NVVMDialect"];
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
   let options = MultipoleGPUOptions;
 }
 

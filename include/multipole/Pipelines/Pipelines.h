@@ -21,23 +21,27 @@ LogicalResult buildCPUPipeline(OpPassManager &pm, llvm::raw_ostream &errs);
 /// Options of `multipole-cuda-pipeline` (and of multipole-compile
 /// --target=cuda).
 struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
-  Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("GPU architecture of the cubin (default: sm_90a)"),
-                           llvm::cl::init("sm_90a")};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("GPU architecture of the cubin (default sm_90a)"),
+      llvm::cl::init("sm_90a")};
   Option<std::string> format{
       *this, "format",
-      llvm::cl::desc("what the module embeds: 'bin' (a cubin, needs ptxas) "
-                     "or 'isa' (PTX text, compiled by the driver at load); default: bin"),
+      llvm::cl::desc(
+          "what the module embeds: 'bin' (a cubin, needs ptxas) "
+          "or 'isa' (PTX text, compiled by the driver at load) (default bin)"),
       llvm::cl::init("bin")};
   Option<std::string> gpuOptions{
       *this, "gpu-options",
-      llvm::cl::desc("options of convert-multipole-to-gpu, e.g. "
-                     "\"splits=64 mma=false\" (default: none, every knob from the shape)"),
+      llvm::cl::desc(
+          "options of convert-multipole-to-gpu, e.g. "
+          "\"splits=64 mma=false\" (default empty: the pass's own defaults)"),
       llvm::cl::init("")};
   Option<bool> toNVVM{
       *this, "to-nvvm",
-      llvm::cl::desc("lower the kernels to NVVM and a binary; false stops "
-                     "after convert-multipole-to-gpu (to read the GPU IR); default: true"),
+      llvm::cl::desc(
+          "lower the kernels to NVVM and a binary; false stops "
+          "after convert-multipole-to-gpu (to read the GPU IR) (default true)"),
       llvm::cl::init(true)};
 };
 

@@ -63,36 +63,44 @@ def MultipoleRewrite : Pass<"multipole-rewrite", "ModuleOp"> {
                            "::mlir::func::FuncDialect"];
   let options = [
     Option<"fraction", "fraction", "double", "0.0625",
-           "Level-0 clusters per clustered token, in (0, 1)">,
+           "Level-0 clusters per clustered token, in (0, 1) (default 0.0625)">,
     Option<"budgetTokens", "budget-tokens", "int64_t", "-1",
            "Level-0 budget in tokens per (sequence, KV head); overrides "
-           "budget-fraction when >= 0">,
+           "budget-fraction when >= 0 (default -1: use budget-fraction)">,
     Option<"budgetFraction", "budget-fraction", "double", "0.1",
-           "Level-0 budget as a fraction of the clustered length, in [0, 1)">,
+           "Level-0 budget as a fraction of the clustered length, in [0, 1) "
+           "(default 0.1)">,
     Option<"coarseFraction", "coarse-fraction", "double", "0.0",
            "Add a coarse level with this many clusters per fine cluster, in "
-           "(0, 1); 0 = one level">,
+           "(0, 1) (default 0: one level)">,
     Option<"coarseBudgetTokens", "coarse-budget-tokens", "int64_t", "-1",
-           "Coarse-level budget in tokens (overrides coarse-budget-fraction)">,
+           "Coarse-level budget in tokens; overrides coarse-budget-fraction "
+           "when >= 0 (default -1: use coarse-budget-fraction)">,
     Option<"coarseBudgetFraction", "coarse-budget-fraction", "double", "0.25",
-           "Coarse-level budget as a fraction of the clustered length">,
-    Option<"sink", "sink", "int64_t", "16", "Always-exact prefix (tokens)">,
+           "Coarse-level budget as a fraction of the clustered length "
+           "(default 0.25)">,
+    Option<"sink", "sink", "int64_t", "16",
+           "Always-exact prefix in tokens (default 16)">,
     Option<"interval", "interval", "int64_t", "128",
-           "Recluster interval I: the window holds I..2I-1 tokens">,
-    Option<"blockSize", "block-size", "int64_t", "8192", "k-means block size">,
+           "Recluster interval I: the window holds I..2I-1 tokens "
+           "(default 128)">,
+    Option<"blockSize", "block-size", "int64_t", "8192",
+           "k-means block size (default 8192)">,
     Option<"buildIters", "build-iters", "int64_t", "10",
-           "Lloyd iterations when building the index">,
+           "Lloyd iterations when building the index (default 10)">,
     Option<"updateIters", "update-iters", "int64_t", "3",
-           "Lloyd passes over the last block at each update">,
+           "Lloyd passes over the last block at each update (default 3)">,
     Option<"scorePosition", "score-position", "int64_t", "2048",
-           "Position at which the query is rotated for scoring (windowed RoPE)">,
+           "Position at which the query is rotated for scoring (windowed "
+           "RoPE) (default 2048)">,
     Option<"ropeTheta", "rope-theta", "double", "0.0",
-           "RoPE base of the cached keys; 0 = the keys carry no rotation">,
+           "RoPE base of the cached keys (default 0: the keys carry no "
+           "rotation)">,
     Option<"replacement", "replacement", "bool", "true",
-           "Approximate unselected clusters by their centroids">,
+           "Approximate unselected clusters by their centroids (default true)">,
     Option<"entryPoints", "entry-points", "bool", "true",
            "Run multipole-entry-points afterwards (build/update entry points "
-           "and role tags)">
+           "and role tags) (default true)">
   ];
 }
 
