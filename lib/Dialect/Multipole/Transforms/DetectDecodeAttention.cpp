@@ -11,9 +11,11 @@
 // where
 //   - the two contractions are any linalg structured op (linalg.matmul,
 //     linalg.batch_matmul with or without indexing_maps, so also the
-//     transpose-B specialization, linalg.generic) whose payload is
-//     `out + a * b` (modulo float casts), whose maps are projected
-//     permutations and whose init is zero-filled;
+//     transpose-B specialization, linalg.generic) that upstream takes for a
+//     contraction (linalg::isaContractionOpInterface; the roles of the loops
+//     come from linalg::inferContractionDims), whose payload is `out + a * b`
+//     modulo float casts only, whose reduced loops are all contracted, whose
+//     parallel loops all index the result and whose init is zero-filled;
 //   - the softmax is `linalg.softmax`, or the decomposition
 //     `e = exp(x - max_N(x))`, `p = e / sum_N(e)` (or `e * (1 / sum_N(e))`)
 //     in linalg ops, with the max initialized to -inf (or the lowest finite
@@ -79,6 +81,7 @@
 
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -435,25 +438,11 @@ bool isMaxIdentity(Value v) {
          c->bitwiseIsEqual(APFloat::getLargest(c->getSemantics(), true));
 }
 
-/// `out[...] = init + sum over the reduction loops of in0 * in1`, with a zero
-/// init, projected-permutation maps, every reduction loop indexing both inputs
-/// and every parallel loop indexing the result.
-bool isContraction(LinalgOp op) {
-  if (!isStructured(op) || op.getNumDpsInputs() != 2 ||
-      op.getNumReductionLoops() == 0)
-    return false;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (!llvm::all_of(maps, [](AffineMap m) {
-        return m.isProjectedPermutation(/*allowZeroInResults=*/false);
-      }))
-    return false;
-  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
-    bool red = iters[d] == utils::IteratorType::reduction;
-    if (red != !maps[2].isFunctionOfDim(d) ||
-        (red && (!maps[0].isFunctionOfDim(d) || !maps[1].isFunctionOfDim(d))))
-      return false;
-  }
+/// The payload is `init + in0 * in1`, with only float conversions in between
+/// and the add and mul in the payload itself. Stricter than upstream's
+/// contraction body check, which looks through any unary op (a negation, an
+/// exp) and accepts integer and complex fields.
+bool isMulAddPayload(LinalgOp op) {
   auto add = skipCasts(yieldedValue(op)).getDefiningOp<arith::AddFOp>();
   if (!add || add->getBlock() != op.getBlock())
     return false;
@@ -464,10 +453,36 @@ bool isContraction(LinalgOp op) {
   if (!mul)
     return false;
   OpOperand *a = inputOf(op, mul.getLhs()), *b = inputOf(op, mul.getRhs());
-  if (!a || !b || a == b)
-    return false;
-  return isZeroTensor(op.getDpsInitOperand(0)->get());
+  return a && b && a != b;
 }
+
+/// The loops of `out[...] = init + sum over the reduction loops of in0 * in1`
+/// with a zero init, by role (upstream's inferContractionDims: batch loops
+/// index both inputs and the result, m only input 0 and the result, n only
+/// input 1 and the result, k both inputs and not the result). The op must be
+/// a contraction in upstream's sense (two inputs, a reduction loop, maps that
+/// are projected permutations), every reduction loop a k loop and every
+/// parallel loop index the result; the payload is checked by isMulAddPayload.
+std::optional<linalg::ContractionDimensions> contractionDims(LinalgOp op) {
+  if (!isStructured(op) || !linalg::isaContractionOpInterface(op) ||
+      !isMulAddPayload(op) || !isZeroTensor(op.getDpsInitOperand(0)->get()))
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return std::nullopt;
+  // The result map is a projected permutation: it indexes exactly the
+  // parallel loops when it has as many results and no k loop.
+  AffineMap out = initMap(op);
+  if (dims->k.size() != op.getNumReductionLoops() ||
+      out.getNumResults() != op.getNumParallelLoops() ||
+      llvm::any_of(dims->k,
+                   [&](unsigned d) { return out.isFunctionOfDim(d); }))
+    return std::nullopt;
+  return *dims;
+}
+
+bool isContraction(LinalgOp op) { return contractionDims(op).has_value(); }
 
 /// `max(in, out)` as arith.maximumf / maxnumf, or a compare and select.
 bool isMaxPayload(LinalgOp op, Value v) {
@@ -1028,19 +1043,21 @@ LogicalResult Matcher::matchPV(Operands &ops, Point &p) {
   SmallVector<AtomList> pvLoops = loopAtoms(pv, resultLayout);
   AffineMap pMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(pIdx));
   AffineMap vMap = pv.getMatchingIndexingMap(pv.getDpsInputOperand(1 - pIdx));
-  SmallVector<utils::IteratorType> pvIters = pv.getIteratorTypesArray();
+  linalg::ContractionDimensions dims = *contractionDims(pv); // a candidate
+  // Loops in V and the result only: m when V is input 0, else n.
+  ArrayRef<unsigned> vOnly = pIdx == 0 ? dims.n : dims.m;
   for (unsigned d = 0, e = pv.getNumLoops(); d < e; ++d) {
     if (pvLoops[d].empty())
       continue;
-    if (pvIters[d] == utils::IteratorType::reduction)
+    if (llvm::is_contained(dims.k, d))
       n.append(pvLoops[d]);
-    else if (!vMap.isFunctionOfDim(d))
+    else if (llvm::is_contained(dims.batch, d))
+      ops.h.append(pvLoops[d]);
+    else if (llvm::is_contained(vOnly, d))
+      ops.dv.append(pvLoops[d]);
+    else // in P only, or only in the result
       return fail("the probabilities have an axis the values do not have "
                   "(more than one query token, or GQA without broadcast)");
-    else if (pMap.isFunctionOfDim(d))
-      ops.h.append(pvLoops[d]);
-    else
-      ops.dv.append(pvLoops[d]);
   }
   p = Point{pv.getDpsInputOperand(pIdx)->get(), operandLayout(pMap, pvLoops)};
   ops.v = Point{pv.getDpsInputOperand(1 - pIdx)->get(),
@@ -1060,10 +1077,8 @@ LogicalResult Matcher::matchQK(Operands &ops, Point p) {
     return fail("the scores are not indexed by exactly the heads and keys "
                 "of the output");
   SmallVector<AtomList> qkLoops = loopAtoms(qk, s.layout);
-  SmallVector<utils::IteratorType> qkIters = qk.getIteratorTypesArray();
-  for (unsigned l = 0, e = qk.getNumLoops(); l < e; ++l)
-    if (qkIters[l] == utils::IteratorType::reduction)
-      ops.d.append(qkLoops[l]);
+  for (unsigned l : contractionDims(qk)->k) // the reduction loops, sorted
+    ops.d.append(qkLoops[l]);
   Layout in0 = operandLayout(
       qk.getMatchingIndexingMap(qk.getDpsInputOperand(0)), qkLoops);
   Layout in1 = operandLayout(
