@@ -1077,7 +1077,10 @@ LogicalResult Matcher::matchQK(Operands &ops, Point p) {
     return fail("the scores are not indexed by exactly the heads and keys "
                 "of the output");
   SmallVector<AtomList> qkLoops = loopAtoms(qk, s.layout);
-  for (unsigned l : contractionDims(qk)->k) // the reduction loops, sorted
+  // (bound to a local: a range-for over a member of the temporary optional
+  // would read it after its destruction)
+  linalg::ContractionDimensions qkDims = *contractionDims(qk); // a candidate
+  for (unsigned l : qkDims.k) // the reduction loops, sorted
     ops.d.append(qkLoops[l]);
   Layout in0 = operandLayout(
       qk.getMatchingIndexingMap(qk.getDpsInputOperand(0)), qkLoops);
