@@ -16,6 +16,15 @@ for N in 32768 131072; do
     $C "$OUT/b${B}_n${N}.mlir" --target=cuda --dense -o "$OUT/dense_b${B}_n${N}.so"
   done
 done
+# The generation loop (bench/bench_generate.py): caches of N0 + 1024 tokens.
+for N0 in 32768 131072; do
+  for B in 1 4 16; do
+    ir $B $((N0 + 1024)) 32 8 128 bf16 > "$OUT/gen_b${B}_n${N0}.mlir"
+    $C "$OUT/gen_b${B}_n${N0}.mlir" --target=cuda -o "$OUT/gen_b${B}_n${N0}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
+  done
+done
+ir 8 $((131072 + 1024)) 32 8 128 bf16 > "$OUT/gen_b8_n131072.mlir"   # the ragged batch
+$C "$OUT/gen_b8_n131072.mlir" --target=cuda -o "$OUT/gen_b8_n131072.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
 # Correctness shapes (GPU against CPU and dense): ragged lengths, Hkv 1 and 8,
 # D 64 and 128, lengths that are not multiples of any tile.
 for cfg in "2 3000 8 1 64 bf16" "3 2500 16 8 128 bf16" "2 1800 8 2 128 f32" "1 700 4 1 64 f16"; do

@@ -1,0 +1,168 @@
+"""Generation-loop benchmark (issue 10): the lifecycle a user runs, per generated token.
+
+For each configuration: a cache prefilled to N0 tokens (clustered keys, bench/common.py),
+the index built by the library's build entry point, then T decode steps. Each step appends
+one token's K/V to the static cache (a torch index_copy at the current length), runs the
+multipole step and, when 128 new tokens have arrived, the library's update: the
+generation loop of DESIGN.md, all on torch's current stream. The append + step is one
+torch.cuda.graph (the position and lengths are device tensors), replayed per token; the
+update runs eagerly when due.
+
+Dense baseline, in the same run: the same append, then cuDNN SDPA over the cache, with
+its time measured by graph replay at the first and the last length of the loop (cuDNN
+plans per shape, so a growing slice would time plan building). Ragged batches pad dense to
+the longest sequence (SDPA has no per-sequence lengths).
+
+Reports per configuration: multipole per-token median and mean (step + amortized update),
+dense per token, the ratio, the build against the torch k-means, the update's own time, and
+the error against f64 dense (sequence 0) right after the build and after the last step.
+
+Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compile_libs.sh)
+"""
+import datetime
+import faulthandler
+import os
+import sys
+
+faulthandler.dump_traceback_later(int(os.environ.get("MP_WATCHDOG", "540")), exit=True)
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+sys.path.insert(0, os.path.dirname(__file__))
+import multipole as mp  # noqa: E402
+from common import (build_index_torch, clustered, dense_f64, median_ms, rel_err,  # noqa: E402
+                    torch_graph)
+
+libs = sys.argv[1]
+T = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
+Hq, H, D = 32, 8, 128
+S, I = 16, 128
+GROW = 1024            # the libraries' caches hold N0 + 1024 tokens
+# (N0, B, lengths or None): the issue's grid and one ragged batch
+CONFIGS = [(n0, b, None) for n0 in (32768, 131072) for b in (1, 4, 16)]
+CONFIGS.append((131072, 8, [5120 + (131072 - 5120) * i // 7 for i in range(8)]))
+
+
+def clustered_len(n):
+    return max(0, (n - S - I) // I) * I
+
+
+def events_ms(pairs):
+    torch.cuda.synchronize()
+    return [a.elapsed_time(b) for a, b in pairs]
+
+
+def run(n0, B, ragged):
+    N = n0 + GROW
+    lib = mp.load(f"{libs}/gen_b{B}_n{n0}.so")
+    q, k_src, v_src = clustered(B, Hq, H, N, D, torch.bfloat16, seed=n0 + B)
+    lens0 = torch.tensor(ragged or [n0] * B, dtype=torch.int32, device="cuda")
+    kc = torch.zeros_like(k_src)
+    vc = torch.zeros_like(v_src)
+    for b in range(B):                                  # the prefill
+        n = int(lens0[b])
+        kc[b, :, :n] = k_src[b, :, :n]
+        vc[b, :, :n] = v_src[b, :, :n]
+    # Build: the library's entry point, against the torch k-means (bench/common.py).
+    build_ms = median_ms(lambda: lib.build(kc, vc, lens0), reps=3, warmup=1)
+    index = lib.build(kc, vc, lens0)
+    shapes = {a["role"]: a["shape"] for a in lib.step_entry().args}
+    torch_ms = (median_ms(lambda: build_index_torch(kc, vc, n0, shapes), reps=3, warmup=1)
+                if ragged is None else float("nan"))
+    ref0 = dense_f64(q, kc, vc, lens0.tolist(), b_list=[0])
+    err_build = rel_err(lib.step(q, kc, vc, lens0, index), ref0, [0])
+
+    # The loop: append + step as one graph over device-side position and lengths.
+    lens = lens0.clone()
+    pos = lens0.to(torch.int64).clone()
+    rows = torch.arange(B, device="cuda")
+
+    def append_step():
+        kc[rows, :, pos] = k_src[rows, :, pos]
+        vc[rows, :, pos] = v_src[rows, :, pos]
+        lens.add_(1)
+        pos.add_(1)
+        return lib.step(q, kc, vc, lens, index)
+
+    snap = (lens.clone(), pos.clone())
+    g, out = torch_graph(append_step)                   # warm-up + capture advance twice
+    lens.copy_(snap[0]); pos.copy_(snap[1])
+    Lc = [clustered_len(int(n)) for n in lens0.tolist()]
+    host = lens0.tolist()
+    s = torch.cuda.current_stream()
+    marks, upd = [], []
+    for t in range(T):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record(s)
+        g.replay()
+        host = [n + 1 for n in host]
+        if any(n - S - c >= 2 * I for n, c in zip(host, Lc)):   # 128 new tokens: update
+            u0, u1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            u0.record(s)
+            lib.update(kc, vc, lens, index)
+            u1.record(s)
+            upd.append((u0, u1))
+            Lc = [c + I if n - S - c >= 2 * I else c for n, c in zip(host, Lc)]
+        b.record(s)
+        marks.append((a, b))
+    per_token = sorted(events_ms(marks))
+    upd_ms = events_ms(upd)
+    mean = sum(per_token) / len(per_token)
+    ref1 = dense_f64(q, kc, vc, lens.tolist(), b_list=[0])
+    err_last = rel_err(out, ref1, [0])
+
+    # Dense: the same append (eager here: it is a few small copies) + cuDNN at fixed lengths.
+    def dense_at(n):
+        q4 = q.view(B, Hq, 1, D)
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            fn = lambda: F.scaled_dot_product_attention(q4, kc[:, :, :n], vc[:, :, :n], enable_gqa=True)
+            gd, _ = torch_graph(fn)
+            return median_ms(gd.replay)
+    nmax = int(lens0.max())
+    dense = [dense_at(nmax + 1), dense_at(nmax + T)]
+
+    def append_only():
+        kc[rows, :, pos] = k_src[rows, :, pos]
+        vc[rows, :, pos] = v_src[rows, :, pos]
+    pos.copy_(lens0.to(torch.int64))
+    ga, _ = torch_graph(append_only)
+    append_ms = median_ms(ga.replay)
+    dense_tok = sum(dense) / 2 + append_ms
+    return {"N0": n0, "B": B, "ragged": ragged is not None, "mp_median": per_token[len(per_token) // 2],
+            "mp_mean": mean, "dense": dense_tok, "dense_first_last": dense, "append": append_ms,
+            "ratio_mean": dense_tok / mean, "build": build_ms, "torch_build": torch_ms,
+            "updates": len(upd_ms), "update_median": sorted(upd_ms)[len(upd_ms) // 2] if upd_ms else 0.0,
+            "err_build": err_build, "err_last": err_last}
+
+
+rows = []
+for n0, B, ragged in CONFIGS:
+    try:
+        rows.append(run(n0, B, ragged))
+        r = rows[-1]
+        print(f"# N0={n0} B={B}{' ragged' if ragged else ''}: multipole {r['mp_mean']:.4f} ms/token, "
+              f"dense {r['dense']:.4f}, {r['ratio_mean']:.2f}x", flush=True)
+    except Exception as e:  # a missing library or a failed call: say so, go on
+        print(f"# N0={n0} B={B}: {type(e).__name__}: {e}", flush=True)
+    torch.cuda.empty_cache()
+
+dev = torch.cuda.get_device_name()
+hdr = (f"# generation loop, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10% budget, T {T}; "
+       f"{dev}; {datetime.date.today()}; python3 bench/bench_generate.py {libs} {T}\n"
+       "# per token: append + step (graph replay) + update when due, events per token; dense: the same "
+       "append + cuDNN SDPA (graph, mean of first and last length); ms")
+lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
+              f"{'build':>8} {'torch km':>8} {'upd n':>5} {'upd ms':>7} {'err build':>9} {'err last':>9}"]
+for r in rows:
+    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['mp_median']:8.4f} "
+                 f"{r['mp_mean']:8.4f} {r['dense']:8.4f} {r['ratio_mean']:5.2f}x {r['build']:8.2f} "
+                 f"{r['torch_build']:8.2f} {r['updates']:>5} {r['update_median']:7.3f} "
+                 f"{r['err_build']:9.2e} {r['err_last']:9.2e}")
+text = "\n".join(lines)
+print(text)
+if os.environ.get("OUT"):
+    with open(os.path.join(os.environ["OUT"], "bench_generate.txt"), "w") as f:
+        f.write(text + "\n")
