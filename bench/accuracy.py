@@ -105,13 +105,19 @@ class Dense:
         return masked_attention(self.t, q, kc, vc, n, mask)
 
 
-def masked_attention(torch, q, kc, vc, n, mask):
-    """f32 attention of q [B,Hq,D] over the tokens of mask [B,Hkv,n] (shared by a group)."""
+def scores(torch, q, kc, n):
+    """f32 logits [B, Hkv, G, n] of q [B, Hq, D] against the first n cached keys."""
     B, Hq, D = q.shape
     H = kc.shape[1]
-    G = Hq // H
-    k = kc[:, :, :n].float()
-    s = torch.einsum("bhgd,bhnd->bhgn", q.view(B, H, G, D).float(), k) / math.sqrt(D)
+    return torch.einsum("bhgd,bhnd->bhgn", q.view(B, H, Hq // H, D).float(),
+                        kc[:, :, :n].float()) / math.sqrt(D)
+
+
+def masked_attention(torch, q, kc, vc, n, mask, s=None):
+    """f32 attention of q [B,Hq,D] over the tokens of mask [B,Hkv,n] (shared by a group);
+    ``s``: the logits when the caller has them already."""
+    B, Hq, D = q.shape
+    s = scores(torch, q, kc, n) if s is None else s
     s = s.masked_fill(~mask[:, :, None], float("-inf"))
     p = s.softmax(-1)
     return torch.einsum("bhgn,bhnd->bhgd", p, vc[:, :, :n].float()).reshape(B, Hq, D).to(q.dtype)
@@ -138,13 +144,12 @@ class Oracle:
         Lc = clustered_len(n)
         mask = region_mask(torch, B, H, n, Lc, q.device)
         T = int(math.floor(self.frac * Lc))
+        s = scores(torch, q, kc, n)
         if T > 0:
-            s = torch.einsum("bhgd,bhnd->bhgn", q.view(B, H, -1, D).float(),
-                             kc[:, :, :n].float()) / math.sqrt(D)
             r = s.softmax(-1).sum(2)[:, :, SINK:SINK + Lc]       # group-summed true scores
             top = r.topk(T, dim=-1).indices + SINK
             mask.scatter_(2, top, True)
-        return masked_attention(torch, q, kc, vc, n, mask)
+        return masked_attention(torch, q, kc, vc, n, mask, s)
 
 
 class Quest:

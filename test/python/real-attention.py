@@ -86,11 +86,10 @@ for layer in layers:
         refo = ref.dense_attention(q[None], k[None, None], v[None, None], np.array([n]))[0]
         out = lib.step(d[f"q{layer}"][j][None], kk, vv, np.array([n], np.int32), index)[0]
         budget = int(BUDGET * Lc)
-        s = (q @ k[SINK:SINK + Lc].T) / np.sqrt(D)
         s_all = (q @ k[:n].T) / np.sqrt(D)
-        prob = np.exp(s - s_all.max(1, keepdims=True))
-        prob /= np.exp(s_all - s_all.max(1, keepdims=True)).sum(1, keepdims=True)
-        top = np.argsort(-prob.sum(0), kind="stable")[:budget]
+        prob = np.exp(s_all - s_all.max(1, keepdims=True))
+        prob /= prob.sum(1, keepdims=True)            # true attention of each query head
+        top = np.argsort(-prob[:, SINK:SINK + Lc].sum(0), kind="stable")[:budget]
         kr = k[SINK:SINK + Lc].reshape(-1, PAGE, D)
         bound = (np.maximum(q[:, None] * kr.min(1)[None], q[:, None] * kr.max(1)[None])).sum(-1).max(0)
         pages = np.argsort(-bound, kind="stable")[:budget // PAGE]
