@@ -29,8 +29,9 @@ decode step of the method. Methods:
 The sink, window and clustered region are the same for every sparse method (window of
 128..255 tokens, budget = fraction of the clustered length). Accuracy: mqar, the queried
 values (greedy); passkey, the whole key (greedy, exact match); chain, the model samples
-(temperature 1, one seeded generator per method) a key and 1200 tokens of text, and is
-then asked for the key it generated (greedy, exact match against what it generated). Attention error: relative L2 of each
+(temperature 1, one seeded generator per method; constrained to distinct value tokens for
+the key and to text tokens after it, see ``chain_constrain``) a key and 1200 tokens of
+text, and is then asked for the key it generated (greedy, exact match against what it generated). Attention error: relative L2 of each
 layer's attention output against float64 dense attention over the same q and cache, on
 every decode step of mqar/passkey and every ``--err-every``-th step of chain, averaged.
 """
@@ -329,7 +330,8 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
             logits = feed(first)
             toks = []
             for j in range(1 + T.PASSLEN + T.CHAIN_TEXT):
-                tok = torch.multinomial(logits.softmax(-1), 1, generator=gen)[:, 0]
+                tok = torch.multinomial(chain_constrain(torch, T, logits, j, toks).softmax(-1),
+                                        1, generator=gen)[:, 0]
                 toks.append(tok)
                 logits = feed(tok, measure=(j % args.err_every == 0))
             chain = torch.stack(toks, 1).cpu().numpy()
@@ -351,6 +353,26 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
             "attn_error": mean, "attn_error_per_layer": per, "steps": state["step"],
             "seconds": time.perf_counter() - t0,
             "update_seconds": getattr(impl, "update_s", 0.0), **extra}
+
+
+def chain_constrain(torch, T, logits, j, toks):
+    """Constrained sampling of the chain (as a grammar constrains an LLM's output): token 0
+    is free (the model must say PASS by itself: ``generated_pass``), tokens 1..PASSLEN are
+    value tokens not yet in the key (a key of distinct tokens, as in training), and the rest
+    are text tokens. The model's distribution is renormalised over the allowed tokens, so
+    what it generates is still its own choice among them."""
+    if j == 0:
+        return logits
+    allow = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    if j <= T.PASSLEN:
+        allow[T.VAL0:T.VAL0 + T.NVAL] = True
+        allow = allow.expand_as(logits).clone()
+        for t in toks[1:]:
+            allow[torch.arange(len(t), device=t.device), t] = False
+    else:
+        allow[T.TEXT0:T.TEXT0 + T.NTEXT] = True
+        allow = allow.expand_as(logits)
+    return logits.masked_fill(~allow, float("-inf"))
 
 
 def prefill(torch, model, examples, N, batch=4):
