@@ -39,7 +39,8 @@ snap() { # name "rewrite options" (or "dense") B N Hq Hkv D dtype
     "$OPT" "$OUT/$name.gpu.mlir" --mlir-print-op-generic -o "$OUT/$name.generic.mlir" 2>/dev/null ||
       "$OPT" "$OUT/$name.in.mlir" --pass-pipeline="builtin.module($pre$BUF,multipole-gpu-plan,convert-multipole-to-gpu,canonicalize,cse)" \
         --mlir-print-op-generic -o "$OUT/$name.generic.mlir"
-    "$OPT" "$OUT/$name.generic.mlir" --pass-pipeline="builtin.module($NVVM)" -o "$OUT/$name.nvvm.mlir"
+    # (the warp reductions to shuffles first, as multipole-cuda-pipeline does)
+    "$OPT" "$OUT/$name.generic.mlir" --pass-pipeline="builtin.module(multipole-lower-subgroup-reduce,$NVVM)" -o "$OUT/$name.nvvm.mlir"
     python3 test/Conversion/MultipoleToGPU/Inputs/extract_ptx.py "$OUT/$name.nvvm.mlir" "$OUT/$name.ptx"
     "$PTXAS" -arch=sm_90a -v "$OUT/$name.ptx" -o /dev/null 2>&1 |
       sed -n 's/^ptxas info *: *//p' | grep -E "Compiling entry|Used|spill" > "$OUT/$name.ptxas.txt"

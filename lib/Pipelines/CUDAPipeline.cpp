@@ -2,9 +2,10 @@
 //
 // Bufferize, lower multipole ops to GPU kernels and launches, and lower the
 // kernels through upstream's gpu-lower-to-nvvm-pipeline to a cubin (or PTX)
-// embedded in the module. multipole-compile --target=cuda runs the same
-// passes (bufferization and lowering separately, with the entry-point manifest
-// read in between).
+// embedded in the module, their warp reductions (gpu.subgroup_reduce) to
+// shuffles first (multipole-lower-subgroup-reduce). multipole-compile
+// --target=cuda runs the same passes (bufferization and lowering separately,
+// with the entry-point manifest read in between).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +26,7 @@ std::string mlir::multipole::cudaLoweringPipeline(const CUDAPipelineOptions &o) 
   if (!o.toNVVM)
     return p;
   return p + ",convert-multipole-to-loops,symbol-dce,func.func(gpu-async-region),"
+             "multipole-lower-subgroup-reduce,"
              "gpu-lower-to-nvvm-pipeline{cubin-chip=" +
          o.chip + " cubin-features=+ptx80 opt-level=3 "
                   "kernel-bare-ptr-calling-convention=true cubin-format=" +

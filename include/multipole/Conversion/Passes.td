@@ -104,8 +104,9 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
     log-sum-exp merge. Host allocations in the rewritten functions become
     `gpu.alloc`, so entry points take device pointers. Run
     `multipole-gpu-plan` before (without it, every selection and exact part is
-    lowered on its own) and `gpu-lower-to-nvvm-pipeline` afterwards; the
-    `multipole-cuda-pipeline` runs all three.
+    lowered on its own) and `multipole-lower-subgroup-reduce` (the warp
+    reductions) and `gpu-lower-to-nvvm-pipeline` afterwards; the
+    `multipole-cuda-pipeline` runs them all.
   }];
   // Every dialect the kernel builders create ops of (nvgpu: cp.async and
   // ldmatrix; NVVM: mma.sync, ballots; LLVM: the extractvalues of the
@@ -120,6 +121,42 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect"];
   let options = MultipoleGPUOptions;
+}
+
+def MultipoleLowerSubgroupReduce
+    : Pass<"multipole-lower-subgroup-reduce", "ModuleOp"> {
+  let summary = "Lower gpu.subgroup_reduce to butterfly gpu.shuffle xor "
+                "sequences (32-lane warps)";
+  let description = [{
+    The kernels of `convert-multipole-to-gpu` reduce across the lanes of a
+    warp with upstream `gpu.subgroup_reduce` (with `cluster_size` when a row
+    spans fewer than 32 lanes). This pass lowers every one of them with
+    upstream's shuffle patterns (`populateGpuLowerSubgroupReduceToShufflePatterns`
+    and its clustered counterpart; subgroup size 32, 32-bit shuffles): log2 of
+    the cluster size `gpu.shuffle xor` steps of width 32, offsets 1, 2, 4, ...,
+    each combined with the reduction's arith op, so every lane of a cluster
+    gets the result. Values narrower than 32 bits (scalars or small vectors)
+    are packed into an i32 for the shuffle. Run it before
+    `gpu-lower-to-nvvm-pipeline` (the `multipole-cuda-pipeline` does); a
+    `gpu.subgroup_reduce` of a value wider than 32 bits has no lowering here
+    and is an error.
+
+    ```mlir
+    // before
+    %s = gpu.subgroup_reduce add %x cluster(size = 4) : (f32) -> f32
+    // after
+    %c1 = arith.constant 1 : i32
+    %c32 = arith.constant 32 : i32
+    %y1, %v1 = gpu.shuffle xor %x, %c1, %c32 : f32
+    %a1 = arith.addf %x, %y1 : f32
+    %c2 = arith.constant 2 : i32
+    %y2, %v2 = gpu.shuffle xor %a1, %c2, %c32 : f32
+    %s = arith.addf %a1, %y2 : f32
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif

@@ -427,20 +427,19 @@ SmallVector<Row> SplitKernel::loadRows(KernelBuilder &kb, Value base) {
   return rows;
 }
 
-/// q_g . k of a row on its `lanes` lanes: per-lane dot, butterfly sum.
+/// q_g . k of a row on its `lanes` lanes: per-lane dot, warp sum.
 Value SplitKernel::rowDot(KernelBuilder &kb, int64_t g, const Row &row) {
   Value part = kb.reduceAdd(kb.mul(qs[g], row.k));
-  Value sum =
-      kb.warpAllReduce(part, lanes, [](KernelBuilder &k2, Value x, Value y) {
-        return k2.add(x, y);
-      });
+  Value sum = kb.warpSum(part, lanes);
   return plusZero(kb, sum);
 }
 
 /// The G logits of each row, reduced jointly (see jointSetup): G - 1
-/// exchanges, the remaining plain butterfly steps, then G index shuffles
-/// broadcast the sums: 9 shuffles per row for G = 4, 16 lanes, instead of 16.
-/// Returns logits[g][u].
+/// exchanges (hand-written: each step sends one of two values and keeps the
+/// other, which no subgroup_reduce expresses), the remaining plain butterfly
+/// steps (a clustered subgroup_reduce over lanes / G lanes), then G index
+/// shuffles broadcast the sums: 9 shuffles per row for G = 4, 16 lanes,
+/// instead of 16. Returns logits[g][u].
 SmallVector<SmallVector<Value>> SplitKernel::jointDots(KernelBuilder &kb,
                                                        ArrayRef<Row> rows) {
   int64_t logG = log2Exact(G);
@@ -460,10 +459,7 @@ SmallVector<SmallVector<Value>> SplitKernel::jointDots(KernelBuilder &kb,
       }
       vals = next;
     }
-    Value cur = kb.warpAllReduce(vals[0], lanes >> logG,
-                                 [](KernelBuilder &k2, Value a, Value c) {
-                                   return k2.add(a, c);
-                                 });
+    Value cur = kb.warpSum(vals[0], lanes >> logG);
     for (int64_t g = 0; g < G; ++g)
       x[g][u] = kb.shuffleIdx(cur, jsrc[g]);
   }

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::multipole::gpugen;
@@ -348,12 +349,16 @@ Value KernelBuilder::ballot(Value mask, Value pred) {
       NVVM::VoteSyncKindAttr::get(getContext(), NVVM::VoteSyncKind::ballot));
 }
 
-Value KernelBuilder::warpAllReduce(
-    Value v, int64_t lanes,
-    llvm::function_ref<Value(KernelBuilder &, Value, Value)> combine) {
-  for (int64_t off = lanes / 2; off >= 1; off /= 2)
-    v = combine(*this, v, shuffleXor(v, off));
-  return v;
+Value KernelBuilder::subgroupReduce(Value v, gpu::AllReduceOperation op,
+                                    int64_t lanes) {
+  assert(lanes >= 1 && lanes <= 32 && llvm::isPowerOf2_64(lanes) &&
+         "a warp reduction groups a power of two of lanes, up to 32");
+  if (lanes == 1)
+    return v;
+  std::optional<uint32_t> cluster;
+  if (lanes < 32)
+    cluster = uint32_t(lanes);
+  return gpu::SubgroupReduceOp::create(*this, v, op, /*uniform=*/true, cluster);
 }
 
 gpu::GPUFuncOp mlir::multipole::gpugen::createKernel(

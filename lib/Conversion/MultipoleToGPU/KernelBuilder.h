@@ -165,11 +165,19 @@ public:
   }
   /// The lanes of `mask` whose i1 `pred` holds (nvvm.vote.sync ballot, i32).
   Value ballot(Value mask, Value pred);
-  /// Butterfly all-reduce of `v` over groups of `lanes` consecutive lanes
-  /// (offsets lanes/2, ..., 1): every lane of a group gets the result.
-  Value warpAllReduce(Value v, int64_t lanes,
-                      llvm::function_ref<Value(KernelBuilder &, Value, Value)>
-                          combine);
+  /// Upstream `gpu.subgroup_reduce` of `v` with `op` over groups of `lanes`
+  /// consecutive lanes (a power of two up to 32; `cluster_size` when below
+  /// 32): every lane of a group gets the result. `uniform`: the whole warp
+  /// executes it, as the shuffles it lowers to require
+  /// (multipole-lower-subgroup-reduce: a butterfly, offsets 1, 2, ...).
+  Value subgroupReduce(Value v, gpu::AllReduceOperation op, int64_t lanes);
+  Value warpSum(Value v, int64_t lanes = 32) {
+    return subgroupReduce(v, gpu::AllReduceOperation::ADD, lanes);
+  }
+  /// arith.maximumf semantics (NaN wins).
+  Value warpMaximum(Value v, int64_t lanes = 32) {
+    return subgroupReduce(v, gpu::AllReduceOperation::MAXIMUMF, lanes);
+  }
 };
 
 /// Starts `@name` (a `gpu.func ... kernel`) at the end of `module`: argument

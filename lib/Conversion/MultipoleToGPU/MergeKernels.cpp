@@ -42,19 +42,6 @@ void storeNormalised(KernelBuilder &b, Value A, Value L, Value zero, Value out,
           idx);
 }
 
-/// The largest of the values of `lanes` threads of a warp (butterfly).
-Value warpMax(KernelBuilder &b, Value v) {
-  return b.warpAllReduce(v, 32, [](KernelBuilder &kb, Value x, Value y) {
-    return kb.maximum(x, y);
-  });
-}
-
-Value warpSum(KernelBuilder &b, Value v) {
-  return b.warpAllReduce(v, 32, [](KernelBuilder &kb, Value x, Value y) {
-    return kb.add(x, y);
-  });
-}
-
 } // namespace
 
 gpu::GPUFuncOp mlir::multipole::gpugen::buildCombineKernel(
@@ -208,7 +195,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildMergeSplitsKernel(
   // then lane 0 of each warp writes red[slot + warp] and, after a barrier,
   // every thread folds the kWarps values.
   auto blockReduce = [&](Value v, int64_t slot, bool isMax) {
-    Value w = isMax ? warpMax(b, v) : warpSum(b, v);
+    Value w = isMax ? b.warpMaximum(v) : b.warpSum(v);
     b.ifThen(lane0, [&](KernelBuilder &kb) {
       kb.store(w, red, {slot ? kb.add(warp, c8) : warp});
     });

@@ -350,9 +350,7 @@ SmallVector<Value> MmaKernel::softmaxPV(KernelBuilder &kb, Value st,
   Value m = acc[0], l = acc[1];
   Value mx0 = kb.maximum(x[0], x[1]);
   Value mx1 = kb.maximum(x[2], x[3]);
-  Value mx = kb.maximum(mx0, mx1);
-  for (int64_t off : {1, 2})
-    mx = kb.maximum(mx, kb.shuffleXor(mx, off));
+  Value mx = kb.warpMaximum(kb.maximum(mx0, mx1), 4);
   Value mn = kb.maximum(m, mx);
   Value none = kb.cmp(CmpFPredicate::OEQ, mn, ninf);
   Value al0 = kb.exp(kb.sub(m, mn));
@@ -419,8 +417,7 @@ SmallVector<Value> MmaKernel::tileStep(KernelBuilder &kb, Value it,
 /// row g < G to shared memory (slot warp * G + g).
 void MmaKernel::storeWarpPartials(ValueRange res) {
   Value l = res[1];
-  Value lr1 = b.add(l, b.shuffleXor(l, 1));
-  Value lrow = b.add(lr1, b.shuffleXor(lr1, 2));
+  Value lrow = b.warpSum(l, 4);
   b.ifThen(gval, [&](KernelBuilder &kb) {
     Value slot = kb.add(kb.mul(warp, kb.index(G)), g);
     Value sbase = kb.mul(slot, kb.index(D));

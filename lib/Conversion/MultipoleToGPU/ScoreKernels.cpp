@@ -47,10 +47,6 @@ Value maskByte(KernelBuilder &b, Value on) {
   return b.select(on, one, zero);
 }
 
-/// Combiners of warp reductions.
-Value plus(KernelBuilder &kb, Value x, Value y) { return kb.add(x, y); }
-Value fmax(KernelBuilder &kb, Value x, Value y) { return kb.maximum(x, y); }
-
 /// Inclusive prefix sum of the i32 `v` over the lanes of a warp (shuffles
 /// up: lane l adds the value of lane l - off when it exists).
 Value warpInclusiveScan(KernelBuilder &b, Value v, Value lane) {
@@ -279,7 +275,7 @@ std::pair<Value, Value> headUpdate(KernelBuilder &b, const LogitsLayout &L,
   for (const ScoreRow &r : rows) {
     Value pr = b.mul(q, r.row);
     Value ps = vector::ReductionOp::create(b, vector::CombiningKind::ADD, pr);
-    Value dot = b.warpAllReduce(ps, L.lanes, plus);
+    Value dot = b.warpSum(ps, L.lanes);
     Value x = b.mul(dot, c.scale);
     b.ifThen(r.lead, [&](KernelBuilder &kb) {
       kb.store(x, c.logits, {c.bb, qh, r.cl});
@@ -459,7 +455,7 @@ void mergeSplitPairs(KernelBuilder &b, Value part, Value smz, Value bb,
                          Value mm = k.maximum(it[0], m);
                          return SmallVector<Value>{k.select(has, mm, it[0])};
                        })[0];
-  Value M = b.warpAllReduce(lm, 32, fmax);
+  Value M = b.warpMaximum(lm);
   Value lz = b.forLoop(lane, cS, c32, {zero},
                        [&](KernelBuilder &k, Value sp, ValueRange it) {
                          auto [m, s, has] = loadPair(k, sp);
@@ -469,7 +465,7 @@ void mergeSplitPairs(KernelBuilder &b, Value part, Value smz, Value bb,
                          Value wz = k.select(has, w, zero);
                          return SmallVector<Value>{k.add(it[0], wz)};
                        })[0];
-  Value Z = b.warpAllReduce(lz, 32, plus);
+  Value Z = b.warpSum(lz);
   Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
   b.ifThen(lane0, [&](KernelBuilder &kb) {
     Value cg = kb.index(g);
@@ -633,7 +629,7 @@ Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
         Value add = kb.select(el, cn, zero);
         return SmallVector<Value>{kb.add(it[0], add)};
       })[0];
-  Value wsum = b.warpAllReduce(mysum, 32, plus);
+  Value wsum = b.warpSum(mysum);
   Value lane = b.rem(c.tid, b.index(32));
   Value lane0 = b.cmp(CmpIPredicate::eq, lane, c0);
   b.ifThen(lane0, [&](KernelBuilder &kb) {

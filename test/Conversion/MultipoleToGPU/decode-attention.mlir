@@ -1,7 +1,8 @@
 // Dense decode attention on the GPU: a split-KV kernel and a combine kernel,
 // launched with one CTA per (split, KV head, sequence); K/V rows are read with
 // 16-byte vector loads, once for the whole GQA group (4 query heads here), and
-// reduced across the 16 lanes of a row with warp shuffles.
+// reduced across the 16 lanes of a row with warp shuffles (the 4 heads' sums
+// exchanged, then a clustered gpu.subgroup_reduce over the last 4 lanes).
 // RUN: multipole-opt %s --convert-multipole-to-gpu="splits=8 mma=false" | FileCheck %s
 // RUN: multipole-opt %s --convert-multipole-to-gpu="splits=8" | FileCheck %s --check-prefix=MMA
 // RUN: not multipole-opt %s --convert-multipole-to-gpu="threads=48" 2>&1 | FileCheck %s --check-prefix=BAD
@@ -18,7 +19,7 @@
 // MMA: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // MMA: nvgpu.ldmatrix
 // MMA: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
-// MMA: gpu.shuffle  xor
+// MMA: gpu.subgroup_reduce  maximumf %{{.*}} uniform cluster(size = 4) : (f32) -> f32
 // MMA: nvgpu.ldmatrix {{.*}} transpose = true
 
 // CHECK: module attributes {gpu.container_module}
@@ -34,6 +35,7 @@
 // CHECK-SAME: kernel
 // CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<2x8x4096x128xbf16>, vector<8xbf16>
 // CHECK: gpu.shuffle  xor %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: gpu.subgroup_reduce  add %{{.*}} uniform cluster(size = 4) : (f32) -> f32
 // CHECK: gpu.barrier
 // CHECK: gpu.func @decode_combine_1
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
