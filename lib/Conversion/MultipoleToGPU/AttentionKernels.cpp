@@ -146,26 +146,11 @@ namespace {
 /// Rows per group per loop iteration of the token loop.
 constexpr int64_t kUnroll = 4;
 
-/// x + 0.0 (f32 or a vector of f32). Not an identity under IEEE rules (-0
-/// becomes +0), so nothing folds it away. The text kernels used it to rename
-/// values, and ptxas's register allocation of these kernels depends on it:
-/// without the five of this file the approximation kernel at B = 16 takes
-/// 141 registers instead of 134, the f32 decode kernel 86 instead of 83 (and
-/// others 2-5 fewer). Kept until a device benchmark decides their removal.
-Value plusZero(KernelBuilder &b, Value x) {
-  if (auto vt = dyn_cast<VectorType>(x.getType())) {
-    Value zero = b.zeros(vt.getNumElements());
-    return b.add(x, zero);
-  }
-  Value zero = b.f32(0.0);
-  return b.add(x, zero);
-}
-
-/// `v` as f32 (extf of a bf16 / f16 vector; an f32 vector plus zero).
+/// `v` as f32 (extf of a bf16 / f16 vector; an f32 vector as it is).
 Value extToF32(KernelBuilder &b, Value v) {
   auto t = cast<VectorType>(v.getType());
   if (t.getElementType().isF32())
-    return plusZero(b, v);
+    return v;
   return arith::ExtFOp::create(b, t.clone(b.f32()), v);
 }
 
@@ -430,8 +415,7 @@ SmallVector<Row> SplitKernel::loadRows(KernelBuilder &kb, Value base) {
 /// q_g . k of a row on its `lanes` lanes: per-lane dot, warp sum.
 Value SplitKernel::rowDot(KernelBuilder &kb, int64_t g, const Row &row) {
   Value part = kb.reduceAdd(kb.mul(qs[g], row.k));
-  Value sum = kb.warpSum(part, lanes);
-  return plusZero(kb, sum);
+  return kb.warpSum(part, lanes);
 }
 
 /// The G logits of each row, reduced jointly (see jointSetup): G - 1
@@ -481,7 +465,6 @@ SmallVector<Value> SplitKernel::softmaxUpdate(
     x.push_back(kb.select(rows[u].ok, xu, ninf));
     mn = kb.maximum(mn, x[u]);
   }
-  mn = plusZero(kb, mn);
   Value none = kb.cmp(CmpFPredicate::OEQ, mn, ninf);
   Value fe = kb.exp(kb.sub(m, mn));
   Value f = kb.select(none, one, fe);
@@ -495,8 +478,6 @@ SmallVector<Value> SplitKernel::softmaxUpdate(
     Value ev = kb.broadcast(V, e);
     an = vector::FMAOp::create(kb, ev, rows[u].v, an);
   }
-  ln = plusZero(kb, ln);
-  an = plusZero(kb, an);
   return {mn, ln, an};
 }
 
