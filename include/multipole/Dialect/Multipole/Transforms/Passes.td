@@ -94,9 +94,10 @@ def MultipoleRewrite : Pass<"multipole-rewrite", "ModuleOp"> {
            "Position at which the query is rotated for scoring (windowed "
            "RoPE) (default 2048)">,
     Option<"ropeTheta", "rope-theta", "double", "0.0",
-           "RoPE base of the cached keys; give a RoPE model's own base (it "
-           "turns on windowed RoPE, which keeps retrieval: docs/Algorithm.md) "
-           "(default 0: the keys carry no rotation)">,
+           "RoPE base of the cached keys; > 0 turns on windowed RoPE "
+           "(clusters of pre-RoPE keys, query rotated to score-position; on "
+           "the trained model it doubled the attention error: "
+           "docs/Algorithm.md) (default 0: keys are clustered as cached)">,
     Option<"replacement", "replacement", "bool", "true",
            "Approximate unselected clusters by their centroids (default true)">,
     Option<"entryPoints", "entry-points", "bool", "true",
