@@ -405,9 +405,11 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
              << "no linker found: install clang-22 (or cc), or set "
                 "MULTIPOLE_LINKER";
     // -Bsymbolic: an entry point named like a libc function (`step`) must
-    // bind to itself.
+    // bind to itself. -z defs: every symbol resolves at link time, so a
+    // library is never written that fails to load ("undefined symbol").
     llvm::SmallVector<llvm::StringRef> argv = {
-        linker, "-shared", "-Wl,-Bsymbolic", "-o", outPath, objPath, "-lm"};
+        linker,  "-shared", "-Wl,-Bsymbolic", "-Wl,-z,defs", "-o",
+        outPath, objPath,   "-lm"};
     std::string rtDir, rpath;
     if (cuda) {
       // The mgpu* symbols come from the project's CUDA runtime (dlopens

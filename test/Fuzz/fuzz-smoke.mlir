@@ -1,9 +1,11 @@
 // A short, fixed-seed fuzzing run over the lit inputs (the CI job runs a
-// longer one from scripts/test.sh): no crash may be found.
+// longer one from scripts/test.sh): no crash of ours may be found. How many
+// inputs crash upstream's parser depends on the corpus, which every new test
+// changes, so only ours are counted.
 // RUN: rm -rf %t.crashes
 // RUN: multipole-fuzz --seed=7 --runs=1500 --crash-dir=%t.crashes %src/test | FileCheck %s
 // CHECK: multipole-fuzz: 1500 inputs tried
-// CHECK: multipole-fuzz: crashes found: 0 (timeouts 0); upstream parser crashes (not counted): 0
+// CHECK: multipole-fuzz: crashes found: 0 (timeouts 0); upstream parser crashes (not counted): {{[0-9]+}}
 
 // The two known upstream parser crashes are recognised as such (their whole
 // stack between the fault and the harness is in libMLIR) and not counted:
