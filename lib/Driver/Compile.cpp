@@ -264,9 +264,18 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     if (op->getDialect() && op->getDialect()->getNamespace() == "multipole")
       hasMultipole = true;
   });
+  // Asked for the multipole form and none came out: a library without it
+  // would be a silent dense (or unrelated) build.
+  if (!hasMultipole && opts.rewrite)
+    return emitError(module.getLoc())
+           << "no decode attention was found, so there is nothing to compile "
+              "into the multipole form (the compiler looks for "
+              "multipole.decode_attention, or for linalg decode attention as "
+              "importers emit it: softmax(q.K^T * scale) . V for one query "
+              "token); pass --dense to compile the module as it is";
   if (!hasMultipole && opts.verbose)
     log << "[multipole-compile] note: no decode attention found; compiling "
-           "the module as is\n";
+           "the module as is (--dense)\n";
   for (auto f : module.getOps<func::FuncOp>())
     if (f.isPublic() && !f.isExternal())
       f->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));

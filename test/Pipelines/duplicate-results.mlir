@@ -2,7 +2,7 @@
 // buffer-results-to-out-params{hoist-static-allocs} segfaults on it (MLIR 22);
 // the pipelines copy repeated results first (multipole-distinct-results).
 // RUN: multipole-opt %s --multipole-cpu-pipeline | FileCheck %s
-// RUN: multipole-compile %s --target=cpu -o %t.so
+// RUN: multipole-compile %s --dense --target=cpu -o %t.so
 // RUN: test -s %t.so
 
 // CHECK: llvm.func @f(

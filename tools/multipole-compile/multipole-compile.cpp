@@ -50,8 +50,10 @@ static cl::opt<bool>
         cl::init(false), cl::cat(cat));
 static cl::opt<bool> dense("dense",
                            cl::desc("Do not rewrite to multipole form: compile "
-                                    "dense decode attention, a baseline "
-                                    "(default false)"),
+                                    "dense decode attention, a baseline, or "
+                                    "any module as it is (default false: "
+                                    "without it, a module in which no decode "
+                                    "attention is found is an error)"),
                            cl::init(false), cl::cat(cat));
 static cl::opt<bool> noDetect("no-detect",
                               cl::desc("Skip detection of linalg decode "
