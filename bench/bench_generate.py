@@ -15,7 +15,8 @@ the longest sequence (SDPA has no per-sequence lengths).
 
 Reports per configuration: multipole per-token median and mean (step + amortized update),
 dense per token, the ratio, the build against the torch k-means, the update's own time, and
-the error against f64 dense (sequence 0) right after the build and after the last step.
+the error against f64 dense (sequence 0) right after the build and after the last step,
+and the cost of an update call that finds nothing due (graph replay, microseconds).
 
 Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compile_libs.sh)
 """
@@ -74,6 +75,10 @@ def run(n0, B, ragged):
                 if ragged is None else float("nan"))
     ref0 = dense_f64(q, kc, vc, lens0.tolist(), b_list=[0])
     err_build = rel_err(lib.step(q, kc, vc, lens0, index), ref0, [0])
+    # An update that finds nothing due (right after the build the window holds < 2I
+    # tokens): what a generation loop pays to ask on every token, captured in a graph.
+    gi, _ = torch_graph(lambda: lib.update(kc, vc, lens0, index))
+    idle_us = 1000 * median_ms(gi.replay)
 
     # The loop: append + step as one graph over device-side position and lengths.
     lens = lens0.clone()
@@ -135,7 +140,7 @@ def run(n0, B, ragged):
             "mp_mean": mean, "dense": dense_tok, "dense_first_last": dense, "append": append_ms,
             "ratio_mean": dense_tok / mean, "build": build_ms, "torch_build": torch_ms,
             "updates": len(upd_ms), "update_median": sorted(upd_ms)[len(upd_ms) // 2] if upd_ms else 0.0,
-            "err_build": err_build, "err_last": err_last}
+            "err_build": err_build, "err_last": err_last, "idle_update_us": idle_us}
 
 
 rows = []
@@ -155,11 +160,11 @@ hdr = (f"# generation loop, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10
        "# per token: append + step (graph replay) + update when due, events per token; dense: the same "
        "append + cuDNN SDPA (graph, mean of first and last length); ms")
 lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
-              f"{'build':>8} {'torch km':>8} {'upd n':>5} {'upd ms':>7} {'err build':>9} {'err last':>9}"]
+              f"{'build':>8} {'torch km':>8} {'upd n':>5} {'upd ms':>7} {'idle us':>7} {'err build':>9} {'err last':>9}"]
 for r in rows:
     lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['mp_median']:8.4f} "
                  f"{r['mp_mean']:8.4f} {r['dense']:8.4f} {r['ratio_mean']:5.2f}x {r['build']:8.2f} "
-                 f"{r['torch_build']:8.2f} {r['updates']:>5} {r['update_median']:7.3f} "
+                 f"{r['torch_build']:8.2f} {r['updates']:>5} {r['update_median']:7.3f} {r['idle_update_us']:7.1f} "
                  f"{r['err_build']:9.2e} {r['err_last']:9.2e}")
 text = "\n".join(lines)
 print(text)
