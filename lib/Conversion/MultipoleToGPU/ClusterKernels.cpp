@@ -11,9 +11,14 @@
 //   level, writes the state) and `<name>_blocks` (one CTA per (sequence, KV
 //   head, k-means block); blocks are independent). With windowed RoPE,
 //   `<name>_prerope` first writes the pre-RoPE keys to an f32 scratch.
-// cluster_update: one CTA per (sequence, KV head): the sequential seeding and
-//   running-mean steps of the online update, then the Lloyd passes over the
-//   last block with the same k-means core as the build.
+// cluster_update: `<name>_interval` (one CTA per (sequence, KV head)) runs
+//   the sequential seeding and running-mean steps of one due interval, the
+//   Lloyd passes over the current block run over the grid (`<name>_norms`,
+//   `_assign`, `_means`: a cluster or point per thread, a cluster per warp),
+//   `<name>_rest` (one CTA per (sequence, KV head)) clusters the intervals
+//   still due with the in-CTA core, and `<name>_offsets` / `<name>_members`
+//   finish the touched clusters (docs/Design.md, "GPU k-means: kernels and
+//   launches").
 // cluster_coarsen: one CTA per (sequence, KV head): weighted k-means over the
 //   non-empty fine clusters.
 //
@@ -36,7 +41,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -61,6 +68,12 @@ Value slice4(KernelBuilder &b, Value v, int64_t d) {
                                    ArrayRef<int64_t>{d, d + 1, d + 2, d + 3});
 }
 
+/// acc + the elements of `v` in order (an ordered vector.reduction with
+/// accumulator: chained over the slices of a row it adds the same terms in
+/// the same order as one reduction of the row from 0).
+Value reduceAddInto(KernelBuilder &b, Value v, Value acc) {
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, v, acc);
+}
 
 //===----------------------------------------------------------------------===//
 // What every cluster kernel shares.
@@ -331,57 +344,78 @@ SmallVector<Value> argminStep(KernelBuilder &b, Value dot, Value norm, Value c,
   return {bi, bd};
 }
 
-/// Seeds: cluster c of the block starts at point floor(c * L / Cb).
+// Each step of a k-means has a body per cluster or per point (`seedCluster`,
+// `clusterNorm`, `assignPoint`, `updateCluster`, `finishCluster`): the
+// in-CTA k-means loops them over the CTA's threads or warps, the grid kernels
+// (cluster_build, the Lloyd passes of cluster_update) run one item per thread
+// or warp of the grid; either way each item's arithmetic is the same.
+
+/// Seed: cluster c of the block starts at point floor(c * L / Cb).
+void seedCluster(KernelBuilder &b, const Ctx &x, const Points &p,
+                 const KBlock &k, Value c) {
+  Value cl = b.mul(c, k.L);
+  Value t0 = b.div(cl, k.Cb);
+  Value j = rowIdx(b, x, p, t0);
+  Value row = loadRow(b, x, p.P, j, x.c0, x.D);
+  Value gc = b.add(k.cs, c);
+  b.vstore(row, x.cent, {x.b, x.h, gc, x.c0});
+}
+
 void seedClusters(KernelBuilder &b, const Ctx &x, const Points &p,
                   const KBlock &k) {
   b.forEach(x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
-    Value cl = kb.mul(c, k.L);
-    Value t0 = kb.div(cl, k.Cb);
-    Value j = rowIdx(kb, x, p, t0);
-    Value row = loadRow(kb, x, p.P, j, x.c0, x.D);
-    Value gc = kb.add(k.cs, c);
-    kb.vstore(row, x.cent, {x.b, x.h, gc, x.c0});
+    seedCluster(kb, x, p, k, c);
   });
   b.barrier();
 }
 
-/// |mu|^2 of every cluster of the block into `norms`.
+/// |mu|^2 of cluster c of the block into `norms`.
+void clusterNorm(KernelBuilder &b, const Ctx &x, const KBlock &k, Value c) {
+  Value gc = b.add(k.cs, c);
+  Value mu = b.vloadAligned(x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
+  Value sq = b.mul(mu, mu);
+  Value nrm = b.reduceAdd(sq);
+  b.store(nrm, x.norms, {x.b, x.h, gc});
+}
+
 void computeNorms(KernelBuilder &b, const Ctx &x, const KBlock &k) {
   b.forEach(x.tid, k.Cb, x.cT, [&](KernelBuilder &kb, Value c) {
-    Value gc = kb.add(k.cs, c);
-    Value mu = kb.vloadAligned(x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
-    Value sq = kb.mul(mu, mu);
-    Value nrm = kb.reduceAdd(sq);
-    kb.store(nrm, x.norms, {x.b, x.h, gc});
+    clusterNorm(kb, x, k, c);
   });
   b.barrier();
 }
 
-/// Assignment: a thread per point, argmin over the block's clusters (4-wide
-/// FMAs against centroid rows read from L1), written to asg[row].
+/// Assignment of point t: argmin over the block's clusters (4-wide FMAs
+/// against centroid rows read from L1), written to asg[row].
+void assignPoint(KernelBuilder &b, const Ctx &x, const Points &p,
+                 const KBlock &k, Value t) {
+  Value j = rowIdx(b, x, p, t);
+  Value row = loadRow(b, x, p.P, j, x.c0, x.D);
+  SmallVector<Value> xs = slices(b, row, x.D);
+  Value best = b.forLoop(
+      x.c0, k.Cb, x.c1, {x.c0, x.inff},
+      [&](KernelBuilder &k2, Value c, ValueRange it) {
+        Value gc = k2.add(k.cs, c);
+        Value acc = x.zv4;
+        for (int64_t d = 0; d < x.D; d += 4) {
+          Value cd = k2.index(d);
+          Value m = k2.vloadAligned(4, x.cent, {x.b, x.h, gc, cd}, 16);
+          acc = k2.fma(xs[d / 4], m, acc);
+        }
+        Value dot = k2.reduceAdd(acc);
+        Value nm = k2.load(x.norms, {x.b, x.h, gc});
+        return argminStep(k2, dot, nm, c, it);
+      })[0];
+  Value ga = b.add(k.cs, best);
+  Value gai = b.toI32(ga);
+  b.store(gai, x.asg, {x.b, x.h, j});
+}
+
+/// A thread per point.
 void assignPoints(KernelBuilder &b, const Ctx &x, const Points &p,
                   const KBlock &k) {
   b.forEach(x.tid, k.L, x.cT, [&](KernelBuilder &kb, Value t) {
-    Value j = rowIdx(kb, x, p, t);
-    Value row = loadRow(kb, x, p.P, j, x.c0, x.D);
-    SmallVector<Value> xs = slices(kb, row, x.D);
-    Value best = kb.forLoop(
-        x.c0, k.Cb, x.c1, {x.c0, x.inff},
-        [&](KernelBuilder &k2, Value c, ValueRange it) {
-          Value gc = k2.add(k.cs, c);
-          Value acc = x.zv4;
-          for (int64_t d = 0; d < x.D; d += 4) {
-            Value cd = k2.index(d);
-            Value m = k2.vloadAligned(4, x.cent, {x.b, x.h, gc, cd}, 16);
-            acc = k2.fma(xs[d / 4], m, acc);
-          }
-          Value dot = k2.reduceAdd(acc);
-          Value nm = k2.load(x.norms, {x.b, x.h, gc});
-          return argminStep(k2, dot, nm, c, it);
-        })[0];
-    Value ga = kb.add(k.cs, best);
-    Value gai = kb.toI32(ga);
-    kb.store(gai, x.asg, {x.b, x.h, j});
+    assignPoint(kb, x, p, k, t);
   });
   b.barrier();
 }
@@ -455,28 +489,35 @@ void storeCentroid(KernelBuilder &b, const Ctx &x, const Points &p,
       });
 }
 
-/// Update: a warp per cluster sums its members in point order (32 points per
-/// ballot), then writes the mean and the count.
+/// Update of cluster uc of the block by a warp: it sums the cluster's
+/// members in point order (32 points per ballot), then writes the mean and
+/// the count (`islast`: iteration `it` is the last one).
+void updateCluster(KernelBuilder &b, const Ctx &x, const Points &p,
+                   const KBlock &k, Value uc, Value it, Value islast) {
+  Value gc = b.add(k.cs, uc);
+  Value gci = b.toI32(gc);
+  SmallVector<Value> acc = b.forLoop(
+      x.c0, k.L, x.c32, {x.zvl, x.zf},
+      [&](KernelBuilder &k2, Value t0, ValueRange sw) {
+        Value t = k2.add(t0, x.lane);
+        Value in = k2.cmp(CmpIPredicate::ult, t, k.L);
+        Value tc = k2.select(in, t, x.c0);
+        Value j = rowIdx(k2, x, p, tc);
+        Value a = k2.load(x.asg, {x.b, x.h, j});
+        Value eq = k2.cmp(CmpIPredicate::eq, a, gci);
+        Value mine = k2.andI(in, eq);
+        Value mask = k2.ballot(x.full, mine);
+        return sumBallot(k2, x, p, t0, mask, sw[0], sw[1]);
+      });
+  storeCentroid(b, x, p, k, uc, gc, acc[0], acc[1], it, islast);
+}
+
+/// A warp per cluster.
 void updateClusters(KernelBuilder &b, const Ctx &x, const Points &p,
                     const KBlock &k, Value it, Value last) {
   Value islast = b.cmp(CmpIPredicate::eq, it, last);
   b.forEach(x.warp, k.Cb, x.cNW, [&](KernelBuilder &kb, Value uc) {
-    Value gc = kb.add(k.cs, uc);
-    Value gci = kb.toI32(gc);
-    SmallVector<Value> acc = kb.forLoop(
-        x.c0, k.L, x.c32, {x.zvl, x.zf},
-        [&](KernelBuilder &k2, Value t0, ValueRange sw) {
-          Value t = k2.add(t0, x.lane);
-          Value in = k2.cmp(CmpIPredicate::ult, t, k.L);
-          Value tc = k2.select(in, t, x.c0);
-          Value j = rowIdx(k2, x, p, tc);
-          Value a = k2.load(x.asg, {x.b, x.h, j});
-          Value eq = k2.cmp(CmpIPredicate::eq, a, gci);
-          Value mine = k2.andI(in, eq);
-          Value mask = k2.ballot(x.full, mine);
-          return sumBallot(k2, x, p, t0, mask, sw[0], sw[1]);
-        });
-    storeCentroid(kb, x, p, k, uc, gc, acc[0], acc[1], it, islast);
+    updateCluster(kb, x, p, k, uc, it, islast);
   });
   b.barrier();
 }
@@ -497,48 +538,54 @@ void kmeans(KernelBuilder &b, const Ctx &x, const Points &p, const KBlock &k,
   });
 }
 
-/// Value centroids and member lists of clusters [fc0, fc1) whose members are
-/// the rows [ft0, ft1) with asg equal to the cluster id (a warp per cluster,
-/// rows in order, a member's slot = off[c] + members before it). Value rows
-/// and weights come from `val`; the mean divides by the number of members
-/// (`byMembers`) or by cnt[c] (a coarse cluster's token count).
+/// Value centroid and member list of cluster c, whose members are the rows
+/// [ft0, ft1) with asg equal to c (a warp, rows in order, a member's slot =
+/// off[c] + members before it). Value rows and weights come from `val`; the
+/// mean divides by the number of members (`byMembers`) or by cnt[c] (a coarse
+/// cluster's token count).
+void finishCluster(KernelBuilder &kb, const Ctx &x, const Points &val, Value c,
+                   Value ft0, Value ft1, bool byMembers) {
+  Value ci = kb.toI32(c);
+  Value o = kb.load(x.off, {x.b, x.h, c});
+  SmallVector<Value> acc = kb.forLoop(
+      ft0, ft1, x.c32, {x.zvl, x.zf, o},
+      [&](KernelBuilder &k2, Value t0, ValueRange it) {
+        Value t = k2.add(t0, x.lane);
+        Value in = k2.cmp(CmpIPredicate::ult, t, ft1);
+        Value tc = k2.select(in, t, ft0);
+        Value a = k2.load(x.asg, {x.b, x.h, tc});
+        Value eq = k2.cmp(CmpIPredicate::eq, a, ci);
+        Value mine = k2.andI(in, eq);
+        Value mask = k2.ballot(x.full, mine);
+        Value below = k2.andI(mask, x.lmask);
+        Value rank = k2.ctpop(below);
+        k2.ifThen(mine, [&](KernelBuilder &k3) {
+          Value slot = k3.add(it[2], rank);
+          Value slotx = k3.toIndex(slot);
+          Value ti = k3.toI32(t);
+          k3.store(ti, x.mem, {x.b, x.h, slotx});
+        });
+        Value count = k2.ctpop(mask);
+        Value pos = k2.add(it[2], count);
+        SmallVector<Value> sw = sumBallot(k2, x, val, t0, mask, it[0], it[1]);
+        return SmallVector<Value>{sw[0], sw[1], pos};
+      });
+  Value n = byMembers ? kb.sub(acc[2], o) : kb.load(x.cnt, {x.b, x.h, c});
+  Value pos = kb.cmp(CmpIPredicate::sgt, n, x.c0i);
+  Value nf = kb.siToFp(kb.f32(), n);
+  Value div = kb.select(pos, nf, x.onef);
+  Value nb = kb.broadcast(x.vpl, div);
+  Value mean = kb.div(acc[0], nb);
+  kb.vstore(mean, x.vcent, {x.b, x.h, c, x.dlane});
+}
+
+/// Clusters [fc0, fc1), a warp per cluster.
 void finishClusters(KernelBuilder &b, const Ctx &x, const Points &val,
                     Value fc0, Value fc1, Value ft0, Value ft1,
                     bool byMembers) {
   Value lo = b.add(fc0, x.warp);
   b.forEach(lo, fc1, x.cNW, [&](KernelBuilder &kb, Value c) {
-    Value ci = kb.toI32(c);
-    Value o = kb.load(x.off, {x.b, x.h, c});
-    SmallVector<Value> acc = kb.forLoop(
-        ft0, ft1, x.c32, {x.zvl, x.zf, o},
-        [&](KernelBuilder &k2, Value t0, ValueRange it) {
-          Value t = k2.add(t0, x.lane);
-          Value in = k2.cmp(CmpIPredicate::ult, t, ft1);
-          Value tc = k2.select(in, t, ft0);
-          Value a = k2.load(x.asg, {x.b, x.h, tc});
-          Value eq = k2.cmp(CmpIPredicate::eq, a, ci);
-          Value mine = k2.andI(in, eq);
-          Value mask = k2.ballot(x.full, mine);
-          Value below = k2.andI(mask, x.lmask);
-          Value rank = k2.ctpop(below);
-          k2.ifThen(mine, [&](KernelBuilder &k3) {
-            Value slot = k3.add(it[2], rank);
-            Value slotx = k3.toIndex(slot);
-            Value ti = k3.toI32(t);
-            k3.store(ti, x.mem, {x.b, x.h, slotx});
-          });
-          Value count = k2.ctpop(mask);
-          Value pos = k2.add(it[2], count);
-          SmallVector<Value> sw = sumBallot(k2, x, val, t0, mask, it[0], it[1]);
-          return SmallVector<Value>{sw[0], sw[1], pos};
-        });
-    Value n = byMembers ? kb.sub(acc[2], o) : kb.load(x.cnt, {x.b, x.h, c});
-    Value pos = kb.cmp(CmpIPredicate::sgt, n, x.c0i);
-    Value nf = kb.siToFp(kb.f32(), n);
-    Value div = kb.select(pos, nf, x.onef);
-    Value nb = kb.broadcast(x.vpl, div);
-    Value mean = kb.div(acc[0], nb);
-    kb.vstore(mean, x.vcent, {x.b, x.h, c, x.dlane});
+    finishCluster(kb, x, val, c, ft0, ft1, byMembers);
   });
 }
 
@@ -710,6 +757,184 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterBlocksKernel(
 }
 
 //===----------------------------------------------------------------------===//
+// k-means over the grid: one item (cluster or point) per thread or warp.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// (head, sequence) of a kernel of grid (H, B).
+void placeHB(KernelBuilder &b, Ctx &x) {
+  x.h = b.blockId(gpu::Dimension::x);
+  x.b = b.blockId(gpu::Dimension::y);
+}
+
+/// (head, sequence) of a kernel of grid (chunks, H, B), and its item: this
+/// thread's (chunks of kThreads items) or this warp's (chunks of kWarps).
+Value placeItem(KernelBuilder &b, Ctx &x, bool perWarp) {
+  x.h = b.blockId(gpu::Dimension::y);
+  x.b = b.blockId(gpu::Dimension::z);
+  Value chunk = b.blockId(gpu::Dimension::x);
+  Value first = b.mul(chunk, perWarp ? x.cNW : x.cT);
+  return b.add(first, perWarp ? x.warp : x.tid);
+}
+
+/// The k-means blocks of a grid kernel. Update: the current block of (b, h),
+/// from its descriptor blk[b, h] = (first token, points, first cluster,
+/// clusters), none when it has no points. Build: the level-0 blocks of the
+/// layout of lens[b] (docs/Algorithm.md "Build").
+struct GridBlocks {
+  bool build = false;
+  Value P;
+  Value pstart, L, cs, Cb; // update
+  Layout l;                // build
+  Value CbF;               // build: clusters of a full block
+};
+
+GridBlocks gridBlocks(KernelBuilder &b, const Ctx &x, const Knobs &kn,
+                      Value P, Value scope, bool build) {
+  GridBlocks g;
+  g.build = build;
+  g.P = P;
+  if (build) {
+    g.l = layout(b, x, kn, scope);
+    g.CbF = clusterCount(b, x, kn, kn.cBS);
+    return g;
+  }
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < 4; ++i) {
+    Value di = b.load(scope, {x.b, x.h, b.index(i)});
+    d.push_back(b.toIndex(di));
+  }
+  g.pstart = d[0];
+  g.L = d[1];
+  g.cs = d[2];
+  g.Cb = d[3];
+  return g;
+}
+
+/// Item i of the grid (a point when `point`, else a cluster): whether it
+/// exists, the points and the block it belongs to, and its index in the
+/// block.
+struct Item {
+  Value ok;
+  Points p;
+  KBlock k;
+  Value i;
+};
+
+Item gridItem(KernelBuilder &b, const Ctx &x, const Knobs &kn,
+              const GridBlocks &g, Value i, bool point) {
+  if (!g.build) {
+    Value ok = b.cmp(CmpIPredicate::ult, i, point ? g.L : g.Cb);
+    return {ok, Points{g.P, {}, {}, g.pstart}, KBlock{g.L, g.cs, g.Cb}, i};
+  }
+  // The blocks before the last one are full (BS points, CbF clusters), so
+  // the block of item i is min(i / per, nblk - 1) (wrapped but unused when
+  // there is no block).
+  const Layout &l = g.l;
+  Value per = point ? kn.cBS : g.CbF;
+  Value q = b.div(i, per);
+  Value last = b.sub(l.nblk, x.c1);
+  Value blk = b.minU(q, last);
+  BlockLen bl = blockLen(b, x, kn, l, blk);
+  Value first = b.mul(blk, per);
+  Value li = b.sub(i, first);
+  Value any = b.cmp(CmpIPredicate::ugt, l.nblk, x.c0);
+  Value in = b.cmp(CmpIPredicate::ult, li, point ? bl.L : bl.Cb);
+  Value ok = b.andI(any, in);
+  Value off = b.mul(blk, kn.cBS);
+  Value pstart = b.add(kn.cS, off);
+  Value cs = b.mul(blk, g.CbF);
+  return {ok, Points{g.P, {}, {}, pstart}, KBlock{bl.L, cs, bl.Cb}, li};
+}
+
+/// Starts a grid k-means kernel (grid (chunks, H, B), 256 threads):
+/// arguments (scope, points, a [B, H, C, D] f32 array, `more`...), the scope
+/// being lens (build) or the block descriptor (update).
+gpu::GPUFuncOp createGridKernel(KernelBuilder &b, gpu::GPUModuleOp module,
+                                StringRef name, const ClusterShape &s,
+                                StringRef PE, bool build,
+                                ArrayRef<Type> more) {
+  MLIRContext *ctx = b.getContext();
+  Types ty(ctx, s);
+  SmallVector<Type> args = {build ? ty.lens : ty.st,
+                            Types::points(ctx, s, PE), ty.cent};
+  args.append(more.begin(), more.end());
+  return createKernel(b, module, name, args, {}, {int32_t(kThreads), 1, 1});
+}
+
+/// The item of this thread (or warp, `perWarp`) of a grid kernel: a point
+/// (`point`) or a cluster.
+Item gridStart(KernelBuilder &b, gpu::GPUFuncOp fn, Ctx &x, const Knobs &kn,
+               bool build, bool perWarp, bool point) {
+  Value i = placeItem(b, x, perWarp);
+  GridBlocks g =
+      gridBlocks(b, x, kn, fn.getArgument(1), fn.getArgument(0), build);
+  return gridItem(b, x, kn, g, i, point);
+}
+
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansNormsKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createGridKernel(b, module, name, s, PE, build, {ty.norms});
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  x.norms = fn.getArgument(3);
+  Knobs kn(b, s, c);
+  Item it = gridStart(b, fn, x, kn, build, false, false);
+  b.ifThen(it.ok, [&](KernelBuilder &kb) { clusterNorm(kb, x, it.k, it.i); });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn =
+      createGridKernel(b, module, name, s, PE, build, {ty.norms, ty.asg});
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  x.norms = fn.getArgument(3);
+  x.asg = fn.getArgument(4);
+  Knobs kn(b, s, c);
+  Item it = gridStart(b, fn, x, kn, build, false, true);
+  b.ifThen(it.ok,
+           [&](KernelBuilder &kb) { assignPoint(kb, x, it.p, it.k, it.i); });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansMeansKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createGridKernel(b, module, name, s, PE, build,
+                             {ty.cnt, ty.asg, b.getI32Type()});
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  x.cnt = fn.getArgument(3);
+  x.asg = fn.getArgument(4);
+  Knobs kn(b, s, c);
+  Item item = gridStart(b, fn, x, kn, build, true, false);
+  // The iteration (kernel argument) and whether it is the last one.
+  Value it = b.toIndex(fn.getArgument(5));
+  Value last = b.index((build ? c.buildIters : c.updateIters) - 1);
+  Value islast = b.cmp(CmpIPredicate::eq, it, last);
+  b.ifThen(item.ok, [&](KernelBuilder &kb) {
+    updateCluster(kb, x, item.p, item.k, item.i, it, islast);
+  });
+  b.ret();
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
 // cluster_update.
 //===----------------------------------------------------------------------===//
 
@@ -721,7 +946,47 @@ struct Update {
   const Ctx &x;
   const Knobs &kn;
   Value P, rd, ri;
+  Value cLIM, c2I; // 1.5 block sizes, 2 intervals
 };
+
+/// Starts a sequential update kernel (grid (H, B)): arguments (lens, points,
+/// centroids, counts, `more`...), the argmin's workgroup buffers.
+gpu::GPUFuncOp createSequentialKernel(KernelBuilder &b,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const ClusterShape &s, StringRef PE,
+                                      ArrayRef<Type> more) {
+  MLIRContext *ctx = b.getContext();
+  Types ty(ctx, s);
+  SmallVector<Type> args = {ty.lens, Types::points(ctx, s, PE), ty.cent,
+                            ty.cnt};
+  args.append(more.begin(), more.end());
+  return createKernel(b, module, name, args,
+                      {KernelBuilder::workgroup({kThreads}, b.f32()),
+                       KernelBuilder::workgroup({kThreads}, b.getI32Type())},
+                      {int32_t(kThreads), 1, 1});
+}
+
+/// The Ctx of a sequential update kernel: centroids and counts bound, at
+/// (b, h).
+Ctx sequentialCtx(KernelBuilder &b, gpu::GPUFuncOp fn, const ClusterShape &s) {
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  x.cnt = fn.getArgument(3);
+  placeHB(b, x);
+  return x;
+}
+
+/// The Update of a sequential update kernel.
+Update makeUpdate(KernelBuilder &b, const Ctx &x, const Knobs &kn,
+                  const ClusterConfig &c, gpu::GPUFuncOp fn) {
+  return Update{x,
+                kn,
+                fn.getArgument(1),
+                fn.getWorkgroupAttributions()[0],
+                fn.getWorkgroupAttributions()[1],
+                b.index(c.blockSize + c.blockSize / 2),
+                b.index(2 * c.interval)};
+}
 
 /// Seeds the kExtra new clusters [nc, nc + kExtra) of the interval starting
 /// at token t0, evenly spaced; each starts with count 1.
@@ -746,13 +1011,16 @@ SmallVector<Value> stridedNearest(KernelBuilder &b, const Ctx &x,
   return b.forLoop(
       x.tid, n, x.cT, {x.c0, x.inff},
       [&](KernelBuilder &kb, Value c, ValueRange it) {
+        // 4-wide slices of the centroid row (the point holds the registers):
+        // |mu|^2 is the same ordered sum as a reduction of the whole row.
         Value gc = kb.add(cs, c);
-        Value mu = kb.vloadAligned(x.D, x.cent, {x.b, x.h, gc, x.c0}, 16);
-        Value sq = kb.mul(mu, mu);
-        Value nrm = kb.reduceAdd(sq);
+        Value nrm = x.zf;
         Value acc = x.zv4;
         for (int64_t d = 0; d < x.D; d += 4) {
-          Value m = slice4(kb, mu, d);
+          Value cd = kb.index(d);
+          Value m = kb.vloadAligned(4, x.cent, {x.b, x.h, gc, cd}, 16);
+          Value sq = kb.mul(m, m);
+          nrm = reduceAddInto(kb, sq, nrm);
           acc = kb.fma(xs[d / 4], m, acc);
         }
         Value dot = kb.reduceAdd(acc);
@@ -855,124 +1123,264 @@ void onlineInterval(KernelBuilder &b, const Update &u, Value t0, Value cs,
       });
 }
 
-/// One interval of the online update (state: clusters nc, clustered length
-/// lc, last block's first token bst and first cluster bcs, changed ch): a new
-/// block starts when the last one would outgrow 1.5 block sizes (or on the
-/// first interval), kExtra clusters are seeded, the other tokens join by
-/// running means, then Lloyd passes over the whole last block.
-SmallVector<Value> updateStep(KernelBuilder &b, const Update &u, Value iters,
-                              Value cLIM, ValueRange st) {
+/// Whether the interval after the clustered prefix of state (clusters nc,
+/// clustered length lc) is due for a sequence of n tokens: the window past it
+/// is full and there is room for its kExtra clusters.
+Value intervalDue(KernelBuilder &b, const Update &u, Value n, Value nc,
+                  Value lc) {
+  Value slc = b.add(u.kn.cS, lc);
+  Value need = b.add(slc, u.c2I);
+  Value more = b.cmp(CmpIPredicate::uge, n, need);
+  Value ncx = b.add(nc, u.kn.cKX);
+  Value room = b.cmp(CmpIPredicate::ule, ncx, u.kn.cC);
+  return b.andI(more, room);
+}
+
+/// One interval of the online update from state st (clusters nc, clustered
+/// length lc, last block's first token bst and first cluster bcs): its first
+/// token t0, the clusters nc0 before it, and the state and current block
+/// after it (first token bst, first cluster bcs, L points, Cb clusters). A
+/// new block starts when the last one would outgrow 1.5 block sizes (or on
+/// the first interval).
+struct Interval {
+  Value t0, nc0, nc, lc, bst, bcs, L, Cb;
+};
+
+Interval planInterval(KernelBuilder &b, const Update &u, ValueRange st) {
   const Ctx &x = u.x;
   const Knobs &kn = u.kn;
   Value nc = st[0], lc = st[1], bst = st[2], bcs = st[3];
-  Value t0 = b.add(kn.cS, lc);
+  Interval v;
+  v.t0 = b.add(kn.cS, lc);
+  v.nc0 = nc;
   Value first = b.cmp(CmpIPredicate::eq, lc, x.c0);
-  Value grow0 = b.add(t0, kn.cI);
+  Value grow0 = b.add(v.t0, kn.cI);
   Value grow = b.sub(grow0, bst);
-  Value newblk = b.cmp(CmpIPredicate::ugt, grow, cLIM);
-  Value bstA = b.select(newblk, t0, bst);
+  Value newblk = b.cmp(CmpIPredicate::ugt, grow, u.cLIM);
+  Value bstA = b.select(newblk, v.t0, bst);
   Value bcsA = b.select(newblk, nc, bcs);
-  Value nbst = b.select(first, kn.cS, bstA);
-  Value nbcs = b.select(first, x.c0, bcsA);
-  seedNewClusters(b, u, t0, nc);
-  Value ncx = b.add(nc, kn.cKX);
-  Value nblkc = b.sub(ncx, nbcs);
-  Value nblkm1 = b.sub(nblkc, x.c1);
-  onlineInterval(b, u, t0, nbcs, nblkc, nblkm1);
-  Value nlc = b.add(lc, kn.cI);
-  Value tend = b.add(kn.cS, nlc);
-  Value L = b.sub(tend, nbst);
-  kmeans(b, x, Points{u.P, {}, {}, nbst}, KBlock{L, nbcs, nblkc}, iters,
-         false);
-  return {ncx, nlc, nbst, nbcs, b.boolean(true)};
+  v.bst = b.select(first, kn.cS, bstA);
+  v.bcs = b.select(first, x.c0, bcsA);
+  v.nc = b.add(nc, kn.cKX);
+  v.Cb = b.sub(v.nc, v.bcs);
+  v.lc = b.add(lc, kn.cI);
+  Value tend = b.add(kn.cS, v.lc);
+  v.L = b.sub(tend, v.bst);
+  return v;
 }
 
-/// After the intervals: member offsets, value centroids and members of the
-/// clusters the update touched (from the old last block on, or all on the
-/// first update), the unused offsets and the state.
-void finishUpdate(KernelBuilder &b, const Update &u, const ClusterShape &s,
-                  Value v, Value stT, ValueRange st0, ValueRange r) {
-  const Ctx &x = u.x;
-  Value lc0 = st0[1], bs0 = st0[2], bc0 = st0[3];
-  Value tendF = b.add(u.kn.cS, r[1]);
-  Value wasEmpty = b.cmp(CmpIPredicate::eq, lc0, x.c0);
-  Value cmin = b.select(wasEmpty, x.c0, bc0);
-  Value tmin = b.select(wasEmpty, u.kn.cS, bs0);
+/// Steps 1-4 of docs/Algorithm.md "Online update" for interval v: kExtra
+/// clusters are seeded, the other tokens join by running means.
+void intervalTokens(KernelBuilder &b, const Update &u, const Interval &v) {
+  seedNewClusters(b, u, v.t0, v.nc0);
+  Value nm1 = b.sub(v.Cb, u.x.c1);
+  onlineInterval(b, u, v.t0, v.bcs, v.Cb, nm1);
+}
+
+/// One interval of the online update in one CTA: its tokens, then the Lloyd
+/// passes over the whole current block. Returns the state and "changed".
+SmallVector<Value> updateStep(KernelBuilder &b, const Update &u, Value iters,
+                              ValueRange st) {
+  Interval v = planInterval(b, u, st);
+  intervalTokens(b, u, v);
+  kmeans(b, u.x, Points{u.P, {}, {}, v.bst}, KBlock{v.L, v.bcs, v.Cb}, iters,
+         false);
+  return {v.nc, v.lc, v.bst, v.bcs, b.boolean(true)};
+}
+
+/// The four entries of st[b, h] (a state or a block descriptor) as indices.
+SmallVector<Value> loadQuad(KernelBuilder &b, const Ctx &x, Value st) {
+  SmallVector<Value> v;
+  for (int64_t i = 0; i < 4; ++i) {
+    Value vi = b.load(st, {x.b, x.h, b.index(i)});
+    v.push_back(b.toIndex(vi));
+  }
+  return v;
+}
+
+/// st[b, h] = four indices (as i32), by thread 0.
+void storeQuad(KernelBuilder &b, const Ctx &x, Value st, ValueRange v) {
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    Value base = kb.load(x.off, {x.b, x.h, cmin});
-    writeOffsets(kb, x, cmin, r[0], base);
+    for (int64_t i = 0; i < 4; ++i) {
+      Value vi = kb.toI32(v[i]);
+      kb.store(vi, st, {x.b, x.h, kb.index(i)});
+    }
   });
-  b.barrier();
-  finishClusters(b, x, Points{v, {}, {}, {}}, cmin, r[0], tmin, tendF, true);
-  Value lcf = b.toI32(r[1]);
-  Value tl = b.add(r[0], x.tid);
-  b.forEach(tl, b.index(s.C + 1), x.cT, [&](KernelBuilder &kb, Value c) {
-    kb.store(lcf, x.off, {x.b, x.h, c});
-  });
-  b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    Value nci = kb.toI32(r[0]);
-    Value bsi = kb.toI32(r[2]);
-    Value bci = kb.toI32(r[3]);
-    kb.store(nci, stT, {x.b, x.h, x.c0});
-    kb.store(lcf, stT, {x.b, x.h, x.c1});
-    kb.store(bsi, stT, {x.b, x.h, kb.index(2)});
-    kb.store(bci, stT, {x.b, x.h, kb.index(3)});
-  });
+}
+
+/// Whether the update changed the state of (b, h) (state st, at entry st0),
+/// and the clusters and tokens it touched: from the old last block on (all
+/// of them on the first update) to the end.
+struct Touched {
+  Value changed, cmin, tmin, cend, tend;
+};
+
+Touched touched(KernelBuilder &b, const Ctx &x, const Knobs &kn,
+                ArrayRef<Value> st, ArrayRef<Value> st0) {
+  Touched t;
+  t.changed = b.boolean(false);
+  for (int64_t i = 0; i < 4; ++i) {
+    Value ne = b.cmp(CmpIPredicate::ne, st[i], st0[i]);
+    t.changed = b.orI(t.changed, ne);
+  }
+  Value wasEmpty = b.cmp(CmpIPredicate::eq, st0[1], x.c0);
+  t.cmin = b.select(wasEmpty, x.c0, st0[3]);
+  t.tmin = b.select(wasEmpty, kn.cS, st0[2]);
+  t.cend = st[0];
+  t.tend = b.add(kn.cS, st[1]);
+  return t;
 }
 
 } // namespace
 
-gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterUpdateKernel(
+UpdateBounds mlir::multipole::gpugen::updateBounds(const ClusterShape &s,
+                                                   const ClusterConfig &c) {
+  // Points: a block grows by intervals up to 1.5 block sizes (build: below
+  // it), or is one interval. Clusters: a build block has max(1, floor(f L))
+  // of them, an interval brings kExtra, so at most 1 + d L with d = max(f,
+  // kExtra / I) (+1 for rounding). The finish: the old block and the new.
+  int64_t lim = c.blockSize + c.blockSize / 2;
+  UpdateBounds u;
+  u.maxL = std::max<int64_t>(1, std::min(s.N, std::max(lim, c.interval)));
+  double d = std::max(c.fraction, double(c.kExtra) / double(c.interval));
+  u.maxCb = std::clamp<int64_t>(int64_t(std::floor(d * double(u.maxL))) + 2,
+                                1, std::max<int64_t>(1, s.C));
+  u.maxFinish = std::min(std::max<int64_t>(1, s.C), u.maxCb + c.kExtra);
+  return u;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
     const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
   KernelBuilder b(loc, ob);
-  MLIRContext *ctx = ob.getContext();
-  Types ty(ctx, s);
-  auto fn = createKernel(
-      b, module, name,
-      {ty.lens, Types::points(ctx, s, PE), ty.keys, ty.cent, ty.cent, ty.cnt,
-       ty.off, ty.asg, ty.asg, ty.st, ty.norms},
-      {KernelBuilder::workgroup({kThreads}, b.f32()),
-       KernelBuilder::workgroup({kThreads}, b.getI32Type())},
-      {int32_t(kThreads), 1, 1});
-  Value lens = fn.getArgument(0), v = fn.getArgument(2), stT = fn.getArgument(9);
-  Ctx x = prelude(b, s.D);
-  bindLevel(x, fn, 3);
-  x.norms = fn.getArgument(10);
+  Types ty(ob.getContext(), s);
+  auto fn = createSequentialKernel(b, module, name, s, PE,
+                                   {ty.st, ty.st, ty.st});
+  Value stT = fn.getArgument(4), st0T = fn.getArgument(5);
+  Value blk = fn.getArgument(6);
+  Ctx x = sequentialCtx(b, fn, s);
   Knobs kn(b, s, c);
-  Update u{x, kn, fn.getArgument(1), fn.getWorkgroupAttributions()[0],
-           fn.getWorkgroupAttributions()[1]};
+  Update u = makeUpdate(b, x, kn, c, fn);
+  UpdateBounds bd = updateBounds(s, c);
+  Value n = seqLen(b, x, kn, fn.getArgument(0));
+  SmallVector<Value> st = loadQuad(b, x, stT);
+  storeQuad(b, x, st0T, st);
+  // One interval if it is due and its block fits the grids of the Lloyd
+  // kernels (always, for the states the build and the update write; else
+  // `<name>_rest` does it).
+  Interval v = planInterval(b, u, st);
+  Value due = intervalDue(b, u, n, st[0], st[1]);
+  Value fitL = b.cmp(CmpIPredicate::ule, v.L, b.index(bd.maxL));
+  Value fitC = b.cmp(CmpIPredicate::ule, v.Cb, b.index(bd.maxCb));
+  Value fit = b.andI(fitL, fitC);
+  Value go = b.andI(due, fit);
+  b.ifElse(
+      go,
+      [&](KernelBuilder &kb) {
+        intervalTokens(kb, u, v);
+        storeQuad(kb, x, stT, {v.nc, v.lc, v.bst, v.bcs});
+        storeQuad(kb, x, blk, {v.bst, v.L, v.bcs, v.Cb});
+        return SmallVector<Value>{};
+      },
+      [&](KernelBuilder &kb) {
+        storeQuad(kb, x, blk, {x.c0, x.c0, x.c0, x.c0});
+        return SmallVector<Value>{};
+      });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateRestKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createSequentialKernel(b, module, name, s, PE,
+                                   {ty.asg, ty.st, ty.norms});
+  Value stT = fn.getArgument(5);
+  Ctx x = sequentialCtx(b, fn, s);
+  x.asg = fn.getArgument(4);
+  x.norms = fn.getArgument(6);
+  Knobs kn(b, s, c);
+  Update u = makeUpdate(b, x, kn, c, fn);
   Value iters = b.index(c.updateIters);
-  Value cLIM = b.index(c.blockSize + c.blockSize / 2);
-  Value c2I = b.index(2 * c.interval);
-  x.h = b.blockId(gpu::Dimension::x);
-  x.b = b.blockId(gpu::Dimension::y);
-  Value n = seqLen(b, x, kn, lens);
-  // State: clusters, clustered length, last block's first token and cluster.
-  SmallVector<Value> st0i, st0;
-  for (int64_t i = 0; i < 4; ++i)
-    st0i.push_back(b.load(stT, {x.b, x.h, b.index(i)}));
-  for (int64_t i = 0; i < 4; ++i)
-    st0.push_back(b.toIndex(st0i[i]));
-  SmallVector<Value> init(st0);
+  Value n = seqLen(b, x, kn, fn.getArgument(0));
+  SmallVector<Value> init = loadQuad(b, x, stT);
   init.push_back(b.boolean(false));
-  // An interval is clustered once the window past it is full and there is
-  // room for its kExtra clusters.
   SmallVector<Value> r = b.whileLoop(
       init,
       [&](KernelBuilder &kb, ValueRange w) {
-        Value slc = kb.add(kn.cS, w[1]);
-        Value need = kb.add(slc, c2I);
-        Value more = kb.cmp(CmpIPredicate::uge, n, need);
-        Value ncx = kb.add(w[0], kn.cKX);
-        Value room = kb.cmp(CmpIPredicate::ule, ncx, kn.cC);
-        return kb.andI(more, room);
+        return intervalDue(kb, u, n, w[0], w[1]);
       },
       [&](KernelBuilder &kb, ValueRange w) {
-        return updateStep(kb, u, iters, cLIM, w);
+        return updateStep(kb, u, iters, w);
       });
   b.ifThen(r[4], [&](KernelBuilder &kb) {
-    finishUpdate(kb, u, s, v, stT, st0, r);
+    storeQuad(kb, x, stT, ValueRange(r).take_front(4));
+  });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateOffsetsKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createKernel(b, module, name, {ty.cnt, ty.off, ty.st, ty.st}, {},
+                         {int32_t(kThreads), 1, 1});
+  Ctx x = prelude(b, s.D);
+  x.cnt = fn.getArgument(0);
+  x.off = fn.getArgument(1);
+  Knobs kn(b, s, c);
+  placeHB(b, x);
+  SmallVector<Value> st = loadQuad(b, x, fn.getArgument(2));
+  SmallVector<Value> st0 = loadQuad(b, x, fn.getArgument(3));
+  Touched t = touched(b, x, kn, st, st0);
+  // Offsets of the touched clusters from the first one's, then the unused
+  // ones (disjoint: the fill starts at the last cluster + 1).
+  b.ifThen(t.changed, [&](KernelBuilder &kb) {
+    kb.ifThen(x.is0, [&](KernelBuilder &k2) {
+      Value base = k2.load(x.off, {x.b, x.h, t.cmin});
+      writeOffsets(k2, x, t.cmin, t.cend, base);
+    });
+    Value lcf = kb.toI32(st[1]);
+    Value tl = kb.add(t.cend, x.tid);
+    kb.forEach(tl, kb.index(s.C + 1), x.cT, [&](KernelBuilder &k2, Value cc) {
+      k2.store(lcf, x.off, {x.b, x.h, cc});
+    });
+  });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateMembersKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createKernel(
+      b, module, name,
+      {ty.keys, ty.cent, ty.off, ty.asg, ty.asg, ty.st, ty.st}, {},
+      {int32_t(kThreads), 1, 1});
+  Ctx x = prelude(b, s.D);
+  x.vcent = fn.getArgument(1);
+  x.off = fn.getArgument(2);
+  x.mem = fn.getArgument(3);
+  x.asg = fn.getArgument(4);
+  Knobs kn(b, s, c);
+  Value w = placeItem(b, x, true);
+  SmallVector<Value> st = loadQuad(b, x, fn.getArgument(5));
+  SmallVector<Value> st0 = loadQuad(b, x, fn.getArgument(6));
+  Touched t = touched(b, x, kn, st, st0);
+  // A warp per touched cluster, strided over the grid's warps.
+  int64_t warps = llvm::divideCeil(updateBounds(s, c).maxFinish, kWarps) * kWarps;
+  Points val{fn.getArgument(0), {}, {}, {}};
+  b.ifThen(t.changed, [&](KernelBuilder &kb) {
+    Value c0 = kb.add(t.cmin, w);
+    kb.forEach(c0, t.cend, kb.index(warps), [&](KernelBuilder &k2, Value cc) {
+      finishCluster(k2, x, val, cc, t.tmin, t.tend, true);
+    });
   });
   b.ret();
   return fn;

@@ -35,12 +35,63 @@ gpu::GPUFuncOp buildClusterBlocksKernel(OpBuilder &b, Location loc,
                                         StringRef name, const ClusterShape &s,
                                         const ClusterConfig &c, StringRef PE);
 
-/// cluster_update, `@<name>`: online update of one (sequence, KV head)
-/// (grid (H, B), 256 threads).
-gpu::GPUFuncOp buildClusterUpdateKernel(OpBuilder &b, Location loc,
+/// The Lloyd passes of a k-means over the grid (grid (chunks, H, B), 256
+/// threads), one kernel per step, arguments (scope, points, centroids, ...):
+/// `build` over the level-0 blocks of the layout of lens (the scope), else
+/// over the current block of an update (the scope: the descriptor blk
+/// [B, H, 4] = (first token, points, first cluster, clusters) that
+/// `<update>_interval` writes). Norms: a thread per cluster; assign: a thread
+/// per point; means: a warp per cluster, iteration `it` (an i32 argument) of
+/// c.buildIters / c.updateIters.
+gpu::GPUFuncOp buildKMeansNormsKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const ClusterShape &s,
+                                      const ClusterConfig &c, StringRef PE,
+                                      bool build);
+gpu::GPUFuncOp buildKMeansAssignKernel(OpBuilder &b, Location loc,
+                                       gpu::GPUModuleOp module, StringRef name,
+                                       const ClusterShape &s,
+                                       const ClusterConfig &c, StringRef PE,
+                                       bool build);
+gpu::GPUFuncOp buildKMeansMeansKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const ClusterShape &s,
+                                      const ClusterConfig &c, StringRef PE,
+                                      bool build);
+
+/// Static bounds of an online update (per (sequence, KV head)): points and
+/// clusters of the current block after one interval, clusters one update
+/// finishes when one interval was due. Grids of the update's kernels.
+struct UpdateBounds {
+  int64_t maxL, maxCb, maxFinish;
+};
+UpdateBounds updateBounds(const ClusterShape &s, const ClusterConfig &c);
+
+/// cluster_update (docs/Design.md "GPU k-means: kernels and launches"), per
+/// (sequence, KV head) unless said otherwise, 256 threads:
+/// `<name>_interval` (grid (H, B)): one due interval's seeds and running
+///   means, the state, its entry copy st0 and the block descriptor;
+/// `<name>_rest` (grid (H, B)): the intervals still due, each with its Lloyd
+///   passes in the CTA;
+/// `<name>_offsets` (grid (H, B)): member offsets of the touched clusters;
+/// `<name>_members` (grid (chunks, H, B), a warp per touched cluster): value
+///   centroids and member lists.
+gpu::GPUFuncOp buildUpdateIntervalKernel(OpBuilder &b, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         StringRef name, const ClusterShape &s,
+                                         const ClusterConfig &c, StringRef PE);
+gpu::GPUFuncOp buildUpdateRestKernel(OpBuilder &b, Location loc,
+                                     gpu::GPUModuleOp module, StringRef name,
+                                     const ClusterShape &s,
+                                     const ClusterConfig &c, StringRef PE);
+gpu::GPUFuncOp buildUpdateOffsetsKernel(OpBuilder &b, Location loc,
                                         gpu::GPUModuleOp module,
                                         StringRef name, const ClusterShape &s,
-                                        const ClusterConfig &c, StringRef PE);
+                                        const ClusterConfig &c);
+gpu::GPUFuncOp buildUpdateMembersKernel(OpBuilder &b, Location loc,
+                                        gpu::GPUModuleOp module,
+                                        StringRef name, const ClusterShape &s,
+                                        const ClusterConfig &c);
 
 /// cluster_coarsen, `@<name>`: weighted k-means over the fine clusters of one
 /// (sequence, KV head) (grid (H, B), 256 threads; s.C: coarse capacity, s.M:

@@ -10,6 +10,10 @@
 #include "ClusterKernels.h"
 #include "Lowering.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <functional>
 #include <type_traits>
 
 using namespace mlir;
@@ -60,6 +64,25 @@ LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
   return success();
 }
 
+/// A kernel builder given its name (`@<base><suffix>`).
+using KernelFn = std::function<gpu::GPUFuncOp(OpBuilder &, Location,
+                                              gpu::GPUModuleOp, StringRef)>;
+
+/// Builds the kernels `@<base><suffix>` of `ks`, in order.
+LogicalResult buildKernels(LoweringContext &lc, Location loc, StringRef base,
+                           ArrayRef<std::pair<StringRef, KernelFn>> ks) {
+  for (const auto &k : ks) {
+    std::string name = (base + k.first).str();
+    const KernelFn &fn = k.second;
+    if (failed(lc.buildKernel(
+            loc, [&](OpBuilder &ob, Location l, gpu::GPUModuleOp m) {
+              return fn(ob, l, m, name);
+            })))
+      return failure();
+  }
+  return success();
+}
+
 /// cluster_build / cluster_update: blocked k-means of the keys.
 template <typename OpTy>
 struct KMeansLowering : MultipoleGPUPattern<OpTy> {
@@ -97,44 +120,125 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
       lc.launch(rewriter, loc, pr, {(s.N + 15) / 16, s.H, s.B}, 256, {k, P});
     }
     Value norms = alloc(rewriter, loc, {s.B, s.H, s.C}, rewriter.getF32Type());
-    if constexpr (kBuild) {
-      std::string name = lc.freshName("cluster_build");
-      if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                         gpu::GPUModuleOp m) {
-            return buildClusterInitKernel(ob, l2, m, name + "_init", s, c);
-          })) ||
-          failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                         gpu::GPUModuleOp m) {
-            return buildClusterBlocksKernel(ob, l2, m, name + "_blocks", s, c,
-                                            PE);
-          })))
-        return failure();
-      SmallVector<Value> init = {lens};
-      init.append(outs.begin(), outs.end());
-      lc.launch(rewriter, loc, name + "_init", {s.H, s.B, 1}, 256, init);
-      int64_t maxBlocks = std::max<int64_t>(1, s.N / c.blockSize + 1);
-      SmallVector<Value> args = {lens, P, v};
-      for (unsigned i = 0; i < kState; ++i)
-        args.push_back(outs[i]);
-      args.push_back(norms);
-      lc.launch(rewriter, loc, name + "_blocks", {maxBlocks, s.H, s.B}, 256,
-                args);
-    } else {
-      std::string name = lc.freshName("cluster_update");
-      if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                         gpu::GPUModuleOp m) {
-            return buildClusterUpdateKernel(ob, l2, m, name, s, c, PE);
-          })))
-        return failure();
-      SmallVector<Value> args = {lens, P, v};
-      args.append(outs.begin(), outs.end());
-      args.push_back(norms);
-      lc.launch(rewriter, loc, name, {s.H, s.B, 1}, 256, args);
-    }
+    LogicalResult ok = success();
+    if constexpr (kBuild)
+      ok = lowerBuild(rewriter, loc, s, c, PE, lens, P, v, outs, norms);
+    else
+      ok = lowerUpdate(rewriter, loc, s, c, PE, lens, P, v, outs, norms);
+    if (failed(ok))
+      return failure();
     dealloc(rewriter, loc, norms);
     if (P != k)
       dealloc(rewriter, loc, P);
     rewriter.eraseOp(op);
+    return success();
+  }
+
+  LogicalResult lowerBuild(OpBuilder &rewriter, Location loc,
+                           const ClusterShape &s, const ClusterConfig &c,
+                           StringRef PE, Value lens, Value P, Value v,
+                           ValueRange outs, Value norms) const {
+    LoweringContext &lc = this->lc;
+    std::string name = lc.freshName("cluster_build");
+    using M = gpu::GPUModuleOp;
+    if (failed(buildKernels(
+            lc, loc, name,
+            {{"_init",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildClusterInitKernel(ob, l, m, n, s, c);
+              }},
+             {"_blocks",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildClusterBlocksKernel(ob, l, m, n, s, c, PE);
+              }}})))
+      return failure();
+    SmallVector<Value> init = {lens};
+    init.append(outs.begin(), outs.end());
+    lc.launch(rewriter, loc, name + "_init", {s.H, s.B, 1}, 256, init);
+    int64_t maxBlocks = std::max<int64_t>(1, s.N / c.blockSize + 1);
+    SmallVector<Value> args = {lens, P, v};
+    for (unsigned i = 0; i < kState; ++i)
+      args.push_back(outs[i]);
+    args.push_back(norms);
+    lc.launch(rewriter, loc, name + "_blocks", {maxBlocks, s.H, s.B}, 256,
+              args);
+    return success();
+  }
+
+  /// The update (docs/Design.md "GPU k-means: kernels and launches"): one
+  /// interval's sequential part per (sequence, head), its Lloyd passes over
+  /// the grid, the intervals still due in one CTA each, then the finish over
+  /// the touched clusters. Launch order on the stream orders the steps.
+  LogicalResult lowerUpdate(OpBuilder &rewriter, Location loc,
+                            const ClusterShape &s, const ClusterConfig &c,
+                            StringRef PE, Value lens, Value P, Value v,
+                            ValueRange outs, Value norms) const {
+    LoweringContext &lc = this->lc;
+    std::string name = lc.freshName("cluster_update");
+    using M = gpu::GPUModuleOp;
+    if (failed(buildKernels(
+            lc, loc, name,
+            {{"_interval",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildUpdateIntervalKernel(ob, l, m, n, s, c, PE);
+              }},
+             {"_norms",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildKMeansNormsKernel(ob, l, m, n, s, c, PE, false);
+              }},
+             {"_assign",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildKMeansAssignKernel(ob, l, m, n, s, c, PE, false);
+              }},
+             {"_means",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildKMeansMeansKernel(ob, l, m, n, s, c, PE, false);
+              }},
+             {"_rest",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildUpdateRestKernel(ob, l, m, n, s, c, PE);
+              }},
+             {"_offsets",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildUpdateOffsetsKernel(ob, l, m, n, s, c);
+              }},
+             {"_members",
+              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildUpdateMembersKernel(ob, l, m, n, s, c);
+              }}})))
+      return failure();
+    Value cent = outs[kCentroids], cnt = outs[kCounts], asg = outs[kAssign];
+    Value st = outs[kState];
+    Type i32 = rewriter.getI32Type();
+    Value st0 = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
+    Value blk = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
+    UpdateBounds bd = updateBounds(s, c);
+    auto chunks = [](int64_t n, int64_t per) {
+      return std::max<int64_t>(1, llvm::divideCeil(n, per));
+    };
+    lc.launch(rewriter, loc, name + "_interval", {s.H, s.B, 1}, 256,
+              {lens, P, cent, cnt, st, st0, blk});
+    for (int64_t it = 0; it < c.updateIters; ++it) {
+      Value iti = arith::ConstantIntOp::create(rewriter, loc, it, 32);
+      lc.launch(rewriter, loc, name + "_norms",
+                {chunks(bd.maxCb, 256), s.H, s.B}, 256,
+                {blk, P, cent, norms});
+      lc.launch(rewriter, loc, name + "_assign",
+                {chunks(bd.maxL, 256), s.H, s.B}, 256,
+                {blk, P, cent, norms, asg});
+      lc.launch(rewriter, loc, name + "_means", {chunks(bd.maxCb, 8), s.H, s.B},
+                256, {blk, P, cent, cnt, asg, iti});
+    }
+    lc.launch(rewriter, loc, name + "_rest", {s.H, s.B, 1}, 256,
+              {lens, P, cent, cnt, asg, st, norms});
+    lc.launch(rewriter, loc, name + "_offsets", {s.H, s.B, 1}, 256,
+              {cnt, outs[kOffsets], st, st0});
+    lc.launch(rewriter, loc, name + "_members",
+              {chunks(bd.maxFinish, 8), s.H, s.B}, 256,
+              {v, outs[kVCentroids], outs[kOffsets], outs[kMembers], asg, st,
+               st0});
+    dealloc(rewriter, loc, blk);
+    dealloc(rewriter, loc, st0);
     return success();
   }
 };
