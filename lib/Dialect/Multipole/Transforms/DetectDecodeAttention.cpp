@@ -28,7 +28,9 @@
 //     only move data (linalg.transpose, linalg.broadcast, linalg.copy, generic
 //     copies/broadcasts, including `(.., 0, ..)` maps on unit dims) possibly
 //     with a float cast (extf / truncf) in the payload. GQA is a broadcast of
-//     the KV heads on that chain.
+//     the KV heads on that chain, or the grouped spelling: q viewed as
+//     [B, Hkv, G, D] against un-repeated [B, Hkv, N, D] keys and values
+//     (einsums bhgd,bhnd->bhgn and bhgn,bhnd->bhgd).
 //
 // Axis atoms. To relate dimensions across reshapes, every dimension is
 // described as a list of "atoms": the mixed-radix digits of its index, outer
@@ -38,18 +40,27 @@
 // broadcast permutes or drops atoms. Atoms are shared between all tensors of
 // one match, so at the end each atom has a role:
 //   H  - head/batch atoms: parallel in both contractions;
+//   E  - query-only heads: in q, the scores and the result but not in k, v
+//        (the G of the grouped spelling);
 //   N  - the key/token axis: reduced by P @ V and by the softmax;
 //   D  - reduced by Q . K^T;      Dv - only in V and the result.
-// The match requires: q has exactly H + D; k has N + D and a subset of H;
-// v has N + Dv and the same subset of H; the missing head atoms G (KV heads
+// The match requires: q has exactly H + E + D; k has N + D and a subset of H;
+// v has N + Dv and the same subset of H; the missing head atoms (KV heads
 // broadcast to query heads) are the same for k and v; the result has exactly
-// H + Dv. This makes the rewrite exact whatever the reshapes in between.
+// H + E + Dv. G is those missing atoms and E. This makes the rewrite exact
+// whatever the reshapes in between.
 //
-// What is left alone (with the reason under -debug-only=multipole-detect):
-//   - more than one query token: any atom of size > 1 on which the query
-//     depends and the keys (or values) do not. GQA written with the query
-//     grouped as [Hkv, G] against un-broadcast keys is therefore not
-//     recognized either: it cannot be told apart from several tokens;
+// What is left alone. When a function has a contraction and a softmax (or a
+// max reduction and an exp) but no match, one remark says why: the first
+// failed condition of the attempt that came furthest (Matcher::Progress).
+// Every failure is also printed under -debug-only=multipole-detect.
+//   - more than one query token: E atoms that q and the result never merge
+//     with other heads in one dimension. The arithmetic of several unmasked
+//     tokens is that of grouped heads; only such a merge ([B, Hq, D] expanded
+//     to [B, Hkv, G, D], or the result collapsed back) tells heads from
+//     tokens. So a 4-D [B, Hkv, G, D] q with a 4-D result is taken for
+//     tokens, and so is MQA spelled with unit KV heads ([B, 1, Hq, D]: no
+//     head atom to merge with);
 //   - no softmax, a softmax over another axis, or a scaling of P;
 //   - additive masks other than a constant zero (causal or padding masks
 //     would need `lens` or more, and are not proven here), `linalg.index`
@@ -652,11 +663,32 @@ public:
   /// from `live`.
   void rewrite(DecodeMatch &m, DenseSet<Operation *> &live);
 
+  /// The reason of the first failure and how far the match had come then
+  /// (see Progress); empty while nothing failed.
+  const std::string &failureReason() const { return reason; }
+  unsigned failureProgress() const { return failedAt; }
+
 private:
+  /// Milestones of a match, in order: a failure after a later one is a
+  /// better explanation of why a function holds no decode attention.
+  enum Progress : unsigned {
+    Started,
+    PVMatched,
+    ProbabilitiesDefined, // by an op, not a function argument
+    SoftmaxFound,         // something like a softmax, maybe a wrong one
+    ScoresFound,
+    QKMatched,
+    RootsFound
+  };
+
   LogicalResult fail(const Twine &why) {
     LLVM_DEBUG(llvm::dbgs() << "[" DEBUG_TYPE "] " << pv->getLoc()
                             << ": not decode attention with operand #" << pIdx
                             << " as the probabilities: " << why << "\n");
+    if (reason.empty()) {
+      reason = why.str();
+      failedAt = progress;
+    }
     return failure();
   }
 
@@ -668,7 +700,11 @@ private:
 
   std::optional<Point> viewSource(const Point &p);
   std::optional<Point> viewUser(const Point &p);
-  std::optional<Point> scaleSource(const Point &p, bool &badMask);
+  /// What an additive term on the scores is, when it is not a constant 0.
+  enum class Mask { None, Runtime, NonZeroConstant };
+  std::optional<Point> scaleSource(const Point &p, Mask &badMask);
+  /// "dimension i (the keys)" for the dimension of `l` that is the key axis.
+  std::string keyAxisName(const Layout &l);
   FailureOr<Point> softmaxInput(const Point &p);
   FailureOr<Point> decomposedSoftmaxInput(const Point &p);
   FailureOr<std::pair<LinalgOp, Point>> walkToScores(Point p);
@@ -676,10 +712,14 @@ private:
 
   // The phases of `match`.
   struct Operands;
-  /// P @ V: the probabilities `p`, V, the result, and the axes H, Dv, N.
+  /// P @ V: the probabilities `p`, V, the result, and the axes H, E, Dv, N.
   LogicalResult matchPV(Operands &ops, Point &p);
   /// From P back through softmax and scaling to Q . K^T: Q, K and the axis D.
   LogicalResult matchQK(Operands &ops, Point p);
+  /// Whether the query-only heads E are heads of a KV group (not tokens).
+  LogicalResult checkQueryOnlyHeads(const Operands &ops,
+                                    ArrayRef<Point> qPath,
+                                    ArrayRef<Point> outPath);
   /// q, k, v and the result at their roots (views and casts looked through).
   LogicalResult findRoots(const Operands &ops, DecodeMatch &m);
   /// Broadcast checks, the canonical order of each axis, and the scale.
@@ -694,6 +734,8 @@ private:
   unsigned pIdx = 0;
   AtomTable atoms;
   AtomList n;
+  unsigned progress = Started, failedAt = Started;
+  std::string reason;
 };
 
 SmallVector<AtomList> Matcher::loopAtoms(LinalgOp op, const Layout &result) {
@@ -819,7 +861,7 @@ std::optional<Point> Matcher::viewUser(const Point &p) {
 /// One step back through an elementwise scaling by a constant (`x * c`,
 /// `c * x`, `x / c`) or an addition of a constant zero. Sets `badMask` when
 /// the op adds anything else to its input.
-std::optional<Point> Matcher::scaleSource(const Point &p, bool &badMask) {
+std::optional<Point> Matcher::scaleSource(const Point &p, Mask &badMask) {
   auto op = p.value.getDefiningOp<LinalgOp>();
   if (!op || !isElementwise(op))
     return std::nullopt;
@@ -841,7 +883,7 @@ std::optional<Point> Matcher::scaleSource(const Point &p, bool &badMask) {
   double factor;
   if (isa<arith::AddFOp, arith::SubFOp>(body)) {
     if (!c || !c->isZero()) {
-      badMask = true;
+      badMask = c ? Mask::NonZeroConstant : Mask::Runtime;
       return std::nullopt;
     }
     factor = 1.0;
@@ -855,13 +897,34 @@ std::optional<Point> Matcher::scaleSource(const Point &p, bool &badMask) {
   return Point{main->get(), p.layout, p.factor * factor};
 }
 
+/// An op's name, with the payload op yielded by a linalg op.
+std::string describe(Operation *op) {
+  std::string s = op->getName().getStringRef().str();
+  if (auto l = dyn_cast<LinalgOp>(op); l && l.getBlock())
+    if (Operation *y = skipCasts(yieldedValue(l)).getDefiningOp();
+        y && y->getBlock() == l.getBlock())
+      s += " (" + y->getName().getStringRef().str() + ")";
+  return s;
+}
+
+std::string Matcher::keyAxisName(const Layout &l) {
+  for (auto [i, dim] : llvm::enumerate(l))
+    if (isKeyAxis(dim))
+      return ("dimension " + Twine(i) + " (the keys)").str();
+  return "other dimensions (the keys)";
+}
+
 /// One step back through a softmax over the key axis.
 FailureOr<Point> Matcher::softmaxInput(const Point &p) {
   if (auto sm = p.value.getDefiningOp<linalg::SoftmaxOp>()) {
+    progress = SoftmaxFound;
     if (!staticShape(sm.getInput()) || !staticShape(sm.getOutput()))
       return fail("linalg.softmax with a dynamic shape");
     if (!isKeyAxis(p.layout[sm.getDimension()]))
-      return fail("linalg.softmax is not over the key axis");
+      return fail("the softmax is over dimension " +
+                  Twine(sm.getDimension()) +
+                  " of the probabilities, but the contraction with V sums "
+                  "over " + keyAxisName(p.layout));
     return Point{sm.getInput(), p.layout, p.factor};
   }
   return decomposedSoftmaxInput(p);
@@ -871,7 +934,8 @@ FailureOr<Point> Matcher::softmaxInput(const Point &p) {
 FailureOr<Point> Matcher::decomposedSoftmaxInput(const Point &p) {
   auto norm = p.value.getDefiningOp<LinalgOp>();
   if (!norm || !isElementwise(norm))
-    return fail("no softmax before the contraction with V");
+    return fail("there is no softmax (linalg.softmax, or exp(x - max) / sum) "
+                "before the contraction with V");
   Value y = skipCasts(yieldedValue(norm));
   std::optional<ExpSub> numer;
   std::optional<Access> denom;
@@ -914,8 +978,9 @@ FailureOr<Point> Matcher::decomposedSoftmaxInput(const Point &p) {
     }
   }
   if (!numer || !denom)
-    return fail("no softmax before the contraction with V (the producer of "
-                "the probabilities is not exp(x - max) / sum)");
+    return fail("there is no softmax before the contraction with V (the "
+                "probabilities are not exp(x - max) / sum)");
+  progress = SoftmaxFound;
 
   // The denominator: sum over the key axis of the same exp(x - m).
   unsigned r;
@@ -945,7 +1010,9 @@ FailureOr<Point> Matcher::decomposedSoftmaxInput(const Point &p) {
       !sameAccess(initMap(sum), denom->map, *staticShape(denom->tensor)))
     return fail("softmax denominator is not read back where it was reduced");
   if (!isKeyAxis(p.layout[r]))
-    return fail("softmax is not over the key axis");
+    return fail("the softmax is over dimension " + Twine(r) +
+                " of the probabilities, but the contraction with V sums "
+                "over " + keyAxisName(p.layout));
 
   // The stabilizer: max over the same axis of the same x.
   unsigned rm;
@@ -973,9 +1040,18 @@ FailureOr<std::pair<LinalgOp, Point>> Matcher::walkToScores(Point p) {
       continue;
     }
     Operation *def = p.value.getDefiningOp();
+    if (!def && !softmaxSeen)
+      return fail("the contraction reads a function argument where the "
+                  "softmax probabilities would be");
     if (!def)
-      return fail("the probabilities do not come from a contraction");
+      return fail("the softmax input is a function argument, not the scores "
+                  "Q.K^T");
     if (!softmaxSeen) {
+      progress = ProbabilitiesDefined;
+      Mask ignored = Mask::None;
+      if (scaleSource(p, ignored))
+        return fail("the probabilities are scaled by a constant before the "
+                    "contraction with V (c * P @ V is not attention)");
       FailureOr<Point> in = softmaxInput(p);
       if (failed(in))
         return failure();
@@ -985,15 +1061,22 @@ FailureOr<std::pair<LinalgOp, Point>> Matcher::walkToScores(Point p) {
     }
     if (auto op = dyn_cast<LinalgOp>(def); op && isContraction(op))
       return std::pair(op, p);
-    bool badMask = false;
+    Mask badMask = Mask::None;
     if (std::optional<Point> src = scaleSource(p, badMask)) {
       p = *src;
       continue;
     }
-    if (badMask)
-      return fail("additive mask that is not a constant zero");
-    return fail("unsupported op between the scores and the softmax: " +
-                def->getName().getStringRef());
+    if (badMask == Mask::Runtime)
+      return fail("the scores get an additive mask that is a runtime tensor "
+                  "whose values are unknown; only a constant-zero mask can be "
+                  "dropped (pass the lengths as `lens` instead of a padding "
+                  "mask)");
+    if (badMask == Mask::NonZeroConstant)
+      return fail("the scores get an additive mask that is a constant other "
+                  "than zero; only a constant-zero mask can be dropped");
+    return fail("the scores pass through " + describe(def) + " between Q.K^T and the softmax; only multiplications or "
+                "divisions by a constant and constant-zero masks can be "
+                "there");
   }
 }
 
@@ -1003,7 +1086,7 @@ SmallVector<Point> Matcher::walkToRoot(Point p, bool foldScales) {
   SmallVector<Point> path{p};
   while (true) {
     std::optional<Point> src = viewSource(path.back());
-    bool badMask = false;
+    Mask badMask = Mask::None;
     if (!src && foldScales)
       src = scaleSource(path.back(), badMask);
     if (!src)
@@ -1013,11 +1096,14 @@ SmallVector<Point> Matcher::walkToRoot(Point p, bool foldScales) {
 }
 
 /// The attention's operands as found at the contractions, with the atoms of
-/// each axis role: heads H, value dimension Dv, reduced dimension D (the
-/// key axis N is the member `n`), and the scores' folded scaling.
+/// each axis role: heads H (in q, k, v and the result), query-only heads E
+/// (in q and the result but not in k and v: the G of grouped-query attention
+/// spelled with q as [B, Hkv, G, D], or several query tokens), value
+/// dimension Dv, reduced dimension D (the key axis N is the member `n`), and
+/// the scores' folded scaling.
 struct Matcher::Operands {
   Point q, k, v, result;
-  AtomList h, d, dv;
+  AtomList h, e, d, dv;
   double scoresFactor = 1.0;
 };
 
@@ -1025,16 +1111,24 @@ FailureOr<DecodeMatch> Matcher::match(unsigned probIdx) {
   pIdx = probIdx;
   Operands ops;
   Point p;
-  if (failed(matchPV(ops, p)) || failed(matchQK(ops, p)))
+  if (failed(matchPV(ops, p)))
     return failure();
+  progress = PVMatched;
+  if (failed(matchQK(ops, p)))
+    return failure();
+  progress = QKMatched;
   DecodeMatch m;
-  if (failed(findRoots(ops, m)) || failed(assignRoles(ops, m)))
+  if (failed(findRoots(ops, m)))
+    return failure();
+  progress = RootsFound;
+  if (failed(assignRoles(ops, m)))
     return failure();
   return m;
 }
 
 LogicalResult Matcher::matchPV(Operands &ops, Point &p) {
-  // P @ V: the result's loops are heads (in P and V) or Dv (only in V).
+  // P @ V: the result's loops are heads (in P and V), query-only heads (in P
+  // only) or Dv (in V only).
   Value result = pv->getResult(0);
   Layout resultLayout;
   ArrayRef<int64_t> resultShape = *staticShape(result);
@@ -1046,6 +1140,7 @@ LogicalResult Matcher::matchPV(Operands &ops, Point &p) {
   linalg::ContractionDimensions dims = *contractionDims(pv); // a candidate
   // Loops in V and the result only: m when V is input 0, else n.
   ArrayRef<unsigned> vOnly = pIdx == 0 ? dims.n : dims.m;
+  ArrayRef<unsigned> pOnly = pIdx == 0 ? dims.m : dims.n;
   for (unsigned d = 0, e = pv.getNumLoops(); d < e; ++d) {
     if (pvLoops[d].empty())
       continue;
@@ -1055,9 +1150,11 @@ LogicalResult Matcher::matchPV(Operands &ops, Point &p) {
       ops.h.append(pvLoops[d]);
     else if (llvm::is_contained(vOnly, d))
       ops.dv.append(pvLoops[d]);
-    else // in P only, or only in the result
-      return fail("the probabilities have an axis the values do not have "
-                  "(more than one query token, or GQA without broadcast)");
+    else if (llvm::is_contained(pOnly, d))
+      ops.e.append(pvLoops[d]);
+    else
+      return fail("the contraction with V has a loop that neither input "
+                  "reads");
   }
   p = Point{pv.getDpsInputOperand(pIdx)->get(), operandLayout(pMap, pvLoops)};
   ops.v = Point{pv.getDpsInputOperand(1 - pIdx)->get(),
@@ -1071,11 +1168,13 @@ LogicalResult Matcher::matchQK(Operands &ops, Point p) {
   auto scores = walkToScores(p);
   if (failed(scores))
     return failure();
+  progress = ScoresFound;
   auto [qk, s] = *scores;
   ops.scoresFactor = s.factor;
-  if (!sameSet(atoms.concat(s.layout), atoms.flat(join(ops.h, n))))
-    return fail("the scores are not indexed by exactly the heads and keys "
-                "of the output");
+  AtomList heads = join(ops.h, ops.e);
+  if (!sameSet(atoms.concat(s.layout), atoms.flat(join(heads, n))))
+    return fail("the scores Q.K^T are not indexed by exactly the heads and "
+                "the keys of the contraction with V");
   SmallVector<AtomList> qkLoops = loopAtoms(qk, s.layout);
   // (bound to a local: a range-for over a member of the temporary optional
   // would read it after its destruction)
@@ -1091,15 +1190,48 @@ LogicalResult Matcher::matchQK(Operands &ops, Point p) {
   }) ? 0 : 1;
   ops.q = Point{qk.getDpsInputOperand(1 - kIdx)->get(), kIdx ? in0 : in1};
   ops.k = Point{qk.getDpsInputOperand(kIdx)->get(), kIdx ? in1 : in0};
-  if (!sameSet(atoms.concat(ops.q.layout), atoms.flat(join(ops.h, ops.d))))
-    return fail("the query of Q . K^T is not indexed by exactly the heads "
-                "and the reduced axis (more than one query token, GQA "
-                "without broadcast, or a contraction over the key axis)");
-  if (!sameSet(atoms.concat(ops.k.layout),
-               atoms.flat(join(join(ops.h, n), ops.d))))
-    return fail("the keys of Q . K^T are not indexed by the heads, the "
-                "keys and the reduced axis");
+  if (!sameSet(atoms.concat(ops.q.layout), atoms.flat(join(heads, ops.d))))
+    return fail("the query of Q.K^T is not indexed by exactly the heads and "
+                "the head dimension (does Q.K^T sum over the keys?)");
+  AtomList ka = atoms.concat(ops.k.layout), e = atoms.flat(ops.e);
+  if (llvm::any_of(ka, [&](unsigned a) { return contains(e, a); }))
+    return fail("the keys and the values are read by different heads (every "
+                "query head must read the keys and the values of one KV "
+                "head)");
+  if (!sameSet(ka, atoms.flat(join(join(ops.h, n), ops.d))))
+    return fail("the keys of Q.K^T are not indexed by exactly the heads, the "
+                "tokens and the head dimension");
   return success();
+}
+
+/// Query-only heads E (in q and the result, not in k and v) are the query
+/// heads of a KV group when q or the result merges them with other heads in
+/// one dimension somewhere on its view chain (`[B, Hkv * G, D]` expanded to
+/// `[B, Hkv, G, D]`, or collapsed back). Otherwise they are taken for query
+/// tokens: the same arithmetic, but not decode, and usually masked.
+LogicalResult Matcher::checkQueryOnlyHeads(const Operands &ops,
+                                           ArrayRef<Point> qPath,
+                                           ArrayRef<Point> outPath) {
+  if (ops.e.empty())
+    return success();
+  AtomList e = atoms.flat(ops.e), h = atoms.flat(ops.h);
+  auto mergedDim = [&](const AtomList &dim) {
+    AtomList f = atoms.flat(dim);
+    return llvm::any_of(f, [&](unsigned a) { return contains(e, a); }) &&
+           llvm::any_of(f, [&](unsigned a) { return contains(h, a); });
+  };
+  auto merges = [&](ArrayRef<Point> path) {
+    return llvm::any_of(path, [&](const Point &pt) {
+      return llvm::any_of(pt.layout, mergedDim);
+    });
+  };
+  if (merges(qPath) || merges(outPath))
+    return success();
+  return fail("the query has " + Twine(atoms.size(e)) +
+              " tokens (one is required); if these are the query heads of "
+              "one KV head (grouped-query attention), q or the result must "
+              "show it by merging them with the KV heads, as in "
+              "[B, Hkv * G, D]");
 }
 
 LogicalResult Matcher::findRoots(const Operands &ops, DecodeMatch &m) {
@@ -1110,6 +1242,8 @@ LogicalResult Matcher::findRoots(const Operands &ops, DecodeMatch &m) {
   SmallVector<Point> outPath{ops.result};
   while (std::optional<Point> next = viewUser(outPath.back()))
     outPath.push_back(*next);
+  if (failed(checkQueryOnlyHeads(ops, qPath, outPath)))
+    return failure();
 
   // The deepest roots and the last result sharing an element type.
   auto deepest = [](ArrayRef<Point> path, Type t) -> const Point * {
@@ -1143,17 +1277,21 @@ LogicalResult Matcher::findRoots(const Operands &ops, DecodeMatch &m) {
 
 LogicalResult Matcher::assignRoles(const Operands &ops, DecodeMatch &m) {
   // Roles of the atoms at the roots.
-  AtomList h = atoms.flat(ops.h), d = atoms.flat(ops.d),
-           dv = atoms.flat(ops.dv);
+  AtomList h = atoms.flat(ops.h), e = atoms.flat(ops.e),
+           d = atoms.flat(ops.d), dv = atoms.flat(ops.dv);
+  AtomList heads = join(h, e);
   n = atoms.flat(n);
   AtomList qa = atoms.concat(m.q.layout), ka = atoms.concat(m.k.layout),
            va = atoms.concat(m.v.layout), oa = atoms.concat(m.out.layout);
-  if (!sameSet(qa, join(h, d)))
-    return fail("the query is broadcast over heads or the reduced axis");
+  if (!sameSet(qa, join(heads, d)))
+    return fail("the query is one vector broadcast over several heads or "
+                "over the head dimension");
   if (!isSubset(ka, join(join(h, n), d)) || !isSubset(join(n, d), ka))
-    return fail("the keys are broadcast over tokens or the reduced axis");
+    return fail("the keys are broadcast over the tokens or the head "
+                "dimension");
   if (!isSubset(va, join(join(h, n), dv)) || !isSubset(join(n, dv), va))
-    return fail("the values are broadcast over tokens or the head dimension");
+    return fail("the values are broadcast over the tokens or the head "
+                "dimension");
   AtomList gk, gv;
   for (unsigned a : h) {
     if (!contains(ka, a))
@@ -1162,12 +1300,16 @@ LogicalResult Matcher::assignRoles(const Operands &ops, DecodeMatch &m) {
       gv.push_back(a);
   }
   if (!sameSet(gk, gv))
-    return fail("keys and values are broadcast over different heads");
-  if (!sameSet(oa, join(h, dv)))
-    return fail("the result is not indexed by the heads and the value "
-                "dimension");
+    return fail("the keys and the values are repeated to the query heads "
+                "differently, so a query head would read the keys of one KV "
+                "head and the values of another");
+  if (!sameSet(oa, join(heads, dv)))
+    return fail("the result is not indexed by exactly the heads and the "
+                "value dimension");
   if (atoms.size(d) != atoms.size(dv))
-    return fail("the key and value head dimensions differ");
+    return fail("the head dimension of the values (" +
+                Twine(atoms.size(dv)) + ") differs from that of the keys (" +
+                Twine(atoms.size(d)) + ")");
 
   // Canonical order: B then Hkv in key order, G in query order, N and D in
   // key order, Dv in value order.
@@ -1185,7 +1327,7 @@ LogicalResult Matcher::assignRoles(const Operands &ops, DecodeMatch &m) {
       m.d.push_back(a);
   }
   for (unsigned a : qa)
-    if (contains(gk, a))
+    if (contains(gk, a) || contains(e, a))
       m.g.push_back(a);
   for (unsigned a : va)
     if (contains(dv, a))
@@ -1195,7 +1337,8 @@ LogicalResult Matcher::assignRoles(const Operands &ops, DecodeMatch &m) {
   if (!std::isfinite(m.scale) || !(m.scale > 0.0) ||
       !std::isfinite(static_cast<float>(m.scale)) ||
       !(static_cast<float>(m.scale) > 0.0f))
-    return fail("the scale is not a positive finite number");
+    return fail("the product of the constant scalings (" +
+                std::to_string(m.scale) + ") is not a positive finite f32");
   return success();
 }
 
@@ -1261,30 +1404,96 @@ void Matcher::rewrite(DecodeMatch &m, DenseSet<Operation *> &live) {
   }
 }
 
+/// Why `op`, a contraction for upstream, is not one that the matcher takes.
+std::string contractionProblem(LinalgOp op) {
+  if (!isStructured(op))
+    return "it is not on static float tensors with one result, or its body "
+           "uses the loop indices";
+  if (!isMulAddPayload(op))
+    return "its body is not a sum of products";
+  if (!isZeroTensor(op.getDpsInitOperand(0)->get()))
+    return "it accumulates into a tensor that is not zero-filled";
+  return "some of its loops are reduced without being contracted, or do not "
+         "index the result";
+}
+
+/// A softmax somewhere in `root`: linalg.softmax, or a max reduction and an
+/// exp.
+bool hasSoftmaxLike(Operation *root) {
+  bool softmax = false, exp = false, max = false;
+  root->walk([&](Operation *op) {
+    if (isa<linalg::SoftmaxOp>(op))
+      softmax = true;
+    else if (isa<math::ExpOp>(op))
+      exp = true;
+    else if (auto l = dyn_cast<LinalgOp>(op)) {
+      unsigned dim;
+      max |= l.getNumDpsInputs() == 1 && isSingleReduction(l, dim) &&
+             isMaxPayload(l, yieldedValue(l));
+    }
+  });
+  return softmax || (exp && max);
+}
+
+/// The failed attempt that came furthest, the first among equals.
+struct Explanation {
+  explicit Explanation(Location loc) : loc(loc) {}
+
+  Location loc;
+  std::string reason;
+  unsigned progress = 0;
+
+  void consider(LinalgOp pv, const Matcher &m) {
+    if (!reason.empty() && m.failureProgress() <= progress)
+      return;
+    loc = pv->getLoc();
+    reason = m.failureReason();
+    progress = m.failureProgress();
+  }
+};
+
 struct DetectPass
     : public multipole::impl::MultipoleDetectDecodeAttentionBase<DetectPass> {
   void runOnOperation() override {
     SmallVector<LinalgOp> candidates;
+    LinalgOp refused; // a contraction for upstream that no match starts from
     getOperation().walk([&](LinalgOp op) {
       if (isContraction(op))
         candidates.push_back(op);
+      else if (!refused && linalg::isaContractionOpInterface(op))
+        refused = op;
     });
     DenseSet<Operation *> live;
     for (LinalgOp pv : candidates)
       live.insert(pv);
+    Explanation why(getOperation().getLoc());
+    unsigned matched = 0;
     for (LinalgOp pv : candidates) {
       if (!live.contains(pv))
         continue;
       for (unsigned pIdx : {0u, 1u}) {
         Matcher matcher(pv);
         FailureOr<DecodeMatch> m = matcher.match(pIdx);
-        if (failed(m))
+        if (failed(m)) {
+          why.consider(pv, matcher);
           continue;
+        }
         matcher.rewrite(*m, live);
+        ++matched;
         ++numMatched;
         break;
       }
     }
+    if (matched || !hasSoftmaxLike(getOperation()))
+      return;
+    // One remark per function: release builds of LLVM have no -debug-only.
+    if (!why.reason.empty())
+      emitRemark(why.loc) << "decode attention not detected: " << why.reason;
+    else if (refused)
+      emitRemark(refused->getLoc())
+          << "decode attention not detected: this contraction is not taken "
+             "for Q.K^T or P @ V because "
+          << contractionProblem(refused);
   }
 };
 } // namespace

@@ -1,4 +1,8 @@
-// RUN: multipole-opt %s --multipole-detect-decode-attention -split-input-file | FileCheck %s
+// RUN: multipole-opt %s --multipole-detect-decode-attention -split-input-file --verify-diagnostics | FileCheck %s
+
+// Where nothing is detected in a function that has a contraction and a
+// softmax, one remark at a contraction says why (the failed attempt that came
+// furthest); --verify-diagnostics also checks that no other function gets one.
 
 // MHA in f32 with the heads flattened into the batch: batch_matmul with a
 // transposed key map, linalg.softmax, no scaling (recorded as 1.0: the op's
@@ -416,6 +420,7 @@ func.func @two_query_tokens(%q: tensor<8x2x64xf32>, %k: tensor<8x128x64xf32>,
        outs(%e0 : tensor<8x2x128xf32>) -> tensor<8x2x128xf32>
   %e1 = tensor.empty() : tensor<8x2x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x2x64xf32>) -> tensor<8x2x64xf32>
+  // expected-remark @below {{decode attention not detected: the query has 2 tokens (one is required)}}
   %o = linalg.batch_matmul ins(%p, %v : tensor<8x2x128xf32>, tensor<8x128x64xf32>)
        outs(%o0 : tensor<8x2x64xf32>) -> tensor<8x2x64xf32>
   return %o : tensor<8x2x64xf32>
@@ -473,6 +478,7 @@ func.func @softmax_over_heads(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>,
        outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
   %e1 = tensor.empty() : tensor<8x1x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the softmax is over dimension 0 of the probabilities, but the contraction with V sums over dimension 2 (the keys)}}
   %o = linalg.batch_matmul ins(%p, %v : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
        outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
@@ -511,6 +517,7 @@ func.func @nonzero_mask(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>,
        outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
   %e1 = tensor.empty() : tensor<8x1x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the scores get an additive mask that is a runtime tensor whose values are unknown; only a constant-zero mask can be dropped}}
   %o = linalg.batch_matmul ins(%p, %v : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
        outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
@@ -541,6 +548,7 @@ func.func @value_dim_mismatch(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>,
        outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
   %e1 = tensor.empty() : tensor<8x1x32xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x32xf32>) -> tensor<8x1x32xf32>
+  // expected-remark @below {{decode attention not detected: the head dimension of the values (32) differs from that of the keys (64)}}
   %o = linalg.batch_matmul ins(%p, %v : tensor<8x1x128xf32>, tensor<8x128x32xf32>)
        outs(%o0 : tensor<8x1x32xf32>) -> tensor<8x1x32xf32>
   return %o : tensor<8x1x32xf32>
@@ -579,6 +587,7 @@ func.func @kv_broadcast_mismatch(%q: tensor<8x1x64xf32>, %k: tensor<2x128x64xf32
        outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
   %e1 = tensor.empty() : tensor<8x1x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the keys and the values are repeated to the query heads differently}}
   %o = linalg.batch_matmul ins(%p, %vr : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
        outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
@@ -610,6 +619,7 @@ func.func @pv_contracts_over_heads(%q: tensor<8x1x64xf32>, %k: tensor<8x8x64xf32
        outs(%e0 : tensor<8x1x8xf32>) -> tensor<8x1x8xf32>
   %e1 = tensor.empty() : tensor<8x1x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the softmax is over dimension 2 of the probabilities, but the contraction with V sums over dimension 0 (the keys)}}
   %o = linalg.generic {
       indexing_maps = [affine_map<(n, m, e, h) -> (h, m, n)>,
                        affine_map<(n, m, e, h) -> (h, n, e)>,
@@ -656,6 +666,7 @@ func.func @values_broadcast_over_tokens(%q: tensor<8x1x64xf32>, %k: tensor<8x128
        outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
   %e1 = tensor.empty() : tensor<8x1x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the values are broadcast over the tokens or the head dimension}}
   %o = linalg.batch_matmul ins(%p, %vb : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
        outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
@@ -694,7 +705,82 @@ func.func @scaled_probabilities(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>
   } -> tensor<8x1x128xf32>
   %e1 = tensor.empty() : tensor<8x1x64xf32>
   %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the probabilities are scaled by a constant before the contraction with V}}
   %o = linalg.batch_matmul ins(%p2, %v : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
        outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  return %o : tensor<8x1x64xf32>
+}
+
+// -----
+
+// Negative, and no remark: a softmax without any contraction.
+
+// CHECK-LABEL: func.func @softmax_only(
+// CHECK:         linalg.softmax
+func.func @softmax_only(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
+  %e = tensor.empty() : tensor<8x128xf32>
+  %p = linalg.softmax dimension(1) ins(%x : tensor<8x128xf32>)
+       outs(%e : tensor<8x128xf32>) -> tensor<8x128xf32>
+  return %p : tensor<8x128xf32>
+}
+
+// -----
+
+// Negative: logit soft-capping (tanh) between the scores and the softmax.
+
+// CHECK-LABEL: func.func @softcap_scores(
+// CHECK-NOT:     multipole.decode_attention
+// CHECK:         math.tanh
+func.func @softcap_scores(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>,
+                          %v: tensor<8x128x64xf32>) -> tensor<8x1x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<8x1x128xf32>
+  %s0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %s = linalg.batch_matmul indexing_maps = [
+         affine_map<(b, m, n, d) -> (b, m, d)>,
+         affine_map<(b, m, n, d) -> (b, n, d)>,
+         affine_map<(b, m, n, d) -> (b, m, n)>]
+       ins(%q, %k : tensor<8x1x64xf32>, tensor<8x128x64xf32>)
+       outs(%s0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %t = linalg.generic {
+      indexing_maps = [affine_map<(h, m, n) -> (h, m, n)>, affine_map<(h, m, n) -> (h, m, n)>],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%s : tensor<8x1x128xf32>) outs(%e0 : tensor<8x1x128xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %r = math.tanh %x : f32
+    linalg.yield %r : f32
+  } -> tensor<8x1x128xf32>
+  %p = linalg.softmax dimension(2) ins(%t : tensor<8x1x128xf32>)
+       outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %e1 = tensor.empty() : tensor<8x1x64xf32>
+  %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{decode attention not detected: the scores pass through linalg.generic (math.tanh) between Q.K^T and the softmax}}
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
+       outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  return %o : tensor<8x1x64xf32>
+}
+
+// -----
+
+// Negative: the contractions accumulate into a function argument, not into
+// a zero-filled tensor, so neither can start a match.
+
+// CHECK-LABEL: func.func @accumulating_contractions(
+// CHECK-NOT:     multipole.decode_attention
+func.func @accumulating_contractions(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>,
+                                     %v: tensor<8x128x64xf32>, %acc: tensor<8x1x64xf32>,
+                                     %sacc: tensor<8x1x128xf32>) -> tensor<8x1x64xf32> {
+  %e0 = tensor.empty() : tensor<8x1x128xf32>
+  // expected-remark @below {{decode attention not detected: this contraction is not taken for Q.K^T or P @ V because it accumulates into a tensor that is not zero-filled}}
+  %s = linalg.batch_matmul indexing_maps = [
+         affine_map<(b, m, n, d) -> (b, m, d)>,
+         affine_map<(b, m, n, d) -> (b, n, d)>,
+         affine_map<(b, m, n, d) -> (b, m, n)>]
+       ins(%q, %k : tensor<8x1x64xf32>, tensor<8x128x64xf32>)
+       outs(%sacc : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<8x1x128xf32>)
+       outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
+       outs(%acc : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
 }
