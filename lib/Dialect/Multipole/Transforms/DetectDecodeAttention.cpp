@@ -873,13 +873,21 @@ std::optional<Point> Matcher::scaleSource(const Point &p, Mask &badMask) {
   bool commutative = isa<arith::MulFOp, arith::AddFOp>(body);
   OpOperand *main = identityInputOf(op, lhs);
   Value other = rhs;
+  std::optional<APFloat> c = main ? constantValue(other) : std::nullopt;
+  // `c * x`, also when the constant is a splat tensor read like x.
+  if (!c && commutative && identityInputOf(op, rhs) &&
+      (c = constantValue(lhs))) {
+    main = identityInputOf(op, rhs);
+    other = lhs;
+  }
   if (!main && commutative) {
     main = identityInputOf(op, rhs);
     other = lhs;
   }
   if (!main)
     return std::nullopt;
-  std::optional<APFloat> c = constantValue(other); // casts are evaluated
+  if (!c)
+    c = constantValue(other); // casts are evaluated
   double factor;
   if (isa<arith::AddFOp, arith::SubFOp>(body)) {
     if (!c || !c->isZero()) {

@@ -784,3 +784,57 @@ func.func @accumulating_contractions(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64
        outs(%acc : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
 }
+
+// -----
+
+// The scale folded into K (K / 2, an f32 scalar constant) and into q
+// (q * 0.25, a splat), none on the logits: scale = 0.25 / 2. The operands of
+// the op are the unscaled q and K.
+
+// CHECK-LABEL: func.func @scale_in_q_and_k(
+// CHECK-SAME:      %[[Q:.*]]: tensor<8x1x64xf32>, %[[K:.*]]: tensor<8x128x64xf32>, %[[V:.*]]: tensor<8x128x64xf32>)
+// CHECK-NOT:     linalg.
+// CHECK:         %[[K4:.*]] = tensor.expand_shape %[[K]]
+// CHECK:         multipole.decode_attention %{{.*}}, %[[K4]], %{{.*}} outs(%{{.*}}) {scale = 1.250000e-01 : f32}
+// CHECK-NOT:     linalg.
+// CHECK:         return
+func.func @scale_in_q_and_k(%q: tensor<8x1x64xf32>, %k: tensor<8x128x64xf32>,
+                            %v: tensor<8x128x64xf32>) -> tensor<8x1x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant 2.0 : f32
+  %quarter = arith.constant dense<0.25> : tensor<8x1x64xf32>
+  %eq = tensor.empty() : tensor<8x1x64xf32>
+  %qs = linalg.generic {
+      indexing_maps = [affine_map<(h, m, d) -> (h, m, d)>, affine_map<(h, m, d) -> (h, m, d)>,
+                       affine_map<(h, m, d) -> (h, m, d)>],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%quarter, %q : tensor<8x1x64xf32>, tensor<8x1x64xf32>) outs(%eq : tensor<8x1x64xf32>) {
+  ^bb0(%c: f32, %x: f32, %out: f32):
+    %r = arith.mulf %c, %x : f32
+    linalg.yield %r : f32
+  } -> tensor<8x1x64xf32>
+  %ek = tensor.empty() : tensor<8x128x64xf32>
+  %ks = linalg.generic {
+      indexing_maps = [affine_map<(h, n, d) -> (h, n, d)>, affine_map<(h, n, d) -> (h, n, d)>],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%k : tensor<8x128x64xf32>) outs(%ek : tensor<8x128x64xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %r = arith.divf %x, %two : f32
+    linalg.yield %r : f32
+  } -> tensor<8x128x64xf32>
+  %e0 = tensor.empty() : tensor<8x1x128xf32>
+  %s0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %s = linalg.batch_matmul indexing_maps = [
+         affine_map<(b, m, n, d) -> (b, m, d)>,
+         affine_map<(b, m, n, d) -> (b, n, d)>,
+         affine_map<(b, m, n, d) -> (b, m, n)>]
+       ins(%qs, %ks : tensor<8x1x64xf32>, tensor<8x128x64xf32>)
+       outs(%s0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<8x1x128xf32>)
+       outs(%e0 : tensor<8x1x128xf32>) -> tensor<8x1x128xf32>
+  %e1 = tensor.empty() : tensor<8x1x64xf32>
+  %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<8x1x128xf32>, tensor<8x128x64xf32>)
+       outs(%o0 : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  return %o : tensor<8x1x64xf32>
+}

@@ -29,8 +29,15 @@ def MultipoleDetectDecodeAttention
     `multipole.decode_attention` on `q [B, Hq, D]`, `k, v [B, Hkv, N, D]`;
     reshapes to that canonical layout are inserted. IR that is not decode
     attention (more than one query token, no softmax, shapes that do not
-    line up) is left alone; with `-debug-only=multipole-detect` the reason is
-    printed.
+    line up) is left alone. A function with a contraction and a softmax (or
+    a max reduction and an exp) in which nothing is detected gets one remark,
+    at a contraction, naming the first condition that failed; with
+    `-debug-only=multipole-detect` every failed attempt is printed.
+
+    GQA is also recognized in its grouped spelling: q viewed as
+    `[B, Hkv, G, D]` against un-repeated `[B, Hkv, N, D]` keys and values,
+    provided q or the result merges G with the KV heads somewhere
+    (`[B, Hkv * G, D]`); otherwise the G axis is taken for query tokens.
   }];
   let dependentDialects = ["::mlir::multipole::MultipoleDialect",
                            "::mlir::tensor::TensorDialect",
