@@ -8,26 +8,26 @@
 // compares the two indexes by agreement and by the attention they produce.
 //
 // cluster_build : `<name>_init` (one CTA per (sequence, KV head): resets the
-//   level, writes the state) and `<name>_blocks` (one CTA per (sequence, KV
-//   head, k-means block); blocks are independent). With windowed RoPE,
+//   level, writes the state), then over the grid, all k-means blocks at once:
+//   `<name>_seed` (a thread per cluster), per iteration `<name>_assign` (a
+//   thread per point) and `<name>_means` (a warp per cluster), and
+//   `<name>_members` (a warp per cluster). With windowed RoPE,
 //   `<name>_prerope` first writes the pre-RoPE keys to an f32 scratch.
 // cluster_update: `<name>_interval` (one CTA per (sequence, KV head)) runs
-//   the sequential seeding and running-mean steps of one due interval, the
-//   Lloyd passes over the current block run over the grid (`<name>_norms`,
-//   `_assign`, `_means`: a cluster or point per thread, a cluster per warp),
+//   the sequential seeding and running-mean steps of one due interval, its
+//   Lloyd passes run over the grid (`<name>_assign`, `<name>_means`),
 //   `<name>_rest` (one CTA per (sequence, KV head)) clusters the intervals
-//   still due with the in-CTA core, and `<name>_offsets` / `<name>_members`
-//   finish the touched clusters (docs/Design.md, "GPU k-means: kernels and
-//   launches").
+//   still due with the in-CTA core, and `<name>_members` finishes the touched
+//   clusters (docs/Design.md, "GPU k-means: kernels and launches").
 // cluster_coarsen: one CTA per (sequence, KV head): weighted k-means over the
 //   non-empty fine clusters.
 //
-// The k-means core inside a CTA: a thread per point computes its argmin over
-// the block's centroids (point in registers, centroid rows broadcast from L1,
-// |mu|^2 precomputed per iteration); a warp per cluster then sums its members
-// in point order (lanes over dimensions, members found by warp ballots), which
-// is deterministic and needs no atomics. Member lists are written the same
-// way, so they are ascending within a cluster.
+// The k-means core (in a CTA or over the grid): a thread per point computes
+// its argmin over the block's centroids (point in registers, centroid rows
+// broadcast from L1, |mu|^2 precomputed per iteration); a warp per cluster
+// then sums its members in point order (lanes over dimensions, members found
+// by warp ballots), which is deterministic and needs no atomics. Member lists
+// are written the same way, so they are ascending within a cluster.
 //
 // The kernels are built with KernelBuilder; shapes are static, so the loops
 // over the dimensions of a row (4-wide slices) are unrolled in C++.
@@ -215,18 +215,6 @@ void resetLevel(KernelBuilder &b, const Ctx &x, const ClusterShape &s,
     kb.store(x.cm1i, x.mem, {x.b, x.h, p});
     kb.store(x.cm1i, x.asg, {x.b, x.h, p});
   });
-}
-
-/// Serial prefix: off[c] = base + the counts of clusters [lo, c), c in
-/// [lo, hi).
-void writeOffsets(KernelBuilder &b, const Ctx &x, Value lo, Value hi,
-                  Value base) {
-  b.forLoop(lo, hi, x.c1, {base},
-            [&](KernelBuilder &kb, Value c, ValueRange acc) {
-              kb.store(acc[0], x.off, {x.b, x.h, c});
-              Value n = kb.load(x.cnt, {x.b, x.h, c});
-              return SmallVector<Value>{kb.add(acc[0], n)};
-            });
 }
 
 //===----------------------------------------------------------------------===//
@@ -542,11 +530,11 @@ void kmeans(KernelBuilder &b, const Ctx &x, const Points &p, const KBlock &k,
 /// [ft0, ft1) with asg equal to c (a warp, rows in order, a member's slot =
 /// off[c] + members before it). Value rows and weights come from `val`; the
 /// mean divides by the number of members (`byMembers`) or by cnt[c] (a coarse
-/// cluster's token count).
+/// cluster's token count). `o0`: off[c] when the caller has it (else loaded).
 void finishCluster(KernelBuilder &kb, const Ctx &x, const Points &val, Value c,
-                   Value ft0, Value ft1, bool byMembers) {
+                   Value ft0, Value ft1, bool byMembers, Value o0 = {}) {
   Value ci = kb.toI32(c);
-  Value o = kb.load(x.off, {x.b, x.h, c});
+  Value o = o0 ? o0 : kb.load(x.off, {x.b, x.h, c});
   SmallVector<Value> acc = kb.forLoop(
       ft0, ft1, x.c32, {x.zvl, x.zf, o},
       [&](KernelBuilder &k2, Value t0, ValueRange it) {
@@ -587,6 +575,62 @@ void finishClusters(KernelBuilder &b, const Ctx &x, const Points &val,
   b.forEach(lo, fc1, x.cNW, [&](KernelBuilder &kb, Value c) {
     finishCluster(kb, x, val, c, ft0, ft1, byMembers);
   });
+}
+
+/// |mu|^2 of the row a warp holds (lane l: `mine`, its vpl dimensions from
+/// l * vpl), on every lane: the squares in dimension order (gathered by
+/// shuffles), summed in that order from 0, which is what clusterNorm's
+/// reduction of the row adds.
+Value warpRowNorm(KernelBuilder &b, const Ctx &x, Value mine) {
+  // A loop over the source lanes (not unrolled: one lane's values live at a
+  // time).
+  return b.forLoop(
+      x.c0, x.c32, x.c1, {x.zf},
+      [&](KernelBuilder &kb, Value l, ValueRange it) {
+        Value src = kb.toI32(l);
+        Value acc = it[0];
+        for (int64_t k = 0; k < x.vpl; ++k) {
+          Value e = kb.extract(mine, k);
+          Value v = kb.shuffleIdx(e, src);
+          Value sq = kb.mul(v, v);
+          acc = kb.add(acc, sq);
+        }
+        return SmallVector<Value>{acc};
+      })[0];
+}
+
+/// The counts of clusters [lo, hi) summed by a warp (i32, on every lane): the
+/// member offset of cluster hi relative to cluster lo's.
+Value warpCountSum(KernelBuilder &b, const Ctx &x, Value lo, Value hi) {
+  Value part = b.forLoop(
+      lo, hi, x.c32, {x.c0i},
+      [&](KernelBuilder &kb, Value c0, ValueRange acc) {
+        Value c = kb.add(c0, x.lane);
+        Value in = kb.cmp(CmpIPredicate::ult, c, hi);
+        Value cc = kb.select(in, c, lo);
+        Value n = kb.load(x.cnt, {x.b, x.h, cc});
+        Value nz = kb.select(in, n, x.c0i);
+        return SmallVector<Value>{kb.add(acc[0], nz)};
+      })[0];
+  return b.warpSum(part);
+}
+
+/// Member offset, value centroid and member list of cluster c (a warp):
+/// off[c] = base + the counts of clusters [first, c) (not written for c =
+/// first, whose offset is base already when `keepFirst`), members among the
+/// rows [ft0, ft1).
+void finishWithOffset(KernelBuilder &b, const Ctx &x, const Points &val,
+                      Value c, Value first, Value base, bool keepFirst,
+                      Value ft0, Value ft1) {
+  Value pre = warpCountSum(b, x, first, c);
+  Value o = b.add(base, pre);
+  Value w = x.lane0;
+  if (keepFirst) {
+    Value later = b.cmp(CmpIPredicate::ne, c, first);
+    w = b.andI(w, later);
+  }
+  b.ifThen(w, [&](KernelBuilder &kb) { kb.store(o, x.off, {x.b, x.h, c}); });
+  finishCluster(b, x, val, c, ft0, ft1, true, o);
 }
 
 } // namespace
@@ -699,58 +743,6 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterInitKernel(
     kb.store(lsi, st, {x.b, x.h, kb.index(2)});
     Value lcsi = kb.toI32(tot[3]);
     kb.store(lcsi, st, {x.b, x.h, kb.index(3)});
-  });
-  b.ret();
-  return fn;
-}
-
-gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterBlocksKernel(
-    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
-    const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
-  KernelBuilder b(loc, ob);
-  MLIRContext *ctx = ob.getContext();
-  Types ty(ctx, s);
-  auto fn = createKernel(b, module, name,
-                         {ty.lens, Types::points(ctx, s, PE), ty.keys, ty.cent,
-                          ty.cent, ty.cnt, ty.off, ty.asg, ty.asg, ty.norms},
-                         {}, {int32_t(kThreads), 1, 1});
-  Value lens = fn.getArgument(0), P = fn.getArgument(1), v = fn.getArgument(2);
-  Ctx x = prelude(b, s.D);
-  bindLevel(x, fn, 3);
-  x.norms = fn.getArgument(9);
-  Knobs kn(b, s, c);
-  Value iters = b.index(c.buildIters);
-  Value blk = b.blockId(gpu::Dimension::x);
-  x.h = b.blockId(gpu::Dimension::y);
-  x.b = b.blockId(gpu::Dimension::z);
-  Layout l = layout(b, x, kn, lens);
-  Value act = b.cmp(CmpIPredicate::ult, blk, l.nblk);
-  b.ifThen(act, [&](KernelBuilder &kb) {
-    // First cluster and first token of this block.
-    SmallVector<Value> pos = kb.forLoop(
-        x.c0, blk, x.c1, {x.c0, kn.cS},
-        [&](KernelBuilder &k2, Value i, ValueRange a) {
-          BlockLen bl = blockLen(k2, x, kn, l, i);
-          Value ncs = k2.add(a[0], bl.Cb);
-          Value nst = k2.add(a[1], bl.L);
-          return SmallVector<Value>{ncs, nst};
-        });
-    BlockLen bl = blockLen(kb, x, kn, l, blk);
-    Value L = bl.L, Cb = bl.Cb;
-    Value cs = pos[0], pstart = pos[1];
-    kmeans(kb, x, Points{P, {}, {}, pstart}, KBlock{L, cs, Cb}, iters, true);
-    // Member slots: tokens of earlier blocks all precede (every token of a
-    // block belongs to one of its clusters); a serial prefix over the block.
-    kb.ifThen(x.is0, [&](KernelBuilder &k2) {
-      Value base = k2.sub(pstart, kn.cS);
-      Value basei = k2.toI32(base);
-      Value cend = k2.add(cs, Cb);
-      writeOffsets(k2, x, cs, cend, basei);
-    });
-    kb.barrier();
-    Value fc1 = kb.add(cs, Cb);
-    Value ft1 = kb.add(pstart, L);
-    finishClusters(kb, x, Points{v, {}, {}, {}}, cs, fc1, pstart, ft1, true);
   });
   b.ret();
   return fn;
@@ -875,22 +867,6 @@ Item gridStart(KernelBuilder &b, gpu::GPUFuncOp fn, Ctx &x, const Knobs &kn,
 
 } // namespace
 
-gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansNormsKernel(
-    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
-    const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
-  KernelBuilder b(loc, ob);
-  Types ty(ob.getContext(), s);
-  auto fn = createGridKernel(b, module, name, s, PE, build, {ty.norms});
-  Ctx x = prelude(b, s.D);
-  x.cent = fn.getArgument(2);
-  x.norms = fn.getArgument(3);
-  Knobs kn(b, s, c);
-  Item it = gridStart(b, fn, x, kn, build, false, false);
-  b.ifThen(it.ok, [&](KernelBuilder &kb) { clusterNorm(kb, x, it.k, it.i); });
-  b.ret();
-  return fn;
-}
-
 gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
     const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
@@ -916,19 +892,82 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansMeansKernel(
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
   auto fn = createGridKernel(b, module, name, s, PE, build,
-                             {ty.cnt, ty.asg, b.getI32Type()});
+                             {ty.cnt, ty.asg, ty.norms, b.getI32Type()});
   Ctx x = prelude(b, s.D);
   x.cent = fn.getArgument(2);
   x.cnt = fn.getArgument(3);
   x.asg = fn.getArgument(4);
+  x.norms = fn.getArgument(5);
   Knobs kn(b, s, c);
   Item item = gridStart(b, fn, x, kn, build, true, false);
   // The iteration (kernel argument) and whether it is the last one.
-  Value it = b.toIndex(fn.getArgument(5));
+  Value it = b.toIndex(fn.getArgument(6));
   Value last = b.index((build ? c.buildIters : c.updateIters) - 1);
   Value islast = b.cmp(CmpIPredicate::eq, it, last);
+  Value more = b.notI(islast);
   b.ifThen(item.ok, [&](KernelBuilder &kb) {
     updateCluster(kb, x, item.p, item.k, item.i, it, islast);
+    // |mu|^2 for the next iteration's assignment, from the row the lanes
+    // just wrote (each reads its own dimensions back).
+    kb.ifThen(more, [&](KernelBuilder &k2) {
+      Value gc = k2.add(item.k.cs, item.i);
+      Value mine = k2.vloadAligned(x.vpl, x.cent, {x.b, x.h, gc, x.dlane},
+                                   std::min<int64_t>(16, 4 * x.vpl));
+      Value nrm = warpRowNorm(k2, x, mine);
+      k2.ifThen(x.lane0, [&](KernelBuilder &k3) {
+        k3.store(nrm, x.norms, {x.b, x.h, gc});
+      });
+    });
+  });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterSeedKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  auto fn = createGridKernel(b, module, name, s, PE, true, {ty.norms});
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  x.norms = fn.getArgument(3);
+  Knobs kn(b, s, c);
+  Item it = gridStart(b, fn, x, kn, true, false, false);
+  // The thread reads back the row it wrote.
+  b.ifThen(it.ok, [&](KernelBuilder &kb) {
+    seedCluster(kb, x, it.p, it.k, it.i);
+    clusterNorm(kb, x, it.k, it.i);
+  });
+  b.ret();
+  return fn;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterMembersKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  // Points: the values.
+  auto fn = createGridKernel(b, module, name, s, s.elt, true,
+                             {ty.cnt, ty.off, ty.asg, ty.asg});
+  Ctx x = prelude(b, s.D);
+  x.vcent = fn.getArgument(2);
+  x.cnt = fn.getArgument(3);
+  x.off = fn.getArgument(4);
+  x.mem = fn.getArgument(5);
+  x.asg = fn.getArgument(6);
+  Knobs kn(b, s, c);
+  Item it = gridStart(b, fn, x, kn, true, true, false);
+  // Member slots: tokens of earlier blocks all precede (every token of a
+  // block belongs to one of its clusters).
+  b.ifThen(it.ok, [&](KernelBuilder &kb) {
+    Value gc = kb.add(it.k.cs, it.i);
+    Value base0 = kb.sub(it.p.pstart, kn.cS);
+    Value base = kb.toI32(base0);
+    Value ft1 = kb.add(it.p.pstart, it.k.L);
+    finishWithOffset(kb, x, Points{fn.getArgument(1), {}, {}, {}}, gc,
+                     it.k.cs, base, false, it.p.pstart, ft1);
   });
   b.ret();
   return fn;
@@ -1255,10 +1294,11 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
   auto fn = createSequentialKernel(b, module, name, s, PE,
-                                   {ty.st, ty.st, ty.st});
+                                   {ty.st, ty.st, ty.st, ty.norms});
   Value stT = fn.getArgument(4), st0T = fn.getArgument(5);
   Value blk = fn.getArgument(6);
   Ctx x = sequentialCtx(b, fn, s);
+  x.norms = fn.getArgument(7);
   Knobs kn(b, s, c);
   Update u = makeUpdate(b, x, kn, c, fn);
   UpdateBounds bd = updateBounds(s, c);
@@ -1267,7 +1307,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   storeQuad(b, x, st0T, st);
   // One interval if it is due and its block fits the grids of the Lloyd
   // kernels (always, for the states the build and the update write; else
-  // `<name>_rest` does it).
+  // `<name>_rest` does it), then |mu|^2 of the block for the first of them.
   Interval v = planInterval(b, u, st);
   Value due = intervalDue(b, u, n, st[0], st[1]);
   Value fitL = b.cmp(CmpIPredicate::ule, v.L, b.index(bd.maxL));
@@ -1278,6 +1318,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
       go,
       [&](KernelBuilder &kb) {
         intervalTokens(kb, u, v);
+        computeNorms(kb, x, KBlock{v.L, v.bcs, v.Cb});
         storeQuad(kb, x, stT, {v.nc, v.lc, v.bst, v.bcs});
         storeQuad(kb, x, blk, {v.bst, v.L, v.bcs, v.Cb});
         return SmallVector<Value>{};
@@ -1322,38 +1363,6 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateRestKernel(
   return fn;
 }
 
-gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateOffsetsKernel(
-    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
-    const ClusterShape &s, const ClusterConfig &c) {
-  KernelBuilder b(loc, ob);
-  Types ty(ob.getContext(), s);
-  auto fn = createKernel(b, module, name, {ty.cnt, ty.off, ty.st, ty.st}, {},
-                         {int32_t(kThreads), 1, 1});
-  Ctx x = prelude(b, s.D);
-  x.cnt = fn.getArgument(0);
-  x.off = fn.getArgument(1);
-  Knobs kn(b, s, c);
-  placeHB(b, x);
-  SmallVector<Value> st = loadQuad(b, x, fn.getArgument(2));
-  SmallVector<Value> st0 = loadQuad(b, x, fn.getArgument(3));
-  Touched t = touched(b, x, kn, st, st0);
-  // Offsets of the touched clusters from the first one's, then the unused
-  // ones (disjoint: the fill starts at the last cluster + 1).
-  b.ifThen(t.changed, [&](KernelBuilder &kb) {
-    kb.ifThen(x.is0, [&](KernelBuilder &k2) {
-      Value base = k2.load(x.off, {x.b, x.h, t.cmin});
-      writeOffsets(k2, x, t.cmin, t.cend, base);
-    });
-    Value lcf = kb.toI32(st[1]);
-    Value tl = kb.add(t.cend, x.tid);
-    kb.forEach(tl, kb.index(s.C + 1), x.cT, [&](KernelBuilder &k2, Value cc) {
-      k2.store(lcf, x.off, {x.b, x.h, cc});
-    });
-  });
-  b.ret();
-  return fn;
-}
-
 gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateMembersKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
     const ClusterShape &s, const ClusterConfig &c) {
@@ -1361,25 +1370,38 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateMembersKernel(
   Types ty(ob.getContext(), s);
   auto fn = createKernel(
       b, module, name,
-      {ty.keys, ty.cent, ty.off, ty.asg, ty.asg, ty.st, ty.st}, {},
+      {ty.keys, ty.cent, ty.cnt, ty.off, ty.asg, ty.asg, ty.st, ty.st}, {},
       {int32_t(kThreads), 1, 1});
   Ctx x = prelude(b, s.D);
   x.vcent = fn.getArgument(1);
-  x.off = fn.getArgument(2);
-  x.mem = fn.getArgument(3);
-  x.asg = fn.getArgument(4);
+  x.cnt = fn.getArgument(2);
+  x.off = fn.getArgument(3);
+  x.mem = fn.getArgument(4);
+  x.asg = fn.getArgument(5);
   Knobs kn(b, s, c);
   Value w = placeItem(b, x, true);
-  SmallVector<Value> st = loadQuad(b, x, fn.getArgument(5));
-  SmallVector<Value> st0 = loadQuad(b, x, fn.getArgument(6));
+  SmallVector<Value> st = loadQuad(b, x, fn.getArgument(6));
+  SmallVector<Value> st0 = loadQuad(b, x, fn.getArgument(7));
   Touched t = touched(b, x, kn, st, st0);
-  // A warp per touched cluster, strided over the grid's warps.
-  int64_t warps = llvm::divideCeil(updateBounds(s, c).maxFinish, kWarps) * kWarps;
+  // A warp per touched cluster, strided over the grid's warps: offsets from
+  // the first one's (unchanged), value centroids, members; the grid's threads
+  // then fill the unused offsets (past the last cluster: read by none).
+  int64_t chunks = llvm::divideCeil(updateBounds(s, c).maxFinish, kWarps);
+  Value gw = b.index(chunks * kWarps), gt = b.index(chunks * kThreads);
   Points val{fn.getArgument(0), {}, {}, {}};
   b.ifThen(t.changed, [&](KernelBuilder &kb) {
+    Value base = kb.load(x.off, {x.b, x.h, t.cmin});
     Value c0 = kb.add(t.cmin, w);
-    kb.forEach(c0, t.cend, kb.index(warps), [&](KernelBuilder &k2, Value cc) {
-      finishCluster(k2, x, val, cc, t.tmin, t.tend, true);
+    kb.forEach(c0, t.cend, gw, [&](KernelBuilder &k2, Value cc) {
+      finishWithOffset(k2, x, val, cc, t.cmin, base, true, t.tmin, t.tend);
+    });
+    Value lcf = kb.toI32(st[1]);
+    Value bx = kb.blockId(gpu::Dimension::x);
+    Value g0 = kb.mul(bx, x.cT);
+    Value g1 = kb.add(g0, x.tid);
+    Value f0 = kb.add(t.cend, g1);
+    kb.forEach(f0, kb.index(s.C + 1), gt, [&](KernelBuilder &k2, Value cc) {
+      k2.store(lcf, x.off, {x.b, x.h, cc});
     });
   });
   b.ret();

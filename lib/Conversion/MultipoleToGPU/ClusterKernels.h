@@ -28,26 +28,17 @@ gpu::GPUFuncOp buildClusterInitKernel(OpBuilder &b, Location loc,
                                       const ClusterShape &s,
                                       const ClusterConfig &c);
 
-/// cluster_build, `@<name>`: k-means of one level-0 block (grid (max blocks,
-/// H, B), 256 threads); points are rows of P (element type PE).
-gpu::GPUFuncOp buildClusterBlocksKernel(OpBuilder &b, Location loc,
-                                        gpu::GPUModuleOp module,
-                                        StringRef name, const ClusterShape &s,
-                                        const ClusterConfig &c, StringRef PE);
-
-/// The Lloyd passes of a k-means over the grid (grid (chunks, H, B), 256
-/// threads), one kernel per step, arguments (scope, points, centroids, ...):
-/// `build` over the level-0 blocks of the layout of lens (the scope), else
-/// over the current block of an update (the scope: the descriptor blk
-/// [B, H, 4] = (first token, points, first cluster, clusters) that
-/// `<update>_interval` writes). Norms: a thread per cluster; assign: a thread
-/// per point; means: a warp per cluster, iteration `it` (an i32 argument) of
-/// c.buildIters / c.updateIters.
-gpu::GPUFuncOp buildKMeansNormsKernel(OpBuilder &b, Location loc,
-                                      gpu::GPUModuleOp module, StringRef name,
-                                      const ClusterShape &s,
-                                      const ClusterConfig &c, StringRef PE,
-                                      bool build);
+/// The k-means kernels over the grid (docs/Design.md "GPU k-means: kernels
+/// and launches"): grid (chunks, H, B), 256 threads, an item (cluster or
+/// point) per thread or warp; arguments (scope, points, centroids, ...), the
+/// scope being lens for a build (the level-0 blocks of its layout) and the
+/// block descriptor blk [B, H, 4] = (first token, points, first cluster,
+/// clusters) for an update (the current block, which `<update>_interval`
+/// writes). `build` picks the scope, c.buildIters / c.updateIters the last
+/// iteration.
+///
+/// Lloyd passes: assign (a thread per point) and means (a warp per cluster,
+/// iteration `it` an i32 argument; also |mu|^2 for the next iteration).
 gpu::GPUFuncOp buildKMeansAssignKernel(OpBuilder &b, Location loc,
                                        gpu::GPUModuleOp module, StringRef name,
                                        const ClusterShape &s,
@@ -58,6 +49,16 @@ gpu::GPUFuncOp buildKMeansMeansKernel(OpBuilder &b, Location loc,
                                       const ClusterShape &s,
                                       const ClusterConfig &c, StringRef PE,
                                       bool build);
+/// cluster_build: the seeds and their |mu|^2 (a thread per cluster), and the
+/// finish (a warp per cluster: member offset, value centroid, members).
+gpu::GPUFuncOp buildClusterSeedKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const ClusterShape &s,
+                                      const ClusterConfig &c, StringRef PE);
+gpu::GPUFuncOp buildClusterMembersKernel(OpBuilder &b, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         StringRef name, const ClusterShape &s,
+                                         const ClusterConfig &c);
 
 /// Static bounds of an online update (per (sequence, KV head)): points and
 /// clusters of the current block after one interval, clusters one update
@@ -67,15 +68,14 @@ struct UpdateBounds {
 };
 UpdateBounds updateBounds(const ClusterShape &s, const ClusterConfig &c);
 
-/// cluster_update (docs/Design.md "GPU k-means: kernels and launches"), per
-/// (sequence, KV head) unless said otherwise, 256 threads:
+/// cluster_update, per (sequence, KV head), 256 threads:
 /// `<name>_interval` (grid (H, B)): one due interval's seeds and running
-///   means, the state, its entry copy st0 and the block descriptor;
+///   means, |mu|^2 of its block, the state, its entry copy st0 and the block
+///   descriptor;
 /// `<name>_rest` (grid (H, B)): the intervals still due, each with its Lloyd
 ///   passes in the CTA;
-/// `<name>_offsets` (grid (H, B)): member offsets of the touched clusters;
-/// `<name>_members` (grid (chunks, H, B), a warp per touched cluster): value
-///   centroids and member lists.
+/// `<name>_members` (grid (chunks, H, B), a warp per touched cluster): member
+///   offsets, value centroids and member lists.
 gpu::GPUFuncOp buildUpdateIntervalKernel(OpBuilder &b, Location loc,
                                          gpu::GPUModuleOp module,
                                          StringRef name, const ClusterShape &s,
@@ -84,10 +84,6 @@ gpu::GPUFuncOp buildUpdateRestKernel(OpBuilder &b, Location loc,
                                      gpu::GPUModuleOp module, StringRef name,
                                      const ClusterShape &s,
                                      const ClusterConfig &c, StringRef PE);
-gpu::GPUFuncOp buildUpdateOffsetsKernel(OpBuilder &b, Location loc,
-                                        gpu::GPUModuleOp module,
-                                        StringRef name, const ClusterShape &s,
-                                        const ClusterConfig &c);
 gpu::GPUFuncOp buildUpdateMembersKernel(OpBuilder &b, Location loc,
                                         gpu::GPUModuleOp module,
                                         StringRef name, const ClusterShape &s,

@@ -83,6 +83,26 @@ LogicalResult buildKernels(LoweringContext &lc, Location loc, StringRef base,
   return success();
 }
 
+using M = gpu::GPUModuleOp;
+
+/// CTAs for `n` items, `per` a CTA (at least one).
+int64_t chunks(int64_t n, int64_t per) {
+  return std::max<int64_t>(1, llvm::divideCeil(n, per));
+}
+
+/// `<base>_assign` / `<base>_means` (the suffix) of a build or an update.
+std::pair<StringRef, KernelFn> lloydKernel(StringRef suffix,
+                                           const ClusterShape &s,
+                                           const ClusterConfig &c,
+                                           StringRef PE, bool build) {
+  bool assign = suffix == "_assign";
+  return {suffix, [=, PE = PE.str()](OpBuilder &ob, Location l, M m,
+                                     StringRef n) {
+            return assign ? buildKMeansAssignKernel(ob, l, m, n, s, c, PE, build)
+                          : buildKMeansMeansKernel(ob, l, m, n, s, c, PE, build);
+          }};
+}
+
 /// cluster_build / cluster_update: blocked k-means of the keys.
 template <typename OpTy>
 struct KMeansLowering : MultipoleGPUPattern<OpTy> {
@@ -134,34 +154,66 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     return success();
   }
 
+  /// The Lloyd passes over the grid: per iteration `<name>_assign` (a
+  /// thread per point, up to `points`) and `<name>_means` (a warp per
+  /// cluster, up to `clusters`; the iteration is an argument).
+  void launchLloyd(OpBuilder &b, Location loc, StringRef name,
+                   const ClusterShape &s, int64_t iters, Value scope, Value P,
+                   ValueRange outs, Value norms, int64_t points,
+                   int64_t clusters) const {
+    Value cent = outs[kCentroids], cnt = outs[kCounts], asg = outs[kAssign];
+    for (int64_t it = 0; it < iters; ++it) {
+      Value iti = arith::ConstantIntOp::create(b, loc, it, 32);
+      this->lc.launch(b, loc, (name + "_assign").str(),
+                      {chunks(points, 256), s.H, s.B}, 256,
+                      {scope, P, cent, norms, asg});
+      this->lc.launch(b, loc, (name + "_means").str(),
+                      {chunks(clusters, 8), s.H, s.B}, 256,
+                      {scope, P, cent, cnt, asg, norms, iti});
+    }
+  }
+
+  /// The build: reset and state, seeds, the Lloyd passes over all blocks at
+  /// once, then the finish (a warp per cluster).
   LogicalResult lowerBuild(OpBuilder &rewriter, Location loc,
                            const ClusterShape &s, const ClusterConfig &c,
                            StringRef PE, Value lens, Value P, Value v,
                            ValueRange outs, Value norms) const {
     LoweringContext &lc = this->lc;
     std::string name = lc.freshName("cluster_build");
-    using M = gpu::GPUModuleOp;
-    if (failed(buildKernels(
-            lc, loc, name,
-            {{"_init",
-              [&](OpBuilder &ob, Location l, M m, StringRef n) {
-                return buildClusterInitKernel(ob, l, m, n, s, c);
-              }},
-             {"_blocks",
-              [&](OpBuilder &ob, Location l, M m, StringRef n) {
-                return buildClusterBlocksKernel(ob, l, m, n, s, c, PE);
-              }}})))
+    if (failed(buildKernels(lc, loc, name,
+                            {{"_init",
+                              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                                return buildClusterInitKernel(ob, l, m, n, s,
+                                                              c);
+                              }},
+                             {"_seed",
+                              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                                return buildClusterSeedKernel(ob, l, m, n, s,
+                                                              c, PE);
+                              }},
+                             lloydKernel("_assign", s, c, PE, true),
+                             lloydKernel("_means", s, c, PE, true),
+                             {"_members",
+                              [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                                return buildClusterMembersKernel(ob, l, m, n,
+                                                                 s, c);
+                              }}})))
       return failure();
     SmallVector<Value> init = {lens};
     init.append(outs.begin(), outs.end());
     lc.launch(rewriter, loc, name + "_init", {s.H, s.B, 1}, 256, init);
-    int64_t maxBlocks = std::max<int64_t>(1, s.N / c.blockSize + 1);
-    SmallVector<Value> args = {lens, P, v};
-    for (unsigned i = 0; i < kState; ++i)
-      args.push_back(outs[i]);
-    args.push_back(norms);
-    lc.launch(rewriter, loc, name + "_blocks", {maxBlocks, s.H, s.B}, 256,
-              args);
+    // Clustered tokens: at most N - sink - interval; clusters: at most C.
+    int64_t points = std::max<int64_t>(1, s.N - c.sink - c.interval);
+    Value cent = outs[kCentroids];
+    lc.launch(rewriter, loc, name + "_seed", {chunks(s.C, 256), s.H, s.B}, 256,
+              {lens, P, cent, norms});
+    launchLloyd(rewriter, loc, name, s, c.buildIters, lens, P, outs, norms,
+                points, s.C);
+    lc.launch(rewriter, loc, name + "_members", {chunks(s.C, 8), s.H, s.B},
+              256,
+              {lens, v, outs[kVCentroids], outs[kCounts], outs[kOffsets],
+               outs[kMembers], outs[kAssign]});
     return success();
   }
 
@@ -175,32 +227,17 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
                             ValueRange outs, Value norms) const {
     LoweringContext &lc = this->lc;
     std::string name = lc.freshName("cluster_update");
-    using M = gpu::GPUModuleOp;
     if (failed(buildKernels(
             lc, loc, name,
             {{"_interval",
               [&](OpBuilder &ob, Location l, M m, StringRef n) {
                 return buildUpdateIntervalKernel(ob, l, m, n, s, c, PE);
               }},
-             {"_norms",
-              [&](OpBuilder &ob, Location l, M m, StringRef n) {
-                return buildKMeansNormsKernel(ob, l, m, n, s, c, PE, false);
-              }},
-             {"_assign",
-              [&](OpBuilder &ob, Location l, M m, StringRef n) {
-                return buildKMeansAssignKernel(ob, l, m, n, s, c, PE, false);
-              }},
-             {"_means",
-              [&](OpBuilder &ob, Location l, M m, StringRef n) {
-                return buildKMeansMeansKernel(ob, l, m, n, s, c, PE, false);
-              }},
+             lloydKernel("_assign", s, c, PE, false),
+             lloydKernel("_means", s, c, PE, false),
              {"_rest",
               [&](OpBuilder &ob, Location l, M m, StringRef n) {
                 return buildUpdateRestKernel(ob, l, m, n, s, c, PE);
-              }},
-             {"_offsets",
-              [&](OpBuilder &ob, Location l, M m, StringRef n) {
-                return buildUpdateOffsetsKernel(ob, l, m, n, s, c);
               }},
              {"_members",
               [&](OpBuilder &ob, Location l, M m, StringRef n) {
@@ -213,30 +250,16 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     Value st0 = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
     Value blk = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
     UpdateBounds bd = updateBounds(s, c);
-    auto chunks = [](int64_t n, int64_t per) {
-      return std::max<int64_t>(1, llvm::divideCeil(n, per));
-    };
     lc.launch(rewriter, loc, name + "_interval", {s.H, s.B, 1}, 256,
-              {lens, P, cent, cnt, st, st0, blk});
-    for (int64_t it = 0; it < c.updateIters; ++it) {
-      Value iti = arith::ConstantIntOp::create(rewriter, loc, it, 32);
-      lc.launch(rewriter, loc, name + "_norms",
-                {chunks(bd.maxCb, 256), s.H, s.B}, 256,
-                {blk, P, cent, norms});
-      lc.launch(rewriter, loc, name + "_assign",
-                {chunks(bd.maxL, 256), s.H, s.B}, 256,
-                {blk, P, cent, norms, asg});
-      lc.launch(rewriter, loc, name + "_means", {chunks(bd.maxCb, 8), s.H, s.B},
-                256, {blk, P, cent, cnt, asg, iti});
-    }
+              {lens, P, cent, cnt, st, st0, blk, norms});
+    launchLloyd(rewriter, loc, name, s, c.updateIters, blk, P, outs, norms,
+                bd.maxL, bd.maxCb);
     lc.launch(rewriter, loc, name + "_rest", {s.H, s.B, 1}, 256,
               {lens, P, cent, cnt, asg, st, norms});
-    lc.launch(rewriter, loc, name + "_offsets", {s.H, s.B, 1}, 256,
-              {cnt, outs[kOffsets], st, st0});
     lc.launch(rewriter, loc, name + "_members",
               {chunks(bd.maxFinish, 8), s.H, s.B}, 256,
-              {v, outs[kVCentroids], outs[kOffsets], outs[kMembers], asg, st,
-               st0});
+              {v, outs[kVCentroids], cnt, outs[kOffsets], outs[kMembers], asg,
+               st, st0});
     dealloc(rewriter, loc, blk);
     dealloc(rewriter, loc, st0);
     return success();

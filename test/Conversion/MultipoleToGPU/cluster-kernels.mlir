@@ -1,7 +1,7 @@
 // Cluster build, online update and coarsening lower to k-means kernels on the
-// device (no host copies): build = reset/state kernel + one CTA per k-means
-// block; update = per-(sequence, KV head) sequential parts around Lloyd passes
-// and a finish spread over the grid; a coarse level adds the
+// device (no host copies): the Lloyd passes and the finish of the build and
+// the update spread over the grid (an item per thread or warp), around the
+// update's per-(sequence, KV head) sequential parts; a coarse level adds the
 // weighted k-means over fine centroids; windowed RoPE first writes pre-RoPE keys
 // to an f32 scratch.
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
@@ -15,72 +15,78 @@
 // HOST: multipole.cluster_build
 // HOST: gpu.memcpy
 
+// The build: reset/state (a CTA per (sequence, head)), the seeds (a thread per
+// cluster: 2058 clusters, 9 CTAs), 10 Lloyd passes over all blocks at once
+// (32768 - 16 - 128 tokens at most, 128 CTAs of a thread per point; a warp per
+// cluster, 258 CTAs), then the finish (a warp per cluster).
 // CHECK-LABEL: func.func @attn_mp_build
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: gpu.memcpy
-// CHECK: %[[NORMS:.*]] = gpu.alloc () : memref<1x8x{{[0-9]+}}xf32>
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_init blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%arg2 : memref<1xi32>
-// 32768 tokens, blocks of 8192: at most 5 block CTAs per (sequence, head).
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_blocks blocks in (%c5{{.*}}, %c8{{.*}}, %c1{{.*}})
+// CHECK: %[[NORMS:.*]] = gpu.alloc () : memref<1x8x2058xf32>
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B:[0-9]+]]_init blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%arg2 : memref<1xi32>
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_seed blocks in (%c9{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, %arg0 : {{.*}}, %[[NORMS]] : memref<1x8x2058xf32>)
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_assign blocks in (%c128{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>,
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_means blocks in (%c258{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, {{.*}}, %c0_i32 : i32)
+// CHECK-COUNT-8: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_means
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_assign
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_means {{.*}}, %c9_i32 : i32)
+// CHECK-NOT: @cluster_build_[[B]]_means
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_build_[[B]]_members blocks in (%c258{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256
 // CHECK: gpu.dealloc %[[NORMS]]
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_coarsen_{{[0-9]+}}
 // The update: one interval's sequential part per (sequence, head), its 3
 // Lloyd passes over the grid (blocks of 8192: at most 12288 points, 48 CTAs of
-// a thread per point; 770 clusters, 4 CTAs of a thread per cluster, 97 of a
-// warp per cluster), the intervals still due, then the finish (a warp per
-// touched cluster: 770 + 8).
+// a thread per point; 770 clusters, 97 CTAs of a warp per cluster), the
+// intervals still due, then the finish (a warp per touched cluster: 770 + 8).
 // CHECK-LABEL: func.func @attn_mp_update
 // CHECK-NOT: gpu.memcpy
+// CHECK: %[[UNORMS:.*]] = gpu.alloc () : memref<1x8x2058xf32>
 // CHECK: %[[ST0:.*]] = gpu.alloc () : memref<1x8x4xi32>
 // CHECK: %[[BLK:.*]] = gpu.alloc () : memref<1x8x4xi32>
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U:[0-9]+]]_interval blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, %arg0 : {{.*}}, %[[ST0]] : memref<1x8x4xi32>, %[[BLK]] : memref<1x8x4xi32>)
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_norms blocks in (%c4{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[BLK]] :
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U:[0-9]+]]_interval blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, %arg0 : {{.*}}, %[[ST0]] : memref<1x8x4xi32>, %[[BLK]] : memref<1x8x4xi32>, %[[UNORMS]] : memref<1x8x2058xf32>)
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_assign blocks in (%c48{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[BLK]] :
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_means blocks in (%c97{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[BLK]] : {{.*}}, %c0_i32 : i32)
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_norms
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_means blocks in (%c97{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[BLK]] : {{.*}}, %[[UNORMS]] : memref<1x8x2058xf32>, %c0_i32 : i32)
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_assign
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_means {{.*}}, %c1_i32 : i32)
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_norms
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_assign
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_means {{.*}}, %c2_i32 : i32)
 // CHECK-NOT: @cluster_update_[[U]]_means
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_rest blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_offsets blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args({{.*}}, %[[ST0]] : memref<1x8x4xi32>)
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_members blocks in (%c98{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args({{.*}}, %[[ST0]] : memref<1x8x4xi32>)
 // CHECK: gpu.dealloc %[[BLK]]
 // CHECK: gpu.dealloc %[[ST0]]
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_coarsen_{{[0-9]+}}
-// The k-means core: argmin over centroids with 4-wide FMAs, then a warp per
-// cluster summing its members found by ballots (deterministic, no atomics).
-// CHECK: gpu.func @cluster_build_{{[0-9]+}}_blocks
+// The k-means core: argmin over centroids with 4-wide FMAs (a thread per
+// point), then a warp per cluster summing its members found by ballots
+// (deterministic, no atomics) and |mu|^2 of the new centroid gathered by
+// shuffles; the finish places members by ballot ranks.
+// CHECK: gpu.func @cluster_build_{{[0-9]+}}_seed
+// CHECK: gpu.func @cluster_build_{{[0-9]+}}_assign
 // CHECK: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: gpu.func @cluster_build_{{[0-9]+}}_means
 // CHECK: nvvm.vote.sync  ballot
 // CHECK: math.cttz
 // CHECK-NOT: memref.atomic_rmw
+// CHECK: gpu.shuffle  idx
+// CHECK: gpu.func @cluster_build_{{[0-9]+}}_members
 // CHECK: math.ctpop
 // The build and the update coarsen with one kernel (equal specs).
 // CHECK: gpu.func @cluster_coarsen_{{[0-9]+}}
-// The update's sequential parts reduce the argmin in workgroup memory; its
-// Lloyd kernels are the k-means core, an item per thread or warp.
+// The update's sequential parts reduce the argmin in workgroup memory.
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_interval
 // CHECK-SAME: workgroup
-// CHECK: gpu.func @cluster_update_{{[0-9]+}}_norms
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_assign
-// CHECK: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_means
-// CHECK: nvvm.vote.sync  ballot
-// CHECK-NOT: memref.atomic_rmw
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_rest
 // CHECK-SAME: workgroup
-// CHECK: gpu.func @cluster_update_{{[0-9]+}}_offsets
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_members
-// CHECK: math.ctpop
 // CHECK-NOT: gpu.func @cluster_coarsen_
 
 // ROPE-LABEL: func.func @attn_mp_build
 // ROPE: %[[KP:.*]] = gpu.alloc () : memref<1x8x32768x128xf32>
 // ROPE: gpu.launch_func @multipole_kernels::@prerope_{{[0-9]+}} {{.*}}args(%arg0 : memref<1x8x32768x128xbf16>, %[[KP]] : memref<1x8x32768x128xf32>)
-// ROPE: gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_blocks {{.*}}%[[KP]] : memref<1x8x32768x128xf32>
+// ROPE: gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_seed {{.*}}%[[KP]] : memref<1x8x32768x128xf32>
+// ROPE: gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_assign {{.*}}%[[KP]] : memref<1x8x32768x128xf32>
 // ROPE: gpu.dealloc %[[KP]]
 // ROPE: gpu.func @prerope_{{[0-9]+}}
 // ROPE: math.cos %{{.*}} : f64
