@@ -37,6 +37,7 @@
 #include "ClusterKernels.h"
 #include "KernelBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -846,13 +847,15 @@ Item gridItem(KernelBuilder &b, const Ctx &x, const Knobs &kn,
 gpu::GPUFuncOp createGridKernel(KernelBuilder &b, gpu::GPUModuleOp module,
                                 StringRef name, const ClusterShape &s,
                                 StringRef PE, bool build,
-                                ArrayRef<Type> more) {
+                                ArrayRef<Type> more,
+                                ArrayRef<Type> workgroup = {}) {
   MLIRContext *ctx = b.getContext();
   Types ty(ctx, s);
   SmallVector<Type> args = {build ? ty.lens : ty.st,
                             Types::points(ctx, s, PE), ty.cent};
   args.append(more.begin(), more.end());
-  return createKernel(b, module, name, args, {}, {int32_t(kThreads), 1, 1});
+  return createKernel(b, module, name, args, workgroup,
+                      {int32_t(kThreads), 1, 1});
 }
 
 /// The item of this thread (or warp, `perWarp`) of a grid kernel: a point
@@ -865,6 +868,88 @@ Item gridStart(KernelBuilder &b, gpu::GPUFuncOp fn, Ctx &x, const Knobs &kn,
   return gridItem(b, x, kn, g, i, point);
 }
 
+/// Clusters a grid assign kernel stages in workgroup memory at a time.
+constexpr int64_t kStage = 32;
+
+/// Whether every point of a CTA of the grid assign kernel belongs to one
+/// k-means block, as the staged assignment needs: always in the update (one
+/// block per (b, h)); in the build when blocks start at multiples of the CTA
+/// (block starts are multiples of block_size).
+bool ctaInOneBlock(const ClusterConfig &c, bool build) {
+  return !build || c.blockSize % kThreads == 0;
+}
+
+/// The centroids of clusters [c0, c0 + n) of block `k` into sc[kStage, D]
+/// and their |mu|^2 into sn[kStage], by the whole CTA (16-byte copies).
+void stageClusters(KernelBuilder &b, const Ctx &x, const KBlock &k, Value c0,
+                   Value n, Value sc, Value sn) {
+  const int64_t q4 = x.D / 4;
+  Value cq4 = b.index(q4), c4 = b.index(4);
+  Value total = b.mul(n, cq4);
+  b.forEach(x.tid, total, x.cT, [&](KernelBuilder &kb, Value v) {
+    Value cl = kb.div(v, cq4);
+    Value part = kb.rem(v, cq4);
+    Value d = kb.mul(part, c4);
+    Value gc0 = kb.add(k.cs, c0);
+    Value gc = kb.add(gc0, cl);
+    Value m = kb.vloadAligned(4, x.cent, {x.b, x.h, gc, d}, 16);
+    kb.vstore(m, sc, {cl, d});
+  });
+  b.forEach(x.tid, n, x.cT, [&](KernelBuilder &kb, Value cl) {
+    Value gc0 = kb.add(k.cs, c0);
+    Value gc = kb.add(gc0, cl);
+    Value nm = kb.load(x.norms, {x.b, x.h, gc});
+    kb.store(nm, sn, {cl});
+  });
+}
+
+/// Assignment of the CTA's points (`it`, all in one block: ctaInOneBlock)
+/// with the block's centroids staged through workgroup memory, kStage at a
+/// time. The FMAs, the sums and the argmin steps are assignPoint's, in its
+/// order, so the assignments are the same bit for bit. Every thread takes
+/// part in the staging (the barriers); threads past the block's points load
+/// its last point and store nothing. `active`: the CTA has a point.
+void assignPointsStaged(KernelBuilder &b, const Ctx &x, const Item &it,
+                        Value active, Value sc, Value sn) {
+  const KBlock &k = it.k;
+  b.ifThen(active, [&](KernelBuilder &kb) {
+    Value lm1 = kb.sub(k.L, x.c1);
+    Value t = kb.select(it.ok, it.i, lm1);
+    Value j = rowIdx(kb, x, it.p, t);
+    Value row = loadRow(kb, x, it.p.P, j, x.c0, x.D);
+    SmallVector<Value> xs = slices(kb, row, x.D);
+    Value cK = kb.index(kStage);
+    SmallVector<Value> best = kb.forLoop(
+        x.c0, k.Cb, cK, {x.c0, x.inff},
+        [&](KernelBuilder &k2, Value c0, ValueRange acc0) {
+          Value left = k2.sub(k.Cb, c0);
+          Value n = k2.minU(left, cK);
+          k2.barrier();
+          stageClusters(k2, x, k, c0, n, sc, sn);
+          k2.barrier();
+          return k2.forLoop(
+              x.c0, n, x.c1, acc0,
+              [&](KernelBuilder &k3, Value cl, ValueRange acc) {
+                Value a = x.zv4;
+                for (int64_t d = 0; d < x.D; d += 4) {
+                  Value cd = k3.index(d);
+                  Value m = k3.vloadAligned(4, sc, {cl, cd}, 16);
+                  a = k3.fma(xs[d / 4], m, a);
+                }
+                Value dot = k3.reduceAdd(a);
+                Value nm = k3.load(sn, {cl});
+                Value c = k3.add(c0, cl);
+                return argminStep(k3, dot, nm, c, acc);
+              });
+        });
+    kb.ifThen(it.ok, [&](KernelBuilder &k2) {
+      Value ga = k2.add(k.cs, best[0]);
+      Value gai = k2.toI32(ga);
+      k2.store(gai, x.asg, {x.b, x.h, j});
+    });
+  });
+}
+
 } // namespace
 
 gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
@@ -872,16 +957,42 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
     const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
+  const bool staged = ctaInOneBlock(c, build);
   auto fn =
-      createGridKernel(b, module, name, s, PE, build, {ty.norms, ty.asg});
+      createGridKernel(b, module, name, s, PE, build, {ty.norms, ty.asg},
+                       staged ? SmallVector<Type>{KernelBuilder::workgroup(
+                                                      {kStage, s.D}, b.f32()),
+                                                  KernelBuilder::workgroup(
+                                                      {kStage}, b.f32())}
+                              : SmallVector<Type>{});
+  // 16-byte vector loads and stores of the staged rows need 16-byte
+  // alignment of the buffers (the default of the lowering is 4).
+  for (unsigned w = 0; staged && w < 2; ++w)
+    fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   Ctx x = prelude(b, s.D);
   x.cent = fn.getArgument(2);
   x.norms = fn.getArgument(3);
   x.asg = fn.getArgument(4);
   Knobs kn(b, s, c);
-  Item it = gridStart(b, fn, x, kn, build, false, true);
-  b.ifThen(it.ok,
-           [&](KernelBuilder &kb) { assignPoint(kb, x, it.p, it.k, it.i); });
+  if (!staged) {
+    Item it = gridStart(b, fn, x, kn, build, false, true);
+    b.ifThen(it.ok, [&](KernelBuilder &kb) {
+      assignPoint(kb, x, it.p, it.k, it.i);
+    });
+    b.ret();
+    return fn;
+  }
+  // The CTA is active when its first point exists (points of a block are a
+  // prefix of its items).
+  Value i = placeItem(b, x, false);
+  GridBlocks g =
+      gridBlocks(b, x, kn, fn.getArgument(1), fn.getArgument(0), build);
+  Item it = gridItem(b, x, kn, g, i, true);
+  Value i0 = b.sub(i, x.tid);
+  Item first = gridItem(b, x, kn, g, i0, true);
+  assignPointsStaged(b, x, it, first.ok, fn.getWorkgroupAttributions()[0],
+                     fn.getWorkgroupAttributions()[1]);
   b.ret();
   return fn;
 }
