@@ -4,9 +4,12 @@
 // part of the multipole step). A CTA of 4 warps owns one split of one
 // (sequence, KV head) and all its G query heads:
 //  - K/V tiles of 64 tokens stream into shared memory with cp.async (16-byte
-//    copies, 3 stages in flight, rows swizzled by XOR of the 16-byte chunk
-//    index with row % 8 so that ldmatrix reads are bank-conflict free); rows
-//    past the split's end are zero-filled;
+//    copies, 3 stages in flight); rows past the split's end are zero-filled.
+//    The tiles are written and read at their logical columns, and upstream's
+//    nvgpu::optimizeSharedMemoryReadsAndWrites swizzles every access (the
+//    16-byte chunk index XOR the low row bits) so that the ldmatrix reads are
+//    bank-conflict free (it replaced a hand-written XOR swizzle: same speed,
+//    bench/results/2026-12-01-h200-run27-ab-nvgpu-swizzle.txt);
 //  - each warp takes 16 tokens of a tile: S = Q K^T with mma.sync m16n8k16
 //    (the G heads are rows of the 16-row A operand, loaded once), an online
 //    softmax on the S fragments (4 lanes per head row), then O += P V with
@@ -26,6 +29,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/NVGPU/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -104,13 +108,6 @@ Acc2 mma16816(KernelBuilder &b, Value a0, Value a2, Value b0, Value b1,
   Value d0 = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{0});
   Value d1 = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{1});
   return {d0, d1};
-}
-
-/// The 16-byte chunk `chunk` of a tile row `row` (row % 8 = `row8`) sits at
-/// chunk ^ row8: element column (chunk ^ row8) * 8.
-Value swizzledCol(KernelBuilder &b, Value chunk, Value row8) {
-  Value phys = arith::XOrIOp::create(b, chunk, row8);
-  return b.mul(phys, b.index(8));
 }
 
 //===----------------------------------------------------------------------===//
@@ -326,7 +323,7 @@ SmallVector<Value> MmaKernel::scores(KernelBuilder &kb, Value st,
     Acc2 c{zfv, zfv};
     for (int64_t kp = 0; kp < D / 32; ++kp) {
       Value chunk = kb.add(kb.index(4 * kp), lm);
-      Value kc = swizzledCol(kb, chunk, l8);
+      Value kc = kb.mul(chunk, kb.index(8));
       Value c0 = kb.index(0);
       std::array<Value, 4> kf = ldmatrixX4(kb, kvs, {st, c0, kr, kc}, false);
       Acc2 sx = mma16816(kb, qa[2 * kp][0], qa[2 * kp][1], kf[0], kf[1], c);
@@ -371,7 +368,7 @@ SmallVector<Value> MmaKernel::softmaxPV(KernelBuilder &kb, Value st,
   SmallVector<Value> next = {mn, ln};
   for (int64_t np = 0; np < D / 16; ++np) {
     Value chunk = kb.add(kb.index(2 * np), lmd);
-    Value vc = swizzledCol(kb, chunk, l8);
+    Value vc = kb.mul(chunk, kb.index(8));
     Value c1 = kb.index(1);
     std::array<Value, 4> vf = ldmatrixX4(kb, kvs, {st, c1, vrow, vc}, true);
     for (int64_t j = 0; j < 2; ++j) {
@@ -454,15 +451,12 @@ gpu::GPUFuncOp MmaKernel::build(gpu::GPUModuleOp module, StringRef name) {
   ntiles = arith::CeilDivUIOp::create(b, range.len, b.index(kTile));
   loadQuery();
   // cp.async assignment: copy i of this thread covers row i * rowsPerCopy +
-  // tid / D8, chunk tid % D8 (rowsPerCopy is a multiple of 8, so the swizzle
-  // is the same for all copies of a thread).
+  // tid / D8, chunk tid % D8 (logical columns; the swizzle comes at the end).
   Value cD8 = b.index(D8);
   crow = b.div(tid, cD8);
   Value cchk = b.rem(tid, cD8);
-  Value crow8 = b.rem(crow, b.index(8));
-  Value cphys = arith::XOrIOp::create(b, cchk, crow8);
   gcol = b.mul(cchk, b.index(8));
-  scol = b.mul(cphys, b.index(8));
+  scol = gcol;
   prologue();
   SmallVector<Value> init = {ninf, zf};
   for (int64_t n = 0; n < NB; ++n)
@@ -480,6 +474,14 @@ gpu::GPUFuncOp MmaKernel::build(gpu::GPUModuleOp module, StringRef name) {
   storeSplitPartials(b, CtaPartials{sm, sl, sacc, kWarps}, pacc, pm, pl, tid,
                      bb, h, split, G, D, kMmaThreads);
   b.ret();
+  // Every access of the K/V tiles is a cp.async write or an ldmatrix read at
+  // (stage, k/v, row, column): the swizzle applies to all of them or fails.
+  if (failed(nvgpu::optimizeSharedMemoryReadsAndWrites(fn, kvs))) {
+    fn.emitError() << "the shared-memory swizzle (nvgpu) could not rewrite "
+                      "the K/V tile accesses of @"
+                   << name;
+    return {};
+  }
   return fn;
 }
 
