@@ -131,10 +131,13 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
     }
     return WalkResult::advance();
   });
-  return llvm::json::Value(llvm::json::Object{{"version", 2},
-                                              {"target", opts.target},
-                                              {"config", config},
-                                              {"entries", std::move(entries)}});
+  llvm::json::Object m{{"version", 2},
+                       {"target", opts.target},
+                       {"config", config},
+                       {"entries", std::move(entries)}};
+  if (opts.model)
+    m["model"] = llvm::json::Object(*opts.model);
+  return llvm::json::Value(std::move(m));
 }
 
 void tagDenseRoles(ModuleOp module) {

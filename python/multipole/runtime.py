@@ -312,6 +312,13 @@ class Module:
             for e in self.entries.values():
                 torch_ops.register(e)
 
+    @property
+    def model(self) -> Optional[dict]:
+        """The model a library was compiled for (``multipole-compile --model``): heads,
+        head_dim, dtype, layers, batch, cache length, KV layout (docs/ABI.md); None for a
+        library compiled from IR."""
+        return self.manifest.get("model")
+
     def __getitem__(self, name) -> Entry:
         if name not in self.entries:
             raise MultipoleError(f"no entry point '{name}' in {self.path}; it has "

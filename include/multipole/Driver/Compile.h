@@ -3,7 +3,10 @@
 #define MULTIPOLE_DRIVER_COMPILE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <optional>
 
 #include <string>
 
@@ -33,6 +36,8 @@ struct CompileOptions {
   bool verbose = false;
   /// Write the LLVM-dialect module and the LLVM IR next to the output.
   bool keepIntermediates = false;
+  /// The manifest's "model" object (multipole-compile --model; ModelConfig.h).
+  std::optional<llvm::json::Object> model;
 };
 
 /// Runs the whole pipeline on `module` and writes a shared library to
