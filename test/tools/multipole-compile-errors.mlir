@@ -4,6 +4,7 @@
 // RUN: not multipole-compile %s -o %t.so --rewrite-options="fraction=1.0" 2>&1 | FileCheck %s --check-prefix=FRAC
 // RUN: not multipole-compile %s -o %t.so --rewrite-options="sink=500" 2>&1 | FileCheck %s --check-prefix=SINK
 // RUN: not multipole-compile %s -o %t.so --rewrite-options="no-such-knob=1" 2>&1 | FileCheck %s --check-prefix=KNOB
+// RUN: not multipole-compile %s -o %t.so --rewrite-options="build-iters=4611686018427387904" 2>&1 | FileCheck %s --check-prefix=ITERS
 // RUN: not multipole-compile %s -o %t.so --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not multipole-compile %t.nonexistent.mlir -o %t.so 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: echo "func.func @f( {" > %t.bad.mlir
@@ -15,6 +16,7 @@
 // FRAC: cluster fraction must be in (0, 1), got 1
 // SINK: sink (500 tokens) is larger than the KV cache (300 tokens)
 // KNOB: no-such-knob
+// ITERS: build_iters must be in [1, 1000], got 4611686018427387904
 // TARGET: target 'tpu' is not available in this build; supported targets: cpu
 // NOFILE: multipole-compile: {{.*}}nonexistent.mlir{{.*}}
 // PARSE: error:

@@ -208,10 +208,15 @@ ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "interval must be >= 1, got " << interval;
   if (blockSize < 2)
     return emitError() << "block_size must be >= 2, got " << blockSize;
-  if (buildIters < 1)
-    return emitError() << "build_iters must be >= 1, got " << buildIters;
-  if (updateIters < 1)
-    return emitError() << "update_iters must be >= 1, got " << updateIters;
+  // At most kMaxLloydIters: the GPU lowering launches two kernels per Lloyd
+  // iteration (Lloyd's k-means settles in tens).
+  constexpr int64_t kMaxLloydIters = 1000;
+  if (buildIters < 1 || buildIters > kMaxLloydIters)
+    return emitError() << "build_iters must be in [1, " << kMaxLloydIters
+                       << "], got " << buildIters;
+  if (updateIters < 1 || updateIters > kMaxLloydIters)
+    return emitError() << "update_iters must be in [1, " << kMaxLloydIters
+                       << "], got " << updateIters;
   if (scorePosition < 0)
     return emitError() << "score_position must be >= 0, got " << scorePosition;
   if (!(ropeTheta.convertToDouble() >= 0.0) ||

@@ -1177,14 +1177,21 @@ func.func @f(%o: memref<2x8x64xbf16>) {
 // -----
 
 // config: build_iters 0
-// expected-error @+1 {{build_iters must be >= 1, got 0}}
+// expected-error @+1 {{build_iters must be in [1, 1000], got 0}}
 #c = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 0, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>
 
 // -----
 
 // config: update_iters 0
-// expected-error @+1 {{update_iters must be >= 1, got 0}}
+// expected-error @+1 {{update_iters must be in [1, 1000], got 0}}
 #c = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 0, score_position = 2048, rope_theta = 0.0, replacement = true>
+
+// -----
+
+// config: build_iters beyond the bound (the GPU lowering launches two kernels
+// per iteration; found by the fuzzer at 2^62)
+// expected-error @+1 {{build_iters must be in [1, 1000], got 4611686018427387904}}
+#c = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 4611686018427387904, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>
 
 // -----
 
