@@ -10,6 +10,8 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSwitch.h"
 
+#include <cstdint>
+
 using namespace mlir;
 using namespace mlir::multipole;
 
@@ -127,12 +129,15 @@ LogicalResult mlir::multipole::checkModelShape(const ModelConfig &cfg,
                                                const ModelShape &shape,
                                                llvm::raw_ostream &err) {
   bool ok = true;
-  if (shape.batch < 1) {
-    err << "--max-batch must be at least 1, got " << shape.batch << "\n";
+  // The batch is the z dimension of the GPU kernels' grids (at most 65535);
+  // lengths are i32.
+  if (shape.batch < 1 || shape.batch > 65535) {
+    err << "--max-batch must be in [1, 65535], got " << shape.batch << "\n";
     ok = false;
   }
-  if (shape.maxLen < 1) {
-    err << "--max-len must be at least 1, got " << shape.maxLen << "\n";
+  if (shape.maxLen < 1 || shape.maxLen > INT32_MAX) {
+    err << "--max-len must be in [1, " << INT32_MAX << "] (lengths are i32), got "
+        << shape.maxLen << "\n";
     ok = false;
   }
   if (shape.layers < 1 || shape.layers > cfg.layers) {

@@ -16,6 +16,7 @@
 # CHECK: layers differ: OK
 # CHECK: emit=mlir shapes: OK
 # CHECK: bad configs rejected: OK
+# CHECK: mutated configs: OK no crash
 # CHECK: all passed
 import json
 import os
@@ -33,7 +34,7 @@ failures = []
 
 
 def check(label, ok, detail=""):
-    print(f"{label}: {'OK' if ok else 'FAIL'} {detail}")
+    print(f"{label}: {'OK' if ok else 'FAIL'} {detail}".rstrip())
     if not ok:
         failures.append(label)
 
@@ -134,7 +135,8 @@ open(notjson, "w").write("{ this is not json")
 ok &= rejected([f"--model={notjson}", "--max-len=64"], "not valid JSON")
 ok &= rejected([f"--model={cfg_path}"], "--model needs --max-len")
 ok &= rejected([f"--model={cfg_path}", "--max-len=64", "--layers=3"], "--layers must be in [1, 2]")
-ok &= rejected([f"--model={cfg_path}", "--max-len=64", "--max-batch=0"], "--max-batch must be at least 1")
+ok &= rejected([f"--model={cfg_path}", "--max-len=64", "--max-batch=0"], "--max-batch must be in [1, 65535]")
+ok &= rejected([f"--model={cfg_path}", "--max-len=4294967296"], "(lengths are i32)")
 scaled = write_config("scaled", **dict(base, rope_scaling={"rope_type": "llama3", "factor": 8.0}))
 ok &= rejected([f"--model={scaled}", "--max-len=64", "--rewrite-options=rope-theta=500000"],
                "windowed RoPE (rope-theta) implements only the unscaled rotation")
@@ -142,6 +144,32 @@ ok &= rejected([f"--model={cfg_path}", "--max-len=64", os.path.join(tmp, "x.mlir
                "exactly one of the two")
 ok &= rejected([f"--model={os.path.join(tmp, 'missing.json')}", "--max-len=64"], "cannot read")
 check("bad configs rejected", ok)
+
+# Mutated configs (keys dropped, values of other types, out of range, huge): every run
+# ends with the IR or an error, never a crash.
+rng = np.random.default_rng(5)
+values = [None, -1, 0, 1, 3, 2**31, 2**62, -2**63, 1.5, 1e308, "", "x", "bfloat16", [], {},
+          [1, 2], {"rope_type": 7}, True]
+crashes = []
+for trial in range(150):
+    fields = dict(base)
+    for _ in range(int(rng.integers(1, 4))):
+        key = list(base)[int(rng.integers(len(base)))]
+        if rng.random() < 0.3:
+            fields.pop(key, None)
+        else:
+            fields[key] = values[int(rng.integers(len(values)))]
+    if rng.random() < 0.2:
+        fields["rope_scaling"] = values[int(rng.integers(len(values)))]
+    path = write_config(f"mut{trial}", **fields)
+    args = [f"--max-len={int(rng.choice([1, 64, 2**40]))}", f"--max-batch={int(rng.choice([1, 3, 2**33]))}"]
+    p = subprocess.run(["multipole-compile", f"--model={path}", "--emit=mlir", "-o", os.devnull] + args,
+                       capture_output=True, text=True)
+    if p.returncode not in (0, 1) or "Stack dump" in p.stderr or "Assertion" in p.stderr:
+        crashes.append((fields, args, p.returncode, p.stderr[-400:]))
+for c in crashes[:3]:
+    print("  crash:", c)
+check("mutated configs", not crashes, "no crash" if not crashes else f"{len(crashes)} crashes")
 
 print("all passed" if not failures else f"FAILED: {failures}")
 sys.exit(1 if failures else 0)
