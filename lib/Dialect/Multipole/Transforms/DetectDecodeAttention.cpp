@@ -17,9 +17,19 @@
 //     modulo float casts only, whose reduced loops are all contracted, whose
 //     parallel loops all index the result and whose init is zero-filled;
 //   - the softmax is `linalg.softmax`, or the decomposition
-//     `e = exp(x - max_N(x))`, `p = e / sum_N(e)` (or `e * (1 / sum_N(e))`)
-//     in linalg ops, with the max initialized to -inf (or the lowest finite
-//     value), the sum to 0, and sub/exp fused or not;
+//     `e = exp(x - max_N(x))`, `p = e / sum_N(e)` (or `e * (1 / sum_N(e))`,
+//     the reciprocal in the payload or an op of its own) in linalg ops, with
+//     the max a maximumf, maxnumf or cmpf/select initialized to -inf (or the
+//     lowest finite value), the sum to 0, and sub/exp fused or not. The exp
+//     may be `exp2((x - m) * log2e)` (log2e = 1.4426950408889634 to one ulp
+//     of the constant's type; the multiplication in the exp's op, the sub's
+//     op or one between), or `exp2(x - m)` with the log2e multiplication
+//     anywhere among the constant scalings of the scores, q or k (the
+//     flash-attention spelling: max and exp2 of the pre-scaled logits).
+//     exp2(c * y) = exp(c * ln2 * y), so c * ln2 joins the scale exactly.
+//     An exp2 softmax without any log2e factor is refused: it is a softmax of
+//     ln2 * x, not of x (it would be attention with another scale, but no
+//     frontend means that);
 //   - `c` is a product of constant scalings (mulf / divf by a scalar or splat
 //     constant) on the scores, on Q' or on K';
 //   - an additive mask is only accepted when it is a constant 0;
@@ -532,19 +542,59 @@ bool isMaxPayload(LinalgOp op, Value v) {
   }
 }
 
-/// `exp(x - m)` in the iteration space of some op: x is read with the
-/// identity map, m with `mMap`.
+constexpr double kLog2e = 1.4426950408889634, kLn2 = 0.6931471805599453;
+
+/// `x` is log2(e) to within one unit in the last place of a value of `sem`
+/// in [1, 2) (so any spelling of the constant that rounds to it).
+bool nearLog2e(double x, const llvm::fltSemantics &sem) {
+  double ulp =
+      std::ldexp(1.0, 1 - static_cast<int>(APFloat::semanticsPrecision(sem)));
+  return std::abs(x - kLog2e) <= ulp;
+}
+
+/// `exp(factor * (x - m))` in the iteration space of some op: x is read with
+/// the identity map, m with `mMap`. math.exp gives factor 1;
+/// `exp2((x - m) * c)` with c = log2(e) gives c * ln 2; a plain
+/// `exp2(x - m)` gives ln 2 and `missingLog2e`: it is a softmax only when the
+/// logits x were multiplied by log2(e) before (Matcher::log2eMissing).
 struct ExpSub {
   Value x, m;
   AffineMap mMap;
+  double factor = 1.0;
+  bool missingLog2e = false;
 };
 
-/// `v` (a payload value of `op`) is exp(x - m) computed in the payload.
-std::optional<ExpSub> expSubInPayload(LinalgOp op, Value v) {
-  auto exp = skipCasts(v).getDefiningOp<math::ExpOp>();
-  if (!exp)
-    return std::nullopt;
-  auto sub = skipCasts(exp.getOperand()).getDefiningOp<arith::SubFOp>();
+/// The operand of a math.exp or math.exp2 defining `v`, and whether it is
+/// exp2.
+std::optional<std::pair<Value, bool>> expOperand(Value v) {
+  v = skipCasts(v);
+  if (auto e = v.getDefiningOp<math::ExpOp>())
+    return std::pair(e.getOperand(), false);
+  if (auto e = v.getDefiningOp<math::Exp2Op>())
+    return std::pair(e.getOperand(), true);
+  return std::nullopt;
+}
+
+/// When `v` (a payload value of `op`) is `a * log2(e)` or `log2(e) * a`,
+/// returns `a` and sets `c` to the constant; else returns `v`.
+Value stripLog2e(LinalgOp op, Value v, std::optional<double> &c) {
+  auto mul = skipCasts(v).getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != op.getBlock())
+    return v;
+  for (auto [a, k] : {std::pair(mul.getLhs(), mul.getRhs()),
+                      std::pair(mul.getRhs(), mul.getLhs())}) {
+    std::optional<APFloat> kv = constantValue(k);
+    if (kv && nearLog2e(kv->convertToDouble(), kv->getSemantics())) {
+      c = kv->convertToDouble();
+      return a;
+    }
+  }
+  return v;
+}
+
+/// `v` (a payload value of `op`) is `x - m` computed in the payload.
+std::optional<ExpSub> subInPayload(LinalgOp op, Value v) {
+  auto sub = skipCasts(v).getDefiningOp<arith::SubFOp>();
   if (!sub)
     return std::nullopt;
   OpOperand *x = identityInputOf(op, sub.getLhs());
@@ -554,8 +604,31 @@ std::optional<ExpSub> expSubInPayload(LinalgOp op, Value v) {
   return ExpSub{x->get(), m->get(), op.getMatchingIndexingMap(m)};
 }
 
-/// The tensor `t` is exp(x - m), computed by one elementwise op or by an exp
-/// of a subtraction.
+/// Sets the natural-base factor of `es`, an exp (or exp2 when `base2`) of
+/// its subtraction times `c` (none: 1).
+ExpSub withBase(ExpSub es, bool base2, std::optional<double> c) {
+  es.factor = base2 ? c.value_or(1.0) * kLn2 : 1.0;
+  es.missingLog2e = base2 && !c;
+  return es;
+}
+
+/// `v` (a payload value of `op`) is exp(x - m), or exp2 of it times log2(e),
+/// computed in the payload.
+std::optional<ExpSub> expSubInPayload(LinalgOp op, Value v) {
+  std::optional<std::pair<Value, bool>> e = expOperand(v);
+  if (!e)
+    return std::nullopt;
+  std::optional<double> c;
+  Value arg = e->second ? stripLog2e(op, e->first, c) : e->first;
+  std::optional<ExpSub> es = subInPayload(op, arg);
+  if (!es)
+    return std::nullopt;
+  return withBase(*es, e->second, c);
+}
+
+/// The tensor `t` is exp(x - m) (or exp2 of it, times log2(e) or not),
+/// computed by one elementwise op or by an exp of a subtraction, with the
+/// log2(e) multiplication in either op or in one of its own in between.
 std::optional<ExpSub> expSubTensor(Value t) {
   auto op = skipCastViews(t).getDefiningOp<LinalgOp>();
   if (!op || !isElementwise(op))
@@ -563,21 +636,26 @@ std::optional<ExpSub> expSubTensor(Value t) {
   Value v = yieldedValue(op);
   if (std::optional<ExpSub> es = expSubInPayload(op, v))
     return es;
-  auto exp = skipCasts(v).getDefiningOp<math::ExpOp>();
-  OpOperand *arg = exp ? identityInputOf(op, exp.getOperand()) : nullptr;
-  if (!arg)
+  std::optional<std::pair<Value, bool>> e = expOperand(v);
+  if (!e)
     return std::nullopt;
-  auto subOp = skipCastViews(arg->get()).getDefiningOp<LinalgOp>();
-  if (!subOp || !isElementwise(subOp))
-    return std::nullopt;
-  auto sub = skipCasts(yieldedValue(subOp)).getDefiningOp<arith::SubFOp>();
-  if (!sub)
-    return std::nullopt;
-  OpOperand *x = identityInputOf(subOp, sub.getLhs());
-  OpOperand *m = inputOf(subOp, sub.getRhs());
-  if (!x || !m || x == m)
-    return std::nullopt;
-  return ExpSub{x->get(), m->get(), subOp.getMatchingIndexingMap(m)};
+  bool base2 = e->second;
+  std::optional<double> c;
+  Value arg = base2 ? stripLog2e(op, e->first, c) : e->first;
+  for (int step = 0; step < 2; ++step) { // [log2(e) scaling,] subtraction
+    OpOperand *in = identityInputOf(op, arg);
+    if (!in)
+      return std::nullopt;
+    op = skipCastViews(in->get()).getDefiningOp<LinalgOp>();
+    if (!op || !isElementwise(op))
+      return std::nullopt;
+    arg = yieldedValue(op);
+    if (base2 && !c)
+      arg = stripLog2e(op, arg, c);
+    if (std::optional<ExpSub> es = subInPayload(op, arg))
+      return withBase(*es, base2, c);
+  }
+  return std::nullopt;
 }
 
 /// A tensor read by a linalg op with a given map.
@@ -732,6 +810,9 @@ private:
 
   LinalgOp pv;
   unsigned pIdx = 0;
+  /// The softmax is `exp2(x - max x) / sum` and no scaling by log2(e) has
+  /// been folded yet (one on the scores, q or k makes it a softmax of x).
+  bool log2eMissing = false;
   AtomTable atoms;
   AtomList n;
   unsigned progress = Started, failedAt = Started;
@@ -901,6 +982,8 @@ std::optional<Point> Matcher::scaleSource(const Point &p, Mask &badMask) {
     factor = c->convertToDouble();
     if (isa<arith::DivFOp>(body))
       factor = 1.0 / factor;
+    if (log2eMissing && nearLog2e(factor, c->getSemantics()))
+      log2eMissing = false; // the log2(e) of an exp2 softmax
   }
   return Point{main->get(), p.layout, p.factor * factor};
 }
@@ -1012,7 +1095,9 @@ FailureOr<Point> Matcher::decomposedSoftmaxInput(const Point &p) {
   ArrayRef<int64_t> mShape = *staticShape(numer->m);
   if (!summed || skipCastViews(summed->x) != skipCastViews(numer->x) ||
       skipCastViews(summed->m) != skipCastViews(numer->m) ||
-      !sameAccess(summed->mMap, numer->mMap, mShape))
+      !sameAccess(summed->mMap, numer->mMap, mShape) ||
+      summed->factor != numer->factor ||
+      summed->missingLog2e != numer->missingLog2e)
     return fail("softmax denominator does not sum the numerator");
   if (ArrayRef<int64_t>(sum.getStaticLoopRanges()) != shape ||
       !sameAccess(initMap(sum), denom->map, *staticShape(denom->tensor)))
@@ -1035,7 +1120,10 @@ FailureOr<Point> Matcher::decomposedSoftmaxInput(const Point &p) {
       !sameAccess(initMap(max), numer->mMap, mShape))
     return fail("softmax max is not taken over the softmax input");
 
-  return Point{numer->x, p.layout, p.factor};
+  // exp2(c * (x - max x)) / sum is softmax(c * ln 2 * x): c * ln 2 is one
+  // more scaling of the logits.
+  log2eMissing = numer->missingLog2e;
+  return Point{numer->x, p.layout, p.factor * numer->factor};
 }
 
 /// Walks back from the probabilities through views, one softmax, then views,
@@ -1341,6 +1429,10 @@ LogicalResult Matcher::assignRoles(const Operands &ops, DecodeMatch &m) {
     if (contains(dv, a))
       m.dv.push_back(a);
 
+  if (log2eMissing)
+    return fail("the softmax is computed with exp2 but the logits are not "
+                "multiplied by log2(e) = 1.4426950408889634 (exp2(x) is not "
+                "exp(x))");
   m.scale = ops.scoresFactor * m.q.factor * m.k.factor;
   if (!std::isfinite(m.scale) || !(m.scale > 0.0) ||
       !std::isfinite(static_cast<float>(m.scale)) ||
@@ -1432,7 +1524,7 @@ bool hasSoftmaxLike(Operation *root) {
   root->walk([&](Operation *op) {
     if (isa<linalg::SoftmaxOp>(op))
       softmax = true;
-    else if (isa<math::ExpOp>(op))
+    else if (isa<math::ExpOp, math::Exp2Op>(op))
       exp = true;
     else if (auto l = dyn_cast<LinalgOp>(op)) {
       unsigned dim;
