@@ -127,6 +127,45 @@ bool inSelf(void *addr) {
   return info.dli_fbase == selfBase;
 }
 
+/// Whether `addr` is an entry point of the sanitizer runtime linked into this
+/// executable (an interceptor such as realloc, or an __asan_/__ubsan_ hook).
+bool sanitizerEntry(void *addr) {
+  Dl_info info;
+  if (!dladdr(addr, &info) || !info.dli_sname)
+    return false;
+  llvm::StringRef name(info.dli_sname);
+  return name.starts_with("__interceptor_") ||
+         name.starts_with("___interceptor_") || name.starts_with("__asan_") ||
+         name.starts_with("__ubsan_handle") || name.starts_with("__sanitizer_");
+}
+
+/// Whether `addr` lies in libc (abort, raise).
+bool inLibc(void *addr) {
+  Dl_info info;
+  return dladdr(addr, &info) && info.dli_fname &&
+         llvm::StringRef(info.dli_fname).contains("libc.so");
+}
+
+/// The first frame at or after `i` that can be blamed: past the sanitizer
+/// runtime when the fault happened inside it. Under ASan an impossible
+/// allocation (e.g. the parser sizing a vector from a result number of
+/// 2^31) aborts inside the runtime, which is linked into this executable:
+/// libc's abort, the runtime's own (unnamed) frames, then the interceptor
+/// that was called (realloc). Those frames say nothing about whose code
+/// failed; the interceptor's caller does.
+int pastSanitizerRuntime(int i, int top) {
+  for (int k = i; k < top; ++k) {
+    if (inSelf(frames[k])) {
+      if (sanitizerEntry(frames[k]))
+        return k + 1;
+      continue;
+    }
+    if (!inLibc(frames[k]))
+      break; // library code (libMLIR, libLLVM) before any runtime entry
+  }
+  return i;
+}
+
 extern "C" void crashHandler(int sig) {
   shared->signal = sig;
   if (shared->stage == kParse) {
@@ -160,7 +199,7 @@ extern "C" void crashHandler(int sig) {
     int top = n - harnessDepth; // runInput's frame
     bool upstream = harnessDepth > 0 && top > i &&
                     n < int(sizeof(frames) / sizeof(frames[0]));
-    for (int j = i; upstream && j < top; ++j)
+    for (int j = pastSanitizerRuntime(i, top); upstream && j < top; ++j)
       if (inSelf(frames[j]))
         upstream = false;
     shared->upstreamParser = upstream;
