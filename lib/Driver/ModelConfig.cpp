@@ -148,6 +148,40 @@ LogicalResult mlir::multipole::checkModelShape(const ModelConfig &cfg,
   return success(ok);
 }
 
+std::vector<int64_t> mlir::multipole::batchBuckets(int64_t maxBatch) {
+  std::vector<int64_t> buckets;
+  for (int64_t b = 1; b < maxBatch; b *= 2)
+    buckets.push_back(b);
+  buckets.push_back(maxBatch);
+  return buckets;
+}
+
+std::string mlir::multipole::bucketStep(const std::vector<int64_t> &buckets,
+                                        int64_t b) {
+  return buckets.size() == 1 ? "attn" : "attn_b" + std::to_string(b);
+}
+
+/// func.func @name: one decode attention of `cfg` at batch B.
+static void buildAttentionFunc(OpBuilder &b, Location loc,
+                               const ModelConfig &cfg, Type elt, int64_t B,
+                               int64_t N, StringRef name) {
+  int64_t D = cfg.headDim;
+  auto qT = RankedTensorType::get({B, cfg.heads, D}, elt);
+  auto kvT = RankedTensorType::get({B, cfg.kvHeads, N, D}, elt);
+  auto lensT = RankedTensorType::get({B}, b.getI32Type());
+  auto fn = func::FuncOp::create(b, loc, name,
+                                 b.getFunctionType({qT, kvT, kvT, lensT}, {qT}));
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = fn.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value init = tensor::EmptyOp::create(b, loc, qT.getShape(), elt);
+  auto att = DecodeAttentionOp::create(
+      b, loc, TypeRange{qT}, body->getArgument(0), body->getArgument(1),
+      body->getArgument(2), body->getArgument(3), ValueRange{init},
+      /*scale=*/FloatAttr());
+  func::ReturnOp::create(b, loc, att->getResults());
+}
+
 OwningOpRef<ModuleOp>
 mlir::multipole::buildModelAttention(MLIRContext *ctx, const ModelConfig &cfg,
                                      const ModelShape &shape) {
@@ -159,22 +193,28 @@ mlir::multipole::buildModelAttention(MLIRContext *ctx, const ModelConfig &cfg,
   Type elt = cfg.dtype == "bf16"  ? Type(b.getBF16Type())
              : cfg.dtype == "f16" ? Type(b.getF16Type())
                                   : Type(b.getF32Type());
-  int64_t B = shape.batch, N = shape.maxLen, D = cfg.headDim;
-  auto qT = RankedTensorType::get({B, cfg.heads, D}, elt);
-  auto kvT = RankedTensorType::get({B, cfg.kvHeads, N, D}, elt);
-  auto lensT = RankedTensorType::get({B}, b.getI32Type());
   b.setInsertionPointToEnd(module->getBody());
-  auto fn = func::FuncOp::create(b, loc, "attn",
-                                 b.getFunctionType({qT, kvT, kvT, lensT}, {qT}));
-  Block *body = fn.addEntryBlock();
-  b.setInsertionPointToStart(body);
-  Value init = tensor::EmptyOp::create(b, loc, qT.getShape(), elt);
-  auto att = DecodeAttentionOp::create(
-      b, loc, TypeRange{qT}, body->getArgument(0), body->getArgument(1),
-      body->getArgument(2), body->getArgument(3), ValueRange{init},
-      /*scale=*/FloatAttr());
-  func::ReturnOp::create(b, loc, att->getResults());
+  std::vector<int64_t> buckets = batchBuckets(shape.batch);
+  for (int64_t B : buckets)
+    buildAttentionFunc(b, loc, cfg, elt, B, shape.maxLen,
+                       bucketStep(buckets, B));
   return module;
+}
+
+static llvm::json::Array bucketsJson(int64_t maxBatch) {
+  llvm::json::Array a;
+  for (int64_t b : batchBuckets(maxBatch))
+    a.push_back(b);
+  return a;
+}
+
+/// {"<B>": step entry point of bucket B}.
+static llvm::json::Object bucketStepsJson(int64_t maxBatch) {
+  std::vector<int64_t> buckets = batchBuckets(maxBatch);
+  llvm::json::Object o;
+  for (int64_t b : buckets)
+    o[std::to_string(b)] = bucketStep(buckets, b);
+  return o;
 }
 
 llvm::json::Object mlir::multipole::modelManifest(const ModelConfig &cfg,
@@ -190,6 +230,8 @@ llvm::json::Object mlir::multipole::modelManifest(const ModelConfig &cfg,
       {"rope_theta", cfg.ropeTheta},
       {"rope_scaling", cfg.ropeScaling},
       {"max_batch", shape.batch},
+      {"batch_buckets", bucketsJson(shape.batch)},
+      {"bucket_steps", bucketStepsJson(shape.batch)},
       {"max_len", shape.maxLen},
       {"kv_layout", "BHND"},
       {"index", "per layer: one index per layer, from build, owned by the "

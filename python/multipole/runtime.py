@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -283,8 +284,8 @@ class Module:
             cuda_runtime()
         except MultipoleError:
             pass
-        try:
-            self._lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+        try:  # a bare file name is a path here, not a name for dlopen to search
+            self._lib = ctypes.CDLL(os.path.abspath(path), mode=ctypes.RTLD_LOCAL)
         except OSError as e:
             raise MultipoleError(f"cannot load {path}: {e}") from e
         try:
@@ -318,6 +319,19 @@ class Module:
         head_dim, dtype, layers, batch, cache length, KV layout (docs/ABI.md); None for a
         library compiled from IR."""
         return self.manifest.get("model")
+
+    def step_for_batch(self, batch: int) -> str:
+        """The step entry point that serves `batch` sequences in a library compiled
+        with ``--model``: the smallest compiled batch bucket >= `batch` (docs/ABI.md).
+        The caller's tensors have that many rows; rows past `batch` get length 0."""
+        model = self.model
+        if not model or "bucket_steps" not in model:
+            raise MultipoleError(f"{self.path} was not compiled with --model: it has no "
+                                 f"batch buckets")
+        fits = sorted(int(b) for b in model["bucket_steps"] if int(b) >= batch)
+        if batch < 1 or not fits:
+            raise MultipoleError(f"batch {batch} is outside the library's 1..{model['max_batch']}")
+        return model["bucket_steps"][str(fits[0])]
 
     def __getitem__(self, name) -> Entry:
         if name not in self.entries:

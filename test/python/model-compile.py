@@ -7,6 +7,7 @@
 # REQUIRES: numpy
 # RUN: %python %s %t | FileCheck %s
 # CHECK: manifest model: OK
+# CHECK: batch buckets: OK
 # CHECK: layer 0 build matches reference: OK
 # CHECK: layer 0 step vs reference: OK
 # CHECK: layer 1 build matches reference: OK
@@ -14,6 +15,7 @@
 # CHECK: layer 0 update matches reference: OK
 # CHECK: layer 1 step after update vs reference: OK
 # CHECK: layers differ: OK
+# CHECK: bucket 3 with an empty row equals bucket 2: OK
 # CHECK: emit=mlir shapes: OK
 # CHECK: bad configs rejected: OK
 # CHECK: mutated configs: OK no crash
@@ -52,18 +54,28 @@ base = dict(architectures=["LlamaForCausalLM"], model_type="llama", hidden_size=
             rope_theta=500000.0, max_position_embeddings=2048, torch_dtype="float32",
             vocab_size=1000, intermediate_size=128)
 cfg_path = write_config("llama", **base)
-B, N = 2, 700
+B, N, MAXB = 2, 700, 3
 lib_path = os.path.join(tmp, "llama.so")
 opts = "sink=8 interval=32 block-size=256 budget-fraction=0.1"
-subprocess.run(["multipole-compile", f"--model={cfg_path}", f"--max-batch={B}",
+subprocess.run(["multipole-compile", f"--model={cfg_path}", f"--max-batch={MAXB}",
                 f"--max-len={N}", "--target=cpu", "-o", lib_path,
                 "--rewrite-options=" + opts], check=True)
 lib = mp.load(lib_path)
 model = lib.model or {}
 want = {"model_type": "llama", "layers": 2, "num_attention_heads": 4,
-        "num_key_value_heads": 2, "head_dim": 16, "dtype": "f32", "max_batch": B,
+        "num_key_value_heads": 2, "head_dim": 16, "dtype": "f32", "max_batch": MAXB,
         "max_len": N, "kv_layout": "BHND"}
 check("manifest model", all(model.get(k) == v for k, v in want.items()), str(model))
+# One step per batch bucket (1, 2 and the maximum 3); B sequences use the smallest >= B.
+try:
+    lib.step_for_batch(4)
+    too_big = False
+except mp.MultipoleError:
+    too_big = True
+check("batch buckets", model.get("batch_buckets") == [1, 2, 3] and lib.step_for_batch(1) == "attn_b1"
+      and lib.step_for_batch(2) == "attn_b2" and lib.step_for_batch(3) == "attn_b3" and too_big,
+      str(model.get("bucket_steps")))
+S2 = lib.step_for_batch(B)
 
 cfg = ref.Config(levels=[ref.Level(0.0625, budget_fraction=0.1)], sink=8, interval=32,
                  block_size=256)
@@ -71,12 +83,12 @@ lens = np.array([700, 413], np.int32)
 layers = []
 for layer in range(2):
     q, k, v = ref.make_inputs(B, 4, 2, N, 16, "clustered", seed=10 + layer)
-    idx = lib.build(k, v, lens)
+    idx = lib.build(k, v, lens, step=S2)
     r = ref.build_index(k, v, lens, cfg, N=N)
     same = all(np.array_equal(a[key], b[key]) for a, b in zip(idx, r)
                for key in ("state", "counts", "assign", "offsets", "members"))
     check(f"layer {layer} build matches reference", same)
-    e = ref.relative_error(lib.step(q, k, v, lens, idx),
+    e = ref.relative_error(lib.step(q, k, v, lens, idx, step=S2),
                            ref.multipole_attention(q, k, v, lens, idx, cfg))
     check(f"layer {layer} step vs reference", e < 1e-5, f"({e:.2e})")
     layers.append((q, k, v, idx))
@@ -86,19 +98,31 @@ lens2 = np.array([700, 520], np.int32)
 for layer, (q, k, v, idx) in enumerate(layers):
     r = ref.update_index([{kk: a.copy() for kk, a in lvl.items()} for lvl in idx], k, v,
                          lens2, cfg)
-    lib.update(k, v, lens2, idx)
+    lib.update(k, v, lens2, idx, step=S2)
     same = all(np.array_equal(a[key], b[key]) for a, b in zip(idx, r)
                for key in ("state", "counts", "assign", "offsets", "members"))
     same = same and ref.validate_index(idx, k, v, lens2, cfg)
     if layer == 0:
         check("layer 0 update matches reference", same)
     else:
-        e = ref.relative_error(lib.step(q, k, v, lens2, idx),
+        e = ref.relative_error(lib.step(q, k, v, lens2, idx, step=S2),
                                ref.multipole_attention(q, k, v, lens2, idx, cfg))
         check("layer 1 step after update vs reference", same and e < 1e-5, f"({e:.2e})")
 a0 = layers[0][3][0]["centroids"]
 a1 = layers[1][3][0]["centroids"]
 check("layers differ", not np.allclose(a0, a1))
+
+# The same two sequences through bucket 3, with a third, empty row (length 0).
+q, k, v, _ = layers[1]
+pad = lambda x: np.concatenate([x, np.zeros_like(x[:1])])
+S3 = lib.step_for_batch(3)
+lens3 = np.array([700, 520, 0], np.int32)
+idx3 = lib.build(pad(k), pad(v), lens3, step=S3)
+o3 = lib.step(pad(q), pad(k), pad(v), lens3, idx3, step=S3)
+idx2 = lib.build(k, v, lens2, step=S2)
+o2 = lib.step(q, k, v, lens2, idx2, step=S2)
+e = float(np.abs(o3[:2] - o2).max())
+check("bucket 3 with an empty row equals bucket 2", e < 1e-6 and np.all(o3[2] == 0), f"({e:.1e})")
 
 # The IR that --model compiles, for a Qwen3-8B config.
 q8 = write_config("qwen3", model_type="qwen3", hidden_size=4096, num_attention_heads=32,

@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir {
 namespace multipole {
@@ -48,13 +49,23 @@ struct ModelShape {
   int64_t batch = 1, maxLen = 0, layers = 0;
 };
 
+/// The batch sizes the library is compiled for: the powers of two below
+/// `maxBatch`, and `maxBatch`. A call with B sequences uses the smallest
+/// bucket >= B (the caller's cache has that many rows; rows past B have
+/// length 0), so a step for B = 3 of a max-batch 8 library costs a B = 4 step.
+std::vector<int64_t> batchBuckets(int64_t maxBatch);
+
+/// The step entry point of bucket `b` ("attn" when there is one bucket,
+/// "attn_b<b>" otherwise).
+std::string bucketStep(const std::vector<int64_t> &buckets, int64_t b);
+
 /// Checks `shape` against `cfg`; writes the problems to `err`.
 LogicalResult checkModelShape(const ModelConfig &cfg, const ModelShape &shape,
                               llvm::raw_ostream &err);
 
-/// func.func @attn(q [B, Hq, D], k [B, Hkv, N, D], v [B, Hkv, N, D],
-/// lens [B] x i32) -> [B, Hq, D], one multipole.decode_attention, built with
-/// OpBuilder.
+/// Per batch bucket B (batchBuckets): func.func @attn[_b<B>](q [B, Hq, D],
+/// k [B, Hkv, N, D], v [B, Hkv, N, D], lens [B] x i32) -> [B, Hq, D], one
+/// multipole.decode_attention each, built with OpBuilder.
 OwningOpRef<ModuleOp> buildModelAttention(MLIRContext *ctx,
                                           const ModelConfig &cfg,
                                           const ModelShape &shape);
