@@ -5,13 +5,16 @@
   (``multipole.load(path)``) and call ``build`` / ``update`` / ``step`` on numpy arrays
   (CPU libraries) or torch CUDA tensors (CUDA libraries, on torch's current stream);
 - ``multipole.torch_ops``: the CUDA entry points as torch custom ops
-  (``torch.ops.multipole.*``), imported on first use of a CUDA library.
+  (``torch.ops.multipole.*``), imported on first use of a CUDA library;
+- ``multipole.cache``: ``ModelCache``, every layer's KV cache and index for the generation
+  loop over a model library (``multipole-compile --model``).
 """
 from . import reference
 from .reference import (Config, Level, build_index, update_index, multipole_attention,
                         dense_attention, make_inputs)
 from .runtime import Module, MultipoleError, load, to_bf16, from_bf16
+from .cache import ModelCache
 
 __all__ = ["reference", "Config", "Level", "build_index", "update_index",
            "multipole_attention", "dense_attention", "make_inputs", "Module",
-           "MultipoleError", "load", "to_bf16", "from_bf16"]
+           "MultipoleError", "load", "to_bf16", "from_bf16", "ModelCache"]
