@@ -62,6 +62,11 @@ class ModelCache:
             self._zeros = lambda s: np.zeros(s, np.float32)
             self._lens = np.zeros(self.rows, np.int32)
         kv = (self.rows, self.kv_heads, self.max_len, self.head_dim)
+        # Lengths of the step being decoded (lens + 1 on the active rows) and the
+        # padded query of a bucket larger than the batch: kept, not rebuilt per layer.
+        self._step_lens = self._lens.copy() if not self.cuda else self._lens.clone()
+        self._q = None if self.rows == self.batch else self._zeros(
+            (self.rows, shape["q"][1], self.head_dim))
         self.k = [self._zeros(kv) for _ in range(self.layers)]
         self.v = [self._zeros(kv) for _ in range(self.layers)]
         self.index: List[Optional[list]] = [None] * self.layers
@@ -81,7 +86,7 @@ class ModelCache:
         self.k[layer][: self.batch, :, :n] = k[:, :, :n]
         self.v[layer][: self.batch, :, :n] = v[:, :, :n]
         self.lengths = lengths + [0] * (self.rows - self.batch)
-        self._lens[:] = self._as_lens(self.lengths)
+        self._set_lens()
         self.index[layer] = self.lib.build(self.k[layer], self.v[layer], self._lens,
                                            step=self.step_name)
         self.clustered = [self._build_lc(n) for n in self.lengths]
@@ -98,21 +103,19 @@ class ModelCache:
     def attend(self, layer: int, q):
         """The attention output ([batch, Hq, D]) of a layer for the token just appended
         (its length counts it)."""
-        lens = self._as_lens([n + 1 if b < self.batch else 0
-                              for b, n in enumerate(self.lengths)])
         qp = q
-        if self.rows != self.batch:
-            qp = self._zeros((self.rows,) + tuple(q.shape[1:]))
-            qp[: self.batch] = q
-        out = self.lib.step(qp, self.k[layer], self.v[layer], lens, self.index[layer],
-                            step=self.step_name)
+        if self._q is not None:
+            self._q[: self.batch] = q
+            qp = self._q
+        out = self.lib.step(qp, self.k[layer], self.v[layer], self._step_lens,
+                            self.index[layer], step=self.step_name)
         return out[: self.batch]
 
     def advance(self):
         """After every layer has appended and attended: the lengths grow by one, and every
         layer's index is updated if a sequence is due."""
         self.lengths = [n + 1 if b < self.batch else 0 for b, n in enumerate(self.lengths)]
-        self._lens[:] = self._as_lens(self.lengths)
+        self._set_lens()
         due = False
         for b, n in enumerate(self.lengths):
             while n - self.sink - self.clustered[b] >= 2 * self.interval:
@@ -131,8 +134,14 @@ class ModelCache:
         I, S = self.interval, self.sink
         return max(0, (n - S - I) // I) * I
 
-    def _as_lens(self, values):
+    def _set_lens(self):
+        """The device lengths from the host ones, once per token: the cache's
+        (`_lens`) and the step's (`_step_lens`: the token being decoded counts)."""
+        step = [n + 1 if b < self.batch else 0 for b, n in enumerate(self.lengths)]
         if self.cuda:
             import torch
-            return torch.tensor(values, dtype=torch.int32, device=self._lens.device)
-        return np.asarray(values, np.int32)
+            self._lens.copy_(torch.tensor(self.lengths, dtype=torch.int32))
+            self._step_lens.copy_(torch.tensor(step, dtype=torch.int32))
+        else:
+            self._lens[:] = self.lengths
+            self._step_lens[:] = step

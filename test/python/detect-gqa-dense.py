@@ -11,13 +11,15 @@
 # CHECK: multipole library vs dense library: OK
 # CHECK: all passed
 import os
-import subprocess
 import sys
 
 import numpy as np
 
 import multipole as mp
 from multipole import reference as ref
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
+from detect_pair import Checks, compile_pair  # noqa: E402
 
 tmp = sys.argv[1]
 os.makedirs(tmp, exist_ok=True)
@@ -74,23 +76,8 @@ IR = f"""func.func @attn(%q: tensor<{B}x{Hq}x{D}xf32>, %k: tensor<{B}x{H}x{N}x{D
 }}
 """
 
-failures = []
-
-
-def check(label, ok, detail=""):
-    print(f"{label}: {'OK' if ok else 'FAIL'} {detail}")
-    if not ok:
-        failures.append(label)
-
-
-src = os.path.join(tmp, "gqa.mlir")
-with open(src, "w") as f:
-    f.write(IR)
-mp_so, dense_so = os.path.join(tmp, "gqa.so"), os.path.join(tmp, "gqa.dense.so")
-subprocess.run(["multipole-compile", src, "-o", mp_so, "--rewrite-options="
-                "budget-tokens=1000000 sink=16 interval=64 block-size=1024"], check=True)
-subprocess.run(["multipole-compile", src, "-o", dense_so, "--dense"], check=True)
-lib, dense = mp.load(mp_so), mp.load(dense_so)
+check = Checks()
+lib, dense = compile_pair(IR, tmp, "gqa")
 check("detected", lib.step_entry().kind == "step" and "lens" in lib.step_entry().roles())
 
 q, k, v = ref.make_inputs(B, Hq, H, N, D, "random", seed=5)
@@ -109,5 +96,4 @@ out = lib.step(q, k, v, lens, lib.build(k, v, lens))
 e = ref.relative_error(out, d_out)
 check("multipole library vs dense library", e < 1e-5, f"({e:.2e})")
 
-print("all passed" if not failures else f"FAILED: {failures}")
-sys.exit(1 if failures else 0)
+sys.exit(check.finish())

@@ -24,15 +24,12 @@ import multipole as mp
 from multipole import reference as ref
 from multipole.cache import ModelCache
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
+from detect_pair import Checks  # noqa: E402
+
 tmp = sys.argv[1]
 os.makedirs(tmp, exist_ok=True)
-failures = []
-
-
-def check(label, ok, detail=""):
-    print(f"{label}: {'OK' if ok else 'FAIL'} {detail}".rstrip())
-    if not ok:
-        failures.append(label)
+check = Checks()
 
 
 cfg_path = os.path.join(tmp, "llama.json")
@@ -100,5 +97,4 @@ expect = sorted({t for t in range(T) for n0 in prompt
                  if n0 + t + 1 == 8 + lc + 64})
 check("updates when due", update_steps == expect, f"({update_steps} vs {expect})")
 check("index invariants after every update", inv_ok and len(update_steps) > 0)
-print("all passed" if not failures else f"FAILED: {failures}")
-sys.exit(1 if failures else 0)
+sys.exit(check.finish())

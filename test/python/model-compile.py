@@ -30,15 +30,12 @@ import numpy as np
 import multipole as mp
 from multipole import reference as ref
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
+from detect_pair import Checks  # noqa: E402
+
 tmp = sys.argv[1]
 os.makedirs(tmp, exist_ok=True)
-failures = []
-
-
-def check(label, ok, detail=""):
-    print(f"{label}: {'OK' if ok else 'FAIL'} {detail}".rstrip())
-    if not ok:
-        failures.append(label)
+check = Checks()
 
 
 def write_config(name, **fields):
@@ -195,5 +192,4 @@ for c in crashes[:3]:
     print("  crash:", c)
 check("mutated configs", not crashes, "no crash" if not crashes else f"{len(crashes)} crashes")
 
-print("all passed" if not failures else f"FAILED: {failures}")
-sys.exit(1 if failures else 0)
+sys.exit(check.finish())

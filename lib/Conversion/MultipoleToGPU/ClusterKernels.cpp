@@ -374,6 +374,22 @@ void computeNorms(KernelBuilder &b, const Ctx &x, const KBlock &k) {
   b.barrier();
 }
 
+/// x . mu of the point with 4-wide slices `xs` and the centroid row of `cent`
+/// at `at` (its indices before the dimension): 4-wide FMAs in dimension
+/// order, then the vector's sum. Every assignment uses it, so the staged and
+/// the unstaged ones agree bit for bit.
+Value pointDot(KernelBuilder &b, const Ctx &x, ArrayRef<Value> xs, Value cent,
+               ValueRange at) {
+  Value acc = x.zv4;
+  for (int64_t d = 0; d < x.D; d += 4) {
+    SmallVector<Value> idx(at.begin(), at.end());
+    idx.push_back(b.index(d));
+    Value m = b.vloadAligned(4, cent, idx, 16);
+    acc = b.fma(xs[d / 4], m, acc);
+  }
+  return b.reduceAdd(acc);
+}
+
 /// Assignment of point t: argmin over the block's clusters (4-wide FMAs
 /// against centroid rows read from L1), written to asg[row].
 void assignPoint(KernelBuilder &b, const Ctx &x, const Points &p,
@@ -385,13 +401,7 @@ void assignPoint(KernelBuilder &b, const Ctx &x, const Points &p,
       x.c0, k.Cb, x.c1, {x.c0, x.inff},
       [&](KernelBuilder &k2, Value c, ValueRange it) {
         Value gc = k2.add(k.cs, c);
-        Value acc = x.zv4;
-        for (int64_t d = 0; d < x.D; d += 4) {
-          Value cd = k2.index(d);
-          Value m = k2.vloadAligned(4, x.cent, {x.b, x.h, gc, cd}, 16);
-          acc = k2.fma(xs[d / 4], m, acc);
-        }
-        Value dot = k2.reduceAdd(acc);
+        Value dot = pointDot(k2, x, xs, x.cent, {x.b, x.h, gc});
         Value nm = k2.load(x.norms, {x.b, x.h, gc});
         return argminStep(k2, dot, nm, c, it);
       })[0];
@@ -930,13 +940,7 @@ void assignPointsStaged(KernelBuilder &b, const Ctx &x, const Item &it,
           return k2.forLoop(
               x.c0, n, x.c1, acc0,
               [&](KernelBuilder &k3, Value cl, ValueRange acc) {
-                Value a = x.zv4;
-                for (int64_t d = 0; d < x.D; d += 4) {
-                  Value cd = k3.index(d);
-                  Value m = k3.vloadAligned(4, sc, {cl, cd}, 16);
-                  a = k3.fma(xs[d / 4], m, a);
-                }
-                Value dot = k3.reduceAdd(a);
+                Value dot = pointDot(k3, x, xs, sc, {cl});
                 Value nm = k3.load(sn, {cl});
                 Value c = k3.add(c0, cl);
                 return argminStep(k3, dot, nm, c, acc);

@@ -1,6 +1,6 @@
-"""Shared by the detection tests in test/python: compiles one linalg function
-twice with multipole-compile (detected, with a budget that covers every token,
-and --dense) and records labelled checks."""
+"""Shared by the tests in test/python: labelled checks (`Checks`), and for the
+detection tests one linalg function compiled twice with multipole-compile
+(detected, with a budget that covers every token, and --dense)."""
 import os
 import subprocess
 
