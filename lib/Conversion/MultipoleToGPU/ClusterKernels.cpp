@@ -36,6 +36,7 @@
 
 #include "ClusterKernels.h"
 #include "KernelBuilder.h"
+#include "MmaFragments.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -954,6 +955,225 @@ void assignPointsStaged(KernelBuilder &b, const Ctx &x, const Item &it,
   });
 }
 
+
+//===----------------------------------------------------------------------===//
+// The assignment on tensor cores (bf16 points).
+//===----------------------------------------------------------------------===//
+
+/// Clusters the tensor-core assignment stages at a time, and the row length
+/// of a staged centroid in i32 words (bf16 pairs): D / 2 + 4, so that the
+/// 8 rows x 4 words of a B fragment load fall in 32 different banks.
+constexpr int64_t kMmaStage = 64;
+int64_t mmaRowWords(int64_t D) { return D / 2 + 4; }
+
+/// Whether the assignment runs on tensor cores: bf16 points (the keys; the
+/// pre-RoPE f32 scratch of windowed RoPE is not), whole k-steps of 16, and
+/// the staged layout (a CTA in one block).
+bool mmaAssign(const ClusterShape &s, const ClusterConfig &c, StringRef PE,
+               bool build) {
+  return PE == "bf16" && s.D % 16 == 0 && ctaInOneBlock(c, build);
+}
+
+/// The centroids of clusters [c0, c0 + n) of block `k` split into two bf16
+/// rows each, hi = bf16(mu) and lo = bf16(mu - hi), into hi/lo[kMmaStage,
+/// words] (packed pairs), and their f32 |mu|^2 into sn; slots past n hold
+/// zero rows and |mu|^2 = +inf, so they never win an argmin.
+void stageClustersSplit(KernelBuilder &b, const Ctx &x, const KBlock &k,
+                        Value c0, Value n, Value hi, Value lo, Value sn) {
+  const int64_t q4 = x.D / 4;
+  Value cq4 = b.index(q4), c4 = b.index(4), c2 = b.index(2);
+  Value cK = b.index(kMmaStage);
+  Value total = b.index(kMmaStage * q4);
+  Value nm1 = b.sub(n, x.c1);
+  Value gc0 = b.add(k.cs, c0);
+  auto v4bf = VectorType::get({4}, b.getBF16Type());
+  auto v4f = VectorType::get({4}, b.f32());
+  auto v2i = VectorType::get({2}, b.getI32Type());
+  b.forEach(x.tid, total, x.cT, [&](KernelBuilder &kb, Value v) {
+    Value cl = kb.div(v, cq4);
+    Value part = kb.rem(v, cq4);
+    Value d = kb.mul(part, c4);
+    Value w = kb.mul(part, c2);
+    Value in = kb.cmp(CmpIPredicate::ult, cl, n);
+    Value gc = kb.add(gc0, kb.minU(cl, nm1));
+    Value m0 = kb.vloadAligned(4, x.cent, {x.b, x.h, gc, d}, 16);
+    Value m = kb.select(in, m0, x.zv4);
+    Value h = kb.truncTo(v4bf, m);
+    Value r = kb.sub(m, kb.extF(v4f, h));
+    Value l = kb.truncTo(v4bf, r);
+    kb.vstore(vector::BitCastOp::create(kb, v2i, h), hi, {cl, w});
+    kb.vstore(vector::BitCastOp::create(kb, v2i, l), lo, {cl, w});
+  });
+  b.forEach(x.tid, cK, x.cT, [&](KernelBuilder &kb, Value cl) {
+    Value in = kb.cmp(CmpIPredicate::ult, cl, n);
+    Value gc = kb.add(gc0, kb.minU(cl, nm1));
+    Value nm = kb.load(x.norms, {x.b, x.h, gc});
+    kb.store(kb.select(in, nm, x.inff), sn, {cl});
+  });
+}
+
+/// The A fragments of the warp's rows (block-local points rows[0..3] of
+/// m-tiles 0 and 1, rows g and g + 8 of each): per m-tile and k-step, the
+/// four registers (row g, k 2t), (g + 8, 2t), (g, 2t + 8), (g + 8, 2t + 8).
+SmallVector<SmallVector<std::array<Value, 4>>>
+pointFragments(KernelBuilder &b, const Ctx &x, Value P, ArrayRef<Value> rows,
+               Value t2) {
+  SmallVector<SmallVector<std::array<Value, 4>>> a(2);
+  for (int64_t mt = 0; mt < 2; ++mt)
+    for (int64_t kb = 0; kb < x.D / 16; ++kb) {
+      std::array<Value, 4> f;
+      for (int64_t r = 0; r < 4; ++r) {
+        Value k = b.add(t2, b.index(kb * 16 + (r / 2) * 8));
+        f[r] = loadPair(b, P, {x.b, x.h, rows[2 * mt + r % 2], k});
+      }
+      a[mt].push_back(f);
+    }
+  return a;
+}
+
+/// (distance, id) pairs of the 4 lanes of a row merged (xor 1, 2): the
+/// smaller distance wins, the lower id on ties.
+std::pair<Value, Value> rowArgmin(KernelBuilder &b, Value d, Value id) {
+  for (int64_t off : {1, 2}) {
+    Value od = b.shuffleXor(d, off);
+    Value oi = b.shuffleXor(id, off);
+    Value lt = b.cmp(CmpFPredicate::OLT, od, d);
+    Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
+    Value li = b.cmp(CmpIPredicate::slt, oi, id);
+    Value take = b.orI(lt, b.andI(eq, li));
+    d = b.select(take, od, d);
+    id = b.select(take, oi, id);
+  }
+  return {d, id};
+}
+
+/// Assignment of the CTA's points on tensor cores: warp w takes block-local
+/// points first + 32 w .. + 32 (two m16 tiles); per staged n-tile of 8
+/// clusters, x . mu = x . hi + x . lo from two bf16 mma.sync per k-step with
+/// f32 accumulation, then distance |mu|^2 - 2 x . mu with the f32 |mu|^2 of
+/// the means kernel. Each lane keeps the argmin of its 2 columns per n-tile
+/// in cluster order (strictly smaller wins: lowest id on ties), and the 4
+/// lanes of a row merge at the end with the same rule. Only the dot product
+/// differs from the f32 assignment: mu carries 16 of its 24 mantissa bits
+/// (docs/Algorithm.md, "GPU build": the tie rule).
+void assignPointsMma(KernelBuilder &b, const Ctx &x, const Item &first,
+                     Value active, Value hi, Value lo, Value sn) {
+  const KBlock &k = first.k;
+  b.ifThen(active, [&](KernelBuilder &kb) {
+    Value c4 = kb.index(4);
+    Value g = kb.div(x.lane, c4);
+    Value t = kb.rem(x.lane, c4);
+    Value t2 = kb.mul(t, kb.index(2));
+    Value base = kb.add(first.i, kb.mul(x.warp, x.c32));
+    Value lm1 = kb.sub(k.L, x.c1);
+    SmallVector<Value> rows, oks;
+    for (int64_t r = 0; r < 4; ++r) {
+      // m-tile r / 2, row half r % 2.
+      Value p = kb.add(kb.add(base, kb.index((r / 2) * 16 + (r % 2) * 8)), g);
+      Value ok = kb.cmp(CmpIPredicate::ult, p, k.L);
+      Value pc = kb.select(ok, p, lm1);
+      rows.push_back(rowIdx(kb, x, first.p, pc));
+      oks.push_back(ok);
+    }
+    auto a = pointFragments(kb, x, first.p.P, rows, t2);
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < 4; ++r)
+      init.append({x.c0, x.inff});
+    Value cK = kb.index(kMmaStage), c8 = kb.index(8);
+    SmallVector<Value> best = kb.forLoop(
+        x.c0, k.Cb, cK, init,
+        [&](KernelBuilder &k2, Value c0, ValueRange acc0) {
+          Value n = k2.minU(k2.sub(k.Cb, c0), cK);
+          k2.barrier();
+          stageClustersSplit(k2, x, k, c0, n, hi, lo, sn);
+          k2.barrier();
+          Value ntiles = k2.ceilDivU(n, c8);
+          return k2.forLoop(
+              x.c0, ntiles, x.c1, acc0,
+              [&](KernelBuilder &k3, Value nt, ValueRange acc) {
+                Value nt8 = k3.mul(nt, c8);
+                Value crow = k3.add(nt8, g);
+                Value zf = x.zf;
+                std::array<SmallVector<Value>, 2> c = {
+                    SmallVector<Value>{zf, zf, zf, zf},
+                    SmallVector<Value>{zf, zf, zf, zf}};
+                for (int64_t kbk = 0; kbk < x.D / 16; ++kbk) {
+                  Value w0 = k3.add(t, k3.index(kbk * 8));
+                  Value w1 = k3.add(w0, c4);
+                  for (Value part : {hi, lo}) {
+                    Value b0 = k3.load(part, {crow, w0});
+                    Value b1 = k3.load(part, {crow, w1});
+                    for (int64_t mt = 0; mt < 2; ++mt) {
+                      Value d = mmaBf16(k3, ValueRange(a[mt][kbk]),
+                                        ValueRange{b0, b1}, c[mt]);
+                      for (int64_t i = 0; i < 4; ++i)
+                        c[mt][i] = LLVM::ExtractValueOp::create(
+                            k3, d, ArrayRef<int64_t>{i});
+                    }
+                  }
+                }
+                SmallVector<Value> next(acc.begin(), acc.end());
+                for (int64_t j = 0; j < 2; ++j) {
+                  Value col = k3.add(k3.add(nt8, t2), k3.index(j));
+                  Value nrm = k3.load(sn, {col});
+                  Value cid = k3.add(c0, col);
+                  for (int64_t r = 0; r < 4; ++r) {
+                    Value dot = c[r / 2][(r % 2) * 2 + j];
+                    SmallVector<Value> s = argminStep(
+                        k3, dot, nrm, cid, {next[2 * r], next[2 * r + 1]});
+                    next[2 * r] = s[0];
+                    next[2 * r + 1] = s[1];
+                  }
+                }
+                return next;
+              });
+        });
+    Value t0 = kb.cmp(CmpIPredicate::eq, t, x.c0);
+    for (int64_t r = 0; r < 4; ++r) {
+      Value id =
+          rowArgmin(kb, best[2 * r + 1], kb.toI32(best[2 * r])).second;
+      Value st = kb.andI(t0, oks[r]);
+      kb.ifThen(st, [&](KernelBuilder &k2) {
+        Value ga = k2.add(k2.toI32(k.cs), id);
+        k2.store(ga, x.asg, {x.b, x.h, rows[r]});
+      });
+    }
+  });
+}
+
+/// The grid assign kernel on tensor cores (mmaAssign): the CTA's 256 points
+/// in one block, the block's centroids staged kMmaStage at a time.
+gpu::GPUFuncOp buildMmaAssignKernel(KernelBuilder &b, gpu::GPUModuleOp module,
+                                    StringRef name, const ClusterShape &s,
+                                    const ClusterConfig &c, StringRef PE,
+                                    bool build) {
+  Types ty(b.getContext(), s);
+  Type i32 = b.getI32Type();
+  int64_t words = mmaRowWords(s.D);
+  auto fn = createGridKernel(
+      b, module, name, s, PE, build, {ty.norms, ty.asg},
+      {KernelBuilder::workgroup({kMmaStage, words}, i32),
+       KernelBuilder::workgroup({kMmaStage, words}, i32),
+       KernelBuilder::workgroup({kMmaStage}, b.f32())});
+  for (unsigned w = 0; w < 3; ++w)
+    fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  x.norms = fn.getArgument(3);
+  x.asg = fn.getArgument(4);
+  Knobs kn(b, s, c);
+  Value i = placeItem(b, x, false);
+  GridBlocks g =
+      gridBlocks(b, x, kn, fn.getArgument(1), fn.getArgument(0), build);
+  Value i0 = b.sub(i, x.tid);
+  Item first = gridItem(b, x, kn, g, i0, true);
+  auto wg = fn.getWorkgroupAttributions();
+  assignPointsMma(b, x, first, first.ok, wg[0], wg[1], wg[2]);
+  b.ret();
+  return fn;
+}
+
 } // namespace
 
 gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
@@ -961,6 +1181,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
     const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
+  if (mmaAssign(s, c, PE, build))
+    return buildMmaAssignKernel(b, module, name, s, c, PE, build);
   const bool staged = ctaInOneBlock(c, build);
   auto fn =
       createGridKernel(b, module, name, s, PE, build, {ty.norms, ty.asg},

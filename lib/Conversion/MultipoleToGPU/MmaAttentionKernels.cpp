@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionKernels.h"
+#include "MmaFragments.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -43,45 +44,8 @@ namespace {
 constexpr int64_t kTile = 64, kStages = 3, kWarps = 4;
 
 //===----------------------------------------------------------------------===//
-// Fragments: bf16 pairs in i32 registers, ldmatrix, mma.sync
+// Fragments (the helpers are in MmaFragments.h)
 //===----------------------------------------------------------------------===//
-
-/// The two bf16 of `pair` (vector<2xbf16>) as one i32 register.
-Value pairAsI32(KernelBuilder &b, Value pair) {
-  auto t = VectorType::get({1}, b.getI32Type());
-  Value w = vector::BitCastOp::create(b, t, pair);
-  return b.extract(w, 0);
-}
-
-/// Two consecutive bf16 of `mem` at `idx` as one i32 register.
-Value loadPair(KernelBuilder &b, Value mem, ValueRange idx) {
-  Value v = b.vload(2, mem, idx);
-  return pairAsI32(b, v);
-}
-
-/// x, y (f32) rounded to bf16 and packed into one i32 register.
-Value packBf16(KernelBuilder &b, Value x, Value y) {
-  Value v = vector::FromElementsOp::create(
-      b, VectorType::get({2}, b.f32()), ValueRange{x, y});
-  Value h = arith::TruncFOp::create(
-      b, VectorType::get({2}, b.getBF16Type()), v);
-  return pairAsI32(b, h);
-}
-
-/// ldmatrix x4 (optionally transposed) of the 8x8 bf16 tiles whose rows the
-/// lanes address at `idx`: the four i32 fragments of this lane.
-std::array<Value, 4> ldmatrixX4(KernelBuilder &b, Value smem, ValueRange idx,
-                                bool transpose) {
-  auto t = VectorType::get({4, 2}, b.getBF16Type());
-  Value m = nvgpu::LdMatrixOp::create(b, t, smem, idx, transpose,
-                                      /*numTiles=*/4);
-  std::array<Value, 4> frag;
-  for (int64_t i = 0; i < 4; ++i) {
-    Value pair = b.extract(m, i);
-    frag[i] = pairAsI32(b, pair);
-  }
-  return frag;
-}
 
 /// The live half of an m16n8k16 accumulator: rows 8-15 of A (heads >= 8)
 /// are zero, so only c0 and c1 of each lane's four f32 matter.
@@ -93,18 +57,9 @@ struct Acc2 {
 /// C = (c.c0, c.c1, 0, 0); returns the live half of D.
 Acc2 mma16816(KernelBuilder &b, Value a0, Value a2, Value b0, Value b1,
               Acc2 c) {
-  Type f32 = b.f32();
   Value zi = b.i32(0), zf = b.f32(0.0);
-  auto res = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                              {f32, f32, f32, f32});
-  Value d = NVVM::MmaOp::create(
-      b, res, ValueRange{a0, zi, a2, zi}, ValueRange{b0, b1},
-      ValueRange{c.c0, c.c1, zf, zf}, ArrayRef<int64_t>{16, 8, 16},
-      std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
+  Value d = mmaBf16(b, ValueRange{a0, zi, a2, zi}, ValueRange{b0, b1},
+                    ValueRange{c.c0, c.c1, zf, zf});
   Value d0 = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{0});
   Value d1 = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{1});
   return {d0, d1};

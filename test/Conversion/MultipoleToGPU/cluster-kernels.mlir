@@ -56,13 +56,21 @@
 // CHECK: gpu.dealloc %[[BLK]]
 // CHECK: gpu.dealloc %[[ST0]]
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_coarsen_{{[0-9]+}}
-// The k-means core: argmin over centroids with 4-wide FMAs (a thread per
-// point), then a warp per cluster summing its members found by ballots
-// (deterministic, no atomics) and |mu|^2 of the new centroid gathered by
-// shuffles; the finish places members by ballot ranks.
+// The k-means core: argmin over centroids on tensor cores for bf16 keys
+// (centroids staged as hi/lo bf16 rows: per k-step of the 8 of D = 128, two
+// B fragments times two m-tiles times hi and lo = 32 mma.sync per n-tile,
+// then the 4 lanes of a row merged by xor shuffles), then a warp per
+// cluster summing its members found by ballots (deterministic, no atomics)
+// and |mu|^2 of the new centroid gathered by shuffles; the finish places
+// members by ballot ranks.
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_seed
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_assign
-// CHECK: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK-SAME: workgroup(%{{.*}} : memref<64x68xi32, #gpu.address_space<workgroup>>
+// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.shuffle  xor
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_means
 // CHECK: nvvm.vote.sync  ballot
 // CHECK: math.cttz
@@ -90,3 +98,8 @@
 // ROPE: gpu.dealloc %[[KP]]
 // ROPE: gpu.func @prerope_{{[0-9]+}}
 // ROPE: math.cos %{{.*}} : f64
+// The f32 pre-RoPE points are assigned on the CUDA cores (4-wide FMAs).
+// ROPE: gpu.func @cluster_build_{{[0-9]+}}_assign
+// ROPE-NOT: nvvm.mma.sync
+// ROPE: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+// ROPE: gpu.func @cluster_build_{{[0-9]+}}_means
