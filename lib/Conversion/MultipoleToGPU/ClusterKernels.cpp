@@ -1330,16 +1330,17 @@ struct Update {
 gpu::GPUFuncOp createSequentialKernel(KernelBuilder &b,
                                       gpu::GPUModuleOp module, StringRef name,
                                       const ClusterShape &s, StringRef PE,
-                                      ArrayRef<Type> more) {
+                                      ArrayRef<Type> more,
+                                      ArrayRef<Type> moreWorkgroup = {}) {
   MLIRContext *ctx = b.getContext();
   Types ty(ctx, s);
   SmallVector<Type> args = {ty.lens, Types::points(ctx, s, PE), ty.cent,
                             ty.cnt};
   args.append(more.begin(), more.end());
-  return createKernel(b, module, name, args,
-                      {KernelBuilder::workgroup({kThreads}, b.f32()),
-                       KernelBuilder::workgroup({kThreads}, b.getI32Type())},
-                      {int32_t(kThreads), 1, 1});
+  SmallVector<Type> wg = {KernelBuilder::workgroup({kThreads}, b.f32()),
+                          KernelBuilder::workgroup({kThreads}, b.getI32Type())};
+  wg.append(moreWorkgroup.begin(), moreWorkgroup.end());
+  return createKernel(b, module, name, args, wg, {int32_t(kThreads), 1, 1});
 }
 
 /// The Ctx of a sequential update kernel: centroids and counts bound, at
@@ -1553,6 +1554,276 @@ void intervalTokens(KernelBuilder &b, const Update &u, const Interval &v) {
   onlineInterval(b, u, v.t0, v.bcs, v.Cb, nm1);
 }
 
+//===----------------------------------------------------------------------===//
+// The chunked interval (the `_interval` kernel).
+//===----------------------------------------------------------------------===//
+
+/// Lanes of a group that computes one (point, cluster) dot product, each
+/// over D / kGroup consecutive dimensions.
+constexpr int64_t kGroup = 4;
+constexpr int64_t kGroups = kThreads / kGroup;
+
+/// Tokens per chunk of the chunked interval: their distances to every
+/// cluster of the block fit dist[T, maxCb] (32 KB), their rows xs[T, D]
+/// (16 KB); at most 32.
+int64_t intervalChunk(const ClusterShape &s, const UpdateBounds &bd) {
+  return std::clamp<int64_t>(std::min(8192 / bd.maxCb, 4096 / s.D), 1, 32);
+}
+
+/// The chunked interval's workgroup buffers: dist[T, maxCb] (distances of
+/// the chunk's tokens to the block's clusters), xs[T, D] (the chunk's rows,
+/// f32), nrm[maxCb] (|mu|^2 of the block's clusters).
+struct Chunk {
+  int64_t T;
+  Value dist, xs, nrm;
+  Value grp, r4; // this lane's group, its lane in the group
+};
+
+/// This lane's D / kGroup dimensions of centroid gc (4-wide slices).
+SmallVector<Value> centSlices(KernelBuilder &b, const Ctx &x, const Chunk &ch,
+                              Value gc) {
+  const int64_t per = x.D / kGroup;
+  Value base = b.mul(ch.r4, b.index(per));
+  SmallVector<Value> m;
+  for (int64_t q = 0; q < per; q += 4) {
+    Value d = b.add(base, b.index(q));
+    m.push_back(b.vloadAligned(4, x.cent, {x.b, x.h, gc, d}, 16));
+  }
+  return m;
+}
+
+/// The sum over the group of a . m over this lane's dimensions (4-wide FMAs
+/// in dimension order, the vector's sum, then xor shuffles): every lane of
+/// the group gets the same value. `a` is this lane's slices of the other
+/// row (chunk row i of xs when `a` is empty). The whole warp calls it.
+Value groupDot(KernelBuilder &b, const Ctx &x, const Chunk &ch,
+               ArrayRef<Value> m, ArrayRef<Value> a, Value i) {
+  const int64_t per = x.D / kGroup;
+  Value base = b.mul(ch.r4, b.index(per));
+  Value acc = x.zv4;
+  for (int64_t q = 0; q < per; q += 4) {
+    Value av;
+    if (a.empty()) {
+      Value d = b.add(base, b.index(q));
+      av = b.vloadAligned(4, ch.xs, {i, d}, 16);
+    } else {
+      av = a[q / 4];
+    }
+    acc = b.fma(av, m[q / 4], acc);
+  }
+  Value sum = b.reduceAdd(acc);
+  for (int64_t off = 1; off < kGroup; off *= 2)
+    sum = b.add(sum, b.shuffleXor(sum, off));
+  return sum;
+}
+
+/// |mu|^2 of the centroid with slices m.
+Value groupNorm(KernelBuilder &b, const Ctx &x, const Chunk &ch,
+                ArrayRef<Value> m) {
+  return groupDot(b, x, ch, m, m, Value());
+}
+
+/// |mu|^2 - 2 x . mu of chunk row i and the centroid with slices m (|mu|^2
+/// given).
+Value groupDistance(KernelBuilder &b, const Ctx &x, const Chunk &ch, Value i,
+                    ArrayRef<Value> m, Value nrm) {
+  Value dot = groupDot(b, x, ch, m, {}, i);
+  Value t2 = b.add(dot, dot);
+  return b.sub(nrm, t2);
+}
+
+/// |mu|^2 of the block's clusters [cs, cs + Cb) into nrm, a group each.
+void blockNorms(KernelBuilder &b, const Ctx &x, const Chunk &ch, Value cs,
+                Value Cb) {
+  Value cG = b.index(kGroups);
+  Value r0 = b.cmp(CmpIPredicate::eq, ch.r4, x.c0);
+  Value nm1 = b.sub(Cb, x.c1);
+  b.forEach(x.c0, Cb, cG, [&](KernelBuilder &kb, Value c0) {
+    Value c = kb.add(c0, ch.grp);
+    Value ok = kb.cmp(CmpIPredicate::ult, c, Cb);
+    Value cc = kb.minU(c, nm1);
+    Value nm = groupNorm(kb, x, ch, centSlices(kb, x, ch, kb.add(cs, cc)));
+    kb.ifThen(kb.andI(ok, r0),
+              [&](KernelBuilder &k2) { k2.store(nm, ch.nrm, {cc}); });
+  });
+  b.barrier();
+}
+
+/// The chunk's rows (tokens j0 .. j0 + nT) into xs, then their distances to
+/// every cluster of the block into dist, a group per (token, cluster).
+void chunkDistances(KernelBuilder &b, const Update &u, const Chunk &ch,
+                    Value j0, Value nT, Value cs, Value Cb) {
+  const Ctx &x = u.x;
+  Value cq4 = b.index(x.D / 4), c4 = b.index(4);
+  Value total = b.mul(nT, cq4);
+  b.forEach(x.tid, total, x.cT, [&](KernelBuilder &kb, Value v) {
+    Value i = kb.div(v, cq4);
+    Value d = kb.mul(kb.rem(v, cq4), c4);
+    Value row = loadRow(kb, x, u.P, kb.add(j0, i), d, 4);
+    kb.vstore(row, ch.xs, {i, d});
+  });
+  b.barrier();
+  Value cG = b.index(kGroups);
+  Value r0 = b.cmp(CmpIPredicate::eq, ch.r4, x.c0);
+  Value nm1 = b.sub(Cb, x.c1);
+  // A group per cluster (its slices in registers), the chunk's rows from
+  // workgroup memory.
+  b.forEach(x.c0, Cb, cG, [&](KernelBuilder &kb, Value c0) {
+    Value c = kb.add(c0, ch.grp);
+    Value ok = kb.cmp(CmpIPredicate::ult, c, Cb);
+    Value cc = kb.minU(c, nm1);
+    Value nm = kb.load(ch.nrm, {cc});
+    SmallVector<Value> m = centSlices(kb, x, ch, kb.add(cs, cc));
+    Value st = kb.andI(ok, r0);
+    kb.forEach(x.c0, nT, x.c1, [&](KernelBuilder &k2, Value i) {
+      Value dist = groupDistance(k2, x, ch, i, m, nm);
+      k2.ifThen(st, [&](KernelBuilder &k3) {
+        k3.store(dist, ch.dist, {i, cc});
+      });
+    });
+  });
+  b.barrier();
+}
+
+/// (distance, id) pairs merged over the warp (xor 16 .. 1): the smaller
+/// distance wins, the lower id on ties.
+std::pair<Value, Value> warpArgmin(KernelBuilder &b, Value d, Value id) {
+  for (int64_t off = 16; off >= 1; off /= 2) {
+    Value od = b.shuffleXor(d, off);
+    Value oi = b.shuffleXor(id, off);
+    Value lt = b.cmp(CmpFPredicate::OLT, od, d);
+    Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
+    Value li = b.cmp(CmpIPredicate::slt, oi, id);
+    Value take = b.orI(lt, b.andI(eq, li));
+    d = b.select(take, od, d);
+    id = b.select(take, oi, id);
+  }
+  return {d, id};
+}
+
+/// Chunk row i's nearest cluster of the block (Cb clusters) from dist: each
+/// thread scans its strided columns in order, the warps merge by shuffles,
+/// the CTA through the workgroup buffers (rd, ri); ties to the lowest id
+/// (threads without a column hold (inf, 0), as in blockArgmin). Returns the
+/// local id (i32), the same in every thread.
+Value chunkArgmin(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
+                  Value Cb) {
+  const Ctx &x = u.x;
+  SmallVector<Value> best = b.forLoop(
+      x.tid, Cb, x.cT, {x.c0, x.inff},
+      [&](KernelBuilder &kb, Value c, ValueRange it) {
+        Value d = kb.load(ch.dist, {i, c});
+        Value lt = kb.cmp(CmpFPredicate::OLT, d, it[1]);
+        return SmallVector<Value>{kb.select(lt, c, it[0]),
+                                  kb.select(lt, d, it[1])};
+      });
+  std::pair<Value, Value> w0 = warpArgmin(b, best[1], b.toI32(best[0]));
+  b.ifThen(x.lane0, [&](KernelBuilder &kb) {
+    kb.store(w0.first, u.rd, {x.warp});
+    kb.store(w0.second, u.ri, {x.warp});
+  });
+  b.barrier();
+  Value d = b.load(u.rd, {x.c0}), id = b.load(u.ri, {x.c0});
+  for (int64_t w = 1; w < kWarps; ++w) {
+    Value cw = b.index(w);
+    Value od = b.load(u.rd, {cw}), oi = b.load(u.ri, {cw});
+    Value lt = b.cmp(CmpFPredicate::OLT, od, d);
+    Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
+    Value li = b.cmp(CmpIPredicate::slt, oi, id);
+    Value take = b.orI(lt, b.andI(eq, li));
+    d = b.select(take, od, d);
+    id = b.select(take, oi, id);
+  }
+  return id;
+}
+
+/// Running-mean step of chunk row i (token j) into its nearest cluster, then
+/// the winner's |mu|^2 and its distances to the chunk's later rows
+/// recomputed (a group each), so that every distance the next rows compare
+/// is the one of the current centroids.
+void chunkToken(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
+                Value nT, Value cs, Value Cb, Value nm1) {
+  const Ctx &x = u.x;
+  Value win = chunkArgmin(b, u, ch, i, Cb);
+  Value winx = b.minU(b.toIndex(win), nm1);
+  Value gc = b.add(cs, winx);
+  Value cnt = b.load(x.cnt, {x.b, x.h, gc});
+  Value cnt1 = b.add(cnt, x.c1i);
+  Value nf = b.siToFp(b.f32(), cnt1);
+  Value inRow = b.cmp(CmpIPredicate::ult, x.tid, b.index(x.D));
+  b.ifThen(inRow, [&](KernelBuilder &kb) {
+    Value xd = kb.load(ch.xs, {i, x.tid});
+    Value md = kb.load(x.cent, {x.b, x.h, gc, x.tid});
+    Value dx = kb.sub(xd, md);
+    Value qd = kb.div(dx, nf);
+    Value md2 = kb.add(md, qd);
+    kb.store(md2, x.cent, {x.b, x.h, gc, x.tid});
+  });
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    kb.store(cnt1, x.cnt, {x.b, x.h, gc});
+  });
+  b.barrier();
+  // Group g recomputes row i + 1 + g (rows past the chunk: only |mu|^2,
+  // which every group computes alike; group 0 stores it).
+  SmallVector<Value> m = centSlices(b, x, ch, gc);
+  Value nm = groupNorm(b, x, ch, m);
+  Value r0 = b.cmp(CmpIPredicate::eq, ch.r4, x.c0);
+  Value i1 = b.add(b.add(i, x.c1), ch.grp);
+  Value ok = b.cmp(CmpIPredicate::ult, i1, nT);
+  Value ic = b.minU(i1, b.sub(nT, x.c1));
+  Value dist = groupDistance(b, x, ch, ic, m, nm);
+  b.ifThen(b.andI(ok, r0), [&](KernelBuilder &kb) {
+    kb.store(dist, ch.dist, {ic, winx});
+  });
+  Value g0 = b.cmp(CmpIPredicate::eq, ch.grp, x.c0);
+  b.ifThen(b.andI(g0, r0),
+           [&](KernelBuilder &kb) { kb.store(nm, ch.nrm, {winx}); });
+  b.barrier();
+}
+
+/// Steps 1-4 of docs/Algorithm.md "Online update" for interval v, chunked:
+/// the same decisions as `intervalTokens` in token order (seeds skipped,
+/// every other token joins its nearest cluster by a running mean), with the
+/// distances of T tokens at a time computed together and the one cluster
+/// each token changes recomputed after it. The block must fit updateBounds
+/// (dist has maxCb columns). Every distance is groupDistance's, so the
+/// decisions are those of exact argmins over the current centroids with
+/// that arithmetic.
+void intervalTokensChunked(KernelBuilder &b, const Update &u, const Chunk &ch,
+                           const Interval &v) {
+  const Ctx &x = u.x;
+  seedNewClusters(b, u, v.t0, v.nc0);
+  Value nm1 = b.sub(v.Cb, x.c1);
+  blockNorms(b, x, ch, v.bcs, v.Cb);
+  Value cT = b.index(ch.T);
+  b.forLoop(
+      x.c0, u.kn.cI, cT, {x.c0},
+      [&](KernelBuilder &kb, Value t0, ValueRange e0) {
+        Value nT = kb.minU(kb.sub(u.kn.cI, t0), cT);
+        Value j0 = kb.add(v.t0, t0);
+        chunkDistances(kb, u, ch, j0, nT, v.bcs, v.Cb);
+        return kb.forLoop(
+            x.c0, nT, x.c1, e0,
+            [&](KernelBuilder &k2, Value i, ValueRange it) {
+              Value e = it[0];
+              Value t = k2.add(t0, i);
+              Value hasSeed = k2.cmp(CmpIPredicate::ult, e, u.kn.cKX);
+              Value so = k2.div(k2.mul(e, u.kn.cI), u.kn.cKX);
+              Value isPos = k2.cmp(CmpIPredicate::eq, so, t);
+              Value isSeed = k2.andI(hasSeed, isPos);
+              return k2.ifElse(
+                  isSeed,
+                  [&](KernelBuilder &k3) {
+                    return SmallVector<Value>{k3.add(e, x.c1)};
+                  },
+                  [&](KernelBuilder &k3) {
+                    chunkToken(k3, u, ch, i, nT, v.bcs, v.Cb, nm1);
+                    return SmallVector<Value>{e};
+                  });
+            });
+      });
+}
+
 /// One interval of the online update in one CTA: its tokens, then the Lloyd
 /// passes over the whole current block. Returns the state and "changed".
 SmallVector<Value> updateStep(KernelBuilder &b, const Update &u, Value iters,
@@ -1630,15 +1901,25 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
     const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
-  auto fn = createSequentialKernel(b, module, name, s, PE,
-                                   {ty.st, ty.st, ty.st, ty.norms});
+  UpdateBounds bd = updateBounds(s, c);
+  const int64_t T = intervalChunk(s, bd);
+  auto fn = createSequentialKernel(
+      b, module, name, s, PE, {ty.st, ty.st, ty.st, ty.norms},
+      {KernelBuilder::workgroup({T, bd.maxCb}, b.f32()),
+       KernelBuilder::workgroup({T, s.D}, b.f32()),
+       KernelBuilder::workgroup({bd.maxCb}, b.f32())});
+  // 16-byte vector loads and stores of the chunk's rows.
+  fn.setWorkgroupAttributionAttr(3, LLVM::LLVMDialect::getAlignAttrName(),
+                                 b.getI64IntegerAttr(16));
   Value stT = fn.getArgument(4), st0T = fn.getArgument(5);
   Value blk = fn.getArgument(6);
   Ctx x = sequentialCtx(b, fn, s);
   x.norms = fn.getArgument(7);
   Knobs kn(b, s, c);
   Update u = makeUpdate(b, x, kn, c, fn);
-  UpdateBounds bd = updateBounds(s, c);
+  auto wg = fn.getWorkgroupAttributions();
+  Value cG = b.index(kGroup);
+  Chunk ch{T, wg[2], wg[3], wg[4], b.div(x.tid, cG), b.rem(x.tid, cG)};
   Value n = seqLen(b, x, kn, fn.getArgument(0));
   SmallVector<Value> st = loadQuad(b, x, stT);
   storeQuad(b, x, st0T, st);
@@ -1654,7 +1935,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   b.ifElse(
       go,
       [&](KernelBuilder &kb) {
-        intervalTokens(kb, u, v);
+        intervalTokensChunked(kb, u, ch, v);
         computeNorms(kb, x, KBlock{v.L, v.bcs, v.Cb});
         storeQuad(kb, x, stT, {v.nc, v.lc, v.bst, v.bcs});
         storeQuad(kb, x, blk, {v.bst, v.L, v.bcs, v.Cb});
