@@ -38,15 +38,20 @@ def _config_int(config: str, key: str, default: int) -> int:
 class ModelCache:
     """Per-layer KV caches and indexes of one batch for a model library."""
 
-    def __init__(self, lib: Module, batch: int, device: Optional[str] = None):
+    def __init__(self, lib: Module, batch: int, device: Optional[str] = None,
+                 own_rows: bool = False):
+        """`own_rows`: caches of exactly `batch` rows in the library's layout and no step
+        (step_name None): for a batch no bucket holds, attended by other means."""
         model = lib.model
         if not model:
             raise MultipoleError(f"{lib.path} was not compiled with --model")
         self.lib, self.batch = lib, batch
-        self.step_name = lib.step_for_batch(batch)
-        step = lib.step_entry(self.step_name)
+        self.step_name = None if own_rows else lib.step_for_batch(batch)
+        step = lib.step_entry(self.step_name or lib.step_for_batch(int(model["max_batch"])))
         shape = {a["role"]: a["shape"] for a in step.args}
         self.rows, self.kv_heads, self.max_len, self.head_dim = shape["k"]
+        if own_rows:
+            self.rows = batch
         self.layers = model["layers"]
         self.sink = _config_int(lib.manifest.get("config", ""), "sink", 16)
         self.interval = _config_int(lib.manifest.get("config", ""), "interval", 128)
@@ -116,6 +121,11 @@ class ModelCache:
         layer's index is updated if a sequence is due."""
         self.lengths = [n + 1 if b < self.batch else 0 for b, n in enumerate(self.lengths)]
         self._set_lens()
+        return self._update_when_due()
+
+    def _update_when_due(self) -> bool:
+        """Every layer's index is updated (those that have one) if a sequence has
+        2 x interval tokens past its clustered region; returns whether it was."""
         due = False
         for b, n in enumerate(self.lengths):
             while n - self.sink - self.clustered[b] >= 2 * self.interval:
@@ -123,8 +133,9 @@ class ModelCache:
                 due = True
         if due:
             for layer in range(self.layers):
-                self.lib.update(self.k[layer], self.v[layer], self._lens, self.index[layer],
-                                step=self.step_name)
+                if self.index[layer] is not None:
+                    self.lib.update(self.k[layer], self.v[layer], self._lens,
+                                    self.index[layer], step=self.step_name)
             self.updates += 1
         return due
 
