@@ -4,23 +4,24 @@ import math
 import torch
 
 
-def clustered(B, Hq, H, N, D, dtype, seed, centres=32, noise=0.5):
+def clustered(B, Hq, H, N, D, dtype, seed, centres=32, noise=0.5, device="cuda"):
     """Keys around `centres` random centres per KV head; the query of each GQA group
     aims at one centre (plus a second, weaker), so attention is peaked but spread over
-    a few thousand tokens; values are N(0, 1)."""
-    g = torch.Generator(device="cuda").manual_seed(seed)
+    a few thousand tokens; values are N(0, 1). `device`: where the tensors are made
+    (cpu for a dry run of the scripts on a CPU library)."""
+    g = torch.Generator(device=device).manual_seed(seed)
     G = Hq // H
-    cen = torch.randn(B, H, centres, D, device="cuda", generator=g)
-    pick = torch.randint(0, centres, (B, H, N), device="cuda", generator=g)
+    cen = torch.randn(B, H, centres, D, device=device, generator=g)
+    pick = torch.randint(0, centres, (B, H, N), device=device, generator=g)
     k = torch.gather(cen, 2, pick[..., None].expand(-1, -1, -1, D))
-    k = k + noise * torch.randn(B, H, N, D, device="cuda", generator=g)
-    c0 = torch.randint(0, centres, (B, H), device="cuda", generator=g)
-    c1 = torch.randint(0, centres, (B, H), device="cuda", generator=g)
+    k = k + noise * torch.randn(B, H, N, D, device=device, generator=g)
+    c0 = torch.randint(0, centres, (B, H), device=device, generator=g)
+    c1 = torch.randint(0, centres, (B, H), device=device, generator=g)
     sel = lambda c: torch.gather(cen, 2, c[:, :, None, None].expand(-1, -1, 1, D))[:, :, 0]
     qh = 0.8 * sel(c0) + 0.4 * sel(c1)                      # [B, H, D]
     q = qh[:, :, None, :].expand(-1, -1, G, -1).reshape(B, Hq, D)
-    q = q + 0.3 * torch.randn(B, Hq, D, device="cuda", generator=g)
-    v = torch.randn(B, H, N, D, device="cuda", generator=g)
+    q = q + 0.3 * torch.randn(B, Hq, D, device=device, generator=g)
+    v = torch.randn(B, H, N, D, device=device, generator=g)
     return q.to(dtype).contiguous(), k.to(dtype).contiguous(), v.to(dtype).contiguous()
 
 

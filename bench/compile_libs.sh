@@ -55,4 +55,6 @@ $C "$OUT/race_b4.mlir" --target=cuda -o "$OUT/race_mp_b4.so" --rewrite-options="
 $C "$OUT/race_b4.mlir" --target=cuda --dense -o "$OUT/race_dense_b4.so"
 ir 2 4096 8 2 64 f16 > "$OUT/race_b2.mlir"
 $C "$OUT/race_b2.mlir" --target=cuda -o "$OUT/race_mp_b2.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024"
+# The model libraries (bench/bench_model.py, test/Device/model-library.test).
+bench/model_libs.sh "$OUT"
 ls -la "$OUT" | head -60
