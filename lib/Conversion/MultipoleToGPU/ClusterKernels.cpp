@@ -1223,27 +1223,283 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
   return fn;
 }
 
+//===----------------------------------------------------------------------===//
+// Member lists of the Lloyd passes: a stable counting sort per block.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The scratch of the sorted means: sidx [B, H, N] (the block's point rows,
+/// by cluster, ascending within one; a block's run starts at its first
+/// point), sbeg and scnt [B, H, C] (a cluster's first position and count).
+struct Sorted {
+  Value sidx, sbeg, scnt;
+};
+
+/// The k-means block of the CTA of a sort kernel: blockIdx.x of the build's
+/// layout, or the update's descriptor (one block, CTA 0). `ok`: it exists.
+Item sortBlock(KernelBuilder &b, Ctx &x, const Knobs &kn, Value scope,
+               bool build) {
+  x.h = b.blockId(gpu::Dimension::y);
+  x.b = b.blockId(gpu::Dimension::z);
+  Value blk = b.blockId(gpu::Dimension::x);
+  GridBlocks g = gridBlocks(b, x, kn, Value(), scope, build);
+  if (!build) {
+    Item it = gridItem(b, x, kn, g, x.c0, true);
+    Value first = b.cmp(CmpIPredicate::eq, blk, x.c0);
+    it.ok = b.andI(it.ok, first);
+    return it;
+  }
+  Value i = b.mul(blk, kn.cBS);
+  Item it = gridItem(b, x, kn, g, i, true);
+  Value exists = b.cmp(CmpIPredicate::ult, blk, g.l.nblk);
+  it.ok = b.andI(it.ok, exists);
+  return it;
+}
+
+/// Inclusive prefix sum of v over the warp (shuffles up 1 .. 16).
+Value warpScan(KernelBuilder &b, const Ctx &x, Value v) {
+  for (int64_t off = 1; off < 32; off *= 2) {
+    Value o = b.shuffle(gpu::ShuffleMode::UP, v, b.i32(off));
+    Value has = b.cmp(CmpIPredicate::uge, x.lane, b.index(off));
+    v = b.add(v, b.select(has, o, x.c0i));
+  }
+  return v;
+}
+
+/// This warp's points of the block: [lo, hi) of the L points, the CTA's
+/// warps taking consecutive segments of whole 32-point chunks.
+std::pair<Value, Value> warpSegment(KernelBuilder &b, const Ctx &x, Value L) {
+  Value c32w = b.index(32 * kWarps);
+  Value seg0 = b.ceilDivU(L, c32w);
+  Value seg = b.mul(seg0, x.c32);
+  Value lo = b.minU(b.mul(x.warp, seg), L);
+  Value hi = b.minU(b.add(lo, seg), L);
+  return {lo, hi};
+}
+
+/// Update of cluster uc of the block by a warp from its sorted member list:
+/// the members' rows summed in point order (ids 32 at a time, rows 4 at a
+/// time so that their loads overlap), the same FMAs in the same order as
+/// updateCluster's ballots, then storeCentroid.
+void updateClusterSorted(KernelBuilder &b, const Ctx &x, const Points &p,
+                         const KBlock &k, const Sorted &so, Value uc,
+                         Value it, Value islast) {
+  Value gc = b.add(k.cs, uc);
+  Value beg = b.toIndex(b.load(so.sbeg, {x.b, x.h, gc}));
+  Value n = b.toIndex(b.load(so.scnt, {x.b, x.h, gc}));
+  Value c4 = b.index(4);
+  SmallVector<Value> acc = b.forLoop(
+      x.c0, n, x.c32, {x.zvl, x.zf},
+      [&](KernelBuilder &k2, Value m0, ValueRange sw0) {
+        Value m = k2.add(m0, x.lane);
+        Value in = k2.cmp(CmpIPredicate::ult, m, n);
+        Value mc = k2.select(in, m, x.c0);
+        Value id0 = k2.load(so.sidx, {x.b, x.h, k2.add(beg, mc)});
+        Value ids = k2.select(in, id0, x.c0i);
+        Value cnt = k2.minU(k2.sub(n, m0), x.c32);
+        return k2.forLoop(
+            x.c0, cnt, c4, sw0,
+            [&](KernelBuilder &k3, Value q0, ValueRange sw) {
+              SmallVector<Value> rows, oks;
+              for (int64_t q = 0; q < 4; ++q) {
+                Value qq = k3.add(q0, k3.index(q));
+                oks.push_back(k3.cmp(CmpIPredicate::ult, qq, cnt));
+                Value j = k3.shuffleIdx(ids, k3.toI32(qq));
+                rows.push_back(
+                    loadRow(k3, x, p.P, k3.toIndex(j), x.dlane, x.vpl));
+              }
+              Value s = sw[0], w = sw[1];
+              Value wt = x.onef;
+              Value wv = k3.broadcast(x.vpl, wt);
+              for (int64_t q = 0; q < 4; ++q) {
+                Value s2 = k3.fma(wv, rows[q], s);
+                Value w2 = k3.add(w, wt);
+                s = k3.select(oks[q], s2, s);
+                w = k3.select(oks[q], w2, w);
+              }
+              return SmallVector<Value>{s, w};
+            });
+      });
+  storeCentroid(b, x, p, k, uc, gc, acc[0], acc[1], it, islast);
+}
+
+} // namespace
+
+bool mlir::multipole::gpugen::sortedMeans(const ClusterShape &s,
+                                          const ClusterConfig &c) {
+  // The sort kernel's histograms and totals, (kWarps + 1) x maxCb i32, in
+  // static shared memory.
+  return (kWarps + 1) * updateBounds(s, c).maxCb * 4 <= 40 * 1024;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansSortKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, bool build) {
+  KernelBuilder b(loc, ob);
+  Types ty(ob.getContext(), s);
+  Type i32 = b.getI32Type();
+  const int64_t maxCb = updateBounds(s, c).maxCb;
+  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, i32);
+  auto fn = createKernel(
+      b, module, name, {build ? ty.lens : ty.st, ty.asg, sidxT, ty.cnt, ty.cnt},
+      {KernelBuilder::workgroup({kWarps, maxCb}, i32),
+       KernelBuilder::workgroup({maxCb}, i32)},
+      {int32_t(kThreads), 1, 1});
+  Value hist = fn.getWorkgroupAttributions()[0];
+  Value tot = fn.getWorkgroupAttributions()[1];
+  Ctx x = prelude(b, s.D);
+  x.asg = fn.getArgument(1);
+  Sorted so{fn.getArgument(2), fn.getArgument(3), fn.getArgument(4)};
+  Knobs kn(b, s, c);
+  Item it = sortBlock(b, x, kn, fn.getArgument(0), build);
+  const KBlock &k = it.k;
+  Value p0 = it.p.pstart;
+  b.ifThen(it.ok, [&](KernelBuilder &kb) {
+    Value csi = kb.toI32(k.cs);
+    Value cW = kb.index(kWarps);
+    // 1. Per-warp histograms of the warps' segments.
+    Value hn = kb.mul(cW, k.Cb);
+    kb.forEach(x.tid, hn, x.cT, [&](KernelBuilder &k2, Value v) {
+      k2.store(x.c0i, hist, {k2.div(v, k.Cb), k2.rem(v, k.Cb)});
+    });
+    kb.barrier();
+    std::pair<Value, Value> seg = warpSegment(kb, x, k.L);
+    Value lo = seg.first, hi = seg.second;
+    auto localOf = [&](KernelBuilder &k2, Value t) {
+      Value a = k2.load(x.asg, {x.b, x.h, k2.add(p0, t)});
+      Value l = k2.sub(a, csi);
+      // An assignment outside the block (never, for the kernels' own
+      // states) is clamped so that the lists stay in bounds.
+      Value cbm1 = k2.toI32(k2.sub(k.Cb, x.c1));
+      Value hiC = k2.select(k2.cmp(CmpIPredicate::ugt, l, cbm1), cbm1, l);
+      return k2.toIndex(hiC);
+    };
+    kb.forEach(lo, hi, x.c32, [&](KernelBuilder &k2, Value t0) {
+      Value t = k2.add(t0, x.lane);
+      Value in = k2.cmp(CmpIPredicate::ult, t, hi);
+      k2.ifThen(in, [&](KernelBuilder &k3) {
+        k3.atomicAdd(x.c1i, hist, {x.warp, localOf(k3, t)});
+      });
+    });
+    kb.barrier();
+    // 2. Per cluster: the warps' counts become exclusive prefixes over the
+    // warps, the total goes to tot.
+    kb.forEach(x.tid, k.Cb, x.cT, [&](KernelBuilder &k2, Value cl) {
+      Value run = x.c0i;
+      for (int64_t w = 0; w < kWarps; ++w) {
+        Value cw = k2.index(w);
+        Value h = k2.load(hist, {cw, cl});
+        k2.store(run, hist, {cw, cl});
+        run = k2.add(run, h);
+      }
+      k2.store(run, tot, {cl});
+    });
+    kb.barrier();
+    // 3. Warp 0: exclusive prefix of the totals over the clusters (the
+    // clusters' first positions), written with the counts to sbeg / scnt.
+    Value w0 = kb.cmp(CmpIPredicate::eq, x.warp, x.c0);
+    kb.ifThen(w0, [&](KernelBuilder &k2) {
+      Value p0i = k2.toI32(p0);
+      k2.forLoop(
+          x.c0, k.Cb, x.c32, {p0i},
+          [&](KernelBuilder &k3, Value c0, ValueRange carry) {
+            Value cl = k3.add(c0, x.lane);
+            Value in = k3.cmp(CmpIPredicate::ult, cl, k.Cb);
+            Value clc = k3.minU(cl, k3.sub(k.Cb, x.c1));
+            Value v0 = k3.load(tot, {clc});
+            Value v = k3.select(in, v0, x.c0i);
+            Value incl = warpScan(k3, x, v);
+            Value beg = k3.add(carry[0], k3.sub(incl, v));
+            k3.ifThen(in, [&](KernelBuilder &k4) {
+              k4.store(beg, tot, {cl});
+              Value gc = k4.add(k.cs, cl);
+              k4.store(beg, so.sbeg, {x.b, x.h, gc});
+              k4.store(v, so.scnt, {x.b, x.h, gc});
+            });
+            Value all = k3.shuffleIdx(incl, k3.i32(31));
+            return SmallVector<Value>{k3.add(carry[0], all)};
+          });
+    });
+    kb.barrier();
+    // 4. Cursors: each warp's first position per cluster.
+    kb.forEach(x.tid, k.Cb, x.cT, [&](KernelBuilder &k2, Value cl) {
+      Value beg = k2.load(tot, {cl});
+      for (int64_t w = 0; w < kWarps; ++w) {
+        Value cw = k2.index(w);
+        Value h = k2.load(hist, {cw, cl});
+        k2.store(k2.add(h, beg), hist, {cw, cl});
+      }
+    });
+    kb.barrier();
+    // 5. Each warp places its points in order: a point's slot is its
+    // warp's cursor plus the lanes below it with the same cluster
+    // (match.any); the group's lowest lane then advances the cursor.
+    kb.forEach(lo, hi, x.c32, [&](KernelBuilder &k2, Value t0) {
+      Value t = k2.add(t0, x.lane);
+      Value in = k2.cmp(CmpIPredicate::ult, t, hi);
+      Value tc = k2.select(in, t, lo);
+      Value a = localOf(k2, tc);
+      Value key = k2.select(in, k2.toI32(a), x.cm1i);
+      Value mask = NVVM::MatchSyncOp::create(k2, k2.getI32Type(), x.full, key,
+                                             NVVM::MatchSyncKind::any);
+      Value rank = k2.ctpop(k2.andI(mask, x.lmask));
+      Value cur = k2.load(hist, {x.warp, a});
+      NVVM::SyncWarpOp::create(k2, x.full);
+      k2.ifThen(in, [&](KernelBuilder &k3) {
+        Value slot = k3.toIndex(k3.add(cur, rank));
+        Value row = k3.toI32(k3.add(p0, t));
+        k3.store(row, so.sidx, {x.b, x.h, slot});
+        Value lead = k3.cmp(CmpIPredicate::eq, rank, x.c0i);
+        k3.ifThen(lead, [&](KernelBuilder &k4) {
+          k4.store(k4.add(cur, k4.ctpop(mask)), hist, {x.warp, a});
+        });
+      });
+      NVVM::SyncWarpOp::create(k2, x.full);
+    });
+  });
+  b.ret();
+  return fn;
+}
+
 gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansMeansKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
     const ClusterShape &s, const ClusterConfig &c, StringRef PE, bool build) {
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
-  auto fn = createGridKernel(b, module, name, s, PE, build,
-                             {ty.cnt, ty.asg, ty.norms, b.getI32Type()});
+  const bool sorted = sortedMeans(s, c);
+  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
+  SmallVector<Type> args = {ty.cnt};
+  if (sorted)
+    args.append({sidxT, ty.cnt, ty.cnt});
+  else
+    args.push_back(ty.asg);
+  args.append({ty.norms, b.getI32Type()});
+  auto fn = createGridKernel(b, module, name, s, PE, build, args);
   Ctx x = prelude(b, s.D);
   x.cent = fn.getArgument(2);
   x.cnt = fn.getArgument(3);
-  x.asg = fn.getArgument(4);
-  x.norms = fn.getArgument(5);
+  unsigned next = 4;
+  Sorted so;
+  if (sorted) {
+    so = Sorted{fn.getArgument(4), fn.getArgument(5), fn.getArgument(6)};
+    next = 7;
+  } else {
+    x.asg = fn.getArgument(next++);
+  }
+  x.norms = fn.getArgument(next++);
   Knobs kn(b, s, c);
   Item item = gridStart(b, fn, x, kn, build, true, false);
   // The iteration (kernel argument) and whether it is the last one.
-  Value it = b.toIndex(fn.getArgument(6));
+  Value it = b.toIndex(fn.getArgument(next));
   Value last = b.index((build ? c.buildIters : c.updateIters) - 1);
   Value islast = b.cmp(CmpIPredicate::eq, it, last);
   Value more = b.notI(islast);
   b.ifThen(item.ok, [&](KernelBuilder &kb) {
-    updateCluster(kb, x, item.p, item.k, item.i, it, islast);
+    if (sorted)
+      updateClusterSorted(kb, x, item.p, item.k, so, item.i, it, islast);
+    else
+      updateCluster(kb, x, item.p, item.k, item.i, it, islast);
     // |mu|^2 for the next iteration's assignment, from the row the lanes
     // just wrote (each reads its own dimensions back).
     kb.ifThen(more, [&](KernelBuilder &k2) {

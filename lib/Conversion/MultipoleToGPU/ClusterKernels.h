@@ -44,6 +44,18 @@ gpu::GPUFuncOp buildKMeansAssignKernel(OpBuilder &b, Location loc,
                                        const ClusterShape &s,
                                        const ClusterConfig &c, StringRef PE,
                                        bool build);
+/// Between them, sort (a CTA per block: a stable counting sort of the
+/// block's points by cluster into sidx [B, H, N] from the block's first
+/// point, each cluster's first position and count into sbeg, scnt [B, H,
+/// C]); means sums each cluster's members from those lists in point order.
+/// Whether the Lloyd passes sort (the histograms fit shared memory; else
+/// means finds each cluster's members by ballots over the block's points and
+/// takes asg instead of the three lists).
+bool sortedMeans(const ClusterShape &s, const ClusterConfig &c);
+gpu::GPUFuncOp buildKMeansSortKernel(OpBuilder &b, Location loc,
+                                     gpu::GPUModuleOp module, StringRef name,
+                                     const ClusterShape &s,
+                                     const ClusterConfig &c, bool build);
 gpu::GPUFuncOp buildKMeansMeansKernel(OpBuilder &b, Location loc,
                                       gpu::GPUModuleOp module, StringRef name,
                                       const ClusterShape &s,

@@ -68,12 +68,15 @@ LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
 using KernelFn = std::function<gpu::GPUFuncOp(OpBuilder &, Location,
                                               gpu::GPUModuleOp, StringRef)>;
 
-/// Builds the kernels `@<base><suffix>` of `ks`, in order.
+/// Builds the kernels `@<base><suffix>` of `ks`, in order (none for an
+/// empty KernelFn).
 LogicalResult buildKernels(LoweringContext &lc, Location loc, StringRef base,
                            ArrayRef<std::pair<StringRef, KernelFn>> ks) {
   for (const auto &k : ks) {
     std::string name = (base + k.first).str();
     const KernelFn &fn = k.second;
+    if (!fn)
+      continue;
     if (failed(lc.buildKernel(
             loc, [&](OpBuilder &ob, Location l, gpu::GPUModuleOp m) {
               return fn(ob, l, m, name);
@@ -90,16 +93,21 @@ int64_t chunks(int64_t n, int64_t per) {
   return std::max<int64_t>(1, llvm::divideCeil(n, per));
 }
 
-/// `<base>_assign` / `<base>_means` (the suffix) of a build or an update.
+/// `<base>_assign` / `<base>_sort` / `<base>_means` (the suffix) of a build
+/// or an update (no `_sort` when sortedMeans does not hold).
 std::pair<StringRef, KernelFn> lloydKernel(StringRef suffix,
                                            const ClusterShape &s,
                                            const ClusterConfig &c,
                                            StringRef PE, bool build) {
-  bool assign = suffix == "_assign";
-  return {suffix, [=, PE = PE.str()](OpBuilder &ob, Location l, M m,
-                                     StringRef n) {
-            return assign ? buildKMeansAssignKernel(ob, l, m, n, s, c, PE, build)
-                          : buildKMeansMeansKernel(ob, l, m, n, s, c, PE, build);
+  if (suffix == "_sort" && !sortedMeans(s, c))
+    return {suffix, KernelFn()};
+  return {suffix, [=, PE = PE.str(), suffix = suffix.str()](
+                      OpBuilder &ob, Location l, M m, StringRef n) {
+            if (suffix == "_assign")
+              return buildKMeansAssignKernel(ob, l, m, n, s, c, PE, build);
+            if (suffix == "_sort")
+              return buildKMeansSortKernel(ob, l, m, n, s, c, build);
+            return buildKMeansMeansKernel(ob, l, m, n, s, c, PE, build);
           }};
 }
 
@@ -160,16 +168,38 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
   void launchLloyd(OpBuilder &b, Location loc, StringRef name,
                    const ClusterShape &s, int64_t iters, Value scope, Value P,
                    ValueRange outs, Value norms, int64_t points,
-                   int64_t clusters) const {
+                   int64_t clusters, int64_t blocks,
+                   const ClusterConfig &c) const {
     Value cent = outs[kCentroids], cnt = outs[kCounts], asg = outs[kAssign];
+    Type i32 = b.getI32Type();
+    const bool sorted = sortedMeans(s, c);
+    Value sidx, sbeg, scnt;
+    if (sorted) {
+      sidx = alloc(b, loc, {s.B, s.H, s.N}, i32);
+      sbeg = alloc(b, loc, {s.B, s.H, s.C}, i32);
+      scnt = alloc(b, loc, {s.B, s.H, s.C}, i32);
+    }
     for (int64_t it = 0; it < iters; ++it) {
       Value iti = arith::ConstantIntOp::create(b, loc, it, 32);
       this->lc.launch(b, loc, (name + "_assign").str(),
                       {chunks(points, 256), s.H, s.B}, 256,
                       {scope, P, cent, norms, asg});
+      if (!sorted) {
+        this->lc.launch(b, loc, (name + "_means").str(),
+                        {chunks(clusters, 8), s.H, s.B}, 256,
+                        {scope, P, cent, cnt, asg, norms, iti});
+        continue;
+      }
+      this->lc.launch(b, loc, (name + "_sort").str(), {blocks, s.H, s.B},
+                      256, {scope, asg, sidx, sbeg, scnt});
       this->lc.launch(b, loc, (name + "_means").str(),
                       {chunks(clusters, 8), s.H, s.B}, 256,
-                      {scope, P, cent, cnt, asg, norms, iti});
+                      {scope, P, cent, cnt, sidx, sbeg, scnt, norms, iti});
+    }
+    if (sorted) {
+      dealloc(b, loc, scnt);
+      dealloc(b, loc, sbeg);
+      dealloc(b, loc, sidx);
     }
   }
 
@@ -193,6 +223,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
                                                               c, PE);
                               }},
                              lloydKernel("_assign", s, c, PE, true),
+                             lloydKernel("_sort", s, c, PE, true),
                              lloydKernel("_means", s, c, PE, true),
                              {"_members",
                               [&](OpBuilder &ob, Location l, M m, StringRef n) {
@@ -208,8 +239,9 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     Value cent = outs[kCentroids];
     lc.launch(rewriter, loc, name + "_seed", {chunks(s.C, 256), s.H, s.B}, 256,
               {lens, P, cent, norms});
+    // Blocks: at most points / BS (the last one takes the remainder).
     launchLloyd(rewriter, loc, name, s, c.buildIters, lens, P, outs, norms,
-                points, s.C);
+                points, s.C, chunks(points, c.blockSize), c);
     lc.launch(rewriter, loc, name + "_members", {chunks(s.C, 8), s.H, s.B},
               256,
               {lens, v, outs[kVCentroids], outs[kCounts], outs[kOffsets],
@@ -234,6 +266,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
                 return buildUpdateIntervalKernel(ob, l, m, n, s, c, PE);
               }},
              lloydKernel("_assign", s, c, PE, false),
+             lloydKernel("_sort", s, c, PE, false),
              lloydKernel("_means", s, c, PE, false),
              {"_rest",
               [&](OpBuilder &ob, Location l, M m, StringRef n) {
@@ -253,7 +286,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     lc.launch(rewriter, loc, name + "_interval", {s.H, s.B, 1}, 256,
               {lens, P, cent, cnt, st, st0, blk, norms});
     launchLloyd(rewriter, loc, name, s, c.updateIters, blk, P, outs, norms,
-                bd.maxL, bd.maxCb);
+                bd.maxL, bd.maxCb, 1, c);
     lc.launch(rewriter, loc, name + "_rest", {s.H, s.B, 1}, 256,
               {lens, P, cent, cnt, asg, st, norms});
     lc.launch(rewriter, loc, name + "_members",

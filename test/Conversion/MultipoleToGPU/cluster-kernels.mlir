@@ -59,9 +59,7 @@
 // The k-means core: argmin over centroids on tensor cores for bf16 keys
 // (centroids staged as hi/lo bf16 rows: per k-step of the 8 of D = 128, two
 // B fragments times two m-tiles times hi and lo = 32 mma.sync per n-tile,
-// then the 4 lanes of a row merged by xor shuffles), then a warp per
-// cluster summing its members found by ballots (deterministic, no atomics)
-// and |mu|^2 of the new centroid gathered by shuffles; the finish places
+// then the 4 lanes of a row merged by xor shuffles); the finish places
 // members by ballot ranks.
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_seed
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_assign
@@ -71,11 +69,20 @@
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.shuffle  xor
 // CHECK: gpu.shuffle  xor
+// The member lists of each Lloyd pass: a stable counting sort per block
+// (integer histograms in workgroup memory, ranks within a warp by
+// match.any, warp barriers around the cursor updates), then a warp per
+// cluster sums its members from the lists in point order (ids broadcast by
+// shuffles; no ballots, no atomics).
+// CHECK: gpu.func @cluster_build_{{[0-9]+}}_sort
+// CHECK: memref.atomic_rmw addi %{{.*}} : (i32, memref<8x770xi32, #gpu.address_space<workgroup>>)
+// CHECK: nvvm.match.sync  any
+// CHECK: nvvm.bar.warp.sync
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_means
-// CHECK: nvvm.vote.sync  ballot
-// CHECK: math.cttz
+// CHECK-NOT: nvvm.vote.sync
 // CHECK-NOT: memref.atomic_rmw
 // CHECK: gpu.shuffle  idx
+// CHECK-NOT: memref.atomic_rmw
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_members
 // CHECK: math.ctpop
 // The build and the update coarsen with one kernel (equal specs).
@@ -84,6 +91,7 @@
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_interval
 // CHECK-SAME: workgroup
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_assign
+// CHECK: gpu.func @cluster_update_{{[0-9]+}}_sort
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_means
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_rest
 // CHECK-SAME: workgroup
