@@ -8,6 +8,7 @@
 
 #include "multipole/Driver/Compile.h"
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
+#include "multipole/Dialect/Multipole/Transforms/Passes.h"
 #include "multipole/Driver/StreamEntryPoints.h"
 #include "multipole/Pipelines/Pipelines.h"
 
@@ -150,7 +151,7 @@ void tagDenseRoles(ModuleOp module) {
       const char *roles[] = {"q", "k", "v", "lens"};
       unsigned n = op->getNumOperands() == 5 ? 4 : 3;
       for (unsigned i = 0; i < n; ++i)
-        if (auto ba = dyn_cast<BlockArgument>(op->getOperand(i)))
+        if (auto ba = dyn_cast<BlockArgument>(throughViews(op->getOperand(i))))
           if (ba.getOwner()->getParentOp() == f &&
               !f.getArgAttr(ba.getArgNumber(), MultipoleDialect::RoleAttrHelper::getNameStr()))
             f.setArgAttr(ba.getArgNumber(), MultipoleDialect::RoleAttrHelper::getNameStr(),

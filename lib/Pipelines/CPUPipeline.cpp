@@ -18,7 +18,7 @@ const char *mlir::multipole::kBufferizePipeline =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "drop-equivalent-buffer-results,multipole-drop-aliasing-results,"
-    "multipole-distinct-results";
+    "multipole-distinct-results,multipole-transpose-views";
 
 const char *mlir::multipole::kLowerToLLVMPipeline =
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"

@@ -30,10 +30,20 @@ constexpr StringLiteral kRoleAttr = MultipoleDialect::RoleAttrHelper::getNameStr
 constexpr StringLiteral kEntryAttr = MultipoleDialect::EntryAttrHelper::getNameStr();
 constexpr StringLiteral kStepAttr = MultipoleDialect::StepAttrHelper::getNameStr();
 
+} // namespace
+
 /// Looks through reshapes (which keep the row-major order, so clients can
-/// feed an argument canonical data).
-Value throughReshapes(Value v) {
+/// feed an argument canonical data) and transposes (a KV cache stored as
+/// [B, N, Hkv, D] is the argument that the transpose to [B, Hkv, N, D]
+/// reads: it has the role, in its own layout).
+Value mlir::multipole::throughViews(Value v) {
   while (Operation *def = v.getDefiningOp()) {
+    if (auto t = dyn_cast<linalg::TransposeOp>(def)) {
+      if (!t.hasPureTensorSemantics())
+        break;
+      v = t.getInput();
+      continue;
+    }
     if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
       break;
     v = def->getOperand(0);
@@ -41,6 +51,7 @@ Value throughReshapes(Value v) {
   return v;
 }
 
+namespace {
 /// The ops between the function's arguments and `roots`, in block order, and
 /// the arguments they use, in argument order.
 LogicalResult backwardSlice(func::FuncOp f, ArrayRef<Value> roots,
@@ -137,7 +148,7 @@ void tagStep(StepInfo &s) {
   func::FuncOp f = s.step;
   Builder b(f.getContext());
   auto tagArg = [&](Value v, StringRef role) {
-    if (auto ba = dyn_cast<BlockArgument>(throughReshapes(v)))
+    if (auto ba = dyn_cast<BlockArgument>(throughViews(v)))
       if (ba.getOwner()->getParentOp() == f)
         f.setArgAttr(ba.getArgNumber(), kRoleAttr, b.getStringAttr(role));
   };
@@ -151,7 +162,7 @@ void tagStep(StepInfo &s) {
   // The result that carries the attention output (the merge's).
   auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
   for (OpOperand &o : ret->getOpOperands())
-    if (isa_and_nonnull<MergeOp>(throughReshapes(o.get()).getDefiningOp()))
+    if (isa_and_nonnull<MergeOp>(throughViews(o.get()).getDefiningOp()))
       f.setResultAttr(o.getOperandNumber(), kRoleAttr, b.getStringAttr("out"));
   f->setAttr(kEntryAttr, b.getStringAttr("step"));
 }

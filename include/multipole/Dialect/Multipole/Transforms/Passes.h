@@ -19,6 +19,11 @@ namespace multipole {
 #define GEN_PASS_REGISTRATION
 #include "multipole/Dialect/Multipole/Transforms/Passes.h.inc"
 
+/// The value `v` is a view of on tensors: through tensor.collapse_shape /
+/// expand_shape and linalg.transpose (the argument a KV cache role belongs to,
+/// in the caller's layout).
+Value throughViews(Value v);
+
 } // namespace multipole
 } // namespace mlir
 

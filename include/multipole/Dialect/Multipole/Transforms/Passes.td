@@ -180,4 +180,25 @@ def MultipoleDistinctResults
                            "::mlir::memref::MemRefDialect"];
 }
 
+def MultipoleTransposeViews
+    : Pass<"multipole-transpose-views", "ModuleOp"> {
+  let summary = "Read transposed function arguments in place (strided views "
+                "instead of copies)";
+  let description = [{
+    A KV cache laid out as [B, N, Hkv, D] (FlashAttention, vLLM) reaches the
+    multipole ops through a `linalg.transpose` to [B, Hkv, N, D], which
+    one-shot bufferization turns into a copy of the whole cache on every call.
+    After bufferization, this pass replaces such a copy by `memref.transpose`
+    of the source (a strided view, no data moved) when the copy cannot be
+    told from the source: the destination is a fresh `memref.alloc` of the
+    block, the source is a view of a function argument through which nothing
+    in the function writes, and every later use of the destination (or of an
+    expand_shape / collapse_shape of it, rebuilt on the view) only reads it.
+    The multipole ops then take strided operands: the CPU kernels read any
+    strides; the GPU lowering takes a strided K/V where its kernels do
+    (docs/Design.md, "KV layouts").
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif
