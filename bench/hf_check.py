@@ -252,8 +252,9 @@ def bf16_budget():
     cache.core.on_update = inv
     m_tok, m_log = generate(model, ids, mask, 64, cache)
     core = cache.core
-    errs = []
+    errs, ref_errs = [], []
     from common import dense_f64, rel_err
+    cfg = index_cfg(core.lib)
     for layer in range(core.layers):
         q = core.queries[layer].contiguous()
         qp = torch.zeros(core.rows, *q.shape[1:], dtype=q.dtype, device="cuda")
@@ -262,14 +263,22 @@ def bf16_budget():
         out = core.lib.step(qp, core.k[layer], core.v[layer], lens, core.index[layer],
                             step=core.step_name)
         errs.append(rel_err(out[:2], dense_f64(qp, core.k[layer], core.v[layer], lens.tolist())[:2]))
+        # The numpy reference on the library's own index: what the step must equal
+        # (short prompts at a 10% budget are far from dense by construction: the
+        # reference with a CPU-built index errs as much on such lengths).
+        idx = [{k: t.cpu().numpy() for k, t in lvl.items()} for lvl in core.index[layer]]
+        o = ref.multipole_attention(qp.float().cpu().numpy(), core.k[layer].float().cpu().numpy(),
+                                    core.v[layer].float().cpu().numpy(),
+                                    lens.cpu().numpy().astype(np.int32), idx, cfg)
+        ref_errs.append(rel(out[:2].float().cpu(), torch.from_numpy(o)[:2]))
     check("bf16, 10% budget: generation runs, finite logits, invariants",
           torch.isfinite(m_log).all().item() and not inv.bad and inv.n > 0,
           f"({inv.n} updates)")
     print(f"  info bf16 10%: tokens equal to dense {100 * (d_tok == m_tok).float().mean().item():.1f}%; "
           "attention error vs f64 dense at the last step, per layer: "
           + " ".join(f"{e:.2e}" for e in errs))
-    check("bf16, 10% budget: attention error at the last step below 0.25",
-          all(np.isfinite(errs)) and max(errs) < 0.25, f"(max {max(errs):.2e})")
+    check("bf16, 10% budget: every layer's last step equals the numpy reference on its index",
+          all(np.isfinite(ref_errs)) and max(ref_errs) < 2e-2, f"(max {max(ref_errs):.2e})")
 
 
 def readme_snippet():
