@@ -41,13 +41,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(__file__))
 from multipole import reference as ref  # noqa: E402
 from common import clustered, dense_f64, torch_graph  # noqa: E402
-from model_common import (ModelLib, index_np, interleaved_ms, np_f32, rel_err_rows,  # noqa: E402
-                          timed_ms)
+from model_common import (Checks, ModelLib, index_np, interleaved_ms, np_f32,  # noqa: E402
+                          rel_err_rows, timed_ms)
 
 libs = sys.argv[1] if len(sys.argv) > 1 else "bench/libs"
 REPS = int(os.environ.get("MP_REPS", "30"))
 RATIO_TARGET = 1.15
-failures = []
 log = []
 
 
@@ -56,10 +55,7 @@ def say(line=""):
     log.append(line)
 
 
-def check(label, ok, detail=""):
-    say(f"  {'ok  ' if ok else 'FAIL'} {label}{': ' + detail if detail else ''}")
-    if not ok:
-        failures.append(label)
+check = Checks(say)
 
 
 lib8 = ModelLib(os.path.join(libs, "qwen3_8b_b8.so"))
@@ -224,8 +220,8 @@ for name, c in rows:
         f"{c['err_dense']:9.2e} {c['err_ref']:9.2e}")
 say(f"B=3 ratio (max-batch=8 / max-batch=3, step graph, all layers): {ratio:.3f}x "
     f"(target <= {RATIO_TARGET})")
-say("bench_model: " + ("all checks passed" if not failures else f"FAILED {failures}"))
+say("bench_model: " + ("all checks passed" if not check.failures else f"FAILED {check.failures}"))
 if os.environ.get("OUT"):
     with open(os.path.join(os.environ["OUT"], "bench_model.txt"), "w") as f:
         f.write("\n".join(log) + "\n")
-sys.exit(1 if failures else 0)
+sys.exit(1 if check.failures else 0)

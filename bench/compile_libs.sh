@@ -55,6 +55,14 @@ $C "$OUT/race_b4.mlir" --target=cuda -o "$OUT/race_mp_b4.so" --rewrite-options="
 $C "$OUT/race_b4.mlir" --target=cuda --dense -o "$OUT/race_dense_b4.so"
 ir 2 4096 8 2 64 f16 > "$OUT/race_b2.mlir"
 $C "$OUT/race_b2.mlir" --target=cuda -o "$OUT/race_mp_b2.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024"
+# A [B, N, Hkv, D] cache read in place (bench/kv_layout_check.py): the same shape in
+# both layouts, multipole and dense.
+ir_bnhd 3 3000 16 8 128 bf16 > "$OUT/kv_bnhd.mlir"
+ir 3 3000 16 8 128 bf16 > "$OUT/kv_bhnd.mlir"
+for L in bnhd bhnd; do
+  $C "$OUT/kv_$L.mlir" --target=cuda -o "$OUT/kv_$L.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024"
+  $C "$OUT/kv_$L.mlir" --target=cuda --dense -o "$OUT/kv_${L}_dense.so"
+done
 # The model libraries (bench/bench_model.py, test/Device/model-library.test).
 bench/model_libs.sh "$OUT"
 ls -la "$OUT" | head -60

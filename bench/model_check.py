@@ -36,16 +36,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import multipole as mp  # noqa: E402
 from multipole import reference as ref  # noqa: E402
 from common import clustered, dense_f64  # noqa: E402
-from model_common import ModelLib, clustered_len, index_np, np_f32, rel_err_rows  # noqa: E402
+from model_common import (Checks, ModelLib, clustered_len, index_np, np_f32,  # noqa: E402
+                          rel_err_rows)
 
 libs = sys.argv[1] if len(sys.argv) > 1 else "bench/libs"
-failures = []
-
-
-def check(label, ok, detail=""):
-    print(f"  {'ok  ' if ok else 'FAIL'} {label}{': ' + detail if detail else ''}", flush=True)
-    if not ok:
-        failures.append(label)
+check = Checks()
 
 
 def info(text):
@@ -209,5 +204,5 @@ def generation_loop(ml, B=3, T=12):
 
 
 generation_loop(full)
-print("model check:", "all passed" if not failures else f"FAILED {failures}")
-sys.exit(1 if failures else 0)
+print("model check:", "all passed" if not check.failures else f"FAILED {check.failures}")
+sys.exit(1 if check.failures else 0)

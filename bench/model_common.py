@@ -21,6 +21,20 @@ from multipole import reference as ref
 KEYS = mp.runtime.INDEX_KEYS
 
 
+class Checks:
+    """Labelled checks: one "ok" / "FAIL" line each (through `say`), the failures kept."""
+
+    def __init__(self, say=None):
+        self.failures = []
+        self.say = say or (lambda line: print(line, flush=True))
+
+    def __call__(self, label, ok, detail=""):
+        self.say(f"  {'ok  ' if ok else 'FAIL'} {label}{': ' + detail if detail else ''}")
+        if not ok:
+            self.failures.append(label)
+        return ok
+
+
 def ref_config(text):
     """The reference's Config of a manifest's ``#multipole.config<...>``."""
     def num(key, default, cast=float):

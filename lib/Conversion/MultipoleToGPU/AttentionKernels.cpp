@@ -263,9 +263,11 @@ SmallVector<Type> SplitKernel::argTypes() {
       t.append({KernelBuilder::memref({B, H, N}, i32),
                 KernelBuilder::memref({B, H, sp.Cparent}, i8)});
   } else {
+    // k and v in their layout (row-major, or strided: a [B, N, H, D] cache
+    // read in place; the loads index (b, h, j, d) either way).
     t = {KernelBuilder::memref({B, Hq, D}, e),
-         KernelBuilder::memref({B, H, N, D}, e),
-         KernelBuilder::memref({B, H, N, D}, e)};
+         KernelBuilder::memref({B, H, N, D}, e, s.kvStrides),
+         KernelBuilder::memref({B, H, N, D}, e, s.kvStrides)};
   }
   if (sp.hasLens && sp.mode == SplitMode::Dense)
     t.push_back(KernelBuilder::memref({B}, i32));

@@ -1278,18 +1278,16 @@ std::pair<Value, Value> warpSegment(KernelBuilder &b, const Ctx &x, Value L) {
   return {lo, hi};
 }
 
-/// Update of cluster uc of the block by a warp from its sorted member list:
-/// the members' rows summed in point order (ids 32 at a time, rows 4 at a
-/// time so that their loads overlap), the same FMAs in the same order as
-/// updateCluster's ballots, then storeCentroid.
-void updateClusterSorted(KernelBuilder &b, const Ctx &x, const Points &p,
-                         const KBlock &k, const Sorted &so, Value uc,
-                         Value it, Value islast) {
-  Value gc = b.add(k.cs, uc);
-  Value beg = b.toIndex(b.load(so.sbeg, {x.b, x.h, gc}));
-  Value n = b.toIndex(b.load(so.scnt, {x.b, x.h, gc}));
+/// The sum of the rows of P listed at sidx[beg, beg + n) (a warp: each lane
+/// its vpl dimensions) in list order, ids 32 at a time, rows 4 at a time so
+/// that their loads overlap; the same FMAs in the same order as sumBallot's
+/// over the same points. With `mem`, the list is also copied to mem[o, o +
+/// n). Returns (sum, count as f32).
+SmallVector<Value> sumSorted(KernelBuilder &b, const Ctx &x, Value P,
+                             const Sorted &so, Value beg, Value n,
+                             Value mem = {}, Value o = {}) {
   Value c4 = b.index(4);
-  SmallVector<Value> acc = b.forLoop(
+  return b.forLoop(
       x.c0, n, x.c32, {x.zvl, x.zf},
       [&](KernelBuilder &k2, Value m0, ValueRange sw0) {
         Value m = k2.add(m0, x.lane);
@@ -1297,6 +1295,10 @@ void updateClusterSorted(KernelBuilder &b, const Ctx &x, const Points &p,
         Value mc = k2.select(in, m, x.c0);
         Value id0 = k2.load(so.sidx, {x.b, x.h, k2.add(beg, mc)});
         Value ids = k2.select(in, id0, x.c0i);
+        if (mem)
+          k2.ifThen(in, [&](KernelBuilder &k3) {
+            k3.store(ids, mem, {x.b, x.h, k3.add(o, m)});
+          });
         Value cnt = k2.minU(k2.sub(n, m0), x.c32);
         return k2.forLoop(
             x.c0, cnt, c4, sw0,
@@ -1307,7 +1309,7 @@ void updateClusterSorted(KernelBuilder &b, const Ctx &x, const Points &p,
                 oks.push_back(k3.cmp(CmpIPredicate::ult, qq, cnt));
                 Value j = k3.shuffleIdx(ids, k3.toI32(qq));
                 rows.push_back(
-                    loadRow(k3, x, p.P, k3.toIndex(j), x.dlane, x.vpl));
+                    loadRow(k3, x, P, k3.toIndex(j), x.dlane, x.vpl));
               }
               Value s = sw[0], w = sw[1];
               Value wt = x.onef;
@@ -1321,7 +1323,39 @@ void updateClusterSorted(KernelBuilder &b, const Ctx &x, const Points &p,
               return SmallVector<Value>{s, w};
             });
       });
+}
+
+/// Update of cluster uc of the block by a warp from its sorted member list
+/// (sumSorted: the ballot version's sums), then storeCentroid.
+void updateClusterSorted(KernelBuilder &b, const Ctx &x, const Points &p,
+                         const KBlock &k, const Sorted &so, Value uc,
+                         Value it, Value islast) {
+  Value gc = b.add(k.cs, uc);
+  Value beg = b.toIndex(b.load(so.sbeg, {x.b, x.h, gc}));
+  Value n = b.toIndex(b.load(so.scnt, {x.b, x.h, gc}));
+  SmallVector<Value> acc = sumSorted(b, x, p.P, so, beg, n);
   storeCentroid(b, x, p, k, uc, gc, acc[0], acc[1], it, islast);
+}
+
+/// The finish of cluster gc from the last Lloyd pass's sorted lists (a
+/// warp): off[gc] = sbeg[gc] - sink (the tokens of a block follow those of
+/// the blocks before it, all clustered), the member list copied to mem, and
+/// the value centroid, the mean of the members' rows of V summed in point
+/// order as finishCluster does. `writeOff`: whether off[gc] is written.
+void finishSorted(KernelBuilder &b, const Ctx &x, const Knobs &kn, Value V,
+                  const Sorted &so, Value gc, Value writeOff) {
+  Value begi = b.load(so.sbeg, {x.b, x.h, gc});
+  Value ni = b.load(so.scnt, {x.b, x.h, gc});
+  Value oi = b.sub(begi, b.toI32(kn.cS));
+  b.ifThen(b.andI(x.lane0, writeOff),
+           [&](KernelBuilder &kb) { kb.store(oi, x.off, {x.b, x.h, gc}); });
+  SmallVector<Value> acc = sumSorted(b, x, V, so, b.toIndex(begi),
+                                     b.toIndex(ni), x.mem, b.toIndex(oi));
+  Value pos = b.cmp(CmpIPredicate::sgt, ni, x.c0i);
+  Value nf = b.siToFp(b.f32(), ni);
+  Value div = b.select(pos, nf, x.onef);
+  Value mean = b.div(acc[0], b.broadcast(x.vpl, div));
+  b.vstore(mean, x.vcent, {x.b, x.h, gc, x.dlane});
 }
 
 } // namespace
@@ -1542,8 +1576,12 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterMembersKernel(
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
   // Points: the values.
-  auto fn = createGridKernel(b, module, name, s, s.elt, true,
-                             {ty.cnt, ty.off, ty.asg, ty.asg});
+  const bool sorted = sortedMeans(s, c);
+  SmallVector<Type> args = {ty.cnt, ty.off, ty.asg, ty.asg};
+  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
+  if (sorted)
+    args.append({sidxT, ty.cnt, ty.cnt});
+  auto fn = createGridKernel(b, module, name, s, s.elt, true, args);
   Ctx x = prelude(b, s.D);
   x.vcent = fn.getArgument(2);
   x.cnt = fn.getArgument(3);
@@ -1552,6 +1590,16 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterMembersKernel(
   x.asg = fn.getArgument(6);
   Knobs kn(b, s, c);
   Item it = gridStart(b, fn, x, kn, true, true, false);
+  if (sorted) {
+    // The last Lloyd pass's lists (its assignments are the final ones).
+    Sorted so{fn.getArgument(7), fn.getArgument(8), fn.getArgument(9)};
+    b.ifThen(it.ok, [&](KernelBuilder &kb) {
+      Value gc = kb.add(it.k.cs, it.i);
+      finishSorted(kb, x, kn, fn.getArgument(1), so, gc, kb.boolean(true));
+    });
+    b.ret();
+    return fn;
+  }
   // Member slots: tokens of earlier blocks all precede (every token of a
   // block belongs to one of its clusters).
   b.ifThen(it.ok, [&](KernelBuilder &kb) {
@@ -2242,10 +2290,13 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateMembersKernel(
     const ClusterShape &s, const ClusterConfig &c) {
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
-  auto fn = createKernel(
-      b, module, name,
-      {ty.keys, ty.cent, ty.cnt, ty.off, ty.asg, ty.asg, ty.st, ty.st}, {},
-      {int32_t(kThreads), 1, 1});
+  const bool sorted = sortedMeans(s, c);
+  SmallVector<Type> args = {ty.keys, ty.cent, ty.cnt, ty.off,
+                            ty.asg,  ty.asg,  ty.st,  ty.st};
+  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
+  if (sorted)
+    args.append({ty.st, sidxT, ty.cnt, ty.cnt});
+  auto fn = createKernel(b, module, name, args, {}, {int32_t(kThreads), 1, 1});
   Ctx x = prelude(b, s.D);
   x.vcent = fn.getArgument(1);
   x.cnt = fn.getArgument(2);
@@ -2263,11 +2314,43 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateMembersKernel(
   int64_t chunks = llvm::divideCeil(updateBounds(s, c).maxFinish, kWarps);
   Value gw = b.index(chunks * kWarps), gt = b.index(chunks * kThreads);
   Points val{fn.getArgument(0), {}, {}, {}};
+  // With the sorted lists of the Lloyd passes (the current block's, blk):
+  // when the update was one interval (`<name>_rest` did nothing: the block
+  // ends where the clustered prefix does), the block's clusters finish from
+  // the lists and the earlier touched ones (the old last block, when a new
+  // block started) from the old block's tokens only.
+  Value one = b.boolean(false), bcs, bst;
+  Sorted so;
+  if (sorted) {
+    SmallVector<Value> blk = loadQuad(b, x, fn.getArgument(8));
+    so = Sorted{fn.getArgument(9), fn.getArgument(10), fn.getArgument(11)};
+    bst = blk[0];
+    bcs = blk[2];
+    Value has = b.cmp(CmpIPredicate::ugt, blk[1], x.c0);
+    Value end = b.add(blk[0], blk[1]);
+    one = b.andI(has, b.cmp(CmpIPredicate::eq, end, t.tend));
+  }
   b.ifThen(t.changed, [&](KernelBuilder &kb) {
     Value base = kb.load(x.off, {x.b, x.h, t.cmin});
     Value c0 = kb.add(t.cmin, w);
     kb.forEach(c0, t.cend, gw, [&](KernelBuilder &k2, Value cc) {
-      finishWithOffset(k2, x, val, cc, t.cmin, base, true, t.tmin, t.tend);
+      if (!sorted) {
+        finishWithOffset(k2, x, val, cc, t.cmin, base, true, t.tmin, t.tend);
+        return;
+      }
+      Value inBlk = k2.andI(one, k2.cmp(CmpIPredicate::uge, cc, bcs));
+      k2.ifElse(
+          inBlk,
+          [&](KernelBuilder &k3) {
+            Value later = k3.cmp(CmpIPredicate::ne, cc, t.cmin);
+            finishSorted(k3, x, kn, val.P, so, cc, later);
+            return SmallVector<Value>{};
+          },
+          [&](KernelBuilder &k3) {
+            Value ft1 = k3.select(one, bst, t.tend);
+            finishWithOffset(k3, x, val, cc, t.cmin, base, true, t.tmin, ft1);
+            return SmallVector<Value>{};
+          });
     });
     Value lcf = kb.toI32(st[1]);
     Value bx = kb.blockId(gpu::Dimension::x);

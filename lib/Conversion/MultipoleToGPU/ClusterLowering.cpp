@@ -169,38 +169,42 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
                    const ClusterShape &s, int64_t iters, Value scope, Value P,
                    ValueRange outs, Value norms, int64_t points,
                    int64_t clusters, int64_t blocks,
-                   const ClusterConfig &c) const {
+                   ValueRange sorted) const {
     Value cent = outs[kCentroids], cnt = outs[kCounts], asg = outs[kAssign];
-    Type i32 = b.getI32Type();
-    const bool sorted = sortedMeans(s, c);
-    Value sidx, sbeg, scnt;
-    if (sorted) {
-      sidx = alloc(b, loc, {s.B, s.H, s.N}, i32);
-      sbeg = alloc(b, loc, {s.B, s.H, s.C}, i32);
-      scnt = alloc(b, loc, {s.B, s.H, s.C}, i32);
-    }
     for (int64_t it = 0; it < iters; ++it) {
       Value iti = arith::ConstantIntOp::create(b, loc, it, 32);
       this->lc.launch(b, loc, (name + "_assign").str(),
                       {chunks(points, 256), s.H, s.B}, 256,
                       {scope, P, cent, norms, asg});
-      if (!sorted) {
+      if (sorted.empty()) {
         this->lc.launch(b, loc, (name + "_means").str(),
                         {chunks(clusters, 8), s.H, s.B}, 256,
                         {scope, P, cent, cnt, asg, norms, iti});
         continue;
       }
+      SmallVector<Value> sortArgs = {scope, asg};
+      sortArgs.append(sorted.begin(), sorted.end());
       this->lc.launch(b, loc, (name + "_sort").str(), {blocks, s.H, s.B},
-                      256, {scope, asg, sidx, sbeg, scnt});
+                      256, sortArgs);
+      SmallVector<Value> meansArgs = {scope, P, cent, cnt};
+      meansArgs.append(sorted.begin(), sorted.end());
+      meansArgs.append({norms, iti});
       this->lc.launch(b, loc, (name + "_means").str(),
-                      {chunks(clusters, 8), s.H, s.B}, 256,
-                      {scope, P, cent, cnt, sidx, sbeg, scnt, norms, iti});
+                      {chunks(clusters, 8), s.H, s.B}, 256, meansArgs);
     }
-    if (sorted) {
-      dealloc(b, loc, scnt);
-      dealloc(b, loc, sbeg);
-      dealloc(b, loc, sidx);
-    }
+  }
+
+  /// The sorted member lists of the Lloyd passes (sidx, sbeg, scnt: scratch
+  /// of the call), none when sortedMeans does not hold.
+  SmallVector<Value> allocSorted(OpBuilder &b, Location loc,
+                                 const ClusterShape &s,
+                                 const ClusterConfig &c) const {
+    if (!sortedMeans(s, c))
+      return {};
+    Type i32 = b.getI32Type();
+    return {alloc(b, loc, {s.B, s.H, s.N}, i32),
+            alloc(b, loc, {s.B, s.H, s.C}, i32),
+            alloc(b, loc, {s.B, s.H, s.C}, i32)};
   }
 
   /// The build: reset and state, seeds, the Lloyd passes over all blocks at
@@ -240,12 +244,18 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     lc.launch(rewriter, loc, name + "_seed", {chunks(s.C, 256), s.H, s.B}, 256,
               {lens, P, cent, norms});
     // Blocks: at most points / BS (the last one takes the remainder).
+    SmallVector<Value> sorted = allocSorted(rewriter, loc, s, c);
     launchLloyd(rewriter, loc, name, s, c.buildIters, lens, P, outs, norms,
-                points, s.C, chunks(points, c.blockSize), c);
+                points, s.C, chunks(points, c.blockSize), sorted);
+    SmallVector<Value> members = {lens,           v,
+                                  outs[kVCentroids], outs[kCounts],
+                                  outs[kOffsets], outs[kMembers],
+                                  outs[kAssign]};
+    members.append(sorted.begin(), sorted.end());
     lc.launch(rewriter, loc, name + "_members", {chunks(s.C, 8), s.H, s.B},
-              256,
-              {lens, v, outs[kVCentroids], outs[kCounts], outs[kOffsets],
-               outs[kMembers], outs[kAssign]});
+              256, members);
+    for (Value t : llvm::reverse(sorted))
+      dealloc(rewriter, loc, t);
     return success();
   }
 
@@ -285,14 +295,21 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     UpdateBounds bd = updateBounds(s, c);
     lc.launch(rewriter, loc, name + "_interval", {s.H, s.B, 1}, 256,
               {lens, P, cent, cnt, st, st0, blk, norms});
+    SmallVector<Value> sorted = allocSorted(rewriter, loc, s, c);
     launchLloyd(rewriter, loc, name, s, c.updateIters, blk, P, outs, norms,
-                bd.maxL, bd.maxCb, 1, c);
+                bd.maxL, bd.maxCb, 1, sorted);
     lc.launch(rewriter, loc, name + "_rest", {s.H, s.B, 1}, 256,
               {lens, P, cent, cnt, asg, st, norms});
+    SmallVector<Value> members = {v,   outs[kVCentroids], cnt, outs[kOffsets],
+                                  outs[kMembers], asg, st, st0};
+    if (!sorted.empty()) {
+      members.push_back(blk);
+      members.append(sorted.begin(), sorted.end());
+    }
     lc.launch(rewriter, loc, name + "_members",
-              {chunks(bd.maxFinish, 8), s.H, s.B}, 256,
-              {v, outs[kVCentroids], cnt, outs[kOffsets], outs[kMembers], asg,
-               st, st0});
+              {chunks(bd.maxFinish, 8), s.H, s.B}, 256, members);
+    for (Value t : llvm::reverse(sorted))
+      dealloc(rewriter, loc, t);
     dealloc(rewriter, loc, blk);
     dealloc(rewriter, loc, st0);
     return success();

@@ -27,10 +27,11 @@ struct DecodeAttentionLowering : MultipoleGPUPattern<DecodeAttentionOp> {
     AttnShape s{kT.getDimSize(0), qT.getDimSize(1), kT.getDimSize(1),
                 kT.getDimSize(2), kT.getDimSize(3),
                 eltName(qT.getElementType())};
-    if (failed(checkShape(op, s)))
+    if (failed(checkShape(op, s)) ||
+        failed(kvLayoutOf(op, adaptor.getK(), adaptor.getV(), s)))
       return failure();
     const GPUKnobs &k = lc.knobs;
-    bool useMma = k.mma && mmaAttentionSupported(s);
+    bool useMma = useMmaAttention(s, k);
     // Tensor-core kernel: 2 CTAs per SM (about 104 KB of shared memory each).
     AttnLaunch l{useMma ? splitsFor(s.B, s.H, s.N, 64, 2 * k.numSMs, k.splits)
                         : lc.chooseSplits(s.B, s.H, s.N),

@@ -20,6 +20,14 @@ MemRefType KernelBuilder::memref(ArrayRef<int64_t> shape, Type elt) {
   return MemRefType::get(shape, elt);
 }
 
+MemRefType KernelBuilder::memref(ArrayRef<int64_t> shape, Type elt,
+                                 ArrayRef<int64_t> strides) {
+  if (strides.empty())
+    return MemRefType::get(shape, elt);
+  return MemRefType::get(
+      shape, elt, StridedLayoutAttr::get(elt.getContext(), 0, strides));
+}
+
 MemRefType KernelBuilder::workgroup(ArrayRef<int64_t> shape, Type elt) {
   MLIRContext *ctx = elt.getContext();
   return MemRefType::get(
@@ -257,6 +265,12 @@ Value KernelBuilder::vloadAligned(int64_t n, Value mem, ValueRange indices,
   Type elt = cast<MemRefType>(mem.getType()).getElementType();
   return vector::LoadOp::create(*this, VectorType::get({n}, elt), mem, indices,
                                 /*nontemporal=*/false, llvm::MaybeAlign(align));
+}
+
+void KernelBuilder::vstoreAligned(Value v, Value mem, ValueRange indices,
+                                  int64_t align) {
+  vector::StoreOp::create(*this, v, mem, indices, /*nontemporal=*/false,
+                          llvm::MaybeAlign(align));
 }
 
 void KernelBuilder::atomicAdd(Value v, Value mem, ValueRange indices) {

@@ -42,6 +42,10 @@ public:
   FloatType f32() { return getF32Type(); }
   /// memref<shape x elt> (default layout, global memory).
   static MemRefType memref(ArrayRef<int64_t> shape, Type elt);
+  /// memref<shape x elt, strided<strides>> (offset 0); the default layout
+  /// when `strides` is empty.
+  static MemRefType memref(ArrayRef<int64_t> shape, Type elt,
+                           ArrayRef<int64_t> strides);
   /// memref<shape x elt, #gpu.address_space<workgroup>>.
   static MemRefType workgroup(ArrayRef<int64_t> shape, Type elt);
 
@@ -126,6 +130,9 @@ public:
   /// vector.load of `n` elements with an alignment in bytes (16 for the
   /// 16-byte loads of rows).
   Value vloadAligned(int64_t n, Value mem, ValueRange indices,
+                     int64_t align = 16);
+  /// vector.store with an alignment in bytes.
+  void vstoreAligned(Value v, Value mem, ValueRange indices,
                      int64_t align = 16);
   /// memref.atomic_rmw addi of `v` into mem[indices] (result unused).
   void atomicAdd(Value v, Value mem, ValueRange indices);

@@ -29,6 +29,10 @@ struct AttnShape {
   std::string elt; // bf16 | f16 | f32
   /// Elements of a row per lane; 0 = one 16-byte load.
   int64_t perLane = 0;
+  /// Strides (in elements) of k and v indexed as [B, H, N, D]; empty: the
+  /// row-major [B, H, N, D] buffer. A [B, N, H, D] cache read in place has
+  /// {N * H * D, D, H * D, 1} (multipole-transpose-views; kvLayoutOf).
+  std::vector<int64_t> kvStrides;
   int64_t G() const { return Hq / H; }
   int64_t eltBytes() const { return elt == "f32" ? 4 : 2; }
   /// Elements per lane (a multiple of one 16-byte load), lanes per row.
@@ -109,9 +113,27 @@ int64_t approxFloatsPerLane(const AttnShape &s);
 
 enum class SplitMode { Dense, Sparse, Approx };
 
+/// `@<name>`: copies a strided [B, H, N, D] k or v (s.kvStrides) into a
+/// row-major buffer, a 16-byte vector per thread. Grid (ceil(N / tokens per
+/// CTA), H, B), 256 threads. For the ops whose kernels read only row-major
+/// caches (the k-means of cluster_build / cluster_update).
+gpu::GPUFuncOp buildKVCopyKernel(OpBuilder &b, Location loc,
+                                 gpu::GPUModuleOp module, StringRef name,
+                                 const AttnShape &s);
+/// Threads and tokens per CTA of that kernel.
+constexpr int64_t kKVCopyThreads = 256;
+int64_t kvCopyTokensPerCta(const AttnShape &s);
+
 /// Whether the tensor-core attention kernel applies (bf16, D 64 or 128,
 /// G <= 8).
 bool mmaAttentionSupported(const AttnShape &s);
+/// Whether a launch uses it: the `mma` knob, a shape it takes, and k / v in
+/// the row-major layout (its cp.async tiles read row-major caches only; a
+/// strided cache takes the CUDA-core kernel).
+bool useMmaAttention(const AttnShape &s, const GPUKnobs &k);
+/// The strides of a k / v memref for AttnShape::kvStrides: empty for the
+/// identity layout.
+std::vector<int64_t> kvStridesOf(MemRefType t);
 /// Its dynamic shared memory (bytes): the cp.async stages.
 int64_t mmaAttentionSmemBytes(const AttnShape &s);
 /// Threads per CTA of the tensor-core kernel.

@@ -54,7 +54,7 @@ int64_t mlir::multipole::gpugen::splitsFor(int64_t B, int64_t H, int64_t items,
 
 AttnLaunch mlir::multipole::gpugen::exactPartLaunch(const AttnShape &s,
                                                     const GPUKnobs &k) {
-  bool useMma = k.mma && mmaAttentionSupported(s);
+  bool useMma = useMmaAttention(s, k);
   int64_t exactTokens = std::max<int64_t>(s.N / 8, 1);
   return {useMma ? splitsFor(s.B, s.H, exactTokens, 64, 2 * k.numSMs, k.splits)
                  : splitsFor(s.B, s.H, exactTokens, 128, 4 * k.numSMs,
@@ -74,4 +74,19 @@ ApproxLaunch mlir::multipole::gpugen::approxLaunch(const AttnShape &s,
   int64_t perSM = lanePl >= 16 ? 3 : 5;
   return {lanePl, splitsFor(s.B, s.H, C, 64, k.numSMs * perSM / 4 * 4,
                             k.approxSplits)};
+}
+
+bool mlir::multipole::gpugen::useMmaAttention(const AttnShape &s,
+                                              const GPUKnobs &k) {
+  return k.mma && s.kvStrides.empty() && mmaAttentionSupported(s);
+}
+
+std::vector<int64_t> mlir::multipole::gpugen::kvStridesOf(MemRefType t) {
+  if (t.getLayout().isIdentity())
+    return {};
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(t.getStridesAndOffset(strides, offset)))
+    return {};
+  return std::vector<int64_t>(strides.begin(), strides.end());
 }

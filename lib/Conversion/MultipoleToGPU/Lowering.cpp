@@ -107,6 +107,46 @@ LogicalResult mlir::multipole::gpugen::checkShape(Operation *op,
   return checkGroup(op, s.Hq, s.H);
 }
 
+LogicalResult mlir::multipole::gpugen::kvLayoutOf(Operation *op, Value k,
+                                                  Value v, AttnShape &s) {
+  MemRefType kT = memrefType(k), vT = memrefType(v);
+  s.kvStrides.clear();
+  if (kT.getLayout().isIdentity() && vT.getLayout().isIdentity())
+    return success();
+  auto refuse = [&](StringRef why) {
+    return op->emitError() << "the GPU attention kernels cannot read this k / "
+                              "v layout ("
+                           << why << "): " << kT << ", " << vT;
+  };
+  if (kT.getLayout() != vT.getLayout())
+    return refuse("k and v differ");
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(kT.getStridesAndOffset(strides, offset)) || offset != 0 ||
+      llvm::any_of(strides, [](int64_t x) {
+        return ShapedType::isDynamic(x) || x <= 0;
+      }))
+    return refuse("strides must be static and positive, offset 0");
+  if (strides[3] != 1)
+    return refuse("the head dim must have stride 1");
+  // (The stride of a dimension of size 1 is never used.)
+  SmallVector<int> dims;
+  for (int d = 0; d < 4; ++d)
+    if (kT.getDimSize(d) > 1)
+      dims.push_back(d);
+  for (int d : dims)
+    if (d < 3 && (strides[d] * s.eltBytes()) % 16)
+      return refuse("every row must start at a multiple of 16 bytes");
+  // No two (b, h, j, d) at one address: sorted by stride, each dimension
+  // steps over the whole extent of the ones below it.
+  llvm::sort(dims, [&](int a, int b) { return strides[a] < strides[b]; });
+  for (size_t i = 0; i + 1 < dims.size(); ++i)
+    if (strides[dims[i + 1]] < strides[dims[i]] * kT.getDimSize(dims[i]))
+      return refuse("two elements would share an address");
+  s.kvStrides.assign(strides.begin(), strides.end());
+  return success();
+}
+
 void mlir::multipole::populateMultipoleToGPUConversionPatterns(
     RewritePatternSet &patterns, LoweringContext &context) {
   populateDecodeAttentionLoweringPatterns(patterns, context);

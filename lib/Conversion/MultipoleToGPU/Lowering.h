@@ -155,6 +155,12 @@ Value scaleOf(OpBuilder &b, Location loc, FloatAttr scale, int64_t D);
 LogicalResult checkGroup(Operation *op, int64_t Hq, int64_t H);
 /// A shape the attention kernels take (and checkGroup).
 LogicalResult checkShape(Operation *op, const AttnShape &s);
+/// The layout of an attention op's k and v for its kernels: row-major, or
+/// strided (a [B, N, H, D] cache read in place, multipole-transpose-views) with
+/// static strides, offset 0, a unit-stride head dim, rows aligned to 16 bytes,
+/// no two elements at one address, and the same layout for both; sets
+/// s.kvStrides. Anything else is reported at `op`.
+LogicalResult kvLayoutOf(Operation *op, Value k, Value v, AttnShape &s);
 
 } // namespace gpugen
 } // namespace multipole

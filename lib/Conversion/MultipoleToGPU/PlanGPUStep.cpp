@@ -104,8 +104,11 @@ void planSplitPartials(Operation *op, MutableOperandRange outs, MergeOp merge,
 AttnShape exactShape(SparseAttentionOp op) {
   auto q = mt(op.getQ()), k = mt(op.getK());
   Type e = q.getElementType();
-  return {k.getDimSize(0), q.getDimSize(1), k.getDimSize(1), k.getDimSize(2),
-          k.getDimSize(3), e.isBF16() ? "bf16" : e.isF16() ? "f16" : "f32"};
+  AttnShape s{k.getDimSize(0), q.getDimSize(1), k.getDimSize(1),
+              k.getDimSize(2), k.getDimSize(3),
+              e.isBF16() ? "bf16" : e.isF16() ? "f16" : "f32"};
+  s.kvStrides = kvStridesOf(k); // the lowering's launch choice (no mma)
+  return s;
 }
 AttnShape approxShape(CentroidApproxOp op) {
   auto a = mt(op.getLogits());

@@ -29,11 +29,12 @@ struct SparseAttentionLowering : MultipoleGPUPattern<SparseAttentionOp> {
     AttnShape s{kT.getDimSize(0), qT.getDimSize(1), kT.getDimSize(1),
                 kT.getDimSize(2), kT.getDimSize(3),
                 eltName(qT.getElementType())};
-    if (failed(checkShape(op, s)))
+    if (failed(checkShape(op, s)) ||
+        failed(kvLayoutOf(op, adaptor.getK(), adaptor.getV(), s)))
       return failure();
     ValueRange idx = adaptor.getIndex(), outs = adaptor.getOuts();
     int64_t C = memrefType(idx[kCounts]).getDimSize(2);
-    bool useMma = lc.knobs.mma && mmaAttentionSupported(s);
+    bool useMma = useMmaAttention(s, lc.knobs);
     AttnLaunch l = exactPartLaunch(s, lc.knobs);
     // Split partials planned by multipole-gpu-plan: the split kernel writes
     // them and the merge reads them (no combine).

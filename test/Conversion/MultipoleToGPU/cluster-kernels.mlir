@@ -52,15 +52,15 @@
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_means {{.*}}, %c2_i32 : i32)
 // CHECK-NOT: @cluster_update_[[U]]_means
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_rest blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_members blocks in (%c98{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args({{.*}}, %[[ST0]] : memref<1x8x4xi32>)
+// The finish takes the block descriptor and the last pass's sorted lists.
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_members blocks in (%c98{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args({{.*}}, %[[ST0]] : memref<1x8x4xi32>, %[[BLK]] : memref<1x8x4xi32>, %{{.*}} : memref<1x8x32768xi32>, %{{.*}} : memref<1x8x2058xi32>, %{{.*}} : memref<1x8x2058xi32>)
 // CHECK: gpu.dealloc %[[BLK]]
 // CHECK: gpu.dealloc %[[ST0]]
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_coarsen_{{[0-9]+}}
 // The k-means core: argmin over centroids on tensor cores for bf16 keys
 // (centroids staged as hi/lo bf16 rows: per k-step of the 8 of D = 128, two
 // B fragments times two m-tiles times hi and lo = 32 mma.sync per n-tile,
-// then the 4 lanes of a row merged by xor shuffles); the finish places
-// members by ballot ranks.
+// then the 4 lanes of a row merged by xor shuffles).
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_seed
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_assign
 // CHECK-SAME: workgroup(%{{.*}} : memref<64x68xi32, #gpu.address_space<workgroup>>
@@ -83,8 +83,12 @@
 // CHECK-NOT: memref.atomic_rmw
 // CHECK: gpu.shuffle  idx
 // CHECK-NOT: memref.atomic_rmw
+// The build's finish copies the last pass's lists (offsets, members, value
+// centroids summed from them): no ballots.
 // CHECK: gpu.func @cluster_build_{{[0-9]+}}_members
-// CHECK: math.ctpop
+// CHECK-NOT: nvvm.vote.sync
+// CHECK: gpu.shuffle  idx
+// CHECK-NOT: nvvm.vote.sync
 // The build and the update coarsen with one kernel (equal specs).
 // CHECK: gpu.func @cluster_coarsen_{{[0-9]+}}
 // The update's sequential parts reduce the argmin in workgroup memory.

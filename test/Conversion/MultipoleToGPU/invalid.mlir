@@ -25,10 +25,11 @@
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='splits='})" 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: option 'splits' of multipole-gpu-plan has an empty value
 
-// Strided (non-identity layout) memrefs.
-func.func @strided(%q: memref<2x32x128xbf16>, %k: memref<2x8x4096x128xbf16, strided<[8388608, 1048576, 256, 1]>>, %v: memref<2x8x4096x128xbf16>, %lens: memref<2xi32>, %out: memref<2x32x128xbf16>) {
-  // expected-error @+1 {{convert-multipole-to-gpu needs memrefs with the identity layout (contiguous, row-major); operand #1 has type 'memref<2x8x4096x128xbf16, strided<[8388608, 1048576, 256, 1]>>'}}
-  multipole.decode_attention %q, %k, %v lens %lens outs(%out) : memref<2x32x128xbf16>, memref<2x8x4096x128xbf16, strided<[8388608, 1048576, 256, 1]>>, memref<2x8x4096x128xbf16>, memref<2xi32> outs memref<2x32x128xbf16>
+// Strided (non-identity layout) memrefs other than k and v (strided caches:
+// kv-layout.mlir).
+func.func @strided(%q: memref<2x32x128xbf16, strided<[8192, 256, 1]>>, %k: memref<2x8x4096x128xbf16>, %v: memref<2x8x4096x128xbf16>, %lens: memref<2xi32>, %out: memref<2x32x128xbf16>) {
+  // expected-error @+1 {{convert-multipole-to-gpu needs memrefs with the identity layout (contiguous, row-major); operand #0 has type 'memref<2x32x128xbf16, strided<[8192, 256, 1]>>'}}
+  multipole.decode_attention %q, %k, %v lens %lens outs(%out) : memref<2x32x128xbf16, strided<[8192, 256, 1]>>, memref<2x8x4096x128xbf16>, memref<2x8x4096x128xbf16>, memref<2xi32> outs memref<2x32x128xbf16>
   return
 }
 
