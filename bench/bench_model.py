@@ -124,6 +124,8 @@ def prepare(ml, B):
     """Every layer's index for B sequences, and the step of every layer."""
     R = ml.rows(B)
     lens = ml.lens(B, LENGTHS[B])
+    ml.build(B, *layer_qkv(0, R)[1:], lens)      # warm-up: the first call loads the module
+    ml.sync()
     idx, build_ms = timed_ms(lambda: [ml.build(B, *layer_qkv(l, R)[1:], lens)
                                       for l in range(L)], cuda)
 
