@@ -1862,99 +1862,69 @@ void intervalTokens(KernelBuilder &b, const Update &u, const Interval &v) {
 // The chunked interval (the `_interval` kernel).
 //===----------------------------------------------------------------------===//
 
-/// Lanes of a group that computes one (point, cluster) dot product, each
-/// over D / kGroup consecutive dimensions.
-constexpr int64_t kGroup = 4;
-constexpr int64_t kGroups = kThreads / kGroup;
-
 /// Tokens per chunk of the chunked interval: their distances to every
-/// cluster of the block fit dist[T, maxCb] (32 KB), their rows xs[T, D]
+/// cluster of the block fit dist[T, maxCb] (32 KB), their rows xs[T, D + 4]
 /// (16 KB); at most 32.
 int64_t intervalChunk(const ClusterShape &s, const UpdateBounds &bd) {
   return std::clamp<int64_t>(std::min(8192 / bd.maxCb, 4096 / s.D), 1, 32);
 }
 
 /// The chunked interval's workgroup buffers: dist[T, maxCb] (distances of
-/// the chunk's tokens to the block's clusters), xs[T, D] (the chunk's rows,
-/// f32), nrm[maxCb] (|mu|^2 of the block's clusters).
+/// the chunk's tokens to the block's clusters), xs[T, D + 4] (the chunk's
+/// rows, f32, padded by 4 so that threads reading different rows hit
+/// different banks), nrm[maxCb] (|mu|^2 of the block's clusters), wrow[D]
+/// (the centroid the last token moved).
 struct Chunk {
   int64_t T;
-  Value dist, xs, nrm;
-  Value grp, r4; // this lane's group, its lane in the group
+  Value dist, xs, nrm, wrow;
 };
 
-/// This lane's D / kGroup dimensions of centroid gc (4-wide slices).
-SmallVector<Value> centSlices(KernelBuilder &b, const Ctx &x, const Chunk &ch,
-                              Value gc) {
-  const int64_t per = x.D / kGroup;
-  Value base = b.mul(ch.r4, b.index(per));
-  SmallVector<Value> m;
-  for (int64_t q = 0; q < per; q += 4) {
-    Value d = b.add(base, b.index(q));
-    m.push_back(b.vloadAligned(4, x.cent, {x.b, x.h, gc, d}, 16));
+/// A row of a memref (its indices before the dimension) as 4-wide slices,
+/// or the slices themselves.
+struct Row {
+  Value mem;
+  SmallVector<Value> at;
+  ArrayRef<Value> regs;
+  Value slice(KernelBuilder &b, int64_t d) const {
+    if (!mem)
+      return regs[d / 4];
+    SmallVector<Value> idx(at.begin(), at.end());
+    idx.push_back(b.index(d));
+    return b.vloadAligned(4, mem, idx, 16);
   }
-  return m;
-}
+};
 
-/// The sum over the group of a . m over this lane's dimensions (4-wide FMAs
-/// in dimension order, the vector's sum, then xor shuffles): every lane of
-/// the group gets the same value. `a` is this lane's slices of the other
-/// row (chunk row i of xs when `a` is empty). The whole warp calls it.
-Value groupDot(KernelBuilder &b, const Ctx &x, const Chunk &ch,
-               ArrayRef<Value> m, ArrayRef<Value> a, Value i) {
-  const int64_t per = x.D / kGroup;
-  Value base = b.mul(ch.r4, b.index(per));
+/// a . c by one thread: 4-wide FMAs in dimension order, then the vector's
+/// sum (pointDot's arithmetic). Every distance and |mu|^2 of the chunked
+/// interval is one, so all its comparisons see the same numbers for the
+/// same centroid.
+Value rowDot(KernelBuilder &b, const Ctx &x, const Row &a, const Row &c) {
   Value acc = x.zv4;
-  for (int64_t q = 0; q < per; q += 4) {
-    Value av;
-    if (a.empty()) {
-      Value d = b.add(base, b.index(q));
-      av = b.vloadAligned(4, ch.xs, {i, d}, 16);
-    } else {
-      av = a[q / 4];
-    }
-    acc = b.fma(av, m[q / 4], acc);
-  }
-  Value sum = b.reduceAdd(acc);
-  for (int64_t off = 1; off < kGroup; off *= 2)
-    sum = b.add(sum, b.shuffleXor(sum, off));
-  return sum;
+  for (int64_t d = 0; d < x.D; d += 4)
+    acc = b.fma(a.slice(b, d), c.slice(b, d), acc);
+  return b.reduceAdd(acc);
 }
 
-/// |mu|^2 of the centroid with slices m.
-Value groupNorm(KernelBuilder &b, const Ctx &x, const Chunk &ch,
-                ArrayRef<Value> m) {
-  return groupDot(b, x, ch, m, m, Value());
-}
-
-/// |mu|^2 - 2 x . mu of chunk row i and the centroid with slices m (|mu|^2
-/// given).
-Value groupDistance(KernelBuilder &b, const Ctx &x, const Chunk &ch, Value i,
-                    ArrayRef<Value> m, Value nrm) {
-  Value dot = groupDot(b, x, ch, m, {}, i);
+/// |mu|^2 - 2 x . mu from the dot and |mu|^2.
+Value distanceOf(KernelBuilder &b, Value dot, Value nrm) {
   Value t2 = b.add(dot, dot);
   return b.sub(nrm, t2);
 }
 
-/// |mu|^2 of the block's clusters [cs, cs + Cb) into nrm, a group each.
+/// |mu|^2 of the block's clusters [cs, cs + Cb) into nrm, a thread each.
 void blockNorms(KernelBuilder &b, const Ctx &x, const Chunk &ch, Value cs,
                 Value Cb) {
-  Value cG = b.index(kGroups);
-  Value r0 = b.cmp(CmpIPredicate::eq, ch.r4, x.c0);
-  Value nm1 = b.sub(Cb, x.c1);
-  b.forEach(x.c0, Cb, cG, [&](KernelBuilder &kb, Value c0) {
-    Value c = kb.add(c0, ch.grp);
-    Value ok = kb.cmp(CmpIPredicate::ult, c, Cb);
-    Value cc = kb.minU(c, nm1);
-    Value nm = groupNorm(kb, x, ch, centSlices(kb, x, ch, kb.add(cs, cc)));
-    kb.ifThen(kb.andI(ok, r0),
-              [&](KernelBuilder &k2) { k2.store(nm, ch.nrm, {cc}); });
+  b.forEach(x.tid, Cb, x.cT, [&](KernelBuilder &kb, Value c) {
+    Row m{x.cent, {x.b, x.h, kb.add(cs, c)}, {}};
+    kb.store(rowDot(kb, x, m, m), ch.nrm, {c});
   });
   b.barrier();
 }
 
 /// The chunk's rows (tokens j0 .. j0 + nT) into xs, then their distances to
-/// every cluster of the block into dist, a group per (token, cluster).
+/// every cluster of the block into dist: a thread per cluster, its centroid
+/// in registers, the rows read from workgroup memory (one address for all
+/// threads).
 void chunkDistances(KernelBuilder &b, const Update &u, const Chunk &ch,
                     Value j0, Value nT, Value cs, Value Cb) {
   const Ctx &x = u.x;
@@ -1967,23 +1937,15 @@ void chunkDistances(KernelBuilder &b, const Update &u, const Chunk &ch,
     kb.vstore(row, ch.xs, {i, d});
   });
   b.barrier();
-  Value cG = b.index(kGroups);
-  Value r0 = b.cmp(CmpIPredicate::eq, ch.r4, x.c0);
-  Value nm1 = b.sub(Cb, x.c1);
-  // A group per cluster (its slices in registers), the chunk's rows from
-  // workgroup memory.
-  b.forEach(x.c0, Cb, cG, [&](KernelBuilder &kb, Value c0) {
-    Value c = kb.add(c0, ch.grp);
-    Value ok = kb.cmp(CmpIPredicate::ult, c, Cb);
-    Value cc = kb.minU(c, nm1);
-    Value nm = kb.load(ch.nrm, {cc});
-    SmallVector<Value> m = centSlices(kb, x, ch, kb.add(cs, cc));
-    Value st = kb.andI(ok, r0);
+  b.forEach(x.tid, Cb, x.cT, [&](KernelBuilder &kb, Value c) {
+    Value gc = kb.add(cs, c);
+    SmallVector<Value> m;
+    for (int64_t d = 0; d < x.D; d += 4)
+      m.push_back(kb.vloadAligned(4, x.cent, {x.b, x.h, gc, kb.index(d)}, 16));
+    Value nm = kb.load(ch.nrm, {c});
     kb.forEach(x.c0, nT, x.c1, [&](KernelBuilder &k2, Value i) {
-      Value dist = groupDistance(k2, x, ch, i, m, nm);
-      k2.ifThen(st, [&](KernelBuilder &k3) {
-        k3.store(dist, ch.dist, {i, cc});
-      });
+      Value dot = rowDot(k2, x, Row{ch.xs, {i}, {}}, Row{{}, {}, m});
+      k2.store(distanceOf(k2, dot, nm), ch.dist, {i, c});
     });
   });
   b.barrier();
@@ -2041,10 +2003,10 @@ Value chunkArgmin(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
   return id;
 }
 
-/// Running-mean step of chunk row i (token j) into its nearest cluster, then
-/// the winner's |mu|^2 and its distances to the chunk's later rows
-/// recomputed (a group each), so that every distance the next rows compare
-/// is the one of the current centroids.
+/// Running-mean step of chunk row i (token j) into its nearest cluster (the
+/// new row also kept in wrow), then the winner's |mu|^2 and its distances
+/// to the chunk's later rows recomputed (a thread each), so that every
+/// distance the next rows compare is the one of the current centroids.
 void chunkToken(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
                 Value nT, Value cs, Value Cb, Value nm1) {
   const Ctx &x = u.x;
@@ -2062,26 +2024,24 @@ void chunkToken(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
     Value qd = kb.div(dx, nf);
     Value md2 = kb.add(md, qd);
     kb.store(md2, x.cent, {x.b, x.h, gc, x.tid});
+    kb.store(md2, ch.wrow, {x.tid});
   });
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
     kb.store(cnt1, x.cnt, {x.b, x.h, gc});
   });
   b.barrier();
-  // Group g recomputes row i + 1 + g (rows past the chunk: only |mu|^2,
-  // which every group computes alike; group 0 stores it).
-  SmallVector<Value> m = centSlices(b, x, ch, gc);
-  Value nm = groupNorm(b, x, ch, m);
-  Value r0 = b.cmp(CmpIPredicate::eq, ch.r4, x.c0);
-  Value i1 = b.add(b.add(i, x.c1), ch.grp);
+  // Thread t recomputes row i + 1 + t; thread 0 also stores |mu|^2.
+  Value i1 = b.add(b.add(i, x.c1), x.tid);
   Value ok = b.cmp(CmpIPredicate::ult, i1, nT);
-  Value ic = b.minU(i1, b.sub(nT, x.c1));
-  Value dist = groupDistance(b, x, ch, ic, m, nm);
-  b.ifThen(b.andI(ok, r0), [&](KernelBuilder &kb) {
-    kb.store(dist, ch.dist, {ic, winx});
+  b.ifThen(b.orI(ok, x.is0), [&](KernelBuilder &kb) {
+    Row w{ch.wrow, {}, {}};
+    Value nm = rowDot(kb, x, w, w);
+    kb.ifThen(x.is0, [&](KernelBuilder &k2) { k2.store(nm, ch.nrm, {winx}); });
+    kb.ifThen(ok, [&](KernelBuilder &k2) {
+      Value dot = rowDot(k2, x, Row{ch.xs, {i1}, {}}, w);
+      k2.store(distanceOf(k2, dot, nm), ch.dist, {i1, winx});
+    });
   });
-  Value g0 = b.cmp(CmpIPredicate::eq, ch.grp, x.c0);
-  b.ifThen(b.andI(g0, r0),
-           [&](KernelBuilder &kb) { kb.store(nm, ch.nrm, {winx}); });
   b.barrier();
 }
 
@@ -2090,9 +2050,9 @@ void chunkToken(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
 /// every other token joins its nearest cluster by a running mean), with the
 /// distances of T tokens at a time computed together and the one cluster
 /// each token changes recomputed after it. The block must fit updateBounds
-/// (dist has maxCb columns). Every distance is groupDistance's, so the
-/// decisions are those of exact argmins over the current centroids with
-/// that arithmetic.
+/// (dist has maxCb columns). Every distance is rowDot's, so the decisions
+/// are those of exact argmins over the current centroids with that
+/// arithmetic.
 void intervalTokensChunked(KernelBuilder &b, const Update &u, const Chunk &ch,
                            const Interval &v) {
   const Ctx &x = u.x;
@@ -2210,11 +2170,13 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   auto fn = createSequentialKernel(
       b, module, name, s, PE, {ty.st, ty.st, ty.st, ty.norms},
       {KernelBuilder::workgroup({T, bd.maxCb}, b.f32()),
-       KernelBuilder::workgroup({T, s.D}, b.f32()),
-       KernelBuilder::workgroup({bd.maxCb}, b.f32())});
-  // 16-byte vector loads and stores of the chunk's rows.
-  fn.setWorkgroupAttributionAttr(3, LLVM::LLVMDialect::getAlignAttrName(),
-                                 b.getI64IntegerAttr(16));
+       KernelBuilder::workgroup({T, s.D + 4}, b.f32()),
+       KernelBuilder::workgroup({bd.maxCb}, b.f32()),
+       KernelBuilder::workgroup({s.D}, b.f32())});
+  // 16-byte vector loads and stores of the chunk's rows and the moved row.
+  for (unsigned w : {3u, 5u})
+    fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   Value stT = fn.getArgument(4), st0T = fn.getArgument(5);
   Value blk = fn.getArgument(6);
   Ctx x = sequentialCtx(b, fn, s);
@@ -2222,8 +2184,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   Knobs kn(b, s, c);
   Update u = makeUpdate(b, x, kn, c, fn);
   auto wg = fn.getWorkgroupAttributions();
-  Value cG = b.index(kGroup);
-  Chunk ch{T, wg[2], wg[3], wg[4], b.div(x.tid, cG), b.rem(x.tid, cG)};
+  Chunk ch{T, wg[2], wg[3], wg[4], wg[5]};
   Value n = seqLen(b, x, kn, fn.getArgument(0));
   SmallVector<Value> st = loadQuad(b, x, stT);
   storeQuad(b, x, st0T, st);
