@@ -2167,16 +2167,23 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   Types ty(ob.getContext(), s);
   UpdateBounds bd = updateBounds(s, c);
   const int64_t T = intervalChunk(s, bd);
-  auto fn = createSequentialKernel(
-      b, module, name, s, PE, {ty.st, ty.st, ty.st, ty.norms},
-      {KernelBuilder::workgroup({T, bd.maxCb}, b.f32()),
-       KernelBuilder::workgroup({T, s.D + 4}, b.f32()),
-       KernelBuilder::workgroup({bd.maxCb}, b.f32()),
-       KernelBuilder::workgroup({s.D}, b.f32())});
+  // The chunk's buffers in static shared memory (40 KB at most, beside the
+  // argmin's 2 KB); blocks of more clusters keep the per-token loop.
+  const bool chunked =
+      4 * (T * bd.maxCb + T * (s.D + 4) + bd.maxCb + s.D) <= 40 * 1024;
+  SmallVector<Type> wgs;
+  if (chunked)
+    wgs = {KernelBuilder::workgroup({T, bd.maxCb}, b.f32()),
+           KernelBuilder::workgroup({T, s.D + 4}, b.f32()),
+           KernelBuilder::workgroup({bd.maxCb}, b.f32()),
+           KernelBuilder::workgroup({s.D}, b.f32())};
+  auto fn = createSequentialKernel(b, module, name, s, PE,
+                                   {ty.st, ty.st, ty.st, ty.norms}, wgs);
   // 16-byte vector loads and stores of the chunk's rows and the moved row.
   for (unsigned w : {3u, 5u})
-    fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
-                                   b.getI64IntegerAttr(16));
+    if (chunked)
+      fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
+                                     b.getI64IntegerAttr(16));
   Value stT = fn.getArgument(4), st0T = fn.getArgument(5);
   Value blk = fn.getArgument(6);
   Ctx x = sequentialCtx(b, fn, s);
@@ -2184,7 +2191,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   Knobs kn(b, s, c);
   Update u = makeUpdate(b, x, kn, c, fn);
   auto wg = fn.getWorkgroupAttributions();
-  Chunk ch{T, wg[2], wg[3], wg[4], wg[5]};
+  Chunk ch{T, {}, {}, {}, {}};
+  if (chunked)
+    ch = Chunk{T, wg[2], wg[3], wg[4], wg[5]};
   Value n = seqLen(b, x, kn, fn.getArgument(0));
   SmallVector<Value> st = loadQuad(b, x, stT);
   storeQuad(b, x, st0T, st);
@@ -2200,7 +2209,10 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   b.ifElse(
       go,
       [&](KernelBuilder &kb) {
-        intervalTokensChunked(kb, u, ch, v);
+        if (chunked)
+          intervalTokensChunked(kb, u, ch, v);
+        else
+          intervalTokens(kb, u, v);
         computeNorms(kb, x, KBlock{v.L, v.bcs, v.Cb});
         storeQuad(kb, x, stT, {v.nc, v.lc, v.bst, v.bcs});
         storeQuad(kb, x, blk, {v.bst, v.L, v.bcs, v.Cb});

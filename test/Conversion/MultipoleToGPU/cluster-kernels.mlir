@@ -6,6 +6,7 @@
 // to an f32 scratch.
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{rope-theta=10000},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=ROPE
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{block-size=65536 fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=BIG
 
 // A head dim the k-means kernels do not take (not a multiple of 32) keeps the
 // cluster ops on the host: copies around the CPU op.
@@ -115,3 +116,13 @@
 // ROPE-NOT: nvvm.mma.sync
 // ROPE: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
 // ROPE: gpu.func @cluster_build_{{[0-9]+}}_means
+
+// Blocks of 8194 clusters (block-size 65536, fraction 0.25 on 32K tokens): the
+// sort's histograms and the chunked interval's distances would not fit static
+// shared memory, so the Lloyd passes keep the ballot means (no sort) and the
+// interval its per-token loop (only the argmin's buffers).
+// BIG-NOT: _sort
+// BIG: gpu.func @cluster_update_{{[0-9]+}}_interval
+// BIG-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>)
+// BIG-NOT: memref<1x8194xf32, #gpu.address_space<workgroup>>
+// BIG: gpu.func @cluster_update_{{[0-9]+}}_means
