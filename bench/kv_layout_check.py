@@ -2,14 +2,16 @@
 test/Device/kv-layout.test). One attention (B 3, N 3000, Hq 16 / Hkv 8, D 128, bf16)
 compiled from IR whose k and v are [B, N, Hkv, D] arguments transposed in the function
 (``kv_bnhd.so``, ``kv_bnhd_dense.so``) and from the same IR over [B, Hkv, N, D]
-(``kv_bhnd.so``, ``kv_bhnd_dense.so``; bench/compile_libs.sh). The step's exact part and
-the dense kernel read the strided cache (CUDA-core kernels); build and update copy it
-for the k-means (kv_copy). On the same data (the [B, N, Hkv, D] tensors are the others
-transposed):
+(``kv_bhnd.so``, ``kv_bhnd_dense.so``; bench/compile_libs.sh). Every kernel reads the
+strided cache in place, with the same code as for [B, Hkv, N, D] but for the addresses:
+the tensor-core attention kernel (the step's exact part, dense decode) and the k-means
+kernels of build and update; no copy of the cache. On the same data (the
+[B, N, Hkv, D] tensors are the others transposed):
 - the index built and updated from [B, N, Hkv, D] equals the [B, Hkv, N, D] one
   exactly, and holds the ABI invariants;
-- the step equals the [B, Hkv, N, D] step (tensor-core kernel: bf16 rounding apart)
-  and the numpy reference on its index; the dense step equals dense f64 attention.
+- the step equals the [B, Hkv, N, D] step bit for bit (the same kernels, launches and
+  summation orders) and the numpy reference on its index; the dense step equals the
+  [B, Hkv, N, D] dense step bit for bit and dense f64 attention.
 Usage (GPU machine): python3 bench/kv_layout_check.py bench/libs. A CPU build of the
 same libraries dry-runs it (``--target=cpu``, same names).
 """
@@ -105,15 +107,19 @@ for phase in ("built", "updated"):
     except AssertionError as e:
         check(f"{phase}: index ABI invariants (validate_index)", False, str(e))
     e = rel_err_rows(ot, or_, B)
-    check(f"{phase}: step equals the [B, Hkv, N, D] step (bound 2e-2)", e <= 2e-2, f"{e:.2e}")
+    check(f"{phase}: step equals the [B, Hkv, N, D] step bit for bit",
+          torch.equal(ot.cpu(), or_.cpu()), f"max rel err {e:.2e}")
     o = ref.multipole_attention(np_f32(q), np_f32(k), np_f32(v), np.array(lens_l),
                                 index_np(it), t.cfg)
     e = rel_err_rows(ot, torch.from_numpy(o), B)
     check(f"{phase}: step vs numpy reference (its index, bound 2e-2)", e <= 2e-2, f"{e:.2e}")
 dense = dense_f64(q, k, v, lens_l)
-e = rel_err_rows(td.dense(q, kt, vt, lens), dense, B)
+od, ord_ = td.dense(q, kt, vt, lens), rd.dense(q, k, v, lens)
+check("dense step over [B, N, Hkv, D] equals the [B, Hkv, N, D] one bit for bit",
+      torch.equal(od.cpu(), ord_.cpu()), f"max rel err {rel_err_rows(od, ord_, B):.2e}")
+e = rel_err_rows(od, dense, B)
 check("dense step over [B, N, Hkv, D] vs dense f64 (bound 1e-2)", e <= 1e-2, f"{e:.2e}")
-e = rel_err_rows(rd.dense(q, k, v, lens), dense, B)
+e = rel_err_rows(ord_, dense, B)
 check("dense step over [B, Hkv, N, D] vs dense f64 (bound 1e-2)", e <= 1e-2, f"{e:.2e}")
 print("kv layout check:", "all passed" if not check.failures else f"FAILED {check.failures}")
 sys.exit(1 if check.failures else 0)

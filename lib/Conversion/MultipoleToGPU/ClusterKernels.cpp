@@ -92,13 +92,20 @@ struct Types {
     off = KernelBuilder::memref({s.B, s.H, s.C + 1}, i32);
     asg = KernelBuilder::memref({s.B, s.H, s.M}, i32);
     st = KernelBuilder::memref({s.B, s.H, 4}, i32);
-    keys = KernelBuilder::memref({s.B, s.H, s.N, s.D}, KernelBuilder::elementType(ctx, s.elt));
+    // The op's keys or values, in the cache's layout (strided when a
+    // [B, N, H, D] cache is read in place).
+    keys = KernelBuilder::memref({s.B, s.H, s.N, s.D},
+                                 KernelBuilder::elementType(ctx, s.elt),
+                                 s.kvStrides);
     norms = KernelBuilder::memref({s.B, s.H, s.C}, f32);
   }
-  /// The points of a build or update: [B, H, N, D] of element type PE.
+  /// The points of a build or update: [B, H, N, D] of element type PE, the
+  /// op's keys (the cache's layout) or the pre-RoPE scratch (row-major).
   static MemRefType points(MLIRContext *ctx, const ClusterShape &s,
                            StringRef PE) {
-    return KernelBuilder::memref({s.B, s.H, s.N, s.D}, KernelBuilder::elementType(ctx, PE));
+    return KernelBuilder::memref(
+        {s.B, s.H, s.N, s.D}, KernelBuilder::elementType(ctx, PE),
+        s.preropePoints ? ArrayRef<int64_t>() : ArrayRef<int64_t>(s.kvStrides));
   }
 };
 
@@ -857,13 +864,11 @@ Item gridItem(KernelBuilder &b, const Ctx &x, const Knobs &kn,
 /// being lens (build) or the block descriptor (update).
 gpu::GPUFuncOp createGridKernel(KernelBuilder &b, gpu::GPUModuleOp module,
                                 StringRef name, const ClusterShape &s,
-                                StringRef PE, bool build,
+                                MemRefType pointsT, bool build,
                                 ArrayRef<Type> more,
                                 ArrayRef<Type> workgroup = {}) {
-  MLIRContext *ctx = b.getContext();
-  Types ty(ctx, s);
-  SmallVector<Type> args = {build ? ty.lens : ty.st,
-                            Types::points(ctx, s, PE), ty.cent};
+  Types ty(b.getContext(), s);
+  SmallVector<Type> args = {build ? ty.lens : ty.st, pointsT, ty.cent};
   args.append(more.begin(), more.end());
   return createKernel(b, module, name, args, workgroup,
                       {int32_t(kThreads), 1, 1});
@@ -1151,7 +1156,8 @@ gpu::GPUFuncOp buildMmaAssignKernel(KernelBuilder &b, gpu::GPUModuleOp module,
   Type i32 = b.getI32Type();
   int64_t words = mmaRowWords(s.D);
   auto fn = createGridKernel(
-      b, module, name, s, PE, build, {ty.norms, ty.asg},
+      b, module, name, s, Types::points(b.getContext(), s, PE), build,
+      {ty.norms, ty.asg},
       {KernelBuilder::workgroup({kMmaStage, words}, i32),
        KernelBuilder::workgroup({kMmaStage, words}, i32),
        KernelBuilder::workgroup({kMmaStage}, b.f32())});
@@ -1185,7 +1191,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansAssignKernel(
     return buildMmaAssignKernel(b, module, name, s, c, PE, build);
   const bool staged = ctaInOneBlock(c, build);
   auto fn =
-      createGridKernel(b, module, name, s, PE, build, {ty.norms, ty.asg},
+      createGridKernel(b, module, name, s, Types::points(ob.getContext(), s, PE),
+                       build, {ty.norms, ty.asg},
                        staged ? SmallVector<Type>{KernelBuilder::workgroup(
                                                       {kStage, s.D}, b.f32()),
                                                   KernelBuilder::workgroup(
@@ -1509,7 +1516,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansMeansKernel(
   else
     args.push_back(ty.asg);
   args.append({ty.norms, b.getI32Type()});
-  auto fn = createGridKernel(b, module, name, s, PE, build, args);
+  auto fn = createGridKernel(b, module, name, s,
+                             Types::points(ob.getContext(), s, PE), build,
+                             args);
   Ctx x = prelude(b, s.D);
   x.cent = fn.getArgument(2);
   x.cnt = fn.getArgument(3);
@@ -1555,7 +1564,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterSeedKernel(
     const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
-  auto fn = createGridKernel(b, module, name, s, PE, true, {ty.norms});
+  auto fn = createGridKernel(b, module, name, s,
+                             Types::points(ob.getContext(), s, PE), true,
+                             {ty.norms});
   Ctx x = prelude(b, s.D);
   x.cent = fn.getArgument(2);
   x.norms = fn.getArgument(3);
@@ -1581,7 +1592,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterMembersKernel(
   auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
   if (sorted)
     args.append({sidxT, ty.cnt, ty.cnt});
-  auto fn = createGridKernel(b, module, name, s, s.elt, true, args);
+  auto fn = createGridKernel(b, module, name, s, ty.keys, true, args);
   Ctx x = prelude(b, s.D);
   x.vcent = fn.getArgument(2);
   x.cnt = fn.getArgument(3);

@@ -4,6 +4,10 @@
 // `gpu.func` at the end of `module` and returns it. Shapes and knobs are in
 // ClusterShape / ClusterConfig (KernelGen.h); `PE` names the element type of
 // the k-means points (the key cache's, or "f32" for the pre-RoPE scratch).
+// Keys and values are taken in the cache's layout (ClusterShape::kvStrides:
+// a [B, N, H, D] cache is read in place); the points are strided when they
+// are the op's keys, row-major when they are the pre-RoPE scratch
+// (ClusterShape::preropePoints).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MULTIPOLE_LIB_CONVERSION_MULTIPOLETOGPU_CLUSTERKERNELS_H

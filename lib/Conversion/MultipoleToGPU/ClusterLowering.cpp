@@ -3,7 +3,9 @@
 // The k-means kernels of the cluster index (ClusterKernels.cpp): build and
 // update of level 0 (with windowed RoPE the pre-RoPE keys are first written
 // to an f32 scratch the size of the key cache) and the coarsening into level
-// 1. Shapes the kernels do not take run on the host (hostFallback).
+// 1. The kernels read k and v in the cache's layout (strided when a
+// [B, N, H, D] cache is read in place; ClusterShape::kvStrides). Shapes the
+// kernels do not take run on the host (hostFallback).
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,11 +31,42 @@ ClusterConfig clusterConfig(ConfigAttr cfg, unsigned level) {
                        cfg.fraction(level)};
 }
 
+/// A row-major device copy of `x`, a strided k or v (a [B, N, H, D] cache
+/// read in place), by a kv_copy kernel (LayoutKernels.cpp); null after an
+/// error.
+Value rowMajorCopy(Operation *op, OpBuilder &b, LoweringContext &lc, Value x) {
+  MemRefType t = memrefType(x);
+  Location loc = op->getLoc();
+  AttnShape s{t.getDimSize(0), t.getDimSize(1), t.getDimSize(1),
+              t.getDimSize(2), t.getDimSize(3), eltName(t.getElementType()), 0, {}};
+  if (failed(kvLayoutOf(op, x, x, s)))
+    return Value();
+  if ((s.D * s.eltBytes()) % 16) {
+    op->emitError() << "a strided k / v needs rows of a multiple of 16 bytes "
+                       "on the GPU; got "
+                    << t;
+    return Value();
+  }
+  std::string name = lc.freshName("kv_copy");
+  if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l,
+                                     gpu::GPUModuleOp m) {
+        return buildKVCopyKernel(ob, l, m, name, s);
+      })))
+    return Value();
+  Value buf = alloc(b, loc, t.getShape(), t.getElementType());
+  int64_t tpc = kvCopyTokensPerCta(s);
+  lc.launch(b, loc, name, {(s.N + tpc - 1) / tpc, s.H, s.B}, kKVCopyThreads,
+            {x, buf});
+  return buf;
+}
+
 /// Cluster ops whose shapes the GPU k-means kernels do not take (head dim not
 /// a multiple of 32) run on the host: operands are copied to host buffers,
 /// the op is re-created there (convert-multipole-to-loops lowers it next;
 /// LoweringContext::hostOps makes it legal) and its outputs are copied back.
-/// Correct, but it moves the cache over PCIe.
+/// Correct, but it moves the cache over PCIe. A strided k or v is first
+/// copied into a row-major device buffer (gpu.memcpy copies contiguous
+/// buffers only).
 LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
                            LoweringContext &lc) {
   Location loc = op->getLoc();
@@ -46,6 +79,16 @@ LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
     Value host = memref::AllocOp::create(
         rewriter, loc, MemRefType::get(t.getShape(), t.getElementType()));
     bool init = dps.isDpsInit(&o);
+    if (!t.getLayout().isIdentity()) {
+      // (only k and v, inputs, may be strided: checkOperands)
+      Value rm = rowMajorCopy(op, rewriter, lc, dev);
+      if (!rm)
+        return failure();
+      gpu::MemcpyOp::create(rewriter, loc, Type(), ValueRange{}, host, rm);
+      dealloc(rewriter, loc, rm);
+      hostOperands.push_back(host);
+      continue;
+    }
     // Inits of cluster_update are read; build/coarsen outputs are not.
     if (!init || isa<ClusterUpdateOp>(op))
       gpu::MemcpyOp::create(rewriter, loc, Type(), ValueRange{}, host, dev);
@@ -128,9 +171,14 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     auto kT = memrefType(k);
     ClusterShape s{kT.getDimSize(0), kT.getDimSize(1), kT.getDimSize(2),
                    kT.getDimSize(3), memrefType(outs[kCounts]).getDimSize(2),
-                   kT.getDimSize(2), eltName(kT.getElementType())};
+                   kT.getDimSize(2), eltName(kT.getElementType()), {}, false};
     if (s.D % 32)
       return hostFallback(op, rewriter, lc);
+    // k and v in the cache's layout: a [B, N, H, D] cache is read in place.
+    AttnShape kv{s.B, s.H, s.H, s.N, s.D, s.elt, 0, {}};
+    if (failed(kvLayoutOf(op, k, v, kv)))
+      return failure();
+    s.kvStrides = kv.kvStrides;
     ClusterConfig c = clusterConfig(op.getConfig(), 0);
     double theta = op.getConfig().getRopeTheta().convertToDouble();
     // The keys the k-means reads (P), of element type PE.
@@ -145,6 +193,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
         return failure();
       P = alloc(rewriter, loc, {s.B, s.H, s.N, s.D}, rewriter.getF32Type());
       PE = "f32";
+      s.preropePoints = true;
       lc.launch(rewriter, loc, pr, {(s.N + 15) / 16, s.H, s.B}, 256, {k, P});
     }
     Value norms = alloc(rewriter, loc, {s.B, s.H, s.C}, rewriter.getF32Type());
@@ -328,7 +377,7 @@ struct CoarsenLowering : MultipoleGPUPattern<ClusterCoarsenOp> {
     auto fT = memrefType(fine[kCentroids]);
     ClusterShape s{fT.getDimSize(0), fT.getDimSize(1), 0, fT.getDimSize(3),
                    memrefType(outs[kCounts]).getDimSize(2), fT.getDimSize(2),
-                   "f32"};
+                   "f32", {}, false};
     if (s.D % 32)
       return hostFallback(op, rewriter, lc);
     std::string name = lc.freshName("cluster_coarsen");

@@ -115,8 +115,8 @@ enum class SplitMode { Dense, Sparse, Approx };
 
 /// `@<name>`: copies a strided [B, H, N, D] k or v (s.kvStrides) into a
 /// row-major buffer, a 16-byte vector per thread. Grid (ceil(N / tokens per
-/// CTA), H, B), 256 threads. For the ops whose kernels read only row-major
-/// caches (the k-means of cluster_build / cluster_update).
+/// CTA), H, B), 256 threads. For the host fallback of cluster_build /
+/// cluster_update (gpu.memcpy copies row-major buffers only).
 gpu::GPUFuncOp buildKVCopyKernel(OpBuilder &b, Location loc,
                                  gpu::GPUModuleOp module, StringRef name,
                                  const AttnShape &s);
@@ -127,9 +127,8 @@ int64_t kvCopyTokensPerCta(const AttnShape &s);
 /// Whether the tensor-core attention kernel applies (bf16, D 64 or 128,
 /// G <= 8).
 bool mmaAttentionSupported(const AttnShape &s);
-/// Whether a launch uses it: the `mma` knob, a shape it takes, and k / v in
-/// the row-major layout (its cp.async tiles read row-major caches only; a
-/// strided cache takes the CUDA-core kernel).
+/// Whether a launch uses it: the `mma` knob and a shape it takes (k / v in
+/// either layout: its cp.async tiles read strided caches in place too).
 bool useMmaAttention(const AttnShape &s, const GPUKnobs &k);
 /// The strides of a k / v memref for AttnShape::kvStrides: empty for the
 /// identity layout.
@@ -155,6 +154,12 @@ ApproxLaunch approxLaunch(const AttnShape &s, int64_t C, const GPUKnobs &k);
 struct ClusterShape {
   int64_t B, H, N, D, C, M;
   std::string elt; // of the K/V cache
+  /// Strides of k and v indexed as [B, H, N, D] (AttnShape::kvStrides; empty:
+  /// row-major). The kernels' key and value arguments take this layout.
+  std::vector<int64_t> kvStrides;
+  /// Whether the k-means points are the f32 pre-RoPE scratch (row-major, of
+  /// the call) rather than the op's keys (windowed RoPE).
+  bool preropePoints = false;
 };
 
 /// The knobs a cluster kernel needs (docs/Algorithm.md).

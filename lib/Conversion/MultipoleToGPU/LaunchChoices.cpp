@@ -78,7 +78,7 @@ ApproxLaunch mlir::multipole::gpugen::approxLaunch(const AttnShape &s,
 
 bool mlir::multipole::gpugen::useMmaAttention(const AttnShape &s,
                                               const GPUKnobs &k) {
-  return k.mma && s.kvStrides.empty() && mmaAttentionSupported(s);
+  return k.mma && mmaAttentionSupported(s);
 }
 
 std::vector<int64_t> mlir::multipole::gpugen::kvStridesOf(MemRefType t) {

@@ -1,11 +1,12 @@
 //===- LayoutKernels.cpp - row-major copies of strided KV caches ----------===//
 //
-// The k-means kernels of cluster_build / cluster_update (ClusterKernels.cpp)
-// read k and v as row-major [B, H, N, D] buffers. A cache read in place
-// through strides (a [B, N, H, D] cache, multipole-transpose-views) is copied
-// for them into a row-major buffer by this kernel, once per call: a thread
-// per 16-byte vector of a row, consecutive threads along the row (the
-// attention kernels read such caches directly; docs/Design.md "KV layouts").
+// Every GPU kernel reads a cache read in place through strides (a
+// [B, N, H, D] cache, multipole-transpose-views) directly (docs/Design.md
+// "KV layouts"). The one exception is the host fallback of cluster_build /
+// cluster_update (a head dim the k-means kernels do not take,
+// ClusterLowering.cpp): gpu.memcpy copies contiguous buffers only, so the
+// cache is first copied into a row-major device buffer by this kernel: a
+// thread per 16-byte vector of a row, consecutive threads along the row.
 //
 //===----------------------------------------------------------------------===//
 

@@ -116,9 +116,11 @@ private:
 gpu::GPUFuncOp MmaKernel::signature(gpu::GPUModuleOp module, StringRef name) {
   Type f32 = b.f32(), i32 = b.getI32Type(), e = b.getBF16Type();
   int64_t B = s.B, Hq = s.Hq, H = s.H, N = s.N;
+  // k and v in the cache's layout (a [B, N, H, D] cache read in place: the
+  // cp.async of a 16-byte chunk indexes (b, h, j, d), rows stay contiguous).
   SmallVector<Type> args = {KernelBuilder::memref({B, Hq, D}, e),
-                            KernelBuilder::memref({B, H, N, D}, e),
-                            KernelBuilder::memref({B, H, N, D}, e)};
+                            KernelBuilder::memref({B, H, N, D}, e, s.kvStrides),
+                            KernelBuilder::memref({B, H, N, D}, e, s.kvStrides)};
   if (hasLens && !sparse)
     args.push_back(KernelBuilder::memref({B}, i32));
   if (sparse)

@@ -107,8 +107,6 @@ struct ConvertMultipoleToGPUPass
 
   LogicalResult collectOps(SmallVectorImpl<Operation *> &ops,
                            SetVector<func::FuncOp> &hosts);
-  LogicalResult copyStridedClusterKV(LoweringContext &lc,
-                                     ArrayRef<Operation *> ops);
   void allocateOnDevice(func::FuncOp host);
   LogicalResult applyLoweringPatterns(LoweringContext &lc,
                                       ArrayRef<Operation *> ops);
@@ -171,50 +169,6 @@ void ConvertMultipoleToGPUPass::allocateOnDevice(func::FuncOp host) {
   }
 }
 
-/// cluster_build / cluster_update with a strided k or v (a [B, N, H, D]
-/// cache read in place): the k-means kernels read row-major caches only, so
-/// the cache is copied into a row-major device buffer for the op (one kernel,
-/// the whole cache, per call). The attention kernels of the step read the
-/// strided cache itself.
-LogicalResult ConvertMultipoleToGPUPass::copyStridedClusterKV(
-    LoweringContext &lc, ArrayRef<Operation *> ops) {
-  for (Operation *op : ops) {
-    if (!isa<ClusterBuildOp, ClusterUpdateOp>(op))
-      continue;
-    for (unsigned i : {0u, 1u}) {
-      Value x = op->getOperand(i);
-      MemRefType t = memrefType(x);
-      if (t.getLayout().isIdentity())
-        continue;
-      Location loc = op->getLoc();
-      AttnShape s{t.getDimSize(0), t.getDimSize(1), t.getDimSize(1),
-                  t.getDimSize(2), t.getDimSize(3),
-                  eltName(t.getElementType())};
-      if (failed(kvLayoutOf(op, x, x, s)))
-        return failure();
-      if ((s.D * s.eltBytes()) % 16)
-        return op->emitError() << "a strided k / v needs rows of a multiple "
-                                  "of 16 bytes on the GPU; got "
-                               << t;
-      std::string name = lc.freshName("kv_copy");
-      if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l,
-                                         gpu::GPUModuleOp m) {
-            return buildKVCopyKernel(ob, l, m, name, s);
-          })))
-        return failure();
-      OpBuilder b(op);
-      Value buf = alloc(b, loc, t.getShape(), t.getElementType());
-      int64_t tpc = kvCopyTokensPerCta(s);
-      lc.launch(b, loc, name, {(s.N + tpc - 1) / tpc, s.H, s.B},
-                kKVCopyThreads, {x, buf});
-      op->setOperand(i, buf);
-      b.setInsertionPointAfter(op);
-      dealloc(b, loc, buf);
-    }
-  }
-  return success();
-}
-
 /// Applies the lowering patterns to `ops` (in their order: kernel names count
 /// up in it) with the dialect conversion driver. The ops the patterns create
 /// are legal, and so are the cluster ops the host fallback re-creates on host
@@ -273,8 +227,7 @@ void ConvertMultipoleToGPUPass::runOnOperation() {
   for (func::FuncOp f : hosts)
     allocateOnDevice(f);
   LoweringContext lc(kernels, knobs());
-  if (failed(copyStridedClusterKV(lc, ops)) ||
-      failed(applyLoweringPatterns(lc, ops)))
+  if (failed(applyLoweringPatterns(lc, ops)))
     return signalPassFailure();
   dedupeKernels(kernels);
 }
