@@ -14,6 +14,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
@@ -66,6 +68,25 @@ std::string dtypeName(Type t) {
   return "unsupported";
 }
 
+/// The layout of a k / v argument of a bufferized entry point: "BNHD" when the
+/// function reads it transposed to [B, Hkv, N, D] (a [B, N, Hkv, D] cache: the
+/// view of multipole-transpose-views, or the copy where that view was not
+/// possible), else "BHND".
+StringRef kvLayoutOf(BlockArgument arg) {
+  for (Operation *user : arg.getUsers()) {
+    if (auto t = dyn_cast<memref::TransposeOp>(user))
+      if (t.getPermutation() ==
+          AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
+                                       user->getContext()))
+        return "BNHD";
+    if (auto t = dyn_cast<linalg::TransposeOp>(user))
+      if (t.getInput() == arg &&
+          t.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3})
+        return "BNHD";
+  }
+  return "BHND";
+}
+
 /// Describes the bufferized entry points (memref arguments and results;
 /// results become trailing out-parameters later).
 FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
@@ -91,10 +112,14 @@ FailureOr<llvm::json::Value> buildManifest(ModuleOp module,
       llvm::json::Array shape;
       for (int64_t d : mt.getShape())
         shape.push_back(d);
-      args.push_back(llvm::json::Object{{"role", role},
-                                        {"dtype", dtypeName(mt.getElementType())},
-                                        {"shape", std::move(shape)},
-                                        {"io", io}});
+      llvm::json::Object arg{{"role", role},
+                             {"dtype", dtypeName(mt.getElementType())},
+                             {"shape", std::move(shape)},
+                             {"io", io}};
+      if ((role == "k" || role == "v") && mt.getRank() == 4 &&
+          pos < f.getNumArguments())
+        arg["layout"] = kvLayoutOf(f.getArgument(pos)).str();
+      args.push_back(std::move(arg));
       return success();
     };
     bool update = kind && kind.getValue() == "update";

@@ -388,13 +388,21 @@ class Module:
                       step: Optional[str] = None):
         """q, k, v, lens of the step's shapes (reference.make_inputs data): numpy arrays
         for a CPU library, torch CUDA tensors for a CUDA library. `lens` defaults to the
-        cache size minus 256 tokens (room for two updates)."""
+        cache size minus 256 tokens (room for two updates). k and v are in the
+        library's layout (the manifest's `layout`: [B, Hkv, N, D], or [B, N, Hkv, D]
+        for "BNHD", the same data transposed)."""
         from . import reference
         e = self.step_entry(step)
         sh = {a["role"]: (tuple(a["shape"]), a["dtype"]) for a in e.args}
+        bnhd = next(a for a in e.args if a["role"] == "k").get("layout") == "BNHD"
         (B, Hq, D), dt = sh["q"]
-        (_, H, N, _), _ = sh["k"]
+        if bnhd:
+            (_, N, H, _), _ = sh["k"]
+        else:
+            (_, H, N, _), _ = sh["k"]
         q, k, v = reference.make_inputs(B, Hq, H, N, D, kind=kind, seed=seed)
+        if bnhd:
+            k, v = (np.ascontiguousarray(x.transpose(0, 2, 1, 3)) for x in (k, v))
         n = np.full(B, max(1, N - 256) if lens is None else lens, dtype=np.int32)
         if self.target != "cuda":
             return q, k, v, n

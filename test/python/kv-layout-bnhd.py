@@ -6,12 +6,17 @@
 #   the arguments carry the k and v roles in their own layout, and build, step
 #   and update equal those of the same step compiled for [B, Hkv, N, D] on the
 #   transposed data; the bufferized IR of every entry point has views, no copy;
+#   the manifest says k / v are "BNHD" (the other library: "BHND"), so that
+#   random_inputs gives them in that layout and multipole-run refuses them;
 # - a linalg attention that indexes [B, N, H, D] keys and values directly
 #   (detection inserts the transpose): detected, read in place, equal to
 #   numpy's dense attention (a budget covering every token) and to --dense.
 # REQUIRES: numpy
 # RUN: %python %s %t | FileCheck %s
 # CHECK: roles in the caller's layout: OK
+# CHECK: manifest layout BNHD / BHND: OK
+# CHECK: random_inputs in the library's layout: OK
+# CHECK: multipole-run refuses BNHD with the reason: OK
 # CHECK: build equals the [B, Hkv, N, D] library: OK
 # CHECK: step equals the [B, Hkv, N, D] library: OK
 # CHECK: update equals the [B, Hkv, N, D] library: OK
@@ -89,6 +94,23 @@ want = [B, N, H, D]
 ok = all(roles(lib_t, e).get(r) == want for e in ("attn", "attn_mp_build", "attn_mp_update")
          for r in ("k", "v")) and "lens" in roles(lib_t, "attn") and "q" in roles(lib_t, "attn")
 check("roles in the caller's layout", ok, str(roles(lib_t, "attn_mp_build")))
+
+
+def layouts(lib):
+    return {a.get("layout") for e in lib.entries.values() for a in e.args if a["role"] in ("k", "v")}
+
+
+check("manifest layout BNHD / BHND", layouts(lib_t) == {"BNHD"} and layouts(lib_r) == {"BHND"},
+      f"{layouts(lib_t)} {layouts(lib_r)}")
+qa, ka, va, na = lib_t.random_inputs(seed=2)
+qb, kb, vb, nb = lib_r.random_inputs(seed=2)
+check("random_inputs in the library's layout",
+      ka.shape == (B, N, H, D) and np.array_equal(ka, kb.transpose(0, 2, 1, 3))
+      and np.array_equal(va, vb.transpose(0, 2, 1, 3)) and np.array_equal(qa, qb),
+      str(ka.shape))
+run = subprocess.run(["multipole-run", os.path.join(tmp, "bnhd.so")], capture_output=True, text=True)
+check("multipole-run refuses BNHD with the reason",
+      run.returncode != 0 and 'manifest layout "BNHD"' in run.stderr, run.stderr.strip()[-200:])
 
 q, k, v = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=3)
 kt = np.ascontiguousarray(k.transpose(0, 2, 1, 3))

@@ -169,6 +169,7 @@ float fromBF16(uint16_t h) {
 
 struct Buffer {
   std::string role, dtype, io;
+  std::string layout; // k / v: "BHND" or "BNHD" (manifest; "" before it)
   std::vector<int64_t> shape;
   std::vector<uint8_t> bytes;
   std::vector<int64_t> desc; // {alloc, aligned, offset, sizes..., strides...}
@@ -414,6 +415,7 @@ struct Library {
         b.role = a->getString("role").value_or("").str();
         b.dtype = a->getString("dtype").value_or("").str();
         b.io = a->getString("io").value_or("in").str();
+        b.layout = a->getString("layout").value_or("").str();
         for (auto &d : *a->getArray("shape"))
           b.shape.push_back(d.getAsInteger().value_or(-1));
         // Every size must be positive and the buffer addressable: a damaged
@@ -901,6 +903,12 @@ int main(int argc, char **argv) {
     fail("entry point '" + step->name +
          "' does not look like decode attention (q [B,Hq,D], k/v [B,Hkv,N,D], "
          "one output); roles are missing from the manifest");
+  if (kT->layout == "BNHD" || vT->layout == "BNHD")
+    fail("entry point '" + step->name + "' takes k / v as [B, N, Hkv, D] " +
+         shapeStr(kT->shape) +
+         " (manifest layout \"BNHD\"); multipole-run synthesises and checks "
+         "[B, Hkv, N, D] caches only: run this library from Python "
+         "(multipole.load(...).random_inputs() gives k / v in its layout)");
   // q and the output may carry unit dims (e.g. [B,Hq,1,D] from an importer):
   // their row-major data is that of [B,Hq,D].
   {
