@@ -12,6 +12,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::multipole;
@@ -364,6 +365,11 @@ LogicalResult checkIndex(Operation *op, ValueRange idx, StringRef what,
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   C = dim(idx[kCentroids], 2);
   C = meet(C, dim(idx[kCounts], 2));
+  // Offsets have C + 1 entries: a capacity at the int64 limit has none
+  // (found by the fuzzer: the sum overflowed).
+  if (C == std::numeric_limits<int64_t>::max())
+    return op->emitOpError() << what << " capacity " << C
+                             << " is too large (the offsets need C + 1 entries)";
   int64_t C1 = C == kAny ? kAny : C + 1;
   auto role = [&](unsigned i) {
     return (what + " " + indexArrayName(i)).str();

@@ -1386,3 +1386,12 @@ func.func @f(%a: memref<2x8x4x64xf32>, %m: memref<2x8x3xf32>, %l: memref<2x8x4xf
   multipole.merge %a, %m, %l outs(%o) : memref<2x8x4x64xf32>, memref<2x8x3xf32>, memref<2x8x4xf32> outs memref<2x8x64xbf16>
   return
 }
+
+// -----
+
+// Index capacity at the int64 limit (fuzzer find: C + 1 offsets overflowed).
+func.func @f(%r: memref<2x4x9223372036854775807xf32>, %c: memref<2x2x9223372036854775807x64xf32>, %vc: memref<2x2x9223372036854775807x64xf32>, %n: memref<2x2x9223372036854775807xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>, %o0: memref<2x2x9223372036854775807xi8>) {
+  // expected-error @+1 {{'multipole.select_clusters' op index capacity 9223372036854775807 is too large (the offsets need C + 1 entries)}}
+  multipole.select_clusters %r index(%c, %vc, %n, %off, %mem, %asg, %st) outs(%o0) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 0 : i64} : memref<2x4x9223372036854775807xf32>, index(memref<2x2x9223372036854775807x64xf32>, memref<2x2x9223372036854775807x64xf32>, memref<2x2x9223372036854775807xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>) outs memref<2x2x9223372036854775807xi8>
+  return
+}
