@@ -53,7 +53,11 @@ defvar MultipoleGPUOptions = [
     Option<"mma", "mma", "bool", "true",
            "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
            "where it applies (bf16, head dim 64 or 128, up to 8 query heads "
-           "per KV head); false keeps the CUDA-core kernels (default true)">
+           "per KV head); false keeps the CUDA-core kernels (default true)">,
+    Option<"kmeansSplit", "kmeans-split", "bool", "true",
+           "k-means distances of bf16 keys on tensor cores with each centroid "
+           "split into two bf16 terms (hi + lo: 16 mantissa bits); false "
+           "uses one term (8 bits, half the tensor-core work) (default true)">
 ];
 
 def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {

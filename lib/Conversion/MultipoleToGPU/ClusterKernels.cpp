@@ -115,6 +115,7 @@ struct Types {
 /// |mu|^2 scratch `norms` [C] (all of the (b, h) slice).
 struct Ctx {
   int64_t D = 0, vpl = 0; // row length, its floats per lane
+  bool split = true;       // tensor-core assignment: hi + lo centroid terms
   Value tid, lane, warp, dlane, lmask, is0, lane0;
   Value c0, c1, c32, cT, cNW, c0i, c1i, cm1i, full, zf, onef, inff, zv4, zvl;
   Value b, h;
@@ -1007,7 +1008,8 @@ void stageClustersSplit(KernelBuilder &b, const Ctx &x, const KBlock &k,
     Value r = kb.sub(m, kb.extF(v4f, h));
     Value l = kb.truncTo(v4bf, r);
     kb.vstore(vector::BitCastOp::create(kb, v2i, h), hi, {cl, w});
-    kb.vstore(vector::BitCastOp::create(kb, v2i, l), lo, {cl, w});
+    if (x.split)
+      kb.vstore(vector::BitCastOp::create(kb, v2i, l), lo, {cl, w});
   });
   b.forEach(x.tid, cK, x.cT, [&](KernelBuilder &kb, Value cl) {
     Value in = kb.cmp(CmpIPredicate::ult, cl, n);
@@ -1105,7 +1107,10 @@ void assignPointsMma(KernelBuilder &b, const Ctx &x, const Item &first,
                 for (int64_t kbk = 0; kbk < x.D / 16; ++kbk) {
                   Value w0 = k3.add(t, k3.index(kbk * 8));
                   Value w1 = k3.add(w0, c4);
-                  for (Value part : {hi, lo}) {
+                  SmallVector<Value, 2> parts = {hi};
+                  if (x.split)
+                    parts.push_back(lo);
+                  for (Value part : parts) {
                     Value b0 = k3.load(part, {crow, w0});
                     Value b1 = k3.load(part, {crow, w1});
                     for (int64_t mt = 0; mt < 2; ++mt) {
@@ -1165,6 +1170,7 @@ gpu::GPUFuncOp buildMmaAssignKernel(KernelBuilder &b, gpu::GPUModuleOp module,
     fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
                                    b.getI64IntegerAttr(16));
   Ctx x = prelude(b, s.D);
+  x.split = s.kmeansSplit;
   x.cent = fn.getArgument(2);
   x.norms = fn.getArgument(3);
   x.asg = fn.getArgument(4);

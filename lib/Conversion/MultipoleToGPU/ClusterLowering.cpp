@@ -179,6 +179,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     if (failed(kvLayoutOf(op, k, v, kv)))
       return failure();
     s.kvStrides = kv.kvStrides;
+    s.kmeansSplit = lc.knobs.kmeansSplit;
     ClusterConfig c = clusterConfig(op.getConfig(), 0);
     double theta = op.getConfig().getRopeTheta().convertToDouble();
     // The keys the k-means reads (P), of element type PE.

@@ -52,6 +52,7 @@ struct GPUKnobs {
   int64_t splits, threads, numSMs, scoreSplits, approxSplits, scoreLaneFloats,
       approxLaneFloats;
   bool mma;
+  bool kmeansSplit = true;
 };
 
 /// Out-of-range knobs, reported at `loc` as options of `pass`.
@@ -160,6 +161,8 @@ struct ClusterShape {
   /// Whether the k-means points are the f32 pre-RoPE scratch (row-major, of
   /// the call) rather than the op's keys (windowed RoPE).
   bool preropePoints = false;
+  /// The tensor-core assignment's centroid terms: hi + lo (true) or hi.
+  bool kmeansSplit = true;
 };
 
 /// The knobs a cluster kernel needs (docs/Algorithm.md).

@@ -58,7 +58,7 @@ struct ConvertMultipoleToGPUPass
   // that takes MultipoleGPUOptions lists them here)
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
-            approxSplits, scoreLaneFloats, approxLaneFloats, mma};
+            approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit};
   }
 
   /// Operand checks shared by every op: identity layouts (the kernels index

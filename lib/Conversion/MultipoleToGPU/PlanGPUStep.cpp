@@ -133,7 +133,7 @@ struct MultipoleGPUPlanPass
   // that takes MultipoleGPUOptions lists them here)
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
-            approxSplits, scoreLaneFloats, approxLaneFloats, mma};
+            approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit};
   }
 
   /// Split partials for the exact part and the approximation whose partials

@@ -7,6 +7,7 @@
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{rope-theta=10000},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=ROPE
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{block-size=65536 fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=BIG
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-cuda-pipeline{to-nvvm=false gpu-options=kmeans-split=false})" | FileCheck %s --check-prefix=HI
 
 // A head dim the k-means kernels do not take (not a multiple of 32) keeps the
 // cluster ops on the host: copies around the CPU op.
@@ -126,3 +127,10 @@
 // BIG-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>)
 // BIG-NOT: memref<1x8194xf32, #gpu.address_space<workgroup>>
 // BIG: gpu.func @cluster_update_{{[0-9]+}}_means
+
+// kmeans-split=false: one bf16 term per centroid, half the mma.sync of the
+// assignment (16 per n-tile at D = 128).
+// HI: gpu.func @cluster_build_{{[0-9]+}}_assign
+// HI-COUNT-16: nvvm.mma.sync
+// HI-NOT: nvvm.mma.sync
+// HI: gpu.func @cluster_build_{{[0-9]+}}_sort
