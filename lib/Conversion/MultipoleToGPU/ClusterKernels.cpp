@@ -83,7 +83,7 @@ Value reduceAddInto(KernelBuilder &b, Value v, Value acc) {
 
 /// The argument types of the cluster kernels of one op.
 struct Types {
-  MemRefType lens, cent, cnt, off, asg, st, keys, norms;
+  MemRefType lens, cent, cnt, off, asg, st, keys, norms, sidx;
   Types(MLIRContext *ctx, const ClusterShape &s) {
     Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
     lens = KernelBuilder::memref({s.B}, i32);
@@ -98,6 +98,8 @@ struct Types {
                                  KernelBuilder::elementType(ctx, s.elt),
                                  s.kvStrides);
     norms = KernelBuilder::memref({s.B, s.H, s.C}, f32);
+    // The sorted member lists of the Lloyd passes (Sorted::sidx).
+    sidx = KernelBuilder::memref({s.B, s.H, s.N}, i32);
   }
   /// The points of a build or update: [B, H, N, D] of element type PE, the
   /// op's keys (the cache's layout) or the pre-RoPE scratch (row-major).
@@ -327,6 +329,31 @@ SmallVector<Value> slices(KernelBuilder &b, Value row, int64_t D) {
   for (int64_t d = 0; d < D; d += 4)
     xs.push_back(slice4(b, row, d));
   return xs;
+}
+
+/// The lexicographic minimum of (distance, id) pairs a and o: o wins when
+/// its distance is smaller, or equal with a lower id (the argmins' tie rule).
+std::pair<Value, Value> pickLower(KernelBuilder &b, Value d, Value id,
+                                  Value od, Value oi) {
+  Value lt = b.cmp(CmpFPredicate::OLT, od, d);
+  Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
+  Value li = b.cmp(CmpIPredicate::slt, oi, id);
+  Value take = b.orI(lt, b.andI(eq, li));
+  return {b.select(take, od, d), b.select(take, oi, id)};
+}
+
+/// (distance, id) pairs merged over lanes by xor shuffles at `offsets`
+/// (pickLower at each): 1, 2 for the 4 lanes of an mma row, 16 .. 1 for a
+/// warp.
+std::pair<Value, Value> shuffleArgmin(KernelBuilder &b, Value d, Value id,
+                                      ArrayRef<int64_t> offsets) {
+  std::pair<Value, Value> r{d, id};
+  for (int64_t off : offsets) {
+    Value od = b.shuffleXor(r.first, off);
+    Value oi = b.shuffleXor(r.second, off);
+    r = pickLower(b, r.first, r.second, od, oi);
+  }
+  return r;
 }
 
 /// One step of an argmin over clusters: the distance |mu|^2 - 2 x.mu of
@@ -1038,22 +1065,6 @@ pointFragments(KernelBuilder &b, const Ctx &x, Value P, ArrayRef<Value> rows,
   return a;
 }
 
-/// (distance, id) pairs of the 4 lanes of a row merged (xor 1, 2): the
-/// smaller distance wins, the lower id on ties.
-std::pair<Value, Value> rowArgmin(KernelBuilder &b, Value d, Value id) {
-  for (int64_t off : {1, 2}) {
-    Value od = b.shuffleXor(d, off);
-    Value oi = b.shuffleXor(id, off);
-    Value lt = b.cmp(CmpFPredicate::OLT, od, d);
-    Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
-    Value li = b.cmp(CmpIPredicate::slt, oi, id);
-    Value take = b.orI(lt, b.andI(eq, li));
-    d = b.select(take, od, d);
-    id = b.select(take, oi, id);
-  }
-  return {d, id};
-}
-
 /// Assignment of the CTA's points on tensor cores: warp w takes block-local
 /// points first + 32 w .. + 32 (two m16 tiles); per staged n-tile of 8
 /// clusters, x . mu = x . hi + x . lo from two bf16 mma.sync per k-step with
@@ -1140,8 +1151,9 @@ void assignPointsMma(KernelBuilder &b, const Ctx &x, const Item &first,
         });
     Value t0 = kb.cmp(CmpIPredicate::eq, t, x.c0);
     for (int64_t r = 0; r < 4; ++r) {
-      Value id =
-          rowArgmin(kb, best[2 * r + 1], kb.toI32(best[2 * r])).second;
+      Value id = shuffleArgmin(kb, best[2 * r + 1], kb.toI32(best[2 * r]),
+                               {1, 2})
+                     .second;
       Value st = kb.andI(t0, oks[r]);
       kb.ifThen(st, [&](KernelBuilder &k2) {
         Value ga = k2.add(k2.toI32(k.cs), id);
@@ -1387,9 +1399,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansSortKernel(
   Types ty(ob.getContext(), s);
   Type i32 = b.getI32Type();
   const int64_t maxCb = updateBounds(s, c).maxCb;
-  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, i32);
   auto fn = createKernel(
-      b, module, name, {build ? ty.lens : ty.st, ty.asg, sidxT, ty.cnt, ty.cnt},
+      b, module, name,
+      {build ? ty.lens : ty.st, ty.asg, ty.sidx, ty.cnt, ty.cnt},
       {KernelBuilder::workgroup({kWarps, maxCb}, i32),
        KernelBuilder::workgroup({maxCb}, i32)},
       {int32_t(kThreads), 1, 1});
@@ -1515,10 +1527,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKMeansMeansKernel(
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
   const bool sorted = sortedMeans(s, c);
-  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
   SmallVector<Type> args = {ty.cnt};
   if (sorted)
-    args.append({sidxT, ty.cnt, ty.cnt});
+    args.append({ty.sidx, ty.cnt, ty.cnt});
   else
     args.push_back(ty.asg);
   args.append({ty.norms, b.getI32Type()});
@@ -1595,9 +1606,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildClusterMembersKernel(
   // Points: the values.
   const bool sorted = sortedMeans(s, c);
   SmallVector<Type> args = {ty.cnt, ty.off, ty.asg, ty.asg};
-  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
   if (sorted)
-    args.append({sidxT, ty.cnt, ty.cnt});
+    args.append({ty.sidx, ty.cnt, ty.cnt});
   auto fn = createGridKernel(b, module, name, s, ty.keys, true, args);
   Ctx x = prelude(b, s.D);
   x.vcent = fn.getArgument(2);
@@ -1745,15 +1755,9 @@ Value blockArgmin(KernelBuilder &b, const Update &u, Value dist, Value id) {
       Value ia = kb.load(u.ri, {x.tid});
       Value db = kb.load(u.rd, {o});
       Value ib = kb.load(u.ri, {o});
-      Value lt = kb.cmp(CmpFPredicate::OLT, db, da);
-      Value eq = kb.cmp(CmpFPredicate::OEQ, db, da);
-      Value li = kb.cmp(CmpIPredicate::slt, ib, ia);
-      Value tie = kb.andI(eq, li);
-      Value take = kb.orI(lt, tie);
-      Value nd = kb.select(take, db, da);
-      Value ni = kb.select(take, ib, ia);
-      kb.store(nd, u.rd, {x.tid});
-      kb.store(ni, u.ri, {x.tid});
+      std::pair<Value, Value> n = pickLower(kb, da, ia, db, ib);
+      kb.store(n.first, u.rd, {x.tid});
+      kb.store(n.second, u.ri, {x.tid});
     });
     b.barrier();
   }
@@ -1968,22 +1972,6 @@ void chunkDistances(KernelBuilder &b, const Update &u, const Chunk &ch,
   b.barrier();
 }
 
-/// (distance, id) pairs merged over the warp (xor 16 .. 1): the smaller
-/// distance wins, the lower id on ties.
-std::pair<Value, Value> warpArgmin(KernelBuilder &b, Value d, Value id) {
-  for (int64_t off = 16; off >= 1; off /= 2) {
-    Value od = b.shuffleXor(d, off);
-    Value oi = b.shuffleXor(id, off);
-    Value lt = b.cmp(CmpFPredicate::OLT, od, d);
-    Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
-    Value li = b.cmp(CmpIPredicate::slt, oi, id);
-    Value take = b.orI(lt, b.andI(eq, li));
-    d = b.select(take, od, d);
-    id = b.select(take, oi, id);
-  }
-  return {d, id};
-}
-
 /// Chunk row i's nearest cluster of the block (Cb clusters) from dist: each
 /// thread scans its strided columns in order, the warps merge by shuffles,
 /// the CTA through the workgroup buffers (rd, ri); ties to the lowest id
@@ -2000,24 +1988,20 @@ Value chunkArgmin(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
         return SmallVector<Value>{kb.select(lt, c, it[0]),
                                   kb.select(lt, d, it[1])};
       });
-  std::pair<Value, Value> w0 = warpArgmin(b, best[1], b.toI32(best[0]));
+  std::pair<Value, Value> w0 =
+      shuffleArgmin(b, best[1], b.toI32(best[0]), {16, 8, 4, 2, 1});
   b.ifThen(x.lane0, [&](KernelBuilder &kb) {
     kb.store(w0.first, u.rd, {x.warp});
     kb.store(w0.second, u.ri, {x.warp});
   });
   b.barrier();
-  Value d = b.load(u.rd, {x.c0}), id = b.load(u.ri, {x.c0});
+  std::pair<Value, Value> r{b.load(u.rd, {x.c0}), b.load(u.ri, {x.c0})};
   for (int64_t w = 1; w < kWarps; ++w) {
     Value cw = b.index(w);
-    Value od = b.load(u.rd, {cw}), oi = b.load(u.ri, {cw});
-    Value lt = b.cmp(CmpFPredicate::OLT, od, d);
-    Value eq = b.cmp(CmpFPredicate::OEQ, od, d);
-    Value li = b.cmp(CmpIPredicate::slt, oi, id);
-    Value take = b.orI(lt, b.andI(eq, li));
-    d = b.select(take, od, d);
-    id = b.select(take, oi, id);
+    r = pickLower(b, r.first, r.second, b.load(u.rd, {cw}),
+                  b.load(u.ri, {cw}));
   }
-  return id;
+  return r.second;
 }
 
 /// Running-mean step of chunk row i (token j) into its nearest cluster (the
@@ -2283,9 +2267,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateMembersKernel(
   const bool sorted = sortedMeans(s, c);
   SmallVector<Type> args = {ty.keys, ty.cent, ty.cnt, ty.off,
                             ty.asg,  ty.asg,  ty.st,  ty.st};
-  auto sidxT = KernelBuilder::memref({s.B, s.H, s.N}, b.getI32Type());
   if (sorted)
-    args.append({ty.st, sidxT, ty.cnt, ty.cnt});
+    args.append({ty.st, ty.sidx, ty.cnt, ty.cnt});
   auto fn = createKernel(b, module, name, args, {}, {int32_t(kThreads), 1, 1});
   Ctx x = prelude(b, s.D);
   x.vcent = fn.getArgument(1);
