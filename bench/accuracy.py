@@ -3,12 +3,21 @@
 on the trained retrieval LM (models/), on the GPU machine.
 
     python3 bench/accuracy.py --model models/qwen3-retrieval --libs bench/acclibs --out DIR
+    python3 bench/accuracy.py ... --tasks mqar64,mqar128 --out DIR   # MQAR with more pairs
     python3 bench/accuracy.py --table DIR            # the table of the saved cells
 
 Libraries: ``bench/accuracy_libs.sh`` (here) compiles one CUDA library per multipole
 configuration for the model's attention (B 32, Hq 4, Hkv 2, D 128, bf16, cache 34816).
 
-For each task (models/tasks.py) and context length, the prompts but their last token are
+Tasks (``--tasks``, models/tasks.py): ``mqar``, ``passkey``, ``chain``, and ``mqar<N>``
+(e.g. ``mqar64``, ``mqar128``; 16 <= N <= 128): MQAR with N key-value pairs scattered
+through the context instead of training's 16 (keys distinct, from the same 128), still
+16 of them queried at the end. An evaluation-only variant (the model was trained on 16
+pairs; dense accuracy is the reference): more planted keys that resemble the queried one,
+more of the clustered region's pages holding a key, for a sparse method to tell apart.
+Its cells and table columns are named ``mqar<N>``.
+
+For each task and context length, the prompts but their last token are
 prefilled densely (SDPA), then the decode loop of ``models/model.py`` runs every method
 from the same caches: each layer's attention of each decode step goes to the method
 (``attend``). The last prompt token is the first decode step, so every answer comes from a
@@ -55,6 +64,26 @@ SINK, INTERVAL = 16, 128
 DEV = "cuda"   # --device cpu runs the same harness on CPU libraries (a self-test of this script)
 BUDGETS = (5, 10, 20)
 LENGTHS = (8192, 16384, 32768)
+
+
+def task_spec(name):
+    """(base task, mqar pairs) of a ``--tasks`` name: mqar, passkey, chain or mqar<N>;
+    ValueError for anything else."""
+    import tasks as T
+    if name in T.TASKS:
+        return name, T.PAIRS
+    digits = name[len("mqar"):]
+    if name.startswith("mqar") and digits.isdigit():
+        n = int(digits)
+        if not T.QUERIES <= n <= T.MQAR_KEYS:
+            raise ValueError(f"task {name}: mqar<N> needs {T.QUERIES} <= N <= {T.MQAR_KEYS} "
+                             f"(the {T.QUERIES} queries are distinct pairs; keys are drawn "
+                             f"without replacement from {T.MQAR_KEYS})")
+        if digits != str(n):
+            raise ValueError(f"task {name}: write mqar{n}")
+        return "mqar", n
+    raise ValueError(f"unknown task {name!r}: one of {', '.join(T.TASKS)} or mqar<N> "
+                     f"({T.QUERIES} <= N <= {T.MQAR_KEYS})")
 
 
 def lib_name(b, r, w, l):
@@ -275,6 +304,7 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
     import tasks as T
     B = len(examples)
     dev = DEV
+    base, _ = task_spec(task)
     caches = [(k.clone(), v.clone()) for k, v in caches0]
     meter = ErrorMeter(torch, len(caches))
     state = {"step": 0, "measure": True}
@@ -309,7 +339,7 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
     t0 = time.perf_counter()
     extra = {}
     with torch.no_grad():
-        if task == "mqar":
+        if base == "mqar":
             hits = tot = 0
             logits = feed(first)
             for j in range(T.QUERIES):
@@ -320,7 +350,7 @@ def run_cell(torch, model, task, L, examples, caches0, n0, method, impl, args, s
                     feed(ans)
                     logits = feed(torch.tensor([e.queries[j + 1] for e in examples], device=dev))
             acc = hits / tot
-        elif task == "passkey":
+        elif base == "passkey":
             got = recite(feed(first))
             want = np.array([e.answers for e in examples])
             acc = float((got == want).all(1).mean())
@@ -439,7 +469,10 @@ def main():
     ap.add_argument("--libs", default="bench/acclibs", help="compiled multipole libraries (default bench/acclibs)")
     ap.add_argument("--out", help="directory for cells.jsonl (one line per cell) and the table")
     ap.add_argument("--table", metavar="DIR", help="print the table of the cells saved in DIR and exit")
-    ap.add_argument("--tasks", default="mqar,passkey,chain", help="tasks (default mqar,passkey,chain)")
+    ap.add_argument("--tasks", default="mqar,passkey,chain",
+                    help="comma list of mqar, passkey, chain and mqar<N> (MQAR with N pairs in the context, "
+                         "16 <= N <= 128, still 16 queries: an evaluation-only variant; e.g. mqar64) "
+                         "(default mqar,passkey,chain)")
     ap.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="prompt lengths (default 8192,16384,32768)")
     ap.add_argument("--count", type=int, default=64, help="examples per task and length (a multiple of the libraries' batch; default 64)")
     ap.add_argument("--chain-count", type=int, default=32, help="examples for chain (default 32)")
@@ -456,6 +489,10 @@ def main():
         return
     if not args.out:
         ap.error("--out is required (or --table DIR)")
+    try:
+        specs = {t: task_spec(t) for t in args.tasks.split(",")}
+    except ValueError as e:
+        ap.error(str(e))
     import torch
     import multipole as mp
     import tasks as T
@@ -492,12 +529,12 @@ def main():
     shape = {a["role"]: a["shape"] for a in lib(10, 1, 0, 1).step_entry().args}
     Bl, N = shape["k"][0], shape["k"][2]   # batch and cache of the libraries
     print(f"libraries: batch {Bl}, cache {N} tokens", flush=True)
-    for task in args.tasks.split(","):
-        count = args.chain_count if task == "chain" else args.count
-        mlist = methods(args.chain_methods if task == "chain" else args.methods)
+    for task, (family, pairs) in specs.items():
+        count = args.chain_count if family == "chain" else args.count
+        mlist = methods(args.chain_methods if family == "chain" else args.methods)
         for L in map(int, args.lengths.split(",")):
             for part in range(max(1, count // Bl)):
-                ex = T.eval_examples(task, L, count, args.seed)[part * Bl:(part + 1) * Bl]
+                ex = T.eval_examples(family, L, count, args.seed, pairs=pairs)[part * Bl:(part + 1) * Bl]
                 caches, n0 = prefill(torch, model, ex, N)
                 built = {}
                 for m in mlist:
@@ -550,10 +587,18 @@ def table(d):
         a = agg.setdefault((c["method"], c["task"], c["length"]), [0, 0, 0.0, 0])
         a[0] += c["accuracy"] * c["examples"]; a[1] += c["examples"]
         a[2] += c["attn_error"] * c["examples"]; a[3] += c["examples"]
-    cols = sorted({(t, L) for _, t, L in agg}, key=lambda x: (("mqar", "passkey", "chain").index(x[0]), x[1]))
+    def col_key(col):   # mqar, its mqar<N> variants by N, passkey, chain; then anything else
+        t, L = col
+        try:
+            base, pairs = task_spec(t)
+            return (("mqar", "passkey", "chain").index(base), pairs, t, L)
+        except ValueError:
+            return (3, 0, t, L)
+    cols = sorted({(t, L) for _, t, L in agg}, key=col_key)
     order = {m: i for i, m in enumerate(all_methods())}
     meths = sorted({m for m, _, _ in agg}, key=lambda m: order.get(m, 999))
-    head = "| method | " + " | ".join(f"{t} {L // 1024}K" for t, L in cols) + " |"
+    kilo = lambda L: f"{L // 1024}K" if L % 1024 == 0 else str(L)
+    head = "| method | " + " | ".join(f"{t} {kilo(L)}" for t, L in cols) + " |"
     lines = ["Task accuracy (attention error: relative L2 vs f64 dense, mean over layers and decode steps)", "",
              head, "|---" * (len(cols) + 1) + "|"]
     for m in meths:

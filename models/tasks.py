@@ -7,6 +7,8 @@ lexicon) with the information planted in it:
 - ``mqar`` (multi-query associative recall): ``PAIRS`` key-value pairs ``k v`` scattered
   through the text; then ``QUERY`` and, for ``QUERIES`` of the keys in random order,
   ``k v`` again: the model must say the value that followed the key in the context.
+  Evaluation can plant more pairs than training did (``pairs``, up to ``MQAR_KEYS``: more
+  planted keys for the queried one to be told apart from), still asking ``QUERIES``.
 - ``passkey``: ``PASS p1..p5`` planted at a random depth; the prompt ends with ``ASKPASS``
   and the model must repeat ``p1..p5``.
 - ``chain`` (answers in the model's own output): the prompt is text then ``GEN``; the model
@@ -98,14 +100,17 @@ def _scatter(g, filler: np.ndarray, items: List[np.ndarray]) -> (np.ndarray, Lis
     return np.concatenate(out), starts
 
 
-def mqar(g, length: int, queries: int = QUERIES) -> Example:
-    """MQAR of total length ``length`` (prompt + answers); training asks every pair
-    (``queries=PAIRS``), evaluation ``QUERIES`` of them."""
-    keys = KEY0 + g.choice(MQAR_KEYS, PAIRS, replace=False)
-    vals = VAL0 + g.integers(NVAL, size=PAIRS)
-    qi = g.choice(PAIRS, queries, replace=False)
+def mqar(g, length: int, queries: int = QUERIES, pairs: int = PAIRS) -> Example:
+    """MQAR of total length ``length`` (prompt + answers) with ``pairs`` key-value pairs
+    (distinct keys of the first ``MQAR_KEYS``, values may repeat); training asks every pair
+    of ``PAIRS`` (``queries=PAIRS``), evaluation ``QUERIES`` of them. The draws are the
+    same for the default ``pairs`` as before the argument existed."""
+    assert queries <= pairs <= MQAR_KEYS, f"mqar: need queries <= pairs <= {MQAR_KEYS}"
+    keys = KEY0 + g.choice(MQAR_KEYS, pairs, replace=False)
+    vals = VAL0 + g.integers(NVAL, size=pairs)
+    qi = g.choice(pairs, queries, replace=False)
     tail = 1 + 2 * queries
-    ntext = length - 1 - 2 * PAIRS - tail
+    ntext = length - 1 - 2 * pairs - tail
     assert ntext > 0, "mqar: length too short"
     body, _ = _scatter(g, text(g, ntext), [np.array([k, v]) for k, v in zip(keys, vals)])
     q = np.stack([keys[qi], vals[qi]], 1).reshape(-1)
@@ -166,12 +171,20 @@ def make(task: str, g, length: int, train: bool = False) -> Example:
     return MAKERS[task](g, length)
 
 
-def eval_examples(task: str, length: int, count: int, seed: int) -> List[Example]:
+def eval_examples(task: str, length: int, count: int, seed: int,
+                  pairs: int = PAIRS) -> List[Example]:
     """Evaluation instances: prompt lengths ``length`` for mqar and passkey (the answers
     follow), and a text prompt of ``length`` tokens for chain (the chain, the queries and
-    the answers follow it). Seeds are disjoint from training's (training uses seed < 2**31)."""
-    g = np.random.default_rng([seed, 2**31 + TASKS.index(task), length])
+    the answers follow it). Seeds are disjoint from training's (training uses seed < 2**31).
+    ``pairs``: mqar's number of pairs (its own draws when not ``PAIRS``; queries stay
+    ``QUERIES``)."""
+    key = [seed, 2**31 + TASKS.index(task), length]
+    if pairs != PAIRS:
+        assert task == "mqar", "eval_examples: pairs is mqar's"
+        key.append(pairs)
+    g = np.random.default_rng(key)
     if task == "chain":
         return [chain(g, length + chain_tail_len()) for _ in range(count)]
-    extra = {"mqar": 2 * QUERIES - 1, "passkey": PASSLEN}[task]
-    return [make(task, g, length + extra) for _ in range(count)]
+    if task == "mqar":
+        return [mqar(g, length + 2 * QUERIES - 1, pairs=pairs) for _ in range(count)]
+    return [passkey(g, length + PASSLEN) for _ in range(count)]

@@ -7,6 +7,7 @@
 # CHECK: passkey: OK
 # CHECK: chain: OK
 # CHECK: determinism: OK
+# CHECK: mqar pairs: OK
 import sys
 
 import numpy as np
@@ -47,3 +48,27 @@ c = [e.tokens for e in T.eval_examples("mqar", 4096, 2, seed=2)]
 assert all(np.array_equal(x, y) for x, y in zip(a, b))
 assert not np.array_equal(a[0], c[0])
 print("determinism: OK")
+
+# Evaluation-only MQAR with more pairs (bench/accuracy.py's mqar<N>): every pair planted in
+# the prompt with distinct keys of the first MQAR_KEYS, QUERIES of them asked; its own draws.
+for pairs in (64, T.MQAR_KEYS):
+    for e in T.eval_examples("mqar", 2048, 2, seed=5, pairs=pairs):
+        assert len(e.prompt) == 2048 and len(e.answers) == T.QUERIES == len(set(e.queries))
+        ctx = e.prompt[:-1]
+        planted = ctx[(ctx >= T.KEY0) & (ctx < T.KEY0 + T.NKEY)]
+        assert len(planted) == pairs == len(set(planted)) and planted.max() < T.KEY0 + T.MQAR_KEYS
+        ans = np.nonzero(e.weights == T.W_ANSWER)[0]
+        assert list(e.tokens[ans + 1]) == e.answers
+        for k, v in zip(e.queries, e.answers):
+            at = np.nonzero(ctx == k)[0]
+            assert len(at) == 1 and ctx[at[0] + 1] == v
+d = T.eval_examples("mqar", 4096, 1, seed=1, pairs=64)[0].tokens
+assert not np.array_equal(d, a[0])
+assert np.array_equal(T.eval_examples("mqar", 4096, 2, seed=1, pairs=T.PAIRS)[0].tokens, a[0])
+for bad in (T.QUERIES - 1, T.MQAR_KEYS + 1):
+    try:
+        T.eval_examples("mqar", 2048, 1, seed=0, pairs=bad)
+        raise SystemExit(f"pairs={bad} accepted")
+    except (AssertionError, ValueError):
+        pass
+print("mqar pairs: OK")
