@@ -161,16 +161,24 @@ def rel(x, r):
     return (torch.linalg.vector_norm(x - r) / torch.linalg.vector_norm(r)).item()
 
 
-# References: every call in isolation (device synchronized around it), and torch's
-# dense attention on the same inputs.
+# References: every call in isolation (device synchronized around it, and without
+# programmatic dependent launch: MULTIPOLE_PROGRAMMATIC_LAUNCH=0 makes every kernel wait
+# for the previous one to complete), and torch's dense attention on the same inputs.
+# Everything after runs with the libraries' programmatic launches.
 print(f"race check: {len(libs)} libraries, api={args.api}, iters={args.iters}", flush=True)
+for L in libs:
+    check(f"{L['name']}: kernels launched with programmatic stream serialization",
+          L["lib"].manifest.get("programmatic_launch") is True,
+          f"manifest programmatic_launch = {L['lib'].manifest.get('programmatic_launch')}")
 refs = {}
 for L in libs:
     torch.cuda.synchronize()
     ins = inputs(L)
     torch.cuda.synchronize()
+    os.environ["MULTIPOLE_PROGRAMMATIC_LAUNCH"] = "0"
     out = run(L, *ins)
     torch.cuda.synchronize()
+    del os.environ["MULTIPOLE_PROGRAMMATIC_LAUNCH"]
     q, k, v, lens, lens2 = ins
     refs[L["name"]] = ({n: t.clone() for n, t in out.items()},
                        dense_ref(q, k, v, lens), dense_ref(q, k, v, lens2))

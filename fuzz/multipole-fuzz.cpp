@@ -115,6 +115,7 @@ struct Shared {
 };
 Shared *shared = nullptr;
 void *selfBase = nullptr; // load address of this executable
+void *libMLIR = nullptr;  // dlopen handle of the loaded libMLIR (no new load)
 void *frames[1 << 16];
 int harnessDepth = 0; // frames from runInput to the bottom of the stack
 
@@ -125,6 +126,30 @@ bool inSelf(void *addr) {
   if (!dladdr(addr, &info))
     return false;
   return info.dli_fbase == selfBase;
+}
+
+/// The already-loaded libMLIR (found from one of its functions), or null.
+void *findLibMLIR() {
+  Dl_info info;
+  auto *fn = reinterpret_cast<void *>(
+      static_cast<llvm::LogicalResult (*)(
+          llvm::StringRef, mlir::Block *, const mlir::ParserConfig &,
+          llvm::StringRef, mlir::LocationAttr *)>(&mlir::parseSourceString));
+  if (!dladdr(fn, &info) || !info.dli_fname || info.dli_fbase == selfBase)
+    return nullptr;
+  return dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+}
+
+/// Whether `addr` lies in a copy, in this executable, of a function libMLIR
+/// also defines: a template instantiation (mlir::detail::walk, say) that the
+/// executable exports because libMLIR refers to it, so that libMLIR's own
+/// calls bind to the executable's copy. Such a frame runs upstream code.
+bool interposedFromLibMLIR(void *addr) {
+  Dl_info info;
+  if (!libMLIR || !dladdr(addr, &info) || !info.dli_sname ||
+      info.dli_fbase != selfBase)
+    return false;
+  return dlsym(libMLIR, info.dli_sname) != nullptr;
 }
 
 /// Whether `addr` is an entry point of the sanitizer runtime linked into this
@@ -200,7 +225,7 @@ extern "C" void crashHandler(int sig) {
     bool upstream = harnessDepth > 0 && top > i &&
                     n < int(sizeof(frames) / sizeof(frames[0]));
     for (int j = pastSanitizerRuntime(i, top); upstream && j < top; ++j)
-      if (inSelf(frames[j]))
+      if (inSelf(frames[j]) && !interposedFromLibMLIR(frames[j]))
         upstream = false;
     shared->upstreamParser = upstream;
   }
@@ -601,6 +626,7 @@ int main(int argc, char **argv) {
     Dl_info self;
     if (dladdr(reinterpret_cast<void *>(&runInput), &self))
       selfBase = self.dli_fbase;
+    libMLIR = findLibMLIR();
     struct sigaction sa = {};
     sa.sa_handler = crashHandler;
     for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
@@ -613,6 +639,7 @@ int main(int argc, char **argv) {
   Dl_info self;
   if (dladdr(reinterpret_cast<void *>(&runInput), &self))
     selfBase = self.dli_fbase;
+  libMLIR = findLibMLIR();
 
   // Seeds, in a fixed order; each parseable one also in generic form.
   std::vector<std::string> files;

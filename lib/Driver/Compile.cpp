@@ -9,6 +9,7 @@
 #include "multipole/Driver/Compile.h"
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
 #include "multipole/Dialect/Multipole/Transforms/Passes.h"
+#include "multipole/Conversion/Passes.h"
 #include "multipole/Driver/StreamEntryPoints.h"
 #include "multipole/Pipelines/Pipelines.h"
 
@@ -354,6 +355,14 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
     if (!ec)
       module.print(os);
   }
+  // The kernels' readiness for programmatic dependent launch is a module
+  // attribute of multipole-gpu-programmatic-launch, read here (the LLVM
+  // translation does not know it).
+  bool programmaticLaunch = false;
+  if (module->hasAttr(kProgrammaticLaunchAttrName)) {
+    programmaticLaunch = true;
+    module->removeAttr(kProgrammaticLaunchAttrName);
+  }
   // 4. LLVM IR, optimised, to an object file.
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -367,8 +376,8 @@ LogicalResult mlir::multipole::compileToSharedLibrary(ModuleOp module,
   }
   // CUDA: the caller's-stream wrappers (ABI version 2).
   if (cuda) {
-    if (llvm::Error e =
-            addStreamEntryPoints(*llmod, *manifest.getAsObject()))
+    if (llvm::Error e = addStreamEntryPoints(*llmod, *manifest.getAsObject(),
+                                             programmaticLaunch))
       return emitError(module.getLoc())
              << "internal error: " << llvm::toString(std::move(e));
   }

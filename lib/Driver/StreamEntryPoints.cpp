@@ -16,15 +16,22 @@ using namespace llvm;
 namespace mlir {
 namespace multipole {
 
-Error addStreamEntryPoints(Module &module, json::Object &manifest) {
+Error addStreamEntryPoints(Module &module, json::Object &manifest,
+                           bool programmaticLaunch) {
   json::Array *entries = manifest.getArray("entries");
   if (!entries)
     return createStringError("the manifest has no entries");
   LLVMContext &ctx = module.getContext();
   Type *i32 = Type::getInt32Ty(ctx);
   PointerType *ptr = PointerType::getUnqual(ctx);
+  // The runtime's MP_CALL_PROGRAMMATIC_LAUNCH (include/multipole/Runtime).
+  constexpr int kCallProgrammaticLaunch = 1;
   FunctionCallee begin =
-      module.getOrInsertFunction("mpCallBegin", FunctionType::get(i32, {ptr}, false));
+      programmaticLaunch
+          ? module.getOrInsertFunction("mpCallBeginFlags",
+                                       FunctionType::get(i32, {ptr, i32}, false))
+          : module.getOrInsertFunction("mpCallBegin",
+                                       FunctionType::get(i32, {ptr}, false));
   FunctionCallee end =
       module.getOrInsertFunction("mpCallEnd", FunctionType::get(i32, {}, false));
 
@@ -56,7 +63,12 @@ Error addStreamEntryPoints(Module &module, json::Object &manifest) {
     BasicBlock *body = BasicBlock::Create(ctx, "call", wrapper);
     BasicBlock *failed = BasicBlock::Create(ctx, "not_started", wrapper);
     IRBuilder<> b(entry);
-    Value *rc = b.CreateCall(begin, {wrapper->getArg(0)}, "rc");
+    Value *rc =
+        programmaticLaunch
+            ? b.CreateCall(begin,
+                           {wrapper->getArg(0), b.getInt32(kCallProgrammaticLaunch)},
+                           "rc")
+            : b.CreateCall(begin, {wrapper->getArg(0)}, "rc");
     b.CreateCondBr(b.CreateICmpEQ(rc, b.getInt32(0)), body, failed);
 
     b.SetInsertPoint(body);
@@ -71,6 +83,7 @@ Error addStreamEntryPoints(Module &module, json::Object &manifest) {
 
     (*e)["stream_symbol"] = wrapperName;
   }
+  manifest["programmatic_launch"] = programmaticLaunch;
   return Error::success();
 }
 

@@ -22,7 +22,8 @@ std::string mlir::multipole::cudaLoweringPipeline(const CUDAPipelineOptions &o) 
   std::string p = "buffer-results-to-out-params{hoist-static-allocs "
                   "modify-public-functions},buffer-deallocation-pipeline,"
                   "multipole-gpu-plan{" + o.gpuOptions +
-                  "},convert-multipole-to-gpu{" + o.gpuOptions + "}";
+                  "},convert-multipole-to-gpu{" + o.gpuOptions +
+                  "},multipole-gpu-programmatic-launch{" + o.gpuOptions + "}";
   if (!o.toNVVM)
     return p;
   return p + ",convert-multipole-to-loops,symbol-dce,func.func(gpu-async-region),"

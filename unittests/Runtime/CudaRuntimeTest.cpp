@@ -153,6 +153,14 @@ static_assert(mpcu::kMemPoolAttrReleaseThreshold ==
 static_assert(mpcu::kLaunchAttrClusterDimension ==
                   CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION,
               "");
+static_assert(mpcu::kLaunchAttrProgrammaticStreamSerialization ==
+                  CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+              "");
+static_assert(offsetof(CUlaunchAttributeValue,
+                       programmaticStreamSerializationAllowed) ==
+                  offsetof(mpcu::LaunchAttributeValue,
+                           programmaticStreamSerializationAllowed),
+              "");
 static_assert(mpcu::kLaunchAttrClusterSchedulingPolicyPreference ==
                   CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE,
               "");
@@ -237,6 +245,17 @@ TEST_F(NoDriver, CallBeginReportsTheMissingDriver) {
   // No call was started: mgpuStreamCreate does not return `fake`.
   EXPECT_EQ(mgpuStreamCreate(), nullptr);
   EXPECT_EQ(mpCallEnd(), MP_ERROR_NO_DRIVER);
+}
+
+TEST_F(NoDriver, CallBeginFlagsRejectsUnknownFlags) {
+  EXPECT_EQ(mpCallBeginFlags(nullptr, 0x40), MP_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mpGetLastError()).find("unknown flags 0x40"),
+            std::string::npos)
+      << mpGetLastError();
+  EXPECT_EQ(mpInCall(), 0);
+  // Known flags get as far as the driver check, like mpCallBegin.
+  EXPECT_NE(mpCallBeginFlags(nullptr, MP_CALL_PROGRAMMATIC_LAUNCH), MP_SUCCESS);
+  EXPECT_EQ(mpInCall(), 0);
 }
 
 TEST_F(NoDriver, LaunchWithNullFunctionRecordsError) {

@@ -17,6 +17,12 @@
 namespace mlir {
 namespace multipole {
 
+/// Unit attribute that multipole-gpu-programmatic-launch puts on the module:
+/// its kernels start with griddepcontrol wait / launch_dependents, so the
+/// compile driver's entry points may ask for programmatic dependent launch.
+constexpr llvm::StringLiteral kProgrammaticLaunchAttrName =
+    "multipole.programmatic_launch";
+
 #define GEN_PASS_DECL
 #include "multipole/Conversion/Passes.h.inc"
 

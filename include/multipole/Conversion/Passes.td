@@ -57,7 +57,14 @@ defvar MultipoleGPUOptions = [
     Option<"kmeansSplit", "kmeans-split", "bool", "true",
            "k-means distances of bf16 keys on tensor cores with each centroid "
            "split into two bf16 terms (hi + lo: 16 mantissa bits); false "
-           "uses one term (8 bits, half the tensor-core work) (default true)">
+           "uses one term (8 bits, half the tensor-core work) (default true)">,
+    Option<"programmaticLaunch", "programmatic-launch", "bool", "true",
+           "Kernels start with griddepcontrol wait / launch_dependents and "
+           "the entry points launch them with programmatic stream "
+           "serialization (Hopper's programmatic dependent launch: a kernel's "
+           "CTAs are scheduled while the previous kernel's last CTAs run); "
+           "false launches every kernel after the previous one completes "
+           "(default true)">
 ];
 
 def MultipoleGPUPlan : Pass<"multipole-gpu-plan", "ModuleOp"> {
@@ -124,6 +131,61 @@ def ConvertMultipoleToGPU : Pass<"convert-multipole-to-gpu", "ModuleOp"> {
                            "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect"];
+  let options = MultipoleGPUOptions;
+}
+
+def MultipoleGPUProgrammaticLaunch
+    : Pass<"multipole-gpu-programmatic-launch", "ModuleOp"> {
+  let summary = "Make the generated kernels and their launches ready for "
+                "programmatic dependent launch";
+  let description = [{
+    Runs on the output of `convert-multipole-to-gpu` when the GPU option
+    `programmatic-launch` is true (the default; with false the pass does
+    nothing). Three changes:
+
+    - every kernel of the module's `gpu.module`s starts with
+      `nvvm.griddepcontrol wait` (everything the previous grid wrote is
+      visible) and then `nvvm.griddepcontrol launch_dependents` (the next
+      grid may be scheduled). Nothing is read or written before the wait, so
+      a kernel launched with programmatic stream serialization computes what
+      it computes without it; launched without, both are no-ops. Waiting
+      before letting the next grid go means at most one grid waits ahead;
+    - in each host function of one block, the device allocations of static
+      shape move to the top and their frees to the end, so that consecutive
+      launches are adjacent in the stream (a stream-ordered allocation or
+      free between two kernels is an operation of its own, and the second
+      kernel could not start early). The scratch of a call is then all live
+      for the whole call;
+    - the module gets the unit attribute `multipole.programmatic_launch`;
+      `multipole-compile` then makes each entry point open its call with
+      `mpCallBeginFlags(stream, MP_CALL_PROGRAMMATIC_LAUNCH)`, and the
+      runtime launches the call's kernels with
+      `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION` (on sm_90 and
+      newer, unless `MULTIPOLE_PROGRAMMATIC_LAUNCH=0`).
+
+    ```mlir
+    // before
+    gpu.launch_func @multipole_kernels::@a ...
+    %t = gpu.alloc () : memref<8xf32>
+    gpu.launch_func @multipole_kernels::@b ... args(%t : memref<8xf32>)
+    gpu.dealloc %t : memref<8xf32>
+    gpu.launch_func @multipole_kernels::@c ...
+    gpu.func @a(...) kernel { <body> }
+    // after
+    %t = gpu.alloc () : memref<8xf32>
+    gpu.launch_func @multipole_kernels::@a ...
+    gpu.launch_func @multipole_kernels::@b ... args(%t : memref<8xf32>)
+    gpu.launch_func @multipole_kernels::@c ...
+    gpu.dealloc %t : memref<8xf32>
+    gpu.func @a(...) kernel {
+      nvvm.griddepcontrol wait
+      nvvm.griddepcontrol launch_dependents
+      <body>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::NVVM::NVVMDialect"];
   let options = MultipoleGPUOptions;
 }
 

@@ -6,6 +6,8 @@
 //
 //   int32_t mpentry_<f>(void *stream, Desc *arg0, Desc *arg1, ...) {
 //     int32_t rc = mpCallBegin(stream);
+//     // (mpCallBeginFlags(stream, MP_CALL_PROGRAMMATIC_LAUNCH) when the
+//     // kernels were made ready for programmatic dependent launch)
 //     if (rc != 0) return rc;
 //     _mlir_ciface_<f>(arg0, arg1, ...);
 //     return mpCallEnd();
@@ -32,9 +34,14 @@ inline constexpr llvm::StringLiteral kStreamEntryPrefix = "mpentry_";
 /// Adds the wrapper of every entry of `manifest` (its "entries" array, each
 /// with "name" and "symbol") to `module`, and records each wrapper's symbol
 /// as the entry's "stream_symbol". Fails when an entry's C interface
-/// function is missing from `module`.
+/// function is missing from `module`. With `programmaticLaunch` the wrappers
+/// open their calls with mpCallBeginFlags(stream, MP_CALL_PROGRAMMATIC_LAUNCH)
+/// (the kernels start with griddepcontrol wait: see
+/// multipole-gpu-programmatic-launch), and the manifest records
+/// "programmatic_launch": true.
 llvm::Error addStreamEntryPoints(llvm::Module &module,
-                                 llvm::json::Object &manifest);
+                                 llvm::json::Object &manifest,
+                                 bool programmaticLaunch = false);
 
 } // namespace multipole
 } // namespace mlir

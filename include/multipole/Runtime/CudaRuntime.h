@@ -116,6 +116,19 @@ int mpDriverVersion(void);
 /* Starts a call on `stream` (clears this thread's error slot). 0 or an error
  * code (no usable driver, or a call already in progress on this thread). */
 int mpCallBegin(void *stream);
+/* Flags of mpCallBeginFlags. */
+enum {
+  /* The call's kernels start with griddepcontrol.wait (the compiler's
+   * multipole-gpu-programmatic-launch): launch each with
+   * CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, so that its CTAs
+   * are scheduled while the previous kernel's last CTAs run (Hopper's
+   * programmatic dependent launch). Ignored below sm_90, without
+   * cuLaunchKernelEx, or when the environment sets
+   * MULTIPOLE_PROGRAMMATIC_LAUNCH=0 (read at each call). */
+  MP_CALL_PROGRAMMATIC_LAUNCH = 1
+};
+/* mpCallBegin with flags (MP_CALL_*; unknown bits are an error). */
+int mpCallBeginFlags(void *stream, int flags);
 /* Ends the call; returns the code of its first failure (MP_SUCCESS if none). */
 int mpCallEnd(void);
 /* The stream of the call in progress on this thread (NULL when none, or when

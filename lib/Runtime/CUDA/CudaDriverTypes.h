@@ -89,6 +89,7 @@ constexpr int kMemPoolAttrReleaseThreshold = 4;
 // CUlaunchAttributeID / CUclusterSchedulingPolicy.
 constexpr int kLaunchAttrClusterDimension = 4;
 constexpr int kLaunchAttrClusterSchedulingPolicyPreference = 5;
+constexpr int kLaunchAttrProgrammaticStreamSerialization = 6;
 constexpr int kClusterSchedulingPolicySpread = 1;
 
 // CUtensorMapDataType values with a whole-byte element (0 .. 12).
@@ -101,6 +102,7 @@ union alignas(8) LaunchAttributeValue {
     unsigned x, y, z;
   } clusterDim;
   int clusterSchedulingPolicyPreference;
+  int programmaticStreamSerializationAllowed;
 };
 
 // CUlaunchAttribute.

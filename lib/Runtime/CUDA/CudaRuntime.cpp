@@ -179,6 +179,9 @@ std::atomic<bool> defaultStreamSync{true};
 struct CallContext {
   bool active = false;
   void *stream = nullptr;
+  // Launch kernels with programmatic stream serialization (the call's flags,
+  // the device and the environment allow it).
+  bool programmaticLaunch = false;
 };
 thread_local CallContext tlCall;
 // True while a call runs and `s` is its stream.
@@ -695,7 +698,16 @@ void mpClearError(void) {
   tlError.message[0] = 0;
 }
 
-int mpCallBegin(void *stream) {
+// MULTIPOLE_PROGRAMMATIC_LAUNCH=0 turns programmatic dependent launch off
+// (read at each call, so that a benchmark can compare both in one process).
+static bool programmaticLaunchAllowed() {
+  const char *v = std::getenv("MULTIPOLE_PROGRAMMATIC_LAUNCH");
+  return !(v && v[0] == '0' && v[1] == 0);
+}
+
+int mpCallBegin(void *stream) { return mpCallBeginFlags(stream, 0); }
+
+int mpCallBeginFlags(void *stream, int flags) {
   if (tlCall.active) {
     recordError(MP_ERROR_INVALID_ARGUMENT,
                 "mpCallBegin: a call is already in progress on this thread "
@@ -703,10 +715,22 @@ int mpCallBegin(void *stream) {
     return MP_ERROR_INVALID_ARGUMENT;
   }
   mpClearError();
-  if (!ready())
+  if (flags & ~MP_CALL_PROGRAMMATIC_LAUNCH) {
+    recordError(MP_ERROR_INVALID_ARGUMENT,
+                "mpCallBeginFlags: unknown flags 0x%x (this runtime knows "
+                "MP_CALL_PROGRAMMATIC_LAUNCH = 0x%x)",
+                unsigned(flags), unsigned(MP_CALL_PROGRAMMATIC_LAUNCH));
+    return MP_ERROR_INVALID_ARGUMENT;
+  }
+  DeviceState *ds = nullptr;
+  Driver *d = ready(&ds);
+  if (!d)
     return tlError.code;
   tlCall.active = true;
   tlCall.stream = stream;
+  tlCall.programmaticLaunch = (flags & MP_CALL_PROGRAMMATIC_LAUNCH) &&
+                              d->launchKernelEx && ds->computeCapability >= 90 &&
+                              programmaticLaunchAllowed();
   return MP_SUCCESS;
 }
 
@@ -1142,6 +1166,29 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   Function f = static_cast<Function>(function);
   if (!prepareSharedMemory(*d, *ds, f, smem, "mgpuLaunchKernel"))
     return;
+  if (tlCall.active && tlCall.programmaticLaunch) {
+    // The kernel waits for the previous grid itself (griddepcontrol.wait at
+    // its start): let the driver schedule its CTAs before that grid is done.
+    LaunchAttribute attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.id = kLaunchAttrProgrammaticStreamSerialization;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    LaunchConfig config;
+    std::memset(&config, 0, sizeof(config));
+    config.gridDimX = grid[0];
+    config.gridDimY = grid[1];
+    config.gridDimZ = grid[2];
+    config.blockDimX = block[0];
+    config.blockDimY = block[1];
+    config.blockDimZ = block[2];
+    config.sharedMemBytes = static_cast<unsigned>(smem);
+    config.hStream = asStream(stream);
+    config.attrs = &attr;
+    config.numAttrs = 1;
+    check(*d, d->launchKernelEx(&config, f, params, extra),
+          "cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION)");
+    return;
+  }
   check(*d,
         d->launchKernel(f, grid[0], grid[1], grid[2], block[0], block[1],
                         block[2], static_cast<unsigned>(smem), asStream(stream),

@@ -110,9 +110,9 @@ func.func @padded_rows(%q: memref<2x32x128xbf16>, %k: memref<2x8x4096x128xbf16, 
 // scratch, which stays row-major (the k-means points); the finish reads the
 // strided values.
 // ROPE-LABEL: func.func @attn_mp_build(
+// ROPE:         %[[SCR:.*]] = gpu.alloc () : memref<2x4x1000x128xf32>
 // ROPE:         %[[RK:.*]] = memref.transpose %{{.*}} {{.*}} to memref<2x4x1000x128xbf16, strided<[512000, 128, 512, 1]>>
 // ROPE:         %[[RV:.*]] = memref.transpose %{{.*}} {{.*}} to memref<2x4x1000x128xbf16, strided<[512000, 128, 512, 1]>>
-// ROPE:         %[[SCR:.*]] = gpu.alloc () : memref<2x4x1000x128xf32>
 // ROPE:         gpu.launch_func @multipole_kernels::@prerope_{{[0-9]+}} {{.*}} args(%[[RK]] : memref<2x4x1000x128xbf16, strided<[512000, 128, 512, 1]>>, %[[SCR]] : memref<2x4x1000x128xf32>)
 // ROPE:         gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_assign {{.*}} args(%{{.*}} : memref<2xi32>, %[[SCR]] : memref<2x4x1000x128xf32>,
 // ROPE:         gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_members {{.*}} args(%{{.*}} : memref<2xi32>, %[[RV]] : memref<2x4x1000x128xbf16, strided<[512000, 128, 512, 1]>>
@@ -147,9 +147,9 @@ func.func @padded_rows(%q: memref<2x32x128xbf16>, %k: memref<2x8x4096x128xbf16, 
 // HOST-LABEL: func.func @attn_mp_build(
 // HOST:         gpu.launch_func @multipole_kernels::@kv_copy_[[C:[0-9]+]] {{.*}} args(%{{.*}} : memref<2x4x1000x16xbf16, strided<[64000, 16, 64, 1]>>, %[[R:.*]] : memref<2x4x1000x16xbf16>)
 // HOST:         gpu.memcpy %{{.*}}, %[[R]] : memref<2x4x1000x16xbf16>, memref<2x4x1000x16xbf16>
-// HOST:         gpu.dealloc %[[R]]
 // HOST:         gpu.launch_func @multipole_kernels::@kv_copy_[[C]]
 // HOST:         multipole.cluster_build
+// HOST:         gpu.dealloc %[[R]]
 // HOST-LABEL: func.func @attn_mp_update(
 // HOST:         gpu.launch_func @multipole_kernels::@kv_copy_[[C]]
 // HOST:         gpu.launch_func @multipole_kernels::@kv_copy_[[C]]

@@ -8,6 +8,10 @@
 
 // CHECK: .target sm_90a
 // CHECK-LABEL: .entry exact_split_3
+// Programmatic dependent launch: wait for the previous grid first.
+// CHECK-NOT: ld.global
+// CHECK: griddepcontrol.wait;
+// CHECK-NEXT: griddepcontrol.launch_dependents;
 // CHECK: cp.async.cg.shared.global [%{{.*}}], [%{{.*}}], 16, %{{.*}};
 // CHECK: cp.async.commit_group
 // CHECK: cp.async.wait_group 2;

@@ -77,13 +77,20 @@ MultipoleDialect::verifyOperationAttribute(Operation *op,
                              << attribute.getValue();
     return success();
   }
+  if (name == ProgrammaticLaunchAttrHelper::getNameStr()) {
+    if (!isa<ModuleOp>(op) || !isa<UnitAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be a unit attribute on a module";
+    return success();
+  }
   if (name == RoleAttrHelper::getNameStr())
     return op->emitError() << "'" << name
                            << "' belongs on function arguments and results, "
                               "not on an operation";
   return op->emitError() << "unknown multipole attribute '" << name
                          << "' (expected '" << EntryAttrHelper::getNameStr()
-                         << "' or '" << StepAttrHelper::getNameStr() << "')";
+                         << "', '" << StepAttrHelper::getNameStr() << "' or '"
+                         << ProgrammaticLaunchAttrHelper::getNameStr() << "')";
 }
 
 static LogicalResult verifyRoleAttr(Operation *op, StringRef what,

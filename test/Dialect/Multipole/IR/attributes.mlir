@@ -33,7 +33,7 @@ func.func @f() attributes {multipole.role = "q"} {
 
 // -----
 
-// expected-error @+1 {{unknown multipole attribute 'multipole.rol' (expected 'multipole.entry' or 'multipole.step')}}
+// expected-error @+1 {{unknown multipole attribute 'multipole.rol' (expected 'multipole.entry', 'multipole.step' or 'multipole.programmatic_launch')}}
 func.func @f() attributes {multipole.rol = "q"} {
   return
 }
@@ -50,4 +50,17 @@ func.func @f(%q: memref<4xf32> {multipole.role = 3}) {
 // expected-error @+1 {{unknown multipole attribute 'multipole.kind' on result #0 (expected 'multipole.role')}}
 func.func @f(%q: memref<4xf32>) -> (memref<4xf32> {multipole.kind = "out"}) {
   return %q : memref<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'multipole.programmatic_launch' must be a unit attribute on a module}}
+func.func @f() attributes {multipole.programmatic_launch} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'multipole.programmatic_launch' must be a unit attribute on a module}}
+module attributes {multipole.programmatic_launch = 1 : i32} {
 }

@@ -26,11 +26,15 @@ def Multipole_Dialect : Dialect {
   // Attributes the rewrite and the compile driver attach to functions:
   // `multipole.entry` ("step", "build" or "update") and `multipole.step` (the
   // step an index entry point belongs to) on entry points, `multipole.role`
-  // (q, k, v, lens, out, L<level>.<array>) on their arguments and results.
+  // (q, k, v, lens, out, L<level>.<array>) on their arguments and results;
+  // `multipole.programmatic_launch` (unit) on a module whose GPU kernels
+  // multipole-gpu-programmatic-launch made ready for programmatic dependent
+  // launch.
   let discardableAttrs = (ins
     "::mlir::StringAttr":$role,
     "::mlir::StringAttr":$entry,
-    "::mlir::FlatSymbolRefAttr":$step
+    "::mlir::FlatSymbolRefAttr":$step,
+    "::mlir::UnitAttr":$programmatic_launch
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
