@@ -19,6 +19,9 @@ the error against f64 dense (sequence 0) right after the build and after the las
 and the cost of an update call that finds nothing due (graph replay, microseconds).
 
 Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compile_libs.sh)
+  MP_PDL_AB=1: run every configuration twice in this process, first with programmatic
+  dependent launch off (MULTIPOLE_PROGRAMMATIC_LAUNCH=0: each kernel waits for the previous
+  one to complete), then on (the libraries' default); column "pdl".
 """
 import datetime
 import faulthandler
@@ -144,25 +147,33 @@ def run(n0, B, ragged):
 
 
 rows = []
+PDL = ("0", "1") if os.environ.get("MP_PDL_AB") == "1" else (None,)
 for n0, B, ragged in CONFIGS:
-    try:
-        rows.append(run(n0, B, ragged))
-        r = rows[-1]
-        print(f"# N0={n0} B={B}{' ragged' if ragged else ''}: multipole {r['mp_mean']:.4f} ms/token, "
-              f"dense {r['dense']:.4f}, {r['ratio_mean']:.2f}x", flush=True)
-    except Exception as e:  # a missing library or a failed call: say so, go on
-        print(f"# N0={n0} B={B}: {type(e).__name__}: {e}", flush=True)
-    torch.cuda.empty_cache()
+    for pdl in PDL:
+        if pdl == "0":
+            os.environ["MULTIPOLE_PROGRAMMATIC_LAUNCH"] = "0"
+        else:
+            os.environ.pop("MULTIPOLE_PROGRAMMATIC_LAUNCH", None)
+        try:
+            rows.append(run(n0, B, ragged))
+            r = rows[-1]
+            r["pdl"] = "off" if pdl == "0" else "on"
+            print(f"# N0={n0} B={B}{' ragged' if ragged else ''} pdl {r['pdl']}: multipole "
+                  f"{r['mp_mean']:.4f} ms/token, dense {r['dense']:.4f}, {r['ratio_mean']:.2f}x", flush=True)
+        except Exception as e:  # a missing library or a failed call: say so, go on
+            print(f"# N0={n0} B={B}: {type(e).__name__}: {e}", flush=True)
+        torch.cuda.empty_cache()
+os.environ.pop("MULTIPOLE_PROGRAMMATIC_LAUNCH", None)
 
 dev = torch.cuda.get_device_name()
 hdr = (f"# generation loop, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10% budget, T {T}; "
        f"{dev}; {datetime.date.today()}; python3 bench/bench_generate.py {libs} {T}\n"
        "# per token: append + step (graph replay) + update when due, events per token; dense: the same "
        "append + cuDNN SDPA (graph, mean of first and last length); ms")
-lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
+lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'pdl':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
               f"{'build':>8} {'torch km':>8} {'upd n':>5} {'upd ms':>7} {'idle us':>7} {'err build':>9} {'err last':>9}"]
 for r in rows:
-    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['mp_median']:8.4f} "
+    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['pdl']:>3} {r['mp_median']:8.4f} "
                  f"{r['mp_mean']:8.4f} {r['dense']:8.4f} {r['ratio_mean']:5.2f}x {r['build']:8.2f} "
                  f"{r['torch_build']:8.2f} {r['updates']:>5} {r['update_median']:7.3f} {r['idle_update_us']:7.1f} "
                  f"{r['err_build']:9.2e} {r['err_last']:9.2e}")

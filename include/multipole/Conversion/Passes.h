@@ -18,7 +18,7 @@ namespace mlir {
 namespace multipole {
 
 /// Unit attribute that multipole-gpu-programmatic-launch puts on the module:
-/// its kernels start with griddepcontrol wait / launch_dependents, so the
+/// its kernels start with griddepcontrol wait, so the
 /// compile driver's entry points may ask for programmatic dependent launch.
 constexpr llvm::StringLiteral kProgrammaticLaunchAttrName =
     "multipole.programmatic_launch";

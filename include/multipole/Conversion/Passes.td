@@ -59,10 +59,10 @@ defvar MultipoleGPUOptions = [
            "split into two bf16 terms (hi + lo: 16 mantissa bits); false "
            "uses one term (8 bits, half the tensor-core work) (default true)">,
     Option<"programmaticLaunch", "programmatic-launch", "bool", "true",
-           "Kernels start with griddepcontrol wait / launch_dependents and "
-           "the entry points launch them with programmatic stream "
-           "serialization (Hopper's programmatic dependent launch: a kernel's "
-           "CTAs are scheduled while the previous kernel's last CTAs run); "
+           "Kernels start with griddepcontrol wait and the entry points "
+           "launch them with programmatic stream serialization (Hopper's "
+           "programmatic dependent launch: a kernel's launch is processed "
+           "while the previous kernel's last CTAs finish); "
            "false launches every kernel after the previous one completes "
            "(default true)">
 ];
@@ -145,11 +145,13 @@ def MultipoleGPUProgrammaticLaunch
 
     - every kernel of the module's `gpu.module`s starts with
       `nvvm.griddepcontrol wait` (everything the previous grid wrote is
-      visible) and then `nvvm.griddepcontrol launch_dependents` (the next
-      grid may be scheduled). Nothing is read or written before the wait, so
-      a kernel launched with programmatic stream serialization computes what
-      it computes without it; launched without, both are no-ops. Waiting
-      before letting the next grid go means at most one grid waits ahead;
+      visible). Nothing is read or written before the wait, so a kernel
+      launched with programmatic stream serialization computes what it
+      computes without it; launched without, the wait is a no-op. There is
+      no explicit `launch_dependents`: the next grid is released as this
+      one's CTAs exit (an early trigger left the next grid's CTAs resident
+      and waiting beside this one's, and measured slower at large batch:
+      bench/NOTES.md, runs 44-45);
     - in each host function of one block, the device allocations of static
       shape move to the top and their frees to the end, so that consecutive
       launches are adjacent in the stream (a stream-ordered allocation or
@@ -179,7 +181,6 @@ def MultipoleGPUProgrammaticLaunch
     gpu.dealloc %t : memref<8xf32>
     gpu.func @a(...) kernel {
       nvvm.griddepcontrol wait
-      nvvm.griddepcontrol launch_dependents
       <body>
     }
     ```

@@ -120,9 +120,9 @@ int mpCallBegin(void *stream);
 enum {
   /* The call's kernels start with griddepcontrol.wait (the compiler's
    * multipole-gpu-programmatic-launch): launch each with
-   * CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, so that its CTAs
-   * are scheduled while the previous kernel's last CTAs run (Hopper's
-   * programmatic dependent launch). Ignored below sm_90, without
+   * CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, so that its
+   * launch is processed while the previous kernel's last CTAs finish
+   * (Hopper's programmatic dependent launch). Ignored below sm_90, without
    * cuLaunchKernelEx, or when the environment sets
    * MULTIPOLE_PROGRAMMATIC_LAUNCH=0 (read at each call). */
   MP_CALL_PROGRAMMATIC_LAUNCH = 1

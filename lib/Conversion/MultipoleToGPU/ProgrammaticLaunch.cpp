@@ -2,13 +2,12 @@
 //
 // Implements --multipole-gpu-programmatic-launch (see Passes.td): on the output
 // of convert-multipole-to-gpu, every kernel starts with
-//   nvvm.griddepcontrol wait              (the previous grid has completed and
-//                                          its memory is visible)
-//   nvvm.griddepcontrol launch_dependents (the next grid may be scheduled)
+//   nvvm.griddepcontrol wait   (the previous grid has completed and its
+//                               memory is visible)
 // so that the runtime may launch it with programmatic stream serialization
-// (Hopper's programmatic dependent launch): the next kernel's CTAs are
-// launched while this one's last CTAs still run, and wait at their first
-// instruction. Without that launch attribute both instructions are no-ops.
+// (Hopper's programmatic dependent launch): the kernel's launch is processed
+// while the previous kernel's last CTAs finish, and its CTAs wait at their
+// first instruction. Without that launch attribute the wait is a no-op.
 // The host functions' device scratch allocations move to the top of the
 // function and their frees to its end, so that consecutive launches are
 // adjacent in the stream (an allocation or a free between two kernels would be
@@ -38,16 +37,19 @@ using namespace mlir;
 
 namespace {
 
-/// Puts the grid-dependency control at the start of `kernel`: wait for the
-/// previous grid, then let the next one be scheduled. Waiting first bounds how
-/// far ahead grids run (one), and nothing is read or written before the wait.
-void addGridDependencyControl(gpu::GPUFuncOp kernel) {
+/// Puts the grid-dependency wait at the start of `kernel`: nothing is read or
+/// written before the previous grid has completed and its memory is visible.
+/// There is no explicit launch_dependents: the next grid is released as each
+/// CTA of this one exits (the implicit trigger). An early trigger (right after
+/// the wait) was measured slower at B = 16 and in the update: the next grid's
+/// CTAs then sit resident, waiting, beside this one's (run 44,
+/// bench/NOTES.md); releasing at exit still overlaps the next launch with
+/// this grid's tail and memory flush, and was faster at every batch (run 45).
+void addGridDependencyWait(gpu::GPUFuncOp kernel) {
   Block &entry = kernel.getBody().front();
   OpBuilder b = OpBuilder::atBlockBegin(&entry);
-  Location loc = kernel.getLoc();
-  NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
-  NVVM::GriddepcontrolOp::create(b, loc,
-                                 NVVM::GridDepActionKind::launch_dependents);
+  NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
+                                 NVVM::GridDepActionKind::wait);
 }
 
 /// A device allocation that may move to the top of its function: synchronous
@@ -111,7 +113,7 @@ struct ProgrammaticLaunchPass
     for (auto gpuModule : module.getOps<gpu::GPUModuleOp>())
       for (auto fn : gpuModule.getOps<gpu::GPUFuncOp>())
         if (fn.isKernel() && !fn.getBody().empty()) {
-          addGridDependencyControl(fn);
+          addGridDependencyWait(fn);
           anyKernel = true;
         }
     if (!anyKernel)

@@ -1,5 +1,6 @@
-// multipole-gpu-programmatic-launch: every kernel waits for the previous grid
-// and then lets the next one be scheduled; the host functions' static scratch
+// multipole-gpu-programmatic-launch: every kernel first waits for the previous
+// grid (no explicit launch_dependents: the next grid is released as its CTAs
+// exit); the host functions' static scratch
 // is allocated at the top and freed at the end, so the launches are adjacent;
 // the module is marked for the compile driver.
 // RUN: multipole-opt %s --multipole-gpu-programmatic-launch | FileCheck %s
@@ -59,7 +60,7 @@ module attributes {gpu.container_module} {
   gpu.module @k {
     // CHECK-LABEL: gpu.func @first(
     // CHECK-NEXT:    nvvm.griddepcontrol wait
-    // CHECK-NEXT:    nvvm.griddepcontrol launch_dependents
+    // CHECK-NOT:     launch_dependents
     // CHECK:         memref.store
     gpu.func @first(%x: memref<8xf32>) kernel {
       %c0 = arith.constant 0 : index
@@ -69,7 +70,7 @@ module attributes {gpu.container_module} {
     }
     // CHECK-LABEL: gpu.func @second(
     // CHECK-NEXT:    nvvm.griddepcontrol wait
-    // CHECK-NEXT:    nvvm.griddepcontrol launch_dependents
+    // CHECK-NEXT:    gpu.return
     gpu.func @second(%x: memref<8xf32>) kernel {
       gpu.return
     }

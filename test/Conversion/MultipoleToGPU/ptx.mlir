@@ -11,7 +11,7 @@
 // Programmatic dependent launch: wait for the previous grid first.
 // CHECK-NOT: ld.global
 // CHECK: griddepcontrol.wait;
-// CHECK-NEXT: griddepcontrol.launch_dependents;
+// CHECK-NOT: griddepcontrol.launch_dependents
 // CHECK: cp.async.cg.shared.global [%{{.*}}], [%{{.*}}], 16, %{{.*}};
 // CHECK: cp.async.commit_group
 // CHECK: cp.async.wait_group 2;
