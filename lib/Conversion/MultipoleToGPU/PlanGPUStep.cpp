@@ -106,15 +106,16 @@ AttnShape exactShape(SparseAttentionOp op) {
   Type e = q.getElementType();
   AttnShape s{k.getDimSize(0), q.getDimSize(1), k.getDimSize(1),
               k.getDimSize(2), k.getDimSize(3),
-              e.isBF16() ? "bf16" : e.isF16() ? "f16" : "f32"};
-  s.kvStrides = kvStridesOf(k); // the lowering's launch choice (no mma)
+              e.isBF16() ? "bf16" : e.isF16() ? "f16" : "f32",
+              /*perLane=*/0,
+              kvStridesOf(k)}; // the lowering's launch choice (no mma)
   return s;
 }
 AttnShape approxShape(CentroidApproxOp op) {
   auto a = mt(op.getLogits());
   auto vc = mt(op.getIndex()[kVCentroids]);
   return {a.getDimSize(0), a.getDimSize(1), vc.getDimSize(1), vc.getDimSize(2),
-          vc.getDimSize(3), "f32"};
+          vc.getDimSize(3), "f32", /*perLane=*/0, /*kvStrides=*/{}};
 }
 
 struct MultipoleGPUPlanPass
