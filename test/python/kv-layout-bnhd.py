@@ -7,7 +7,10 @@
 #   and update equal those of the same step compiled for [B, Hkv, N, D] on the
 #   transposed data; the bufferized IR of every entry point has views, no copy;
 #   the manifest says k / v are "BNHD" (the other library: "BHND"), so that
-#   random_inputs gives them in that layout and multipole-run refuses them;
+#   random_inputs gives them in that layout, and multipole-run synthesises
+#   [B, Hkv, N, D] data and hands the library its transpose (the same errors
+#   and index checks as the [B, Hkv, N, D] library; --k / --v files in the
+#   library's layout);
 # - a linalg attention that indexes [B, N, H, D] keys and values directly
 #   (detection inserts the transpose): detected, read in place, equal to
 #   numpy's dense attention (a budget covering every token) and to --dense.
@@ -16,7 +19,8 @@
 # CHECK: roles in the caller's layout: OK
 # CHECK: manifest layout BNHD / BHND: OK
 # CHECK: random_inputs in the library's layout: OK
-# CHECK: multipole-run refuses BNHD with the reason: OK
+# CHECK: multipole-run on BNHD equals BHND: OK
+# CHECK: multipole-run --k/--v in the library's layout: OK
 # CHECK: build equals the [B, Hkv, N, D] library: OK
 # CHECK: step equals the [B, Hkv, N, D] library: OK
 # CHECK: update equals the [B, Hkv, N, D] library: OK
@@ -27,6 +31,7 @@
 # CHECK: linalg [B, N, H, D]: dense library vs numpy dense: OK
 # CHECK: all passed
 import os
+import re
 import subprocess
 import sys
 
@@ -108,9 +113,36 @@ check("random_inputs in the library's layout",
       ka.shape == (B, N, H, D) and np.array_equal(ka, kb.transpose(0, 2, 1, 3))
       and np.array_equal(va, vb.transpose(0, 2, 1, 3)) and np.array_equal(qa, qb),
       str(ka.shape))
-run = subprocess.run(["multipole-run", os.path.join(tmp, "bnhd.so")], capture_output=True, text=True)
-check("multipole-run refuses BNHD with the reason",
-      run.returncode != 0 and 'manifest layout "BNHD"' in run.stderr, run.stderr.strip()[-200:])
+
+
+def mprun(name, *extra):
+    r = subprocess.run(["multipole-run", os.path.join(tmp, name), "--data=clustered", "--seed=5",
+                        "--updates=1", "--check-index", *extra], capture_output=True, text=True)
+    # the lines that must agree: errors against dense and the index checks
+    keep = [re.sub(r"time [0-9.]+ ms \(median of \d+\)", "", ln)
+            for ln in r.stdout.splitlines() if "rel error" in ln or ln.startswith("index after")]
+    return r, keep
+
+
+# multipole-run synthesises [B, Hkv, N, D] data and hands a BNHD library its transpose:
+# the same errors against dense and the same index checks as the BHND library's.
+rt, lt = mprun("bnhd.so")
+rr, lr = mprun("bhnd.so")
+check("multipole-run on BNHD equals BHND",
+      rt.returncode == 0 and rr.returncode == 0 and len(lt) == 4 and lt == lr
+      and all("OK" in ln for ln in lt if ln.startswith("index")),
+      f"{rt.returncode} {rt.stderr.strip()[-200:]} {lt} {lr}")
+# --k / --v files are in the library's layout: the transposed cache of the BHND run.
+kf, vf = os.path.join(tmp, "k_bnhd.npy"), os.path.join(tmp, "v_bnhd.npy")
+q5, k5, v5 = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=6)
+np.save(kf, np.ascontiguousarray(k5.transpose(0, 2, 1, 3)))
+np.save(vf, np.ascontiguousarray(v5.transpose(0, 2, 1, 3)))
+np.save(os.path.join(tmp, "k_bhnd.npy"), k5)
+np.save(os.path.join(tmp, "v_bhnd.npy"), v5)
+rt, lt = mprun("bnhd.so", "--k=" + kf, "--v=" + vf)
+rr, lr = mprun("bhnd.so", "--k=" + os.path.join(tmp, "k_bhnd.npy"), "--v=" + os.path.join(tmp, "v_bhnd.npy"))
+check("multipole-run --k/--v in the library's layout",
+      rt.returncode == 0 and len(lt) == 4 and lt == lr, f"{rt.stderr.strip()[-200:]} {lt} {lr}")
 
 q, k, v = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=3)
 kt = np.ascontiguousarray(k.transpose(0, 2, 1, 3))

@@ -745,11 +745,32 @@ double configNumber(const std::string &cfg, const std::string &key, double dflt)
   return dflt;
 }
 
+/// The [B, Hkv, N, D] copy of the cache `role` (k or v): the library's own
+/// buffer, or the canonical copy kept beside a [B, N, Hkv, D] one.
+Buffer &canonical(std::map<std::string, Buffer> &bufs, const std::string &role) {
+  auto it = bufs.find(role + "@bhnd");
+  return it != bufs.end() ? it->second : bufs.at(role);
+}
+
+/// dst = src with axes 1 and 2 swapped (both allocated, 4-d, same element
+/// type; dst.shape is src.shape with dims 1 and 2 exchanged). Element bytes
+/// are copied as they are.
+void swapAxes12(const Buffer &src, Buffer &dst) {
+  int64_t A = src.shape[0], X = src.shape[1], Y = src.shape[2],
+          Z = src.shape[3];
+  size_t e = dtypeSize(src.dtype);
+  for (int64_t a = 0; a < A; ++a)
+    for (int64_t x = 0; x < X; ++x)
+      for (int64_t y = 0; y < Y; ++y)
+        std::memcpy(dst.bytes.data() + (((a * Y + y) * X + x) * Z) * e,
+                    src.bytes.data() + (((a * X + x) * Y + y) * Z) * e, Z * e);
+}
+
 /// Host-side check of level 0: counts sum to Lc, centroids are the means of
 /// their members' pre-RoPE keys, value centroids of their values.
 bool checkLevel0(std::map<std::string, Buffer> &bufs, const std::string &cfg,
                  std::string &why) {
-  Buffer &k = bufs.at("k"), &v = bufs.at("v");
+  Buffer &k = canonical(bufs, "k"), &v = canonical(bufs, "v");
   Buffer &cent = bufs.at("L0.centroids"), &vc = bufs.at("L0.vcentroids"),
          &cnt = bufs.at("L0.counts"), &asg = bufs.at("L0.assign"),
          &st = bufs.at("L0.state");
@@ -903,12 +924,18 @@ int main(int argc, char **argv) {
     fail("entry point '" + step->name +
          "' does not look like decode attention (q [B,Hq,D], k/v [B,Hkv,N,D], "
          "one output); roles are missing from the manifest");
-  if (kT->layout == "BNHD" || vT->layout == "BNHD")
-    fail("entry point '" + step->name + "' takes k / v as [B, N, Hkv, D] " +
-         shapeStr(kT->shape) +
-         " (manifest layout \"BNHD\"); multipole-run synthesises and checks "
-         "[B, Hkv, N, D] caches only: run this library from Python "
-         "(multipole.load(...).random_inputs() gives k / v in its layout)");
+  // k / v in the caller's [B, N, Hkv, D] layout (manifest "BNHD"): data are
+  // synthesised and checked as [B, Hkv, N, D] (the canonical copies
+  // "k@bhnd" / "v@bhnd") and handed to the library transposed.
+  const bool kBNHD = kT->layout == "BNHD", vBNHD = vT->layout == "BNHD";
+  if (kBNHD != vBNHD || (!kT->layout.empty() && kT->layout != "BHND" && !kBNHD) ||
+      (!vT->layout.empty() && vT->layout != "BHND" && !vBNHD))
+    fail("entry point '" + step->name + "': k / v layouts \"" + kT->layout +
+         "\" / \"" + vT->layout + "\" (manifest); multipole-run takes both "
+         "\"BHND\" or both \"BNHD\"");
+  if (vT->shape != kT->shape)
+    fail("entry point '" + step->name + "': k " + shapeStr(kT->shape) +
+         " and v " + shapeStr(vT->shape) + " differ");
   // q and the output may carry unit dims (e.g. [B,Hq,1,D] from an importer):
   // their row-major data is that of [B,Hq,D].
   {
@@ -919,17 +946,40 @@ int main(int argc, char **argv) {
            " and output " + shapeStr(oT->shape) +
            " do not match the key cache " + shapeStr(kT->shape));
   }
-  Buffer q = *qT, k = *kT, v = *vT;
+  Buffer q = *qT, k = *kT, v = *vT; // k, v: canonical [B, Hkv, N, D]
   q.role = "q";
   k.role = "k";
   v.role = "v";
+  if (kBNHD) {
+    std::swap(k.shape[1], k.shape[2]);
+    std::swap(v.shape[1], v.shape[2]);
+    k.layout = v.layout = "BHND";
+  }
   q.allocate();
   k.allocate();
   v.allocate();
   synthesize(q, k, v, dataKind, seed);
   if (!qFile.empty()) loadNpy(qFile, q);
-  if (!kFile.empty()) loadNpy(kFile, k);
-  if (!vFile.empty()) loadNpy(vFile, v);
+  // --k / --v files are in the library's layout.
+  Buffer kL = *kT, vL = *vT;
+  kL.role = "k";
+  vL.role = "v";
+  kL.allocate();
+  vL.allocate();
+  for (auto [file, canon, lib] : {std::tuple(&kFile, &k, &kL),
+                                  std::tuple(&vFile, &v, &vL)}) {
+    if (!kBNHD) {
+      if (!file->empty())
+        loadNpy(*file, *canon);
+      continue;
+    }
+    if (!file->empty()) {
+      loadNpy(*file, *lib);
+      swapAxes12(*lib, *canon);
+    } else {
+      swapAxes12(*canon, *lib);
+    }
+  }
   checkFinite(q);
   checkFinite(k);
   checkFinite(v);
@@ -967,11 +1017,16 @@ int main(int argc, char **argv) {
   bufs["q"] = q;
   bufs["q"].allocate();
   std::memcpy(bufs["q"].bytes.data(), q.bytes.data(), q.bytes.size());
-  for (auto *src : {&k, &v}) {
+  for (auto *src : kBNHD ? std::initializer_list<Buffer *>{&kL, &vL}
+                         : std::initializer_list<Buffer *>{&k, &v}) {
     Buffer &dst = bufs[src->role];
     dst = *src;
     dst.allocate();
     std::memcpy(dst.bytes.data(), src->bytes.data(), src->bytes.size());
+  }
+  if (kBNHD) { // the canonical copies, for the reference and the index check
+    bufs["k@bhnd"] = k;
+    bufs["v@bhnd"] = v;
   }
   setLens();
   // Positional roles (functions compiled without the rewrite).
@@ -997,7 +1052,7 @@ int main(int argc, char **argv) {
     for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r)
       times.push_back(call(*step, bufs));
     const Buffer &o = bufs.at(oT->role);
-    auto ref = denseReference(bufs["q"], bufs["k"], bufs["v"],
+    auto ref = denseReference(bufs["q"], canonical(bufs, "k"), canonical(bufs, "v"),
                               lT ? &bufs["lens"] : nullptr, scale);
     double num = 0, den = 0, maxAbs = 0;
     for (int64_t i = 0; i < o.numel(); ++i) {
