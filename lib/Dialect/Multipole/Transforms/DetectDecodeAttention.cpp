@@ -279,12 +279,17 @@ AtomList join(ArrayRef<unsigned> a, ArrayRef<unsigned> b) {
 // Op and payload helpers
 //===----------------------------------------------------------------------===//
 
-/// Static shape with no zero-sized dimension, or nullopt.
+/// Static shape with no zero-sized dimension and an element count that fits
+/// in int64 (the rewrite reshapes through it), or nullopt.
 std::optional<ArrayRef<int64_t>> staticShape(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
   if (!t || !t.hasStaticShape() || t.getRank() == 0 ||
       llvm::is_contained(t.getShape(), 0))
     return std::nullopt;
+  int64_t n = 1;
+  for (int64_t d : t.getShape())
+    if (llvm::MulOverflow(n, d, n))
+      return std::nullopt;
   return t.getShape();
 }
 

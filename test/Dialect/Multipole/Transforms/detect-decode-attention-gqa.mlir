@@ -244,3 +244,49 @@ func.func @four_tokens_4d(%q: tensor<1x2x4x64xf32>, %k: tensor<1x2x128x64xf32>,
   } -> tensor<1x2x4x64xf32>
   return %o : tensor<1x2x4x64xf32>
 }
+
+// -----
+
+// A head dim whose element count overflows int64 (found by the fuzzer: the
+// rewrite reshaped through the element count and allocated without bound):
+// not taken, with the reason, and nothing is rewritten.
+// CHECK-LABEL: func.func @gqa_head_dim_overflow(
+// CHECK-NOT:     multipole.decode_attention
+// CHECK:         linalg.softmax
+func.func @gqa_head_dim_overflow(%q: tensor<1x8x9223372036854775807xf32>, %k: tensor<1x2x128x9223372036854775807xf32>,
+                                 %v: tensor<1x2x128x9223372036854775807xf32>) -> tensor<1x8x9223372036854775807xf32> {
+  %zero = arith.constant 0.0 : f32
+  %qg = tensor.expand_shape %q [[0], [1, 2], [3]] output_shape [1, 4, 2, 9223372036854775807]
+        : tensor<1x8x9223372036854775807xf32> into tensor<1x4x2x9223372036854775807xf32>
+  %e0 = tensor.empty() : tensor<1x4x2x128xf32>
+  %s0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x4x2x128xf32>) -> tensor<1x4x2x128xf32>
+  // expected-remark @below {{decode attention not detected: this contraction is not taken for Q.K^T or P @ V because it is not on static float tensors with one result}}
+  %s = linalg.generic {
+      indexing_maps = [affine_map<(b, g, h, n, d) -> (b, g, h, d)>,
+                       affine_map<(b, g, h, n, d) -> (b, h, n, d)>,
+                       affine_map<(b, g, h, n, d) -> (b, g, h, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%qg, %k : tensor<1x4x2x9223372036854775807xf32>, tensor<1x2x128x9223372036854775807xf32>) outs(%s0 : tensor<1x4x2x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x2x128xf32>
+  %p = linalg.softmax dimension(3) ins(%s : tensor<1x4x2x128xf32>)
+       outs(%e0 : tensor<1x4x2x128xf32>) -> tensor<1x4x2x128xf32>
+  %e1 = tensor.empty() : tensor<1x4x2x9223372036854775807xf32>
+  %o0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x4x2x9223372036854775807xf32>) -> tensor<1x4x2x9223372036854775807xf32>
+  %o = linalg.generic {
+      indexing_maps = [affine_map<(b, g, h, d, n) -> (b, g, h, n)>,
+                       affine_map<(b, g, h, d, n) -> (b, h, n, d)>,
+                       affine_map<(b, g, h, d, n) -> (b, g, h, d)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x4x2x128xf32>, tensor<1x2x128x9223372036854775807xf32>) outs(%o0 : tensor<1x4x2x9223372036854775807xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x2x9223372036854775807xf32>
+  %oc = tensor.collapse_shape %o [[0], [1, 2], [3]] : tensor<1x4x2x9223372036854775807xf32> into tensor<1x8x9223372036854775807xf32>
+  return %oc : tensor<1x8x9223372036854775807xf32>
+}
