@@ -50,7 +50,8 @@ struct ApproxLowering : MultipoleGPUPattern<CentroidApproxOp> {
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {
           return buildApproxSplitKernel(ob, l2, m, split, s, C, cs, k.threads,
-                                        hasParent, Cp, lanePl);
+                                        hasParent, Cp, lanePl,
+                                        vT.getElementType().isBF16());
         })) ||
         (!planned && failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                                     gpu::GPUModuleOp m) {

@@ -183,6 +183,7 @@ struct SplitSpec {
   SplitMode mode;
   bool hasLens, hasParent;
   int64_t Cparent;
+  bool bf16Centroids = false; // approx: value centroids stored in bf16
 };
 
 /// One row (token or cluster) of an iteration of the token loop, as seen by
@@ -255,7 +256,8 @@ SmallVector<Type> SplitKernel::argTypes() {
   SmallVector<Type> t;
   if (approx()) {
     t = {KernelBuilder::memref({B, Hq, N}, f32),
-         KernelBuilder::memref({B, H, N, D}, f32),
+         KernelBuilder::memref({B, H, N, D},
+                               sp.bf16Centroids ? Type(b.getBF16Type()) : f32),
          KernelBuilder::memref({B, H, N}, i32),
          KernelBuilder::memref({B, H, 4}, i32),
          KernelBuilder::memref({B, H, N}, i8)};
@@ -377,7 +379,12 @@ Row SplitKernel::loadApproxRow(KernelBuilder &kb, Value j, Value valid) {
     Value pe = parentSelected(kb, pa, ps, bb, h, j);
     ok = arith::AndIOp::create(kb, ok, pe);
   }
-  Value vf = kb.vloadAligned(V, v, {bb, h, j, d0});
+  // bf16 value centroids: V values per lane, half the bytes, extended.
+  Value vf = sp.bf16Centroids
+                 ? kb.extF(VectorType::get({V}, kb.f32()),
+                           kb.vloadAligned(V, v, {bb, h, j, d0},
+                                           std::min<int64_t>(16, 2 * V)))
+                 : kb.vloadAligned(V, v, {bb, h, j, d0});
   Value nf = arith::SIToFPOp::create(kb, kb.f32(), n);
   Value logCount = math::LogOp::create(kb, nf);
   return {ok, j, Value(), vf, logCount};
@@ -587,7 +594,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildAttentionSplitKernel(
 gpu::GPUFuncOp mlir::multipole::gpugen::buildApproxSplitKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
     const AttnShape &s, int64_t C, int64_t csplits, int64_t threads,
-    bool hasParent, int64_t Cparent, int64_t laneFloats) {
+    bool hasParent, int64_t Cparent, int64_t laneFloats, bool bf16Centroids) {
   KernelBuilder b(loc, ob);
   // Rows are f32 value centroids; "tokens" are clusters. laneFloats of a
   // row per lane: more loads in flight than one 16-byte load each, and few
@@ -596,7 +603,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildApproxSplitKernel(
   a.elt = "f32";
   a.N = C;
   a.perLane = laneFloats;
-  SplitSpec spec{a, csplits, threads, SplitMode::Approx, true, hasParent,
-                 Cparent};
+  SplitSpec spec{a,         csplits, threads,      SplitMode::Approx,
+                 true,      hasParent, Cparent,    bf16Centroids};
   return SplitKernel(b, spec).build(module, name);
 }

@@ -26,16 +26,18 @@ gpu::GPUFuncOp buildAttentionSplitKernel(OpBuilder &b, Location loc,
                                          const AttnLaunch &l, bool sparse,
                                          bool hasLens);
 
-/// `@<name>`: the centroid approximation split over clusters (rows are f32
-/// value centroids, logits come from centroid_score, weights are the token
-/// counts; with `hasParent`, clusters whose parent is selected at the coarse
-/// level (capacity `Cparent`) are skipped). Grid (csplits, H, B).
+/// `@<name>`: the centroid approximation split over clusters (rows are
+/// value centroids, f32 or, with `bf16Centroids`, bf16 extended to f32;
+/// logits come from centroid_score, weights are the token counts; with
+/// `hasParent`, clusters whose parent is selected at the coarse level
+/// (capacity `Cparent`) are skipped). Grid (csplits, H, B).
 gpu::GPUFuncOp buildApproxSplitKernel(OpBuilder &b, Location loc,
                                       gpu::GPUModuleOp module, StringRef name,
                                       const AttnShape &s, int64_t C,
                                       int64_t csplits, int64_t threads,
                                       bool hasParent, int64_t Cparent,
-                                      int64_t laneFloats);
+                                      int64_t laneFloats,
+                                      bool bf16Centroids = false);
 
 /// `@<name>`: split-KV attention on tensor cores (mma.sync bf16, cp.async
 /// pipeline); same arguments and partials as buildAttentionSplitKernel.

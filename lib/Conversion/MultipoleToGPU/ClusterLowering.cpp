@@ -107,6 +107,70 @@ LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
   return success();
 }
 
+/// Centroids stored in bf16 (an index of centroid-type=bf16): the k-means
+/// kernels compute and keep centroids in f32, so they run on f32 scratch
+/// copies of the key and value centroids, extended from the index before
+/// and, when the op writes them, rounded back into it after (to nearest
+/// even), by convert kernels (LayoutKernels.cpp). The CPU backend does the
+/// same (convert-multipole-to-loops), so both store the same values.
+class WideCentroids {
+public:
+  /// `idx` with its centroid arrays replaced by f32 scratch when they are
+  /// bf16 (after launching the extensions); `idx` itself otherwise.
+  FailureOr<SmallVector<Value>> widen(OpBuilder &b, Location loc,
+                                      LoweringContext &lc, ValueRange idx,
+                                      bool writes) {
+    SmallVector<Value> out(idx.begin(), idx.end());
+    if (!memrefType(idx[kCentroids]).getElementType().isBF16())
+      return out;
+    for (unsigned i : {unsigned(kCentroids), unsigned(kVCentroids)}) {
+      MemRefType t = memrefType(idx[i]);
+      Value wide = alloc(b, loc, t.getShape(), b.getF32Type());
+      if (failed(convert(b, loc, lc, idx[i], wide)))
+        return failure();
+      if (writes)
+        writeBack.push_back({wide, idx[i]});
+      scratch.push_back(wide);
+      out[i] = wide;
+    }
+    return out;
+  }
+
+  /// Rounds what the op wrote back into the index and frees the scratch.
+  LogicalResult finish(OpBuilder &b, Location loc, LoweringContext &lc) {
+    for (auto [wide, stored] : writeBack)
+      if (failed(convert(b, loc, lc, wide, stored)))
+        return failure();
+    for (Value v : scratch)
+      dealloc(b, loc, v);
+    return success();
+  }
+
+private:
+  static LogicalResult convert(OpBuilder &b, Location loc, LoweringContext &lc,
+                               Value src, Value dst) {
+    MemRefType st = memrefType(src), dt = memrefType(dst);
+    std::string name = lc.freshName(dt.getElementType().isBF16()
+                                        ? "centroid_narrow"
+                                        : "centroid_widen");
+    if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l,
+                                       gpu::GPUModuleOp m) {
+          return buildCentroidConvertKernel(ob, l, m, name, st.getShape(),
+                                            st.getElementType(),
+                                            dt.getElementType());
+        })))
+      return failure();
+    lc.launch(b, loc, name,
+              {centroidConvertCtas(st.getDimSize(2), st.getDimSize(3)),
+               st.getDimSize(1), st.getDimSize(0)},
+              kKVCopyThreads, {src, dst});
+    return success();
+  }
+
+  SmallVector<std::pair<Value, Value>> writeBack; // (f32 scratch, index array)
+  SmallVector<Value> scratch;
+};
+
 /// A kernel builder given its name (`@<base><suffix>`).
 using KernelFn = std::function<gpu::GPUFuncOp(OpBuilder &, Location,
                                               gpu::GPUModuleOp, StringRef)>;
@@ -167,13 +231,19 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     LoweringContext &lc = this->lc;
     Location loc = op.getLoc();
     Value k = adaptor.getK(), v = adaptor.getV(), lens = adaptor.getLens();
-    ValueRange outs = adaptor.getOuts();
+    ValueRange origOuts = adaptor.getOuts();
     auto kT = memrefType(k);
     ClusterShape s{kT.getDimSize(0), kT.getDimSize(1), kT.getDimSize(2),
-                   kT.getDimSize(3), memrefType(outs[kCounts]).getDimSize(2),
+                   kT.getDimSize(3), memrefType(origOuts[kCounts]).getDimSize(2),
                    kT.getDimSize(2), eltName(kT.getElementType()), {}, false};
     if (s.D % 32)
       return hostFallback(op, rewriter, lc);
+    WideCentroids wide;
+    FailureOr<SmallVector<Value>> wideOuts =
+        wide.widen(rewriter, loc, lc, origOuts, /*writes=*/true);
+    if (failed(wideOuts))
+      return failure();
+    ValueRange outs = *wideOuts;
     // k and v in the cache's layout: a [B, N, H, D] cache is read in place.
     AttnShape kv{s.B, s.H, s.H, s.N, s.D, s.elt, 0, {}};
     if (failed(kvLayoutOf(op, k, v, kv)))
@@ -203,7 +273,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
       ok = lowerBuild(rewriter, loc, s, c, PE, lens, P, v, outs, norms);
     else
       ok = lowerUpdate(rewriter, loc, s, c, PE, lens, P, v, outs, norms);
-    if (failed(ok))
+    if (failed(ok) || failed(wide.finish(rewriter, loc, lc)))
       return failure();
     dealloc(rewriter, loc, norms);
     if (P != k)
@@ -374,13 +444,22 @@ struct CoarsenLowering : MultipoleGPUPattern<ClusterCoarsenOp> {
   LogicalResult lower(ClusterCoarsenOp op, OpAdaptor adaptor,
                       ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    ValueRange fine = adaptor.getFine(), outs = adaptor.getOuts();
-    auto fT = memrefType(fine[kCentroids]);
+    auto fT = memrefType(adaptor.getFine()[kCentroids]);
     ClusterShape s{fT.getDimSize(0), fT.getDimSize(1), 0, fT.getDimSize(3),
-                   memrefType(outs[kCounts]).getDimSize(2), fT.getDimSize(2),
-                   "f32", {}, false};
+                   memrefType(adaptor.getOuts()[kCounts]).getDimSize(2),
+                   fT.getDimSize(2), "f32", {}, false};
     if (s.D % 32)
       return hostFallback(op, rewriter, lc);
+    WideCentroids wide;
+    FailureOr<SmallVector<Value>> wideFine =
+        wide.widen(rewriter, loc, lc, adaptor.getFine(), /*writes=*/false);
+    if (failed(wideFine))
+      return failure();
+    FailureOr<SmallVector<Value>> wideOuts =
+        wide.widen(rewriter, loc, lc, adaptor.getOuts(), /*writes=*/true);
+    if (failed(wideOuts))
+      return failure();
+    ValueRange fine = *wideFine, outs = *wideOuts;
     std::string name = lc.freshName("cluster_coarsen");
     ClusterConfig c = clusterConfig(op.getConfig(), op.getLevel());
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
@@ -395,6 +474,8 @@ struct CoarsenLowering : MultipoleGPUPattern<ClusterCoarsenOp> {
     args.append(outs.begin(), outs.end());
     args.append({ids, norms});
     lc.launch(rewriter, loc, name, {s.H, s.B, 1}, 256, args);
+    if (failed(wide.finish(rewriter, loc, lc)))
+      return failure();
     dealloc(rewriter, loc, ids);
     dealloc(rewriter, loc, norms);
     rewriter.eraseOp(op);

@@ -32,7 +32,7 @@ struct AttnShape {
   /// Strides (in elements) of k and v indexed as [B, H, N, D]; empty: the
   /// row-major [B, H, N, D] buffer. A [B, N, H, D] cache read in place has
   /// {N * H * D, D, H * D, 1} (multipole-transpose-views; kvLayoutOf).
-  std::vector<int64_t> kvStrides;
+  std::vector<int64_t> kvStrides = {};
   int64_t G() const { return Hq / H; }
   int64_t eltBytes() const { return elt == "f32" ? 4 : 2; }
   /// Elements per lane (a multiple of one 16-byte load), lanes per row.
@@ -125,6 +125,19 @@ gpu::GPUFuncOp buildKVCopyKernel(OpBuilder &b, Location loc,
 constexpr int64_t kKVCopyThreads = 256;
 int64_t kvCopyTokensPerCta(const AttnShape &s);
 
+/// dst = src with the element type converted (f32 <-> bf16: arith.extf /
+/// arith.truncf, round to nearest even), both row-major [B, H, C, D] with D a
+/// multiple of 8: a thread per 8 elements of a row, grid
+/// (centroidConvertCtas(C, D), H, B) of kKVCopyThreads. The centroids of an
+/// index stored in bf16 reach the k-means kernels, which keep them in f32,
+/// through it (ClusterLowering.cpp).
+gpu::GPUFuncOp buildCentroidConvertKernel(OpBuilder &b, Location loc,
+                                          gpu::GPUModuleOp module,
+                                          StringRef name,
+                                          ArrayRef<int64_t> shape, Type from,
+                                          Type to);
+int64_t centroidConvertCtas(int64_t C, int64_t D);
+
 /// Whether the tensor-core attention kernel applies (bf16, D 64 or 128,
 /// G <= 8).
 bool mmaAttentionSupported(const AttnShape &s);
@@ -157,7 +170,7 @@ struct ClusterShape {
   std::string elt; // of the K/V cache
   /// Strides of k and v indexed as [B, H, N, D] (AttnShape::kvStrides; empty:
   /// row-major). The kernels' key and value arguments take this layout.
-  std::vector<int64_t> kvStrides;
+  std::vector<int64_t> kvStrides = {};
   /// Whether the k-means points are the f32 pre-RoPE scratch (row-major, of
   /// the call) rather than the op's keys (windowed RoPE).
   bool preropePoints = false;

@@ -7,6 +7,8 @@
 // ClusterLowering.cpp): gpu.memcpy copies contiguous buffers only, so the
 // cache is first copied into a row-major device buffer by this kernel: a
 // thread per 16-byte vector of a row, consecutive threads along the row.
+// Also the element-type conversion of centroid arrays (f32 <-> bf16) for an
+// index that stores its centroids in bf16.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +47,42 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildKVCopyKernel(
   b.ifThen(inside, [&](KernelBuilder &kb) {
     Value x = kb.vloadAligned(V, src, {bb, h, j, d0});
     kb.vstoreAligned(x, dst, {bb, h, j, d0});
+  });
+  b.ret();
+  return fn;
+}
+
+int64_t mlir::multipole::gpugen::centroidConvertCtas(int64_t C, int64_t D) {
+  return std::max<int64_t>(1, (C * (D / 8) + kKVCopyThreads - 1) /
+                                  kKVCopyThreads);
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildCentroidConvertKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    ArrayRef<int64_t> shape, Type from, Type to) {
+  KernelBuilder b(loc, ob);
+  int64_t C = shape[2], D = shape[3];
+  SmallVector<Type> args = {KernelBuilder::memref(shape, from),
+                            KernelBuilder::memref(shape, to)};
+  auto fn = createKernel(b, module, name, args, {},
+                         {int32_t(kKVCopyThreads), 1, 1});
+  Value src = fn.getArgument(0), dst = fn.getArgument(1);
+  constexpr int64_t V = 8;
+  Value t = b.add(b.mul(b.blockId(gpu::Dimension::x), b.index(kKVCopyThreads)),
+                  b.threadId(gpu::Dimension::x));
+  Value c = b.div(t, b.index(D / V));
+  Value d0 = b.mul(b.rem(t, b.index(D / V)), b.index(V));
+  Value h = b.blockId(gpu::Dimension::y);
+  Value bb = b.blockId(gpu::Dimension::z);
+  Value inside = b.cmp(arith::CmpIPredicate::ult, c, b.index(C));
+  auto bytes = [](Type e) { return int64_t(e.getIntOrFloatBitWidth() / 8); };
+  b.ifThen(inside, [&](KernelBuilder &kb) {
+    Value x = kb.vloadAligned(V, src, {bb, h, c, d0}, std::min<int64_t>(16, V * bytes(from)));
+    VectorType vt = VectorType::get({V}, to);
+    Value y = bytes(to) > bytes(from)
+                  ? Value(arith::ExtFOp::create(kb, vt, x))
+                  : Value(arith::TruncFOp::create(kb, vt, x));
+    kb.vstoreAligned(y, dst, {bb, h, c, d0}, std::min<int64_t>(16, V * bytes(to)));
   });
   b.ret();
   return fn;

@@ -253,9 +253,16 @@ ScoreRow loadScoreRow(KernelBuilder &b, const LogitsLayout &L,
   Value cu = b.add(base, b.index(u * L.NG));
   Value valid = b.cmp(CmpIPredicate::ult, cu, c.hi);
   r.cl = b.select(valid, cu, c.lo);
-  r.row = vector::LoadOp::create(b, VectorType::get({L.PL}, b.f32()), c.cent,
+  // f32 rows: PL floats per lane; bf16 rows (centroid-type=bf16): PL bf16
+  // values per lane, half the bytes, extended to f32.
+  Type ce = cast<MemRefType>(c.cent.getType()).getElementType();
+  int64_t bytes = L.PL * (ce.isBF16() ? 2 : 4);
+  r.row = vector::LoadOp::create(b, VectorType::get({L.PL}, ce), c.cent,
                                  ValueRange{c.bb, c.h, r.cl, c.d0},
-                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
+                                 /*nontemporal=*/false,
+                                 llvm::MaybeAlign(std::min<int64_t>(16, bytes)));
+  if (ce.isBF16())
+    r.row = b.extF(VectorType::get({L.PL}, b.f32()), r.row);
   Value cn = b.load(c.cnt, {c.bb, c.h, r.cl});
   Value ne0 = b.cmp(CmpIPredicate::sgt, cn, b.i32(0));
   r.ne = b.andI(ne0, valid);
@@ -388,7 +395,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
   SmallVector<Type> args = {
       KernelBuilder::memref({s.B, s.Hq, s.D},
                             KernelBuilder::elementType(ob.getContext(), s.elt)),
-      KernelBuilder::memref({s.B, s.H, sp.C, s.D}, f32),
+      KernelBuilder::memref({s.B, s.H, sp.C, s.D},
+                            sp.bf16Centroids ? Type(b.getBF16Type()) : f32),
       KernelBuilder::memref({s.B, s.H, sp.C}, i32),
       KernelBuilder::memref({s.B, s.H, 4}, i32),
       KernelBuilder::memref({s.B}, i32),

@@ -28,6 +28,8 @@ struct ScoreSpec {
   int64_t C, csplits, ssplits, scorePos;
   double theta;
   int64_t laneFloats;
+  /// The key centroids are stored in bf16 (read as such, extended to f32).
+  bool bf16Centroids = false;
 };
 
 /// `@<name>`: the logits of one split of the clusters of (sequence, KV head)

@@ -53,7 +53,8 @@ struct ScoreLowering : MultipoleGPUPattern<CentroidScoreOp> {
     std::string name = lc.freshName("score");
     // Scores: a few CTAs per SM (each walks its clusters serially).
     int64_t ss = splitsFor(s.B, s.H, C, 256, 16 * k.numSMs, 0);
-    ScoreSpec spec{s, C, cs, ss, op.getConfig().getScorePosition(), theta, pl};
+    ScoreSpec spec{s,     C,  cs, ss, op.getConfig().getScorePosition(),
+                   theta, pl, cT.getElementType().isBF16()};
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {
           return buildScoreLogitsKernel(ob, l2, m, name + "_logits", spec);

@@ -12,6 +12,7 @@
 #include "multipole/Conversion/Passes.h"
 #include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -148,10 +149,11 @@ struct ConvertMultipoleToLoopsPass
     if (bad)
       return signalPassFailure();
     for (Operation *op : ops)
-      if (failed(lower(op)))
+      if (failed(widenCentroids(op)) || failed(lower(op)))
         return signalPassFailure();
   }
 
+  LogicalResult widenCentroids(Operation *op);
   LogicalResult lower(Operation *op);
   LogicalResult lowerMerge(MergeOp op);
 };
@@ -181,6 +183,56 @@ Value scaleValue(OpBuilder &b, Location loc, FloatAttr scale, Value q,
   Value df = arith::SIToFPOp::create(b, loc, b.getF32Type(), di);
   Value sq = math::SqrtOp::create(b, loc, df);
   return arith::DivFOp::create(b, loc, f32c(b, loc, 1.0), sq);
+}
+
+/// dst = src converted elementwise (extf or truncf, round to nearest even),
+/// as a loop nest over the (static or dynamic) shape of src.
+void convertCopy(OpBuilder &b, Location loc, Value src, Value dst) {
+  auto st = cast<MemRefType>(src.getType());
+  Type to = cast<MemRefType>(dst.getType()).getElementType();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> lbs(st.getRank(), c0), steps(st.getRank(), c1), ubs;
+  for (int64_t d = 0; d < st.getRank(); ++d)
+    ubs.push_back(memref::DimOp::create(b, loc, src, d));
+  scf::buildLoopNest(b, loc, lbs, ubs, steps,
+                     [&](OpBuilder &nb, Location l, ValueRange iv) {
+                       Value x = memref::LoadOp::create(nb, l, src, iv);
+                       Value y =
+                           to.getIntOrFloatBitWidth() >
+                                   x.getType().getIntOrFloatBitWidth()
+                               ? Value(arith::ExtFOp::create(nb, l, to, x))
+                               : Value(arith::TruncFOp::create(nb, l, to, x));
+                       memref::StoreOp::create(nb, l, y, dst, iv);
+                     });
+}
+
+/// The centroid operands of `op` (key and value centroids of each index
+/// level it takes) and whether `op` writes them.
+SmallVector<std::pair<OpOperand *, bool>> centroidOperands(Operation *op) {
+  SmallVector<std::pair<OpOperand *, bool>> r;
+  auto take = [&](MutableOperandRange range, bool writes) {
+    if (range.size() < kNumIndexArrays)
+      return;
+    r.push_back({&range[kCentroids], writes});
+    r.push_back({&range[kVCentroids], writes});
+  };
+  if (auto c = dyn_cast<ClusterBuildOp>(op))
+    take(c.getOutsMutable(), true);
+  else if (auto c = dyn_cast<ClusterUpdateOp>(op))
+    take(c.getOutsMutable(), true);
+  else if (auto c = dyn_cast<ClusterCoarsenOp>(op)) {
+    take(c.getFineMutable(), false);
+    take(c.getOutsMutable(), true);
+  } else if (auto s = dyn_cast<CentroidScoreOp>(op))
+    take(s.getIndexMutable(), false);
+  else if (auto s = dyn_cast<SelectClustersOp>(op))
+    take(s.getIndexMutable(), false);
+  else if (auto s = dyn_cast<SparseAttentionOp>(op))
+    take(s.getIndexMutable(), false);
+  else if (auto a = dyn_cast<CentroidApproxOp>(op))
+    take(a.getIndexMutable(), false);
+  return r;
 }
 
 /// A one-element i32/i8 memref to stand for an absent optional operand.
@@ -249,6 +301,40 @@ static LogicalResult rejectGPUForms(Operation *op) {
       return op->emitError() << "split partials are a form of the GPU "
                                 "lowering (multipole-gpu-plan); the CPU backend "
                                 "takes plain partials";
+  return success();
+}
+
+/// Centroids stored in bf16: the kernels compute in f32, so the op gets f32
+/// copies (extended before it) and what it writes is rounded back after it
+/// (round to nearest even); the copies are freed after the op.
+LogicalResult ConvertMultipoleToLoopsPass::widenCentroids(Operation *op) {
+  SmallVector<std::pair<OpOperand *, bool>> cents = centroidOperands(op);
+  if (cents.empty() ||
+      !cast<MemRefType>(cents.front().first->get().getType())
+           .getElementType()
+           .isBF16())
+    return success();
+  Location loc = op->getLoc();
+  OpBuilder before(op), after(op->getContext());
+  after.setInsertionPointAfter(op);
+  SmallVector<Value> temps;
+  for (auto [use, writes] : cents) {
+    Value orig = use->get();
+    auto mt = cast<MemRefType>(orig.getType());
+    SmallVector<Value> dyn;
+    for (int64_t d = 0; d < mt.getRank(); ++d)
+      if (mt.isDynamicDim(d))
+        dyn.push_back(memref::DimOp::create(before, loc, orig, d));
+    Value wide = memref::AllocOp::create(
+        before, loc, MemRefType::get(mt.getShape(), before.getF32Type()), dyn);
+    convertCopy(before, loc, orig, wide);
+    use->set(wide);
+    if (writes)
+      convertCopy(after, loc, wide, orig);
+    temps.push_back(wide);
+  }
+  for (Value t : temps)
+    memref::DeallocOp::create(after, loc, t);
   return success();
 }
 

@@ -381,9 +381,20 @@ LogicalResult checkIndex(Operation *op, ValueRange idx, StringRef what,
   auto role = [&](unsigned i) {
     return (what + " " + indexArrayName(i)).str();
   };
-  if (failed(checkOperand(op, idx[kCentroids], role(kCentroids), {B, H, C, D}, f32)) ||
-      failed(checkOperand(op, idx[kVCentroids], role(kVCentroids), {B, H, C, D}, f32)) ||
-      failed(checkOperand(op, idx[kCounts], role(kCounts), {B, H, C}, i32)) ||
+  if (failed(checkOperand(op, idx[kCentroids], role(kCentroids), {B, H, C, D})) ||
+      failed(checkOperand(op, idx[kVCentroids], role(kVCentroids), {B, H, C, D})))
+    return failure();
+  // Centroids are stored in f32 or bf16 (both arrays alike).
+  Type ct = cast<ShapedType>(idx[kCentroids].getType()).getElementType();
+  if (ct != f32 && !ct.isBF16())
+    return op->emitOpError() << role(kCentroids)
+                             << " must have element type f32 or bf16, got "
+                             << ct;
+  if (cast<ShapedType>(idx[kVCentroids].getType()).getElementType() != ct)
+    return op->emitOpError() << role(kVCentroids)
+                             << " must have the element type of the "
+                             << role(kCentroids) << " (" << ct << ")";
+  if (failed(checkOperand(op, idx[kCounts], role(kCounts), {B, H, C}, i32)) ||
       failed(checkOperand(op, idx[kOffsets], role(kOffsets), {B, H, C1}, i32)) ||
       failed(checkOperand(op, idx[kMembers], role(kMembers), {B, H, items}, i32)) ||
       failed(checkOperand(op, idx[kAssign], role(kAssign), {B, H, items}, i32)) ||

@@ -26,12 +26,14 @@ using namespace mlir::multipole;
 
 namespace {
 
-/// The seven index array types of one level.
+/// The seven index array types of one level (centroids of element type
+/// `centroid`).
 SmallVector<Type, 7> indexTypes(MLIRContext *ctx, int64_t B, int64_t H,
-                                int64_t C, int64_t D, int64_t items) {
-  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
-  return {RankedTensorType::get({B, H, C, D}, f32),
-          RankedTensorType::get({B, H, C, D}, f32),
+                                int64_t C, int64_t D, int64_t items,
+                                Type centroid) {
+  Type i32 = IntegerType::get(ctx, 32);
+  return {RankedTensorType::get({B, H, C, D}, centroid),
+          RankedTensorType::get({B, H, C, D}, centroid),
           RankedTensorType::get({B, H, C}, i32),
           RankedTensorType::get({B, H, C + 1}, i32),
           RankedTensorType::get({B, H, items}, i32),
@@ -99,6 +101,9 @@ struct MultipoleRewritePass
     return cfg;
   }
 
+  /// The element type of the centroid arrays (option centroid-type).
+  Type centroidElt;
+
   LogicalResult rewriteFunction(func::FuncOp func, DecodeAttentionOp op,
                                 ConfigAttr cfg);
 
@@ -128,6 +133,16 @@ struct MultipoleRewritePass
     FailureOr<ConfigAttr> cfg = makeConfig(work.front().second);
     if (failed(cfg))
       return signalPassFailure();
+    if (centroidType == "f32")
+      centroidElt = Float32Type::get(&getContext());
+    else if (centroidType == "bf16")
+      centroidElt = BFloat16Type::get(&getContext());
+    else
+      return (work.front().second->emitError()
+              << "invalid multipole-rewrite option: centroid-type must be "
+                 "f32 or bf16, got '"
+              << centroidType << "'"),
+             signalPassFailure();
     for (auto [f, op] : work)
       if (failed(rewriteFunction(f, op, *cfg)))
         return signalPassFailure();
@@ -169,8 +184,8 @@ LogicalResult MultipoleRewritePass::rewriteFunction(func::FuncOp func,
     caps.push_back(cfg.capacity(l, N));
   SmallVector<SmallVector<Type, 7>> levelTypes;
   for (unsigned l = 0; l < numLevels; ++l)
-    levelTypes.push_back(
-        indexTypes(ctx, B, H, caps[l], D, l == 0 ? N : caps[l - 1]));
+    levelTypes.push_back(indexTypes(ctx, B, H, caps[l], D,
+                                    l == 0 ? N : caps[l - 1], centroidElt));
   Type i32 = IntegerType::get(ctx, 32);
   auto lensT = RankedTensorType::get({B}, i32);
   Builder b(ctx);

@@ -330,9 +330,9 @@ func.func @f(%k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: me
 
 // -----
 
-// cluster_build: centroids in bf16
+// cluster_build: bf16 key centroids with f32 value centroids
 func.func @f(%k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xbf16>, %vc: memref<2x2x18x64xf32>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>) {
-  // expected-error @+1 {{'multipole.cluster_build' op level-0 index centroids must have element type 'f32', got 'bf16'}}
+  // expected-error @+1 {{'multipole.cluster_build' op level-0 index vcentroids must have the element type of the level-0 index centroids ('bf16')}}
   multipole.cluster_build %k, %v lens %lens outs(%c, %vc, %n, %off, %mem, %asg, %st) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>} : memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x2x18x64xbf16>, memref<2x2x18x64xf32>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>
   return
 }
@@ -357,10 +357,10 @@ func.func @f(%k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: me
 
 // -----
 
-// cluster_build: vcentroids in f16
-func.func @f(%k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf32>, %vc: memref<2x2x18x64xf16>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>) {
-  // expected-error @+1 {{'multipole.cluster_build' op level-0 index vcentroids must have element type 'f32', got 'f16'}}
-  multipole.cluster_build %k, %v lens %lens outs(%c, %vc, %n, %off, %mem, %asg, %st) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>} : memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x2x18x64xf32>, memref<2x2x18x64xf16>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>
+// cluster_build: centroids in f16 (f32 or bf16 only)
+func.func @f(%k: memref<2x2x256x64xbf16>, %v: memref<2x2x256x64xbf16>, %lens: memref<2xi32>, %c: memref<2x2x18x64xf16>, %vc: memref<2x2x18x64xf16>, %n: memref<2x2x18xi32>, %off: memref<2x2x19xi32>, %mem: memref<2x2x256xi32>, %asg: memref<2x2x256xi32>, %st: memref<2x2x4xi32>) {
+  // expected-error @+1 {{'multipole.cluster_build' op level-0 index centroids must have element type f32 or bf16, got 'f16'}}
+  multipole.cluster_build %k, %v lens %lens outs(%c, %vc, %n, %off, %mem, %asg, %st) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>} : memref<2x2x256x64xbf16>, memref<2x2x256x64xbf16>, memref<2xi32> outs memref<2x2x18x64xf16>, memref<2x2x18x64xf16>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32>
   return
 }
 

@@ -2,6 +2,14 @@
 // RUN: multipole-opt %s --multipole-rewrite="sink=4 interval=32 block-size=256 budget-tokens=64" | FileCheck %s --check-prefix=OPT
 // RUN: multipole-opt %s --multipole-rewrite="replacement=false" | FileCheck %s --check-prefix=NOREP
 // RUN: multipole-opt %s --multipole-rewrite="fraction=0.01 interval=8 block-size=512" | FileCheck %s --check-prefix=CAP
+// RUN: multipole-opt %s --multipole-rewrite="centroid-type=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: not multipole-opt %s --multipole-rewrite="centroid-type=f64" 2>&1 | FileCheck %s --check-prefix=BADCT
+
+// Centroids stored in bf16: both centroid arrays of the index, everywhere.
+// BF16: tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}, %{{.*}}: tensor<1x2x66x64xbf16> {multipole.role = "L0.vcentroids"}
+// BF16: multipole.centroid_score {{.*}} index(tensor<1x2x66x64xbf16>, tensor<1x2x66x64xbf16>, tensor<1x2x66xi32>
+// BF16-NOT: tensor<1x2x66x64xf32>
+// BADCT: error: invalid multipole-rewrite option: centroid-type must be f32 or bf16, got 'f64'
 
 // --multipole-rewrite on functions whose decode_attention has `lens`. The
 // coarse level (coarse-fraction) and the case without `lens` are in

@@ -1,0 +1,44 @@
+// An index that stores its centroids in bf16 (multipole-rewrite
+// centroid-type=bf16) on the GPU: the step's logits and approximation kernels
+// read bf16 centroid rows (half the bytes) and extend them to f32; build and
+// update run the f32 k-means kernels on f32 scratch copies, extended from the
+// index before (centroid_widen) and rounded back into it after
+// (centroid_narrow). The kernels go through ptxas without spills.
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=TWO
+
+// CHECK-LABEL: func.func @attn(
+// CHECK-SAME:    memref<1x8x2058x128xbf16> {multipole.role = "L0.centroids"}, %[[VC:.*]]: memref<1x8x2058x128xbf16> {multipole.role = "L0.vcentroids"}
+// CHECK-NOT:   centroid_widen
+// CHECK:       gpu.launch_func @multipole_kernels::@score_0_logits {{.*}} : memref<1x8x2058x128xbf16>
+// CHECK:       gpu.launch_func @multipole_kernels::@approx_split_5 {{.*}}%[[VC]] : memref<1x8x2058x128xbf16>
+// CHECK-LABEL: func.func @attn_mp_build(
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI:[0-9]+]] {{.*}} args(%{{.*}} : memref<1x8x2058x128xbf16>, %[[W:.*]] : memref<1x8x2058x128xf32>)
+// CHECK:       gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_seed {{.*}}%[[W]] : memref<1x8x2058x128xf32>
+// CHECK:       gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_members
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI:[0-9]+]] {{.*}} args(%[[W]] : memref<1x8x2058x128xf32>, %{{.*}} : memref<1x8x2058x128xbf16>)
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI]]
+// CHECK-LABEL: func.func @attn_mp_update(
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI]]
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI]]
+// CHECK:       gpu.launch_func @multipole_kernels::@cluster_update_{{[0-9]+}}_interval
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI]]
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI]]
+// The logits kernel: a lane reads 8 bf16 values (16 bytes) of a row.
+// CHECK:       gpu.func @score_0_logits(%{{.*}}: memref<1x32x128xbf16>, %[[C:.*]]: memref<1x8x2058x128xbf16>,
+// CHECK:         %[[R:.*]] = vector.load %[[C]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
+// CHECK-NEXT:    arith.extf %[[R]] : vector<8xbf16> to vector<8xf32>
+// CHECK:       gpu.func @approx_split_5(%{{.*}}: memref<1x32x2058xf32>, %[[AV:.*]]: memref<1x8x2058x128xbf16>,
+// CHECK:         %[[AR:.*]] = vector.load %[[AV]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
+// CHECK-NEXT:    arith.extf %[[AR]] : vector<8xbf16> to vector<8xf32>
+// The conversions: a thread per 8 values, rounded to nearest even (truncf).
+// CHECK:       gpu.func @centroid_widen_[[WI]](%{{.*}}: memref<1x8x2058x128xbf16>, %{{.*}}: memref<1x8x2058x128xf32>)
+// CHECK:         arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK:       gpu.func @centroid_narrow_[[NI]](%{{.*}}: memref<1x8x2058x128xf32>, %{{.*}}: memref<1x8x2058x128xbf16>)
+// CHECK:         arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
+
+// Two levels: the coarsening reads the fine centroids widened and writes the
+// coarse ones through scratch too.
+// TWO-LABEL: func.func @attn_mp_build(
+// TWO:         gpu.launch_func @multipole_kernels::@cluster_coarsen_{{[0-9]+}} {{.*}} args(%{{.*}} : memref<1x8x2058x128xf32>, %{{.*}} : memref<1x8x2058x128xf32>,
+// TWO:         gpu.launch_func @multipole_kernels::@centroid_narrow_{{[0-9]+}} {{.*}} memref<1x8x{{[0-9]+}}x128xbf16>)
