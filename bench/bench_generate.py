@@ -19,6 +19,9 @@ the error against f64 dense (sequence 0) right after the build and after the las
 and the cost of an update call that finds nothing due (graph replay, microseconds).
 
 Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compile_libs.sh)
+  MP_GEN_LIBS=gen,gen16: the library sets to run, by file prefix (default gen; gen16:
+  centroids stored in bf16, from bench/compile_libs.sh), each configuration once per set in
+  this process; column "lib".
   MP_PDL_AB=1: run every configuration twice in this process, first with programmatic
   dependent launch off (MULTIPOLE_PROGRAMMATIC_LAUNCH=0: each kernel waits for the previous
   one to complete), then on (the libraries' default); column "pdl".
@@ -59,9 +62,9 @@ def events_ms(pairs):
     return [a.elapsed_time(b) for a, b in pairs]
 
 
-def run(n0, B, ragged):
+def run(n0, B, ragged, prefix="gen"):
     N = n0 + GROW
-    lib = mp.load(f"{libs}/gen_b{B}_n{n0}.so")
+    lib = mp.load(f"{libs}/{prefix}_b{B}_n{n0}.so")
     q, k_src, v_src = clustered(B, Hq, H, N, D, torch.bfloat16, seed=n0 + B)
     lens0 = torch.tensor(ragged or [n0] * B, dtype=torch.int32, device="cuda")
     kc = torch.zeros_like(k_src)
@@ -148,17 +151,19 @@ def run(n0, B, ragged):
 
 rows = []
 PDL = ("0", "1") if os.environ.get("MP_PDL_AB") == "1" else (None,)
+PREFIXES = os.environ.get("MP_GEN_LIBS", "gen").split(",")
 for n0, B, ragged in CONFIGS:
-    for pdl in PDL:
+    for prefix, pdl in [(p, d) for p in PREFIXES for d in PDL]:
         if pdl == "0":
             os.environ["MULTIPOLE_PROGRAMMATIC_LAUNCH"] = "0"
         else:
             os.environ.pop("MULTIPOLE_PROGRAMMATIC_LAUNCH", None)
         try:
-            rows.append(run(n0, B, ragged))
+            rows.append(run(n0, B, ragged, prefix))
             r = rows[-1]
             r["pdl"] = "off" if pdl == "0" else "on"
-            print(f"# N0={n0} B={B}{' ragged' if ragged else ''} pdl {r['pdl']}: multipole "
+            r["lib"] = prefix
+            print(f"# N0={n0} B={B}{' ragged' if ragged else ''} {prefix} pdl {r['pdl']}: multipole "
                   f"{r['mp_mean']:.4f} ms/token, dense {r['dense']:.4f}, {r['ratio_mean']:.2f}x", flush=True)
         except Exception as e:  # a missing library or a failed call: say so, go on
             print(f"# N0={n0} B={B}: {type(e).__name__}: {e}", flush=True)
@@ -170,10 +175,10 @@ hdr = (f"# generation loop, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10
        f"{dev}; {datetime.date.today()}; python3 bench/bench_generate.py {libs} {T}\n"
        "# per token: append + step (graph replay) + update when due, events per token; dense: the same "
        "append + cuDNN SDPA (graph, mean of first and last length); ms")
-lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'pdl':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
+lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'lib':>5} {'pdl':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
               f"{'build':>8} {'torch km':>8} {'upd n':>5} {'upd ms':>7} {'idle us':>7} {'err build':>9} {'err last':>9}"]
 for r in rows:
-    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['pdl']:>3} {r['mp_median']:8.4f} "
+    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['lib']:>5} {r['pdl']:>3} {r['mp_median']:8.4f} "
                  f"{r['mp_mean']:8.4f} {r['dense']:8.4f} {r['ratio_mean']:5.2f}x {r['build']:8.2f} "
                  f"{r['torch_build']:8.2f} {r['updates']:>5} {r['update_median']:7.3f} {r['idle_update_us']:7.1f} "
                  f"{r['err_build']:9.2e} {r['err_last']:9.2e}")

@@ -25,6 +25,11 @@ for N0 in 32768 131072; do
 done
 ir 8 $((131072 + 1024)) 32 8 128 bf16 > "$OUT/gen_b8_n131072.mlir"   # the ragged batch
 $C "$OUT/gen_b8_n131072.mlir" --target=cuda -o "$OUT/gen_b8_n131072.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
+# The same loop with centroids stored in bf16 (MP_GEN_LIBS=gen,gen16 bench/bench_generate.py).
+for f in "$OUT"/gen_b*_n*.mlir; do
+  b=$(basename "$f" .mlir)
+  $C "$f" --target=cuda -o "$OUT/gen16_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625 centroid-type=bf16"
+done
 # Correctness shapes (GPU against CPU and dense): ragged lengths, Hkv 1 and 8,
 # D 64 and 128, lengths that are not multiples of any tile.
 for cfg in "2 3000 8 1 64 bf16" "3 2500 16 8 128 bf16" "2 1800 8 2 128 f32" "1 700 4 1 64 f16"; do
@@ -46,6 +51,10 @@ done
 name="chk_b3_n2500_hq16_h8_d128_bf16"
 for t in cpu cuda; do
   $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_2lvl_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25"
+done
+# Centroids stored in bf16 (centroid-type=bf16): GPU against CPU (bench/gpu_check.py).
+for t in cpu cuda; do
+  $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_c16_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16"
 done
 # The caller's-stream test (bench/race_check.py): several libraries used together.
 ir 16 8192 32 8 128 bf16 > "$OUT/race_b16.mlir"

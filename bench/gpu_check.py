@@ -40,8 +40,18 @@ KEYS = ("centroids", "vcentroids", "counts", "offsets", "members", "assign", "st
 
 
 def to_index(gidx, levels):
-    """The index arrays of a GPU library call, as the reference's list of dicts."""
-    return [{a: gidx[f"L{l}.{a}"].cpu().numpy() for a in KEYS} for l in range(levels)]
+    """The index arrays of a GPU library call, as the reference's list of dicts (bf16
+    centroids as uint16 bit patterns, the package's convention)."""
+    def arr(t):
+        return t.cpu().view(torch.int16).numpy().view(np.uint16) if t.dtype == torch.bfloat16 \
+            else t.cpu().numpy()
+    return [{a: arr(gidx[f"L{l}.{a}"]) for a in KEYS} for l in range(levels)]
+
+
+def widened(idx):
+    """An index with bf16 centroids (uint16 patterns) as float32, for the reference."""
+    return [{a: (mp.from_bf16(x) if x.dtype == np.uint16 else x) for a, x in lvl.items()}
+            for lvl in idx]
 
 
 def timed(fn):
@@ -235,5 +245,63 @@ if not only or "2lvl" in only:
     check("2 levels: GPU step vs numpy reference (GPU index)",
           rel_err(out, torch.tensor(o_ref, device="cuda")), 2e-2)
     print(f"  info 2 levels: GPU step vs dense f64 {rel_err(out, dense_f64(tq, tk, tv, lens)):.3e}")
+# Centroids stored in bf16 (centroid-type=bf16): the GPU index against the CPU library
+# of the same option, the reference on the widened index, and the error against dense
+# within 1.1x of the f32-centroid library's on the same inputs (issue 13's bound).
+if not only or "c16" in only:
+    name, B, N, Hq, H, D = "chk_b3_n2500_hq16_h8_d128_bf16", 3, 2500, 16, 8, 128
+    print(f"{name} (centroid-type=bf16):")
+    q, k, v = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=int.from_bytes(os.urandom(2), "little"))
+    lens = np.array([2500, 2100, 1333], np.int32)
+    tq, tk, tv = (torch.tensor(x, device="cuda").to(torch.bfloat16).contiguous() for x in (q, k, v))
+    qn, kn, vn = (to_np(t) for t in (tq, tk, tv))
+    tl = torch.tensor(lens, device="cuda")
+    cfg = ref.Config(levels=[ref.Level(0.0625, budget_fraction=0.1)], sink=16, interval=64,
+                     block_size=1024)
+    cpu = mp.load(f"{libs}/{name}_c16_cpu.so")
+    gpu = mp.load(f"{libs}/{name}_c16_cuda.so")
+    g32 = mp.load(f"{libs}/{name}_cuda.so")
+    dense = dense_f64(tq, tk, tv, lens)
+    gidx = gpu.entry("build")(k=tk, v=tv, lens=tl)
+    ok = gidx["L0.centroids"].dtype == torch.bfloat16 and gidx["L0.vcentroids"].dtype == torch.bfloat16
+    print(f"  {'ok  ' if ok else 'FAIL'} centroid-type=bf16: the index's centroids are bf16")
+    if not ok:
+        failures.append("c16 dtype")
+    gnp = to_index(gidx, 1)
+    try:
+        ref.validate_index(widened(gnp), kn, vn, lens, cfg, rtol=2 ** -8, atol=1e-5)
+        print("  ok   centroid-type=bf16: GPU-built index: ABI invariants (means to bf16 rounding)")
+    except AssertionError as e:
+        print(f"  FAIL centroid-type=bf16: GPU-built index: {e}")
+        failures.append("c16 build invariants")
+    idx_cpu = cpu.build(kn, vn, lens)
+    compare_kmeans("centroid-type=bf16: GPU build", widened(gnp), widened(idx_cpu), kn, lens, cfg)
+    out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    gpu.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=out, **gidx)
+    check("centroid-type=bf16: GPU step vs CPU step (GPU index)",
+          rel_err(out, torch.tensor(cpu.step(qn, kn, vn, lens, gnp), device="cuda").double()), 2e-2)
+    check("centroid-type=bf16: GPU step vs numpy reference (GPU index)",
+          rel_err(out, torch.tensor(ref.multipole_attention(qn, kn, vn, lens, widened(gnp), cfg),
+                                    device="cuda")), 2e-2)
+    g32idx = g32.entry("build")(k=tk, v=tv, lens=tl)
+    o32 = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    g32.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o32, **g32idx)
+    e16, e32 = rel_err(out, dense), rel_err(o32, dense)
+    check("centroid-type=bf16: error vs dense / f32 centroids' error", e16 / max(e32, 1e-30), 1.1)
+    lens2 = np.minimum(lens + 200, N).astype(np.int32)
+    tl2 = torch.tensor(lens2, device="cuda")
+    gpu.entry("update")(k=tk, v=tv, lens=tl2, **gidx)
+    gnp = to_index(gidx, 1)
+    try:
+        ref.validate_index(widened(gnp), kn, vn, lens2, cfg, rtol=2 ** -8, atol=1e-5)
+        print("  ok   centroid-type=bf16: GPU-updated index: ABI invariants")
+    except AssertionError as e:
+        print(f"  FAIL centroid-type=bf16: GPU-updated index: {e}")
+        failures.append("c16 update invariants")
+    out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    gpu.step_entry()(q=tq, k=tk, v=tv, lens=tl2, out=out, **gidx)
+    check("centroid-type=bf16: GPU step after update vs numpy reference",
+          rel_err(out, torch.tensor(ref.multipole_attention(qn, kn, vn, lens2, widened(gnp), cfg),
+                                    device="cuda")), 2e-2)
 print("GPU check:", "all passed" if not failures else f"FAILED {failures}")
 sys.exit(1 if failures else 0)
