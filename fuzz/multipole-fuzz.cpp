@@ -265,6 +265,7 @@ std::string pipelineFor(const Input &in) {
                     ",buffer-results-to-out-params{hoist-static-allocs "
                     "modify-public-functions},buffer-deallocation-pipeline,"
                     "multipole-gpu-plan,convert-multipole-to-gpu{" +
+                    in.gpuOpts + "},multipole-gpu-programmatic-launch{" +
                     in.gpuOpts + "}";
   std::string cpu = buf + "," + multipole::kLowerToLLVMPipeline;
   switch (in.path) {
@@ -370,15 +371,17 @@ const std::vector<std::string> kOptVals = {
     "21",  "32",  "33",  "48",  "64",  "100", "1024", "65535", "65536",
     "65537", "2147483648", "4611686018427387904", "9223372036854775807",
     "-9223372036854775808", "0.0", "0.5", "0.999", "1.0", "1.5", "-0.5",
-    "1e-300", "1e309", "nan", "inf", "-inf", "true", "false", "abc"};
+    "1e-300", "1e309", "nan", "inf", "-inf", "true", "false", "abc", "bf16",
+    "f32"};
 const std::vector<std::string> kRewriteOpts = {
     "fraction", "budget-tokens", "budget-fraction", "coarse-fraction",
     "coarse-budget-tokens", "coarse-budget-fraction", "sink", "interval",
     "block-size", "build-iters", "update-iters", "score-position",
-    "rope-theta", "replacement"};
+    "rope-theta", "replacement", "centroid-type"};
 const std::vector<std::string> kGpuOpts = {
     "splits", "threads", "num-sms", "score-splits", "approx-splits",
-    "score-lane-floats", "approx-lane-floats", "mma"};
+    "score-lane-floats", "approx-lane-floats", "mma", "kmeans-split",
+    "programmatic-launch"};
 const std::vector<std::string> kElts = {"bf16", "f16", "f32", "f64", "i32",
                                         "i8"};
 
