@@ -148,9 +148,12 @@ struct MultipoleGPUPlanPass
              mt(acc).hasStaticShape() && s.D % 32 == 0 &&
              attnShapeSupported(s, why);
     };
+    // Ops still on tensors (not bufferized: convert-multipole-to-gpu reports
+    // them) are left alone.
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<SparseAttentionOp, CentroidApproxOp>(op))
+      if (isa<SparseAttentionOp, CentroidApproxOp>(op) &&
+          llvm::all_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
