@@ -21,7 +21,10 @@ and the cost of an update call that finds nothing due (graph replay, microsecond
 Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compile_libs.sh)
   MP_GEN_LIBS=gen,gen16: the library sets to run, by file prefix (default gen; gen16:
   centroids stored in bf16, from bench/compile_libs.sh), each configuration once per set in
-  this process; column "lib".
+  this process; column "lib"; "auto" takes every set in the directory (the GQA shape matrix
+  of bench/compile_shape_libs.sh: `MP_GEN_LIBS=auto python3 bench/bench_generate.py
+  bench/libs_shapes`). Sets other than gen run the configurations they have libraries for;
+  the head layout of each row is its library's (column "shape", Hq/Hkv/D).
   MP_PDL_AB=1: run every configuration twice in this process, first with programmatic
   dependent launch off (MULTIPOLE_PROGRAMMATIC_LAUNCH=0: each kernel waits for the previous
   one to complete), then on (the libraries' default); column "pdl".
@@ -65,6 +68,9 @@ def events_ms(pairs):
 def run(n0, B, ragged, prefix="gen"):
     N = n0 + GROW
     lib = mp.load(f"{libs}/{prefix}_b{B}_n{n0}.so")
+    # The head layout is the library's (q [B, Hq, D], k [B, Hkv, N, D]).
+    shp = {a["role"]: a["shape"] for a in lib.step_entry().args}
+    Hq, H, D = shp["q"][1], shp["k"][1], shp["q"][-1]
     q, k_src, v_src = clustered(B, Hq, H, N, D, torch.bfloat16, seed=n0 + B)
     lens0 = torch.tensor(ragged or [n0] * B, dtype=torch.int32, device="cuda")
     kc = torch.zeros_like(k_src)
@@ -142,7 +148,9 @@ def run(n0, B, ragged, prefix="gen"):
     ga, _ = torch_graph(append_only)
     append_ms = median_ms(ga.replay)
     dense_tok = sum(dense) / 2 + append_ms
-    return {"N0": n0, "B": B, "ragged": ragged is not None, "mp_median": per_token[len(per_token) // 2],
+    step_ratio = (dense_tok - append_ms) / max(per_token[len(per_token) // 2] - append_ms, 1e-9)
+    return {"N0": n0, "B": B, "ragged": ragged is not None, "shape": f"{Hq}/{H}/{D}",
+            "step_ratio": step_ratio, "mp_median": per_token[len(per_token) // 2],
             "mp_mean": mean, "dense": dense_tok, "dense_first_last": dense, "append": append_ms,
             "ratio_mean": dense_tok / mean, "build": build_ms, "torch_build": torch_ms,
             "updates": len(upd_ms), "update_median": sorted(upd_ms)[len(upd_ms) // 2] if upd_ms else 0.0,
@@ -152,8 +160,14 @@ def run(n0, B, ragged, prefix="gen"):
 rows = []
 PDL = ("0", "1") if os.environ.get("MP_PDL_AB") == "1" else (None,)
 PREFIXES = os.environ.get("MP_GEN_LIBS", "gen").split(",")
+if PREFIXES == ["auto"]:   # every library set in the directory (<prefix>_b<B>_n<N0>.so)
+    import re
+    PREFIXES = sorted({m.group(1) for f in os.listdir(libs)
+                       if (m := re.match(r"(.+)_b\d+_n\d+\.so$", f))})
 for n0, B, ragged in CONFIGS:
     for prefix, pdl in [(p, d) for p in PREFIXES for d in PDL]:
+        if prefix != "gen" and not os.path.exists(f"{libs}/{prefix}_b{B}_n{n0}.so"):
+            continue   # library sets of other shapes cover part of the grid
         if pdl == "0":
             os.environ["MULTIPOLE_PROGRAMMATIC_LAUNCH"] = "0"
         else:
@@ -171,15 +185,16 @@ for n0, B, ragged in CONFIGS:
 os.environ.pop("MULTIPOLE_PROGRAMMATIC_LAUNCH", None)
 
 dev = torch.cuda.get_device_name()
-hdr = (f"# generation loop, Hq {Hq} / Hkv {H} / D {D}, bf16, 6.25% centroids, 10% budget, T {T}; "
+hdr = (f"# generation loop, Hq / Hkv / D per row (shape), bf16, 6.25% centroids, 10% budget, T {T}; "
        f"{dev}; {datetime.date.today()}; python3 bench/bench_generate.py {libs} {T}\n"
        "# per token: append + step (graph replay) + update when due, events per token; dense: the same "
-       "append + cuDNN SDPA (graph, mean of first and last length); ms")
-lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'lib':>5} {'pdl':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} "
+       "append + cuDNN SDPA (graph, mean of first and last length); ms; step ratio: dense over "
+       "the multipole median, both without the append")
+lines = [hdr, f"{'N0':>7} {'B':>3} {'rag':>3} {'shape':>10} {'lib':>16} {'pdl':>3} {'mp med':>8} {'mp mean':>8} {'dense':>8} {'ratio':>6} {'step':>6} "
               f"{'build':>8} {'torch km':>8} {'upd n':>5} {'upd ms':>7} {'idle us':>7} {'err build':>9} {'err last':>9}"]
 for r in rows:
-    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['lib']:>5} {r['pdl']:>3} {r['mp_median']:8.4f} "
-                 f"{r['mp_mean']:8.4f} {r['dense']:8.4f} {r['ratio_mean']:5.2f}x {r['build']:8.2f} "
+    lines.append(f"{r['N0']:>7} {r['B']:>3} {'y' if r['ragged'] else 'n':>3} {r['shape']:>10} {r['lib']:>16} {r['pdl']:>3} {r['mp_median']:8.4f} "
+                 f"{r['mp_mean']:8.4f} {r['dense']:8.4f} {r['ratio_mean']:5.2f}x {r['step_ratio']:5.2f}x {r['build']:8.2f} "
                  f"{r['torch_build']:8.2f} {r['updates']:>5} {r['update_median']:7.3f} {r['idle_update_us']:7.1f} "
                  f"{r['err_build']:9.2e} {r['err_last']:9.2e}")
 text = "\n".join(lines)
