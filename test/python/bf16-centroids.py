@@ -103,8 +103,7 @@ check("step error within 1.1x of f32 centroids", e16 <= 1.1 * e32, f"({e16:.4e} 
 lens2 = np.array([1500, 1300], np.int32)
 lib32.update(k, v, lens2, i32)
 lib16.update(k, v, lens2, i16)
-w = widened(i16)
-valid = ref.validate_index(w, k, v, lens2, cfg, rtol=2 ** -8, atol=1e-6)
+valid = ref.validate_index(i16, k, v, lens2, cfg)   # bf16 arrays as they are: rounding allowed
 check("update: index valid", valid)
 dense2 = ref.dense_attention(q, k, v, lens2)
 e16 = ref.relative_error(lib16.step(q, k, v, lens2, i16), dense2)
