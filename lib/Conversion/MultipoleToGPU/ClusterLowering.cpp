@@ -116,17 +116,18 @@ LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
 class WideCentroids {
 public:
   /// `idx` with its centroid arrays replaced by f32 scratch when they are
-  /// bf16 (after launching the extensions); `idx` itself otherwise.
+  /// bf16 (after launching the extensions, when the op `reads` them);
+  /// `idx` itself otherwise.
   FailureOr<SmallVector<Value>> widen(OpBuilder &b, Location loc,
                                       LoweringContext &lc, ValueRange idx,
-                                      bool writes) {
+                                      bool writes, bool reads = true) {
     SmallVector<Value> out(idx.begin(), idx.end());
     if (!memrefType(idx[kCentroids]).getElementType().isBF16())
       return out;
     for (unsigned i : {unsigned(kCentroids), unsigned(kVCentroids)}) {
       MemRefType t = memrefType(idx[i]);
       Value wide = alloc(b, loc, t.getShape(), b.getF32Type());
-      if (failed(convert(b, loc, lc, idx[i], wide)))
+      if (reads && failed(convert(b, loc, lc, idx[i], wide)))
         return failure();
       if (writes)
         writeBack.push_back({wide, idx[i]});
@@ -238,9 +239,11 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
                    kT.getDimSize(2), eltName(kT.getElementType()), {}, false};
     if (s.D % 32)
       return hostFallback(op, rewriter, lc);
+    // The build's `_init` resets every centroid row (resetLevel) before it
+    // reads any: its scratch needs no extension.
     WideCentroids wide;
-    FailureOr<SmallVector<Value>> wideOuts =
-        wide.widen(rewriter, loc, lc, origOuts, /*writes=*/true);
+    FailureOr<SmallVector<Value>> wideOuts = wide.widen(
+        rewriter, loc, lc, origOuts, /*writes=*/true, /*reads=*/!kBuild);
     if (failed(wideOuts))
       return failure();
     ValueRange outs = *wideOuts;
