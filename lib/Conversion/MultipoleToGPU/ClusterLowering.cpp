@@ -458,8 +458,10 @@ struct CoarsenLowering : MultipoleGPUPattern<ClusterCoarsenOp> {
         wide.widen(rewriter, loc, lc, adaptor.getFine(), /*writes=*/false);
     if (failed(wideFine))
       return failure();
-    FailureOr<SmallVector<Value>> wideOuts =
-        wide.widen(rewriter, loc, lc, adaptor.getOuts(), /*writes=*/true);
+    // The coarsening resets every coarse row before it reads any: its
+    // scratch needs no extension.
+    FailureOr<SmallVector<Value>> wideOuts = wide.widen(
+        rewriter, loc, lc, adaptor.getOuts(), /*writes=*/true, /*reads=*/false);
     if (failed(wideOuts))
       return failure();
     ValueRange fine = *wideFine, outs = *wideOuts;

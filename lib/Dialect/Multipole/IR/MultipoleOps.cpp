@@ -517,9 +517,17 @@ LogicalResult ClusterCoarsenOp::verify() {
                          << getFine().size();
   Value c = getFine()[kCentroids];
   int64_t B = dim(c, 0), H = dim(c, 1), D = dim(c, 3), Cf = kAny, Cc;
-  if (failed(checkIndex(*this, getFine(), "fine index", B, H, D, kAny, Cf)))
+  if (failed(checkIndex(*this, getFine(), "fine index", B, H, D, kAny, Cf)) ||
+      failed(checkIndex(*this, getOuts(), "coarse index", B, H, D, Cf, Cc)))
     return failure();
-  return checkIndex(*this, getOuts(), "coarse index", B, H, D, Cf, Cc);
+  // Both levels store their centroids in one element type (centroid-type).
+  Type fe = cast<ShapedType>(c.getType()).getElementType();
+  Type ce = cast<ShapedType>(getOuts()[kCentroids].getType()).getElementType();
+  if (fe != ce)
+    return emitOpError() << "coarse index centroids must have the element type "
+                            "of the fine index centroids ("
+                         << fe << "), got " << ce;
+  return success();
 }
 
 LogicalResult CentroidScoreOp::verify() {

@@ -474,6 +474,15 @@ func.func @f(%fc: memref<2x2x18x64xf32>, %fvc: memref<2x2x18x64xf32>, %fn: memre
 
 // -----
 
+// cluster_coarsen: bf16 fine centroids, f32 coarse centroids
+func.func @f(%fc: memref<2x2x18x64xbf16>, %fvc: memref<2x2x18x64xbf16>, %fn: memref<2x2x18xi32>, %foff: memref<2x2x19xi32>, %fmem: memref<2x2x256xi32>, %fasg: memref<2x2x256xi32>, %fst: memref<2x2x4xi32>, %cc: memref<2x2x6x64xf32>, %cvc: memref<2x2x6x64xf32>, %cn: memref<2x2x6xi32>, %coff: memref<2x2x7xi32>, %cmem: memref<2x2x18xi32>, %casg: memref<2x2x18xi32>, %cst: memref<2x2x4xi32>) {
+  // expected-error @+1 {{'multipole.cluster_coarsen' op coarse index centroids must have the element type of the fine index centroids ('bf16'), got 'f32'}}
+  multipole.cluster_coarsen fine(%fc, %fvc, %fn, %foff, %fmem, %fasg, %fst) outs(%cc, %cvc, %cn, %coff, %cmem, %casg, %cst) {config = #multipole.config<levels = [#multipole.level<fraction = 0.0625, budget_fraction = 0.1>, #multipole.level<fraction = 0.25, budget_fraction = 0.25>], sink = 16, interval = 128, block_size = 8192, build_iters = 10, update_iters = 3, score_position = 2048, rope_theta = 0.0, replacement = true>, level = 1 : i64} : memref<2x2x18x64xbf16>, memref<2x2x18x64xbf16>, memref<2x2x18xi32>, memref<2x2x19xi32>, memref<2x2x256xi32>, memref<2x2x256xi32>, memref<2x2x4xi32> outs memref<2x2x6x64xf32>, memref<2x2x6x64xf32>, memref<2x2x6xi32>, memref<2x2x7xi32>, memref<2x2x18xi32>, memref<2x2x18xi32>, memref<2x2x4xi32>
+  return
+}
+
+// -----
+
 // cluster_coarsen: level 2
 func.func @f(%fc: memref<2x2x18x64xf32>, %fvc: memref<2x2x18x64xf32>, %fn: memref<2x2x18xi32>, %foff: memref<2x2x19xi32>, %fmem: memref<2x2x256xi32>, %fasg: memref<2x2x256xi32>, %fst: memref<2x2x4xi32>, %cc: memref<2x2x6x64xf32>, %cvc: memref<2x2x6x64xf32>, %cn: memref<2x2x6xi32>, %coff: memref<2x2x7xi32>, %cmem: memref<2x2x18xi32>, %casg: memref<2x2x18xi32>, %cst: memref<2x2x4xi32>) {
   // expected-error @+1 {{'multipole.cluster_coarsen' op level 2 is out of range: the configuration has 2 level(s)}}
