@@ -379,12 +379,14 @@ Row SplitKernel::loadApproxRow(KernelBuilder &kb, Value j, Value valid) {
     Value pe = parentSelected(kb, pa, ps, bb, h, j);
     ok = arith::AndIOp::create(kb, ok, pe);
   }
-  // bf16 value centroids: V values per lane, half the bytes, extended.
+  // bf16 value centroids: V values per lane, half the bytes, extended. The
+  // alignment is that of the lane's slice (approx-lane-floats may be 1 or 2).
   Value vf = sp.bf16Centroids
                  ? kb.extF(VectorType::get({V}, kb.f32()),
                            kb.vloadAligned(V, v, {bb, h, j, d0},
                                            std::min<int64_t>(16, 2 * V)))
-                 : kb.vloadAligned(V, v, {bb, h, j, d0});
+                 : kb.vloadAligned(V, v, {bb, h, j, d0},
+                                   std::min<int64_t>(16, 4 * V));
   Value nf = arith::SIToFPOp::create(kb, kb.f32(), n);
   Value logCount = math::LogOp::create(kb, nf);
   return {ok, j, Value(), vf, logCount};

@@ -10,6 +10,12 @@
 // OPT: vector.load {{.*}} : memref<1x8x{{[0-9]+}}x128xf32>, vector<16xf32>
 // OPT: gpu.func @approx_split_5
 // OPT: vector.load {{.*}} : memref<1x8x{{[0-9]+}}x128xf32>, vector<4xf32>
+// Two floats per lane (D = 64): 8-byte loads claim 8-byte alignment, not 16.
+// RUN: multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='approx-lane-floats=2 score-lane-floats=2'})" | FileCheck %s --check-prefix=NARROW
+// NARROW: gpu.func @score_{{[0-9]+}}_logits
+// NARROW: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x{{[0-9]+}}x64xf32>, vector<2xf32>
+// NARROW: gpu.func @approx_split_{{[0-9]+}}
+// NARROW: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x{{[0-9]+}}x64xf32>, vector<2xf32>
 // RUN: not multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-multipole-to-gpu{score-lane-floats=12})" 2>&1 | FileCheck %s --check-prefix=BADS
 // BADS: error: score-lane-floats=12 does not fit head dim 128
 // RUN: not multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-multipole-to-gpu{approx-lane-floats=2})" 2>&1 | FileCheck %s --check-prefix=BADA
