@@ -26,4 +26,9 @@ for b in 5 10 20; do
     done
   done
 done
+# The defaults with centroids stored in bf16 (methods mp:b<B>:r1:w0:l1:c1; --methods c16).
+for b in 5 10 20; do
+  build/bin/multipole-compile "$OUT/attn.mlir" --target=cuda -o "$OUT/acc_b${b}_r1_w0_l1_c16.so" \
+    --rewrite-options="budget-fraction=0.$(printf %02d $b) fraction=0.0625 centroid-type=bf16"
+done
 ls "$OUT" | wc -l
