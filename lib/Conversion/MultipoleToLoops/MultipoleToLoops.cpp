@@ -207,31 +207,42 @@ void convertCopy(OpBuilder &b, Location loc, Value src, Value dst) {
                      });
 }
 
+/// A centroid operand of an op, and whether its kernel reads the values
+/// (else only the shape, or nothing) and writes them.
+struct CentroidUse {
+  OpOperand *use;
+  bool reads, writes;
+};
+
 /// The centroid operands of `op` (key and value centroids of each index
-/// level it takes) and whether `op` writes them.
-SmallVector<std::pair<OpOperand *, bool>> centroidOperands(Operation *op) {
-  SmallVector<std::pair<OpOperand *, bool>> r;
-  auto take = [&](MutableOperandRange range, bool writes) {
+/// level it takes), with what the op's kernel does with each: the build and
+/// the coarsening reset the arrays they write before reading them; the
+/// selection and the exact part never look at centroids; scoring reads the
+/// key centroids, the approximation the value centroids.
+SmallVector<CentroidUse> centroidOperands(Operation *op) {
+  SmallVector<CentroidUse> r;
+  auto take = [&](MutableOperandRange range, bool readsKeys, bool readsValues,
+                  bool writes) {
     if (range.size() < kNumIndexArrays)
       return;
-    r.push_back({&range[kCentroids], writes});
-    r.push_back({&range[kVCentroids], writes});
+    r.push_back({&range[kCentroids], readsKeys, writes});
+    r.push_back({&range[kVCentroids], readsValues, writes});
   };
   if (auto c = dyn_cast<ClusterBuildOp>(op))
-    take(c.getOutsMutable(), true);
+    take(c.getOutsMutable(), false, false, true);
   else if (auto c = dyn_cast<ClusterUpdateOp>(op))
-    take(c.getOutsMutable(), true);
+    take(c.getOutsMutable(), true, true, true);
   else if (auto c = dyn_cast<ClusterCoarsenOp>(op)) {
-    take(c.getFineMutable(), false);
-    take(c.getOutsMutable(), true);
+    take(c.getFineMutable(), true, true, false);
+    take(c.getOutsMutable(), false, false, true);
   } else if (auto s = dyn_cast<CentroidScoreOp>(op))
-    take(s.getIndexMutable(), false);
+    take(s.getIndexMutable(), true, false, false);
   else if (auto s = dyn_cast<SelectClustersOp>(op))
-    take(s.getIndexMutable(), false);
+    take(s.getIndexMutable(), false, false, false);
   else if (auto s = dyn_cast<SparseAttentionOp>(op))
-    take(s.getIndexMutable(), false);
+    take(s.getIndexMutable(), false, false, false);
   else if (auto a = dyn_cast<CentroidApproxOp>(op))
-    take(a.getIndexMutable(), false);
+    take(a.getIndexMutable(), false, true, false);
   return r;
 }
 
@@ -305,12 +316,13 @@ static LogicalResult rejectGPUForms(Operation *op) {
 }
 
 /// Centroids stored in bf16: the kernels compute in f32, so the op gets f32
-/// copies (extended before it) and what it writes is rounded back after it
-/// (round to nearest even); the copies are freed after the op.
+/// arrays of the same shape, extended from the index before it where its
+/// kernel reads them, rounded back after it (to nearest even) where it writes
+/// them, and freed after it.
 LogicalResult ConvertMultipoleToLoopsPass::widenCentroids(Operation *op) {
-  SmallVector<std::pair<OpOperand *, bool>> cents = centroidOperands(op);
+  SmallVector<CentroidUse> cents = centroidOperands(op);
   if (cents.empty() ||
-      !cast<MemRefType>(cents.front().first->get().getType())
+      !cast<MemRefType>(cents.front().use->get().getType())
            .getElementType()
            .isBF16())
     return success();
@@ -318,8 +330,8 @@ LogicalResult ConvertMultipoleToLoopsPass::widenCentroids(Operation *op) {
   OpBuilder before(op), after(op->getContext());
   after.setInsertionPointAfter(op);
   SmallVector<Value> temps;
-  for (auto [use, writes] : cents) {
-    Value orig = use->get();
+  for (const CentroidUse &c : cents) {
+    Value orig = c.use->get();
     auto mt = cast<MemRefType>(orig.getType());
     SmallVector<Value> dyn;
     for (int64_t d = 0; d < mt.getRank(); ++d)
@@ -327,9 +339,10 @@ LogicalResult ConvertMultipoleToLoopsPass::widenCentroids(Operation *op) {
         dyn.push_back(memref::DimOp::create(before, loc, orig, d));
     Value wide = memref::AllocOp::create(
         before, loc, MemRefType::get(mt.getShape(), before.getF32Type()), dyn);
-    convertCopy(before, loc, orig, wide);
-    use->set(wide);
-    if (writes)
+    if (c.reads)
+      convertCopy(before, loc, orig, wide);
+    c.use->set(wide);
+    if (c.writes)
       convertCopy(after, loc, wide, orig);
     temps.push_back(wide);
   }
