@@ -1133,6 +1133,28 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   return f;
 }
 
+/// cuLaunchKernelEx of `f` with launch attributes; failures are recorded as
+/// `what`.
+static void launchWithAttributes(Driver &d, Function f, const unsigned grid[3],
+                                 const unsigned block[3], int32_t smem,
+                                 void *stream, void **params, void **extra,
+                                 LaunchAttribute *attrs, unsigned numAttrs,
+                                 const char *what) {
+  LaunchConfig config;
+  std::memset(&config, 0, sizeof(config));
+  config.gridDimX = grid[0];
+  config.gridDimY = grid[1];
+  config.gridDimZ = grid[2];
+  config.blockDimX = block[0];
+  config.blockDimY = block[1];
+  config.blockDimZ = block[2];
+  config.sharedMemBytes = static_cast<unsigned>(smem);
+  config.hStream = asStream(stream);
+  config.attrs = attrs;
+  config.numAttrs = numAttrs;
+  check(d, d.launchKernelEx(&config, f, params, extra), what);
+}
+
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, void *stream,
@@ -1173,20 +1195,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     std::memset(&attr, 0, sizeof(attr));
     attr.id = kLaunchAttrProgrammaticStreamSerialization;
     attr.value.programmaticStreamSerializationAllowed = 1;
-    LaunchConfig config;
-    std::memset(&config, 0, sizeof(config));
-    config.gridDimX = grid[0];
-    config.gridDimY = grid[1];
-    config.gridDimZ = grid[2];
-    config.blockDimX = block[0];
-    config.blockDimY = block[1];
-    config.blockDimZ = block[2];
-    config.sharedMemBytes = static_cast<unsigned>(smem);
-    config.hStream = asStream(stream);
-    config.attrs = &attr;
-    config.numAttrs = 1;
-    check(*d, d->launchKernelEx(&config, f, params, extra),
-          "cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION)");
+    launchWithAttributes(*d, f, grid, block, smem, stream, params, extra, &attr,
+                         1, "cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION)");
     return;
   }
   check(*d,
@@ -1240,19 +1250,8 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
   attrs[1].id = kLaunchAttrClusterSchedulingPolicyPreference;
   attrs[1].value.clusterSchedulingPolicyPreference =
       kClusterSchedulingPolicySpread;
-  LaunchConfig config;
-  std::memset(&config, 0, sizeof(config));
-  config.gridDimX = grid[0];
-  config.gridDimY = grid[1];
-  config.gridDimZ = grid[2];
-  config.blockDimX = block[0];
-  config.blockDimY = block[1];
-  config.blockDimZ = block[2];
-  config.sharedMemBytes = static_cast<unsigned>(smem);
-  config.hStream = asStream(stream);
-  config.attrs = attrs;
-  config.numAttrs = 2;
-  check(*d, d->launchKernelEx(&config, f, params, extra), "cuLaunchKernelEx");
+  launchWithAttributes(*d, f, grid, block, smem, stream, params, extra, attrs,
+                       2, "cuLaunchKernelEx");
 }
 
 //===----------------------------------------------------------------------===//
