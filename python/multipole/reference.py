@@ -531,12 +531,12 @@ def validate_index(index, k, v, lens, cfg: Config, rtol=1e-5, atol=1e-6):
     stored in bf16 (centroid-type=bf16: uint16 bit patterns, or torch-style arrays already
     widened to float32) are compared to the means within the bf16 rounding (rtol >= 2^-8).
     """
+    from .runtime import from_bf16
     index = [dict(lv) for lv in index]
     for lv in index:
         for key in ("centroids", "vcentroids"):
             if np.asarray(lv[key]).dtype == np.uint16:
-                u = np.ascontiguousarray(lv[key], dtype=np.uint16)
-                lv[key] = (u.astype(np.uint32) << 16).view(np.float32)
+                lv[key] = from_bf16(lv[key])
                 rtol = max(rtol, 2.0 ** -8)
     k = np.asarray(k)
     B, H, Nk, D = k.shape

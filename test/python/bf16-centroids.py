@@ -22,7 +22,6 @@
 # CHECK: bad centroid-type refused: OK
 # CHECK: all passed
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -31,34 +30,19 @@ import multipole as mp
 from multipole import reference as ref
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
-from detect_pair import Checks  # noqa: E402
+from detect_pair import Checks, compile_attention  # noqa: E402
 
 tmp = sys.argv[1]
 os.makedirs(tmp, exist_ok=True)
 check = Checks()
 
-IR = """func.func @attn(%q: tensor<{B}x{Hq}x{D}x{T}>, %k: tensor<{B}x{H}x{N}x{D}x{T}>,
-                 %v: tensor<{B}x{H}x{N}x{D}x{T}>, %lens: tensor<{B}xi32>) -> tensor<{B}x{Hq}x{D}x{T}> {{
-  %e = tensor.empty() : tensor<{B}x{Hq}x{D}x{T}>
-  %o = multipole.decode_attention %q, %k, %v lens %lens outs(%e)
-      : tensor<{B}x{Hq}x{D}x{T}>, tensor<{B}x{H}x{N}x{D}x{T}>, tensor<{B}x{H}x{N}x{D}x{T}>, tensor<{B}xi32>
-        outs tensor<{B}x{Hq}x{D}x{T}> -> tensor<{B}x{Hq}x{D}x{T}>
-  return %o : tensor<{B}x{Hq}x{D}x{T}>
-}}
-"""
 shape = (2, 8, 2, 1500, 64)
 B, Hq, H, N, D = shape
 OPTS = "sink=8 interval=32 block-size=512 budget-fraction=0.1"
 
 
 def compile_lib(name, dtype, options):
-    src = os.path.join(tmp, name + ".mlir")
-    with open(src, "w") as f:
-        f.write(IR.format(B=B, Hq=Hq, H=H, N=N, D=D, T=dtype))
-    out = os.path.join(tmp, name + ".so")
-    r = subprocess.run(["multipole-compile", src, "-o", out, "--rewrite-options=" + options],
-                       capture_output=True, text=True)
-    return (mp.load(out) if r.returncode == 0 else None), r
+    return compile_attention(tmp, name, shape, dtype, options)
 
 
 def f32(a):

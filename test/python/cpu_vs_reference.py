@@ -19,7 +19,6 @@
 # CHECK: bad inputs rejected: OK
 # CHECK: all passed
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -30,26 +29,15 @@ from multipole import reference as ref
 tmp = sys.argv[1]
 os.makedirs(tmp, exist_ok=True)
 
-IR = """func.func @attn(%q: tensor<{B}x{Hq}x{D}x{T}>, %k: tensor<{B}x{H}x{N}x{D}x{T}>,
-                 %v: tensor<{B}x{H}x{N}x{D}x{T}>, %lens: tensor<{B}xi32>) -> tensor<{B}x{Hq}x{D}x{T}> {{
-  %e = tensor.empty() : tensor<{B}x{Hq}x{D}x{T}>
-  %o = multipole.decode_attention %q, %k, %v lens %lens outs(%e)
-      : tensor<{B}x{Hq}x{D}x{T}>, tensor<{B}x{H}x{N}x{D}x{T}>, tensor<{B}x{H}x{N}x{D}x{T}>, tensor<{B}xi32>
-        outs tensor<{B}x{Hq}x{D}x{T}> -> tensor<{B}x{Hq}x{D}x{T}>
-  return %o : tensor<{B}x{Hq}x{D}x{T}>
-}}
-"""
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
+from detect_pair import compile_attention  # noqa: E402
 
 
 def compile_lib(name, shape, dtype, options):
-    B, Hq, H, N, D = shape
-    src = os.path.join(tmp, name + ".mlir")
-    with open(src, "w") as f:
-        f.write(IR.format(B=B, Hq=Hq, H=H, N=N, D=D, T=dtype))
-    out = os.path.join(tmp, name + ".so")
-    subprocess.run(["multipole-compile", src, "-o", out, "--rewrite-options=" + options],
-                   check=True)
-    return mp.load(out)
+    lib, r = compile_attention(tmp, name, shape, dtype, options)
+    if lib is None:
+        raise RuntimeError(f"multipole-compile failed: {r.stderr.strip()[-500:]}")
+    return lib
 
 
 failures = []
