@@ -25,6 +25,11 @@ Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compil
   of bench/compile_shape_libs.sh: `MP_GEN_LIBS=auto python3 bench/bench_generate.py
   bench/libs_shapes`). Sets other than gen run the configurations they have libraries for;
   the head layout of each row is its library's (column "shape", Hq/Hkv/D).
+  MP_GEN_PROFILE=1: also print, per configuration, where the GPU time of the loop's last 128
+  tokens goes (torch.profiler, CUPTI kernel records: per kernel, launches per token and
+  microseconds per token), step and update together; those tokens' timings include the
+  profiler's overhead, so take the table's numbers from a run without it.
+  MP_GEN_ONLY=131072:1,131072:16: only those configurations (N0:B; the ragged one is 131072:8).
   MP_PDL_AB=1: run every configuration twice in this process, first with programmatic
   dependent launch off (MULTIPOLE_PROGRAMMATIC_LAUNCH=0: each kernel waits for the previous
   one to complete), then on (the libraries' default); column "pdl".
@@ -54,6 +59,9 @@ GROW = 1024            # the libraries' caches hold N0 + 1024 tokens
 # (N0, B, lengths or None): the issue's grid and one ragged batch
 CONFIGS = [(n0, b, None) for n0 in (32768, 131072) for b in (1, 4, 16)]
 CONFIGS.append((131072, 8, [5120 + (131072 - 5120) * i // 7 for i in range(8)]))
+if os.environ.get("MP_GEN_ONLY"):   # e.g. "131072:1,131072:16" (N0:B; ragged: "131072:8")
+    keep = {tuple(map(int, c.split(":"))) for c in os.environ["MP_GEN_ONLY"].split(",")}
+    CONFIGS = [c for c in CONFIGS if (c[0], c[1]) in keep]
 
 
 def clustered_len(n):
@@ -63,6 +71,21 @@ def clustered_len(n):
 def events_ms(pairs):
     torch.cuda.synchronize()
     return [a.elapsed_time(b) for a, b in pairs]
+
+
+PROFILE = os.environ.get("MP_GEN_PROFILE") == "1"
+
+
+def print_profile(prof, what, tokens):
+    """Per kernel (CUPTI records): launches and microseconds per generated token."""
+    def dev_us(e):   # torch >= 2.4 says device, older torch cuda
+        return getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0)
+    ev = sorted((e for e in prof.key_averages() if dev_us(e) > 0), key=lambda e: -dev_us(e))
+    tot = sum(dev_us(e) for e in ev) / tokens
+    print(f"# profile {what}: GPU time {tot:.1f} us per token over the last {tokens} tokens")
+    for e in ev:
+        print(f"#   {e.key[:60]:<60} {e.count / tokens:7.3f}/token {dev_us(e) / tokens:8.2f} us/token "
+              f"{dev_us(e) / max(e.count, 1):8.2f} us each")
 
 
 def run(n0, B, ragged, prefix="gen"):
@@ -111,7 +134,12 @@ def run(n0, B, ragged, prefix="gen"):
     host = lens0.tolist()
     s = torch.cuda.current_stream()
     marks, upd = [], []
+    prof = None
     for t in range(T):
+        if PROFILE and t == T - 128:
+            torch.cuda.synchronize()
+            prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA])
+            prof.__enter__()
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         a.record(s)
         g.replay()
@@ -125,6 +153,10 @@ def run(n0, B, ragged, prefix="gen"):
             Lc = [c + I if n - S - c >= 2 * I else c for n, c in zip(host, Lc)]
         b.record(s)
         marks.append((a, b))
+    if prof is not None:
+        torch.cuda.synchronize()
+        prof.__exit__(None, None, None)
+        print_profile(prof, f"N0={n0} B={B}{' ragged' if ragged else ''} {prefix}", 128)
     per_token = sorted(events_ms(marks))
     upd_ms = events_ms(upd)
     mean = sum(per_token) / len(per_token)

@@ -112,22 +112,27 @@ LogicalResult hostFallback(Operation *op, ConversionPatternRewriter &rewriter,
 /// copies of the key and value centroids, extended from the index before
 /// and, when the op writes them, rounded back into it after (to nearest
 /// even), by convert kernels (LayoutKernels.cpp). The CPU backend does the
-/// same (convert-multipole-to-loops), so both store the same values.
+/// same (convert-multipole-to-loops), so both store the same values. An
+/// update converts only the rows it may read and write (`rows`: its last
+/// block's, ConvertRows), and none back when nothing was due: the rows
+/// outside keep their values (bf16 -> f32 -> bf16 is exact).
 class WideCentroids {
 public:
   /// `idx` with its centroid arrays replaced by f32 scratch when they are
-  /// bf16 (after launching the extensions, when the op `reads` them);
-  /// `idx` itself otherwise.
+  /// bf16 (after launching the extensions of `rows`, when the op `reads`
+  /// them; `rowArgs`, the kernel's state arguments); `idx` itself otherwise.
   FailureOr<SmallVector<Value>> widen(OpBuilder &b, Location loc,
                                       LoweringContext &lc, ValueRange idx,
-                                      bool writes, bool reads = true) {
+                                      bool writes, bool reads = true,
+                                      const ConvertRows &rows = {},
+                                      ValueRange rowArgs = {}) {
     SmallVector<Value> out(idx.begin(), idx.end());
     if (!memrefType(idx[kCentroids]).getElementType().isBF16())
       return out;
     for (unsigned i : {unsigned(kCentroids), unsigned(kVCentroids)}) {
       MemRefType t = memrefType(idx[i]);
       Value wide = alloc(b, loc, t.getShape(), b.getF32Type());
-      if (reads && failed(convert(b, loc, lc, idx[i], wide)))
+      if (reads && failed(convert(b, loc, lc, idx[i], wide, rows, rowArgs)))
         return failure();
       if (writes)
         writeBack.push_back({wide, idx[i]});
@@ -137,10 +142,12 @@ public:
     return out;
   }
 
-  /// Rounds what the op wrote back into the index and frees the scratch.
-  LogicalResult finish(OpBuilder &b, Location loc, LoweringContext &lc) {
+  /// Rounds what the op wrote (the rows `rows` names) back into the index
+  /// and frees the scratch.
+  LogicalResult finish(OpBuilder &b, Location loc, LoweringContext &lc,
+                       const ConvertRows &rows = {}, ValueRange rowArgs = {}) {
     for (auto [wide, stored] : writeBack)
-      if (failed(convert(b, loc, lc, wide, stored)))
+      if (failed(convert(b, loc, lc, wide, stored, rows, rowArgs)))
         return failure();
     for (Value v : scratch)
       dealloc(b, loc, v);
@@ -149,7 +156,8 @@ public:
 
 private:
   static LogicalResult convert(OpBuilder &b, Location loc, LoweringContext &lc,
-                               Value src, Value dst) {
+                               Value src, Value dst, const ConvertRows &rows,
+                               ValueRange rowArgs) {
     MemRefType st = memrefType(src), dt = memrefType(dst);
     std::string name = lc.freshName(dt.getElementType().isBF16()
                                         ? "centroid_narrow"
@@ -158,13 +166,17 @@ private:
                                        gpu::GPUModuleOp m) {
           return buildCentroidConvertKernel(ob, l, m, name, st.getShape(),
                                             st.getElementType(),
-                                            dt.getElementType());
+                                            dt.getElementType(), rows);
         })))
       return failure();
+    int64_t gridRows =
+        rows.kind == ConvertRows::All ? st.getDimSize(2) : rows.gridRows;
+    SmallVector<Value> args = {src, dst};
+    args.append(rowArgs.begin(), rowArgs.end());
     lc.launch(b, loc, name,
-              {centroidConvertCtas(st.getDimSize(2), st.getDimSize(3)),
+              {centroidConvertCtas(gridRows, st.getDimSize(3)),
                st.getDimSize(1), st.getDimSize(0)},
-              kKVCopyThreads, {src, dst});
+              kKVCopyThreads, args);
     return success();
   }
 
@@ -240,10 +252,23 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     if (s.D % 32)
       return hostFallback(op, rewriter, lc);
     // The build's `_init` resets every centroid row (resetLevel) before it
-    // reads any: its scratch needs no extension.
+    // reads any: its scratch needs no extension. An update converts its
+    // last block's rows: in, from that block's first cluster to the
+    // clusters it may create (updateBounds' maxFinish past nc); out, the
+    // clusters it touched (`st0`: the state at entry, kept by `_interval`).
     WideCentroids wide;
+    ConvertRows rowsIn, rowsOut;
+    Value st0;
+    if (!kBuild) {
+      ClusterConfig c0 = clusterConfig(op.getConfig(), 0);
+      UpdateBounds bd = updateBounds(s, c0);
+      rowsIn = {ConvertRows::OpenBlock, bd.maxFinish, bd.maxFinish};
+      rowsOut = {ConvertRows::Touched, 0, bd.maxFinish};
+    }
+    Value stOut = origOuts[kState];
     FailureOr<SmallVector<Value>> wideOuts = wide.widen(
-        rewriter, loc, lc, origOuts, /*writes=*/true, /*reads=*/!kBuild);
+        rewriter, loc, lc, origOuts, /*writes=*/true, /*reads=*/!kBuild,
+        rowsIn, kBuild ? ValueRange{} : ValueRange{stOut});
     if (failed(wideOuts))
       return failure();
     ValueRange outs = *wideOuts;
@@ -274,10 +299,16 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     LogicalResult ok = success();
     if constexpr (kBuild)
       ok = lowerBuild(rewriter, loc, s, c, PE, lens, P, v, outs, norms);
-    else
-      ok = lowerUpdate(rewriter, loc, s, c, PE, lens, P, v, outs, norms);
-    if (failed(ok) || failed(wide.finish(rewriter, loc, lc)))
+    else {
+      st0 = alloc(rewriter, loc, {s.B, s.H, 4}, rewriter.getI32Type());
+      ok = lowerUpdate(rewriter, loc, s, c, PE, lens, P, v, outs, norms, st0);
+    }
+    if (failed(ok) ||
+        failed(wide.finish(rewriter, loc, lc, rowsOut,
+                           kBuild ? ValueRange{} : ValueRange{stOut, st0})))
       return failure();
+    if (st0)
+      dealloc(rewriter, loc, st0);
     dealloc(rewriter, loc, norms);
     if (P != k)
       dealloc(rewriter, loc, P);
@@ -389,7 +420,7 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
   LogicalResult lowerUpdate(OpBuilder &rewriter, Location loc,
                             const ClusterShape &s, const ClusterConfig &c,
                             StringRef PE, Value lens, Value P, Value v,
-                            ValueRange outs, Value norms) const {
+                            ValueRange outs, Value norms, Value st0) const {
     LoweringContext &lc = this->lc;
     std::string name = lc.freshName("cluster_update");
     if (failed(buildKernels(
@@ -413,7 +444,6 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     Value cent = outs[kCentroids], cnt = outs[kCounts], asg = outs[kAssign];
     Value st = outs[kState];
     Type i32 = rewriter.getI32Type();
-    Value st0 = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
     Value blk = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
     UpdateBounds bd = updateBounds(s, c);
     lc.launch(rewriter, loc, name + "_interval", {s.H, s.B, 1}, 256,
@@ -434,7 +464,6 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     for (Value t : llvm::reverse(sorted))
       dealloc(rewriter, loc, t);
     dealloc(rewriter, loc, blk);
-    dealloc(rewriter, loc, st0);
     return success();
   }
 };

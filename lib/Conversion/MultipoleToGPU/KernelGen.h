@@ -125,17 +125,38 @@ gpu::GPUFuncOp buildKVCopyKernel(OpBuilder &b, Location loc,
 constexpr int64_t kKVCopyThreads = 256;
 int64_t kvCopyTokensPerCta(const AttnShape &s);
 
+/// Which rows of each (sequence, head) a centroid conversion covers.
+struct ConvertRows {
+  enum Kind {
+    /// All C rows: grid (centroidConvertCtas(C, D), H, B).
+    All,
+    /// From the first cluster of the last block of the state (argument 2,
+    /// [B, H, 4] i32: nc, lc, bst, bcs; cluster 0 while lc = 0) to nc +
+    /// `extra`: what an update may read or create.
+    OpenBlock,
+    /// From the first cluster of the last block of the state at entry
+    /// (argument 3) to the current nc (argument 2), and nothing when the
+    /// two states are equal: what an update wrote.
+    Touched,
+  } kind = All;
+  int64_t extra = 0;
+  /// Rows the grid covers at once (a strided loop covers the rest); the
+  /// grid is (centroidConvertCtas(gridRows, D), H, B).
+  int64_t gridRows = 0;
+};
+
 /// dst = src with the element type converted (f32 <-> bf16: arith.extf /
 /// arith.truncf, round to nearest even), both row-major [B, H, C, D] with D a
-/// multiple of 8: a thread per 8 elements of a row, grid
-/// (centroidConvertCtas(C, D), H, B) of kKVCopyThreads. The centroids of an
-/// index stored in bf16 reach the k-means kernels, which keep them in f32,
-/// through it (ClusterLowering.cpp).
+/// multiple of 8: a thread per 8 elements of a row, over the rows `rows`
+/// names, kKVCopyThreads a CTA. The centroids of an index stored in bf16
+/// reach the k-means kernels, which keep them in f32, through it
+/// (ClusterLowering.cpp); an update converts only its last block's rows.
 gpu::GPUFuncOp buildCentroidConvertKernel(OpBuilder &b, Location loc,
                                           gpu::GPUModuleOp module,
                                           StringRef name,
                                           ArrayRef<int64_t> shape, Type from,
-                                          Type to);
+                                          Type to,
+                                          const ConvertRows &rows = {});
 int64_t centroidConvertCtas(int64_t C, int64_t D);
 
 /// Whether the tensor-core attention kernel applies (bf16, D 64 or 128,

@@ -57,32 +57,78 @@ int64_t mlir::multipole::gpugen::centroidConvertCtas(int64_t C, int64_t D) {
                                   kKVCopyThreads);
 }
 
+namespace {
+/// The first cluster of the last block of state quad `q` (nc, lc, bst, bcs):
+/// bcs, or 0 while nothing is clustered (lc = 0).
+Value lastBlockStart(KernelBuilder &b, ArrayRef<Value> q) {
+  Value empty = b.cmp(arith::CmpIPredicate::eq, q[1], b.index(0));
+  return b.select(empty, b.index(0), q[3]);
+}
+
+/// The four entries of state[bb, h] as indices.
+SmallVector<Value> loadState(KernelBuilder &b, Value st, Value bb, Value h) {
+  SmallVector<Value> q;
+  for (int64_t i = 0; i < 4; ++i)
+    q.push_back(b.toIndex(b.load(st, {bb, h, b.index(i)})));
+  return q;
+}
+} // namespace
+
 gpu::GPUFuncOp mlir::multipole::gpugen::buildCentroidConvertKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
-    ArrayRef<int64_t> shape, Type from, Type to) {
+    ArrayRef<int64_t> shape, Type from, Type to, const ConvertRows &rows) {
   KernelBuilder b(loc, ob);
-  int64_t C = shape[2], D = shape[3];
+  int64_t B = shape[0], H = shape[1], C = shape[2], D = shape[3];
+  MemRefType stT = KernelBuilder::memref({B, H, 4}, b.getI32Type());
   SmallVector<Type> args = {KernelBuilder::memref(shape, from),
                             KernelBuilder::memref(shape, to)};
+  if (rows.kind != ConvertRows::All)
+    args.push_back(stT);
+  if (rows.kind == ConvertRows::Touched)
+    args.push_back(stT);
   auto fn = createKernel(b, module, name, args, {},
                          {int32_t(kKVCopyThreads), 1, 1});
   Value src = fn.getArgument(0), dst = fn.getArgument(1);
   constexpr int64_t V = 8;
   Value t = b.add(b.mul(b.blockId(gpu::Dimension::x), b.index(kKVCopyThreads)),
                   b.threadId(gpu::Dimension::x));
-  Value c = b.div(t, b.index(D / V));
+  Value c0 = b.div(t, b.index(D / V));
   Value d0 = b.mul(b.rem(t, b.index(D / V)), b.index(V));
   Value h = b.blockId(gpu::Dimension::y);
   Value bb = b.blockId(gpu::Dimension::z);
-  Value inside = b.cmp(arith::CmpIPredicate::ult, c, b.index(C));
+  // Rows [lo, hi) of (bb, h), strided by the grid's rows.
+  Value lo = b.index(0), hi = b.index(C), go = b.boolean(true);
+  if (rows.kind == ConvertRows::OpenBlock) {
+    SmallVector<Value> q = loadState(b, fn.getArgument(2), bb, h);
+    lo = lastBlockStart(b, q);
+    hi = b.minU(b.add(q[0], b.index(rows.extra)), b.index(C));
+  } else if (rows.kind == ConvertRows::Touched) {
+    SmallVector<Value> q = loadState(b, fn.getArgument(2), bb, h);
+    SmallVector<Value> q0 = loadState(b, fn.getArgument(3), bb, h);
+    lo = lastBlockStart(b, q0);
+    hi = b.minU(q[0], b.index(C));
+    go = b.boolean(false);
+    for (int64_t i = 0; i < 4; ++i)
+      go = b.orI(go, b.cmp(arith::CmpIPredicate::ne, q[i], q0[i]));
+  }
+  int64_t gridRows =
+      centroidConvertCtas(rows.kind == ConvertRows::All ? C : rows.gridRows,
+                          D) *
+      kKVCopyThreads / (D / V);
+  Value inGrid = b.cmp(arith::CmpIPredicate::ult, c0, b.index(gridRows));
   auto bytes = [](Type e) { return int64_t(e.getIntOrFloatBitWidth() / 8); };
-  b.ifThen(inside, [&](KernelBuilder &kb) {
-    Value x = kb.vloadAligned(V, src, {bb, h, c, d0}, std::min<int64_t>(16, V * bytes(from)));
-    VectorType vt = VectorType::get({V}, to);
-    Value y = bytes(to) > bytes(from)
-                  ? Value(arith::ExtFOp::create(kb, vt, x))
-                  : Value(arith::TruncFOp::create(kb, vt, x));
-    kb.vstoreAligned(y, dst, {bb, h, c, d0}, std::min<int64_t>(16, V * bytes(to)));
+  b.ifThen(b.andI(go, inGrid), [&](KernelBuilder &kb) {
+    kb.forEach(kb.add(lo, c0), hi, kb.index(gridRows),
+               [&](KernelBuilder &lb, Value c) {
+                 Value x = lb.vloadAligned(V, src, {bb, h, c, d0},
+                                           std::min<int64_t>(16, V * bytes(from)));
+                 VectorType vt = VectorType::get({V}, to);
+                 Value y = bytes(to) > bytes(from)
+                               ? Value(arith::ExtFOp::create(lb, vt, x))
+                               : Value(arith::TruncFOp::create(lb, vt, x));
+                 lb.vstoreAligned(y, dst, {bb, h, c, d0},
+                                  std::min<int64_t>(16, V * bytes(to)));
+               });
   });
   b.ret();
   return fn;

@@ -19,12 +19,16 @@
 // CHECK:       gpu.launch_func @multipole_kernels::@cluster_build_{{[0-9]+}}_members
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI:[0-9]+]] {{.*}} args(%[[W]] : memref<1x8x2058x128xf32>, %{{.*}} : memref<1x8x2058x128xbf16>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI]]
+// The update converts its last block's rows only: in, from the block's first
+// cluster to what it may create (the state at entry, %arg9: a grid of 49
+// CTAs, not the 129 of all 2058 rows); out, the clusters it touched (the
+// state and the state at entry, kept by _interval).
 // CHECK-LABEL: func.func @attn_mp_update(
-// CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI:[0-9]+]] {{.*}} args(%{{.*}} : memref<1x8x2058x128xbf16>, %{{.*}} : memref<1x8x2058x128xf32>)
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI:[0-9]+]] blocks in (%c49{{.*}}) {{.*}} args(%{{.*}} : memref<1x8x2058x128xbf16>, %{{.*}} : memref<1x8x2058x128xf32>, %arg9 : memref<1x8x4xi32>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI]]
-// CHECK:       gpu.launch_func @multipole_kernels::@cluster_update_{{[0-9]+}}_interval
-// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI]]
-// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NI]]
+// CHECK:       gpu.launch_func @multipole_kernels::@cluster_update_{{[0-9]+}}_interval {{.*}}, %arg9 : memref<1x8x4xi32>, %[[ST0:.*]] : memref<1x8x4xi32>, %{{.*}} : memref<1x8x4xi32>, %{{.*}} : memref<1x8x2058xf32>)
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NU:[0-9]+]] blocks in (%c49{{.*}}) {{.*}} args(%{{.*}} : memref<1x8x2058x128xf32>, %arg3 : memref<1x8x2058x128xbf16>, %arg9 : memref<1x8x4xi32>, %[[ST0]] : memref<1x8x4xi32>)
+// CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NU]]
 // The logits kernel: a lane reads 8 bf16 values (16 bytes) of a row.
 // CHECK:       gpu.func @score_0_logits(%{{.*}}: memref<1x32x128xbf16>, %[[C:.*]]: memref<1x8x2058x128xbf16>,
 // CHECK:         %[[R:.*]] = vector.load %[[C]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
@@ -35,8 +39,22 @@
 // The conversions: a thread per 8 values, rounded to nearest even (truncf).
 // CHECK:       gpu.func @centroid_narrow_[[NI]](%{{.*}}: memref<1x8x2058x128xf32>, %{{.*}}: memref<1x8x2058x128xbf16>)
 // CHECK:         arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
-// CHECK:       gpu.func @centroid_widen_[[WI]](%{{.*}}: memref<1x8x2058x128xbf16>, %{{.*}}: memref<1x8x2058x128xf32>)
-// CHECK:         arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// The update's: rows from the last block's first cluster (0 while nothing is
+// clustered) to nc + 778 (updateBounds' maxFinish), strided by the grid's 784
+// rows; out, nothing unless the state changed.
+// CHECK:       gpu.func @centroid_widen_[[WI]](%{{.*}}: memref<1x8x2058x128xbf16>, %{{.*}}: memref<1x8x2058x128xf32>, %[[WS:.*]]: memref<1x8x4xi32>)
+// CHECK:         %[[NC:.*]] = memref.load %[[WS]][%{{.*}}, %{{.*}}, %c0{{.*}}]
+// CHECK:         %[[BCS:.*]] = memref.load %[[WS]][%{{.*}}, %{{.*}}, %c3{{.*}}]
+// CHECK:         %[[LO:.*]] = arith.select %{{.*}}, %c0{{.*}}, %{{.*}} : index
+// CHECK:         %[[END:.*]] = arith.addi %{{.*}}, %c778{{.*}} : index
+// CHECK:         %[[HI:.*]] = arith.minui %[[END]], %c2058{{.*}} : index
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %[[HI]] step %c784
+// CHECK:           arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK:       gpu.func @centroid_narrow_[[NU]](%{{.*}}: memref<1x8x2058x128xf32>, %{{.*}}: memref<1x8x2058x128xbf16>, %{{.*}}: memref<1x8x4xi32>, %{{.*}}: memref<1x8x4xi32>)
+// CHECK-COUNT-4: arith.cmpi ne
+// CHECK:         scf.if
+// CHECK:           scf.for
+// CHECK:             arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
 
 // Two levels: the coarsening reads the fine centroids widened and writes the
 // coarse ones through scratch too.
