@@ -52,9 +52,13 @@ name="chk_b3_n2500_hq16_h8_d128_bf16"
 for t in cpu cuda; do
   $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_2lvl_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25"
 done
-# Centroids stored in bf16 (centroid-type=bf16): GPU against CPU (bench/gpu_check.py).
-for t in cpu cuda; do
-  $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_c16_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16"
+# Centroids stored in bf16 (centroid-type=bf16): GPU against CPU (bench/gpu_check.py),
+# at G 2 / D 128 and G 8 / D 64, and the tensor-core logits against the CUDA-core ones.
+for name in chk_b3_n2500_hq16_h8_d128_bf16 chk_b2_n3000_hq8_h1_d64_bf16; do
+  for t in cpu cuda; do
+    $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_c16_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16"
+  done
+  $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_c16_nommalogits_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16" --gpu-options="mma-logits=false"
 done
 # The caller's-stream test (bench/race_check.py): several libraries used together.
 ir 16 8192 32 8 128 bf16 > "$OUT/race_b16.mlir"

@@ -249,11 +249,15 @@ if not only or "2lvl" in only:
 # Centroids stored in bf16 (centroid-type=bf16): the GPU index against the CPU library
 # of the same option, the reference on the widened index, and the error against dense
 # within 1.1x of the f32-centroid library's on the same inputs (issue 13's bound).
-if not only or "c16" in only:
-    name, B, N, Hq, H, D = "chk_b3_n2500_hq16_h8_d128_bf16", 3, 2500, 16, 8, 128
+# The logits on tensor cores (the default where they apply) against the CUDA-core kernel
+# (mma-logits=false) on the same index: the same clusters selected, so the same output
+# up to f32 summation order.
+C16_CASES = [("chk_b3_n2500_hq16_h8_d128_bf16", 3, 2500, 16, 8, 128, [2500, 2100, 1333]),
+             ("chk_b2_n3000_hq8_h1_d64_bf16", 2, 3000, 8, 1, 64, [3000, 1777])]
+for name, B, N, Hq, H, D, lens0 in (C16_CASES if not only or "c16" in only else []):
     print(f"{name} (centroid-type=bf16):")
     q, k, v = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=int.from_bytes(os.urandom(2), "little"))
-    lens = np.array([2500, 2100, 1333], np.int32)
+    lens = np.array(lens0, np.int32)
     tq, tk, tv = (torch.tensor(x, device="cuda").to(torch.bfloat16).contiguous() for x in (q, k, v))
     qn, kn, vn = (to_np(t) for t in (tq, tk, tv))
     tl = torch.tensor(lens, device="cuda")
@@ -280,6 +284,10 @@ if not only or "c16" in only:
     check("centroid-type=bf16: GPU step vs numpy reference (GPU index)",
           rel_err(out, torch.tensor(ref.multipole_attention(qn, kn, vn, lens, widened(gnp), cfg),
                                     device="cuda")), 2e-2)
+    nomma = mp.load(f"{libs}/{name}_c16_nommalogits_cuda.so")
+    o_cc = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    nomma.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o_cc, **gidx)
+    check("centroid-type=bf16: mma logits vs CUDA-core logits (step)", rel_err(out, o_cc.double()), 4e-3)
     g32idx = g32.entry("build")(k=tk, v=tv, lens=tl)
     o32 = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
     g32.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o32, **g32idx)

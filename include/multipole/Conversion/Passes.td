@@ -54,6 +54,12 @@ defvar MultipoleGPUOptions = [
            "Exact attention on tensor cores (mma.sync, cp.async pipeline) "
            "where it applies (bf16, head dim 64 or 128, up to 8 query heads "
            "per KV head); false keeps the CUDA-core kernels (default true)">,
+    Option<"mmaLogits", "mma-logits", "bool", "true",
+           "Centroid logits on tensor cores (mma.sync of 16-centroid tiles "
+           "against the query heads, f32 accumulation) where the products "
+           "are exact: bf16 queries and bf16 centroids (centroid-type=bf16), "
+           "no windowed RoPE, up to 8 query heads per KV head, head dim a "
+           "multiple of 32; false keeps the CUDA-core kernel (default true)">,
     Option<"kmeansSplit", "kmeans-split", "bool", "true",
            "k-means distances of bf16 keys on tensor cores with each centroid "
            "split into two bf16 terms (hi + lo: 16 mantissa bits); false "

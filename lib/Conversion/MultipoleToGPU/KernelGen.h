@@ -53,6 +53,7 @@ struct GPUKnobs {
       approxLaneFloats;
   bool mma;
   bool kmeansSplit = true;
+  bool mmaLogits = true;
 };
 
 /// Out-of-range knobs, reported at `loc` as options of `pass`.

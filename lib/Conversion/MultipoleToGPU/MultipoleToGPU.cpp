@@ -58,7 +58,8 @@ struct ConvertMultipoleToGPUPass
   // that takes MultipoleGPUOptions lists them here)
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
-            approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit};
+            approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit,
+            mmaLogits};
   }
 
   /// Operand checks shared by every op: identity layouts (the kernels index

@@ -134,7 +134,8 @@ struct MultipoleGPUPlanPass
   // that takes MultipoleGPUOptions lists them here)
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
-            approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit};
+            approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit,
+            mmaLogits};
   }
 
   /// Split partials for the exact part and the approximation whose partials

@@ -19,14 +19,18 @@
 #include "ScoreKernels.h"
 
 #include "KernelBuilder.h"
+#include "MmaFragments.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/Support/MathExtras.h"
 
+#include <array>
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::multipole::gpugen;
@@ -129,9 +133,8 @@ struct LogitsCtx {
 };
 
 /// This CTA's clusters [lo, hi) of the nc live ones (split evenly over the
-/// splits) and the uniform trip count of its groups.
-void logitsRange(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
-                 LogitsCtx &c) {
+/// splits).
+void splitRange(KernelBuilder &b, const ScoreSpec &sp, LogitsCtx &c) {
   Value c0 = b.index(0);
   Value nci = b.load(c.st, {c.bb, c.h, c0});
   Value nc0 = b.toIndex(nci);
@@ -141,6 +144,12 @@ void logitsRange(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
   c.lo = b.minU(lo0, nc);
   Value hi0 = b.add(c.lo, chunk);
   c.hi = b.minU(hi0, nc);
+}
+
+/// This CTA's clusters and the uniform trip count of its groups.
+void logitsRange(KernelBuilder &b, const ScoreSpec &sp, const LogitsLayout &L,
+                 LogitsCtx &c) {
+  splitRange(b, sp, c);
   Value len = b.sub(c.hi, c.lo);
   // Uniform trip count per warp (row reductions are shuffles over all lanes).
   c.trip = b.ceilDivU(len, b.index(L.NG * kScoreUnroll));
@@ -333,12 +342,13 @@ SmallVector<Value> logitsLoop(KernelBuilder &b, const LogitsLayout &L,
       });
 }
 
+void mergeGroups(KernelBuilder &b, int64_t NG, int64_t G, const LogitsCtx &c);
+
 /// Merges the groups' (m, s) per head (through shared memory, thread g for
 /// head g) into this split's pair part[b, qh, split] = (M, Z).
 void combineGroups(KernelBuilder &b, const LogitsLayout &L, const LogitsCtx &c,
                    ValueRange res) {
-  Value c0 = b.index(0), c1 = b.index(1), cG = b.index(L.G);
-  Value zero = b.f32(0.0);
+  Value c0 = b.index(0), cG = b.index(L.G);
   Value isLead = b.cmp(CmpIPredicate::eq, c.sub, c0);
   Value gG = b.mul(c.grp, cG);
   for (int64_t g = 0; g < L.G; ++g) {
@@ -348,10 +358,18 @@ void combineGroups(KernelBuilder &b, const LogitsLayout &L, const LogitsCtx &c,
       kb.store(res[2 * g + 1], c.ss, {slot});
     });
   }
+  mergeGroups(b, L.NG, L.G, c);
+}
+
+/// The merge of combineGroups: the NG groups' (m, s) of each of the G heads,
+/// stored at c.sm / c.ss [group * G + head], into part[b, qh, split].
+void mergeGroups(KernelBuilder &b, int64_t NG, int64_t G, const LogitsCtx &c) {
+  Value c0 = b.index(0), c1 = b.index(1), cG = b.index(G);
+  Value zero = b.f32(0.0);
   b.barrier();
   Value inG = b.cmp(CmpIPredicate::ult, c.tid, cG);
   b.ifThen(inG, [&](KernelBuilder &kb) {
-    Value cNG = kb.index(L.NG);
+    Value cNG = kb.index(NG);
     // (m, s) of group r for this thread's head, and whether it is non-empty.
     auto loadPair = [&](KernelBuilder &k, Value r) {
       Value rG = k.mul(r, cG);
@@ -430,6 +448,209 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
   SmallVector<Value> qs = scoringQueries(b, sp, L, c);
   SmallVector<Value> res = logitsLoop(b, L, c, qs);
   combineGroups(b, L, c, res);
+  b.ret();
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// centroid_score: logits on tensor cores
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// 16-row tiles of centroids a warp loads per loop iteration (loads first).
+constexpr int64_t kMmaLogitsTiles = 2;
+
+/// The eight bf16 of a 16-byte chunk as four i32 registers (bf16 pairs).
+std::array<Value, 4> chunkPairs(KernelBuilder &b, Value chunk) {
+  Value w = vector::BitCastOp::create(b, VectorType::get({4}, b.getI32Type()),
+                                      chunk);
+  return {b.extract(w, 0), b.extract(w, 1), b.extract(w, 2), b.extract(w, 3)};
+}
+
+/// (m, s) merged with (m2, s2): the larger maximum, sums rescaled to it (0
+/// while both are empty).
+std::pair<Value, Value> mergePair(KernelBuilder &b, Value m, Value s, Value m2,
+                                  Value s2) {
+  Value mx = b.maximum(m, m2);
+  Value none = b.cmp(CmpFPredicate::OEQ, mx, b.negInf());
+  Value e1 = b.exp(b.sub(m, mx)), e2 = b.exp(b.sub(m2, mx));
+  Value sum = b.add(b.mul(s, e1), b.mul(s2, e2));
+  return {mx, b.select(none, b.f32(0.0), sum)};
+}
+
+} // namespace
+
+bool mlir::multipole::gpugen::mmaLogitsApplies(const ScoreSpec &sp) {
+  const AttnShape &s = sp.shape;
+  return sp.bf16Centroids && s.elt == "bf16" && sp.theta <= 0 &&
+         s.G() <= 8 && s.D % 32 == 0;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsMmaKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ScoreSpec &sp) {
+  KernelBuilder b(loc, ob);
+  const AttnShape &s = sp.shape;
+  const int64_t G = s.G(), NW = kLogitsThreads / 32, U = kMmaLogitsTiles;
+  const int64_t slots = s.D / 32; // 16-byte chunks a lane loads per row
+  Type f32 = b.f32(), i32 = b.getI32Type(), bf16 = b.getBF16Type();
+  SmallVector<Type> args = {KernelBuilder::memref({s.B, s.Hq, s.D}, bf16),
+                            KernelBuilder::memref({s.B, s.H, sp.C, s.D}, bf16),
+                            KernelBuilder::memref({s.B, s.H, sp.C}, i32),
+                            KernelBuilder::memref({s.B, s.H, 4}, i32),
+                            KernelBuilder::memref({s.B}, i32),
+                            KernelBuilder::memref({s.B, s.Hq, sp.C}, f32),
+                            KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
+                            f32};
+  SmallVector<Type> wg = {KernelBuilder::workgroup({NW * G}, f32),
+                          KernelBuilder::workgroup({NW * G}, f32)};
+  auto fn =
+      createKernel(b, module, name, args, wg, {int32_t(kLogitsThreads), 1, 1});
+  LogitsCtx c;
+  c.q = fn.getArgument(0);
+  c.cent = fn.getArgument(1);
+  c.cnt = fn.getArgument(2);
+  c.st = fn.getArgument(3);
+  c.logits = fn.getArgument(5);
+  c.part = fn.getArgument(6);
+  c.scale = fn.getArgument(7);
+  c.sm = fn.getWorkgroupAttributions()[0];
+  c.ss = fn.getWorkgroupAttributions()[1];
+  c.split = b.blockId(Dimension::x);
+  c.h = b.blockId(Dimension::y);
+  c.bb = b.blockId(Dimension::z);
+  c.tid = b.threadId(Dimension::x);
+  splitRange(b, sp, c);
+  // PTX's m16n8k16 fragments: lane = 4 g + t. A row g (and g + 8) is a
+  // centroid of the tile, B column g a query head (zero past G), C (g, 2t
+  // and 2t + 1) logits of rows g, g + 8 for heads 2t, 2t + 1. The reduction
+  // over k may visit the dims in any order, as long as A and B agree: lane t
+  // of a row loads the 16-byte chunks t, t + 4, ... (8 dims each; four
+  // lanes read 64 contiguous bytes), and each chunk is two k-steps, dims
+  // {0,1 | 2,3} then {4,5 | 6,7} of it as k {2t, 2t+1 | 2t+8, 2t+9}.
+  Value lane = b.rem(c.tid, b.index(32)), warp = b.div(c.tid, b.index(32));
+  Value g = b.div(lane, b.index(4)), t = b.rem(lane, b.index(4));
+  Value cG = b.index(G);
+  Value hasHead = b.cmp(CmpIPredicate::ult, g, cG);
+  Value qhB = b.add(b.mul(c.h, cG), b.minU(g, b.index(G - 1)));
+  auto chunkDim = [&](KernelBuilder &kb, int64_t i) {
+    return kb.mul(kb.add(kb.index(4 * i), t), kb.index(8));
+  };
+  Value zi = b.i32(0);
+  SmallVector<std::array<Value, 2>> bq; // per k-step
+  for (int64_t i = 0; i < slots; ++i) {
+    Value d = chunkDim(b, i);
+    Value v = b.vloadAligned(8, c.q, {c.bb, qhB, d}, 16);
+    std::array<Value, 4> pr = chunkPairs(b, v);
+    for (int64_t hh = 0; hh < 2; ++hh)
+      bq.push_back({b.select(hasHead, pr[2 * hh], zi),
+                    b.select(hasHead, pr[2 * hh + 1], zi)});
+  }
+  // Heads of this lane's C columns, and the query heads they are.
+  SmallVector<Value> colOk, colQh;
+  for (int64_t j = 0; j < 2; ++j) {
+    Value n = b.add(b.mul(t, b.index(2)), b.index(j));
+    colOk.push_back(b.cmp(CmpIPredicate::ult, n, cG));
+    colQh.push_back(b.add(b.mul(c.h, cG), n));
+  }
+  Value len = b.sub(c.hi, c.lo);
+  Value trip = b.ceilDivU(len, b.index(16 * NW * U));
+  Value ninf = b.negInf(), zero = b.f32(0.0);
+  SmallVector<Value> init = {ninf, zero, ninf, zero};
+  SmallVector<Value> res = b.forLoop(
+      b.index(0), trip, b.index(1), init,
+      [&](KernelBuilder &kb, Value it, ValueRange acc) {
+        struct Row {
+          Value cl, valid, ne, cnf;
+          SmallVector<std::array<Value, 4>> chunks;
+        };
+        SmallVector<std::array<Row, 2>> tiles;
+        for (int64_t u = 0; u < U; ++u) {
+          Value tile = kb.add(kb.mul(kb.add(kb.mul(it, kb.index(U)),
+                                            kb.index(u)),
+                                     kb.index(NW)),
+                              warp);
+          Value base = kb.add(c.lo, kb.mul(tile, kb.index(16)));
+          std::array<Row, 2> rows;
+          for (int64_t r = 0; r < 2; ++r) {
+            Row &row = rows[r];
+            Value cl = kb.add(base, kb.add(g, kb.index(8 * r)));
+            row.valid = kb.cmp(CmpIPredicate::ult, cl, c.hi);
+            row.cl = kb.select(row.valid, cl, c.lo);
+            for (int64_t i = 0; i < slots; ++i) {
+              Value v = kb.vloadAligned(8, c.cent,
+                                        {c.bb, c.h, row.cl, chunkDim(kb, i)},
+                                        16);
+              row.chunks.push_back(chunkPairs(kb, v));
+            }
+            Value cn = kb.load(c.cnt, {c.bb, c.h, row.cl});
+            Value pos = kb.cmp(CmpIPredicate::sgt, cn, kb.i32(0));
+            row.ne = kb.andI(pos, row.valid);
+            row.cnf = kb.siToFp(f32, cn);
+          }
+          tiles.push_back(rows);
+        }
+        SmallVector<Value> m = {acc[0], acc[2]}, sum = {acc[1], acc[3]};
+        for (auto &rows : tiles) {
+          SmallVector<Value> d = {kb.f32(0.0), kb.f32(0.0), kb.f32(0.0),
+                                  kb.f32(0.0)};
+          for (int64_t i = 0; i < slots; ++i)
+            for (int64_t hh = 0; hh < 2; ++hh) {
+              const auto &A = rows[0].chunks[i], &B8 = rows[1].chunks[i];
+              Value r = mmaBf16(kb,
+                                ValueRange{A[2 * hh], B8[2 * hh],
+                                           A[2 * hh + 1], B8[2 * hh + 1]},
+                                ValueRange{bq[2 * i + hh][0],
+                                           bq[2 * i + hh][1]},
+                                d);
+              for (int64_t e = 0; e < 4; ++e)
+                d[e] = LLVM::ExtractValueOp::create(kb, r,
+                                                    ArrayRef<int64_t>{e});
+            }
+          // d[2r + j]: row r (g, g + 8), head 2t + j.
+          for (int64_t j = 0; j < 2; ++j) {
+            SmallVector<Value> xm;
+            Value mx = m[j];
+            for (int64_t r = 0; r < 2; ++r) {
+              Value x = kb.mul(d[2 * r + j], c.scale);
+              Value st = kb.andI(rows[r].valid, colOk[j]);
+              kb.ifThen(st, [&](KernelBuilder &k2) {
+                k2.store(x, c.logits, {c.bb, colQh[j], rows[r].cl});
+              });
+              xm.push_back(kb.select(rows[r].ne, x, ninf));
+              mx = kb.maximum(mx, xm.back());
+            }
+            Value none = kb.cmp(CmpFPredicate::OEQ, mx, ninf);
+            Value f = kb.select(none, kb.f32(1.0), kb.exp(kb.sub(m[j], mx)));
+            Value sj = kb.mul(sum[j], f);
+            for (int64_t r = 0; r < 2; ++r) {
+              Value w = kb.mul(rows[r].cnf, kb.exp(kb.sub(xm[r], mx)));
+              sj = kb.add(sj, kb.select(rows[r].ne, w, zero));
+            }
+            m[j] = mx;
+            sum[j] = sj;
+          }
+        }
+        return SmallVector<Value>{m[0], sum[0], m[1], sum[1]};
+      });
+  // The warp's pair per head: over the 8 lanes of each t (xor 4, 8, 16);
+  // lanes 0-3 (g = 0) then hold heads 2t, 2t + 1.
+  for (int64_t j = 0; j < 2; ++j) {
+    Value mj = res[2 * j], sj = res[2 * j + 1];
+    for (int64_t off : {4, 8, 16}) {
+      Value m2 = b.shuffleXor(mj, off), s2 = b.shuffleXor(sj, off);
+      std::tie(mj, sj) = mergePair(b, mj, sj, m2, s2);
+    }
+    Value lead = b.andI(b.cmp(CmpIPredicate::eq, g, b.index(0)), colOk[j]);
+    Value n = b.add(b.mul(t, b.index(2)), b.index(j));
+    Value slot = b.add(b.mul(warp, cG), n);
+    b.ifThen(lead, [&](KernelBuilder &kb) {
+      kb.store(mj, c.sm, {slot});
+      kb.store(sj, c.ss, {slot});
+    });
+  }
+  mergeGroups(b, NW, G, c);
   b.ret();
   return fn;
 }

@@ -39,6 +39,17 @@ gpu::GPUFuncOp buildScoreLogitsKernel(OpBuilder &b, Location loc,
                                       gpu::GPUModuleOp module, StringRef name,
                                       const ScoreSpec &spec);
 
+/// The same kernel (same arguments, grid and results) on tensor cores:
+/// bf16 mma.sync of 16-centroid tiles against the G queries, f32
+/// accumulation. It applies where that is exact in the products (bf16
+/// queries and bf16 centroids), without windowed RoPE (the rotated query
+/// is f32), G <= 8 (one mma column per head) and D a multiple of 32.
+bool mmaLogitsApplies(const ScoreSpec &spec);
+gpu::GPUFuncOp buildScoreLogitsMmaKernel(OpBuilder &b, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         StringRef name,
+                                         const ScoreSpec &spec);
+
 /// `@<name>`: r_c = sum over heads of e^(x - M) / Z, from the logits and the
 /// split pairs; -1 for empty or absent clusters (whose logits become -inf).
 /// Grid (ssplits, H, B), 256 threads.

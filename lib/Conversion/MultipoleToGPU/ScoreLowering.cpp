@@ -57,6 +57,9 @@ struct ScoreLowering : MultipoleGPUPattern<CentroidScoreOp> {
                    theta, pl, cT.getElementType().isBF16()};
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {
+          if (k.mmaLogits && mmaLogitsApplies(spec))
+            return buildScoreLogitsMmaKernel(ob, l2, m, name + "_logits",
+                                             spec);
           return buildScoreLogitsKernel(ob, l2, m, name + "_logits", spec);
         })) ||
         failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,

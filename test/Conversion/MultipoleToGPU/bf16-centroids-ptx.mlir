@@ -1,6 +1,7 @@
 // The kernels of an index with bf16 centroids (bf16-centroids.mlir) through
 // ptxas for sm_90a: no local-memory spills in the logits, approximation and
-// conversion kernels; the logits kernel loads 16 bytes of a bf16 row.
+// conversion kernels; the logits kernel loads 16 bytes of a bf16 row and
+// feeds it to the tensor cores as it is (mma.sync, bf16 in, f32 out).
 // REQUIRES: cuda-toolkit
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-entry-points,multipole-cuda-pipeline{format=isa})" -o %t.mlir
 // RUN: %python %S/Inputs/extract_ptx.py %t.mlir %t.ptx
@@ -12,7 +13,8 @@
 // RUN: FileCheck %s --check-prefix=NARROW < %t.log
 // CHECK-LABEL: .entry score_0_logits
 // CHECK: ld.global.v4.{{[bu]}}32
-// CHECK: cvt.f32.bf16
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-LABEL: .entry score_0_scores
 // LOGITS: Function properties for score_0_logits
 // LOGITS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // APPROX: Function properties for approx_split_5

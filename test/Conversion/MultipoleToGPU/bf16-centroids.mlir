@@ -6,6 +6,7 @@
 // (centroid_narrow). The kernels go through ptxas without spills.
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=TWO
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false gpu-options=mma-logits=false})" | FileCheck %s --check-prefix=CORE
 
 // CHECK-LABEL: func.func @attn(
 // CHECK-SAME:    memref<1x8x2058x128xbf16> {multipole.role = "L0.centroids"}, %[[VC:.*]]: memref<1x8x2058x128xbf16> {multipole.role = "L0.vcentroids"}
@@ -29,10 +30,19 @@
 // CHECK:       gpu.launch_func @multipole_kernels::@cluster_update_{{[0-9]+}}_interval {{.*}}, %arg9 : memref<1x8x4xi32>, %[[ST0:.*]] : memref<1x8x4xi32>, %{{.*}} : memref<1x8x4xi32>, %{{.*}} : memref<1x8x2058xf32>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NU:[0-9]+]] blocks in (%c49{{.*}}) {{.*}} args(%{{.*}} : memref<1x8x2058x128xf32>, %arg3 : memref<1x8x2058x128xbf16>, %arg9 : memref<1x8x4xi32>, %[[ST0]] : memref<1x8x4xi32>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NU]]
-// The logits kernel: a lane reads 8 bf16 values (16 bytes) of a row.
-// CHECK:       gpu.func @score_0_logits(%{{.*}}: memref<1x32x128xbf16>, %[[C:.*]]: memref<1x8x2058x128xbf16>,
+// The logits kernel, on tensor cores (bf16 queries and bf16 centroids): the
+// lanes' B fragments from 16-byte loads of the query, then per loop iteration
+// two 16-centroid tiles, a lane loading 16 bytes of a row and using them as
+// its A fragment's pairs as they are (no conversion), 8 k-steps each.
+// CHECK:       gpu.func @score_0_logits(%[[Q:.*]]: memref<1x32x128xbf16>, %[[C:.*]]: memref<1x8x2058x128xbf16>,
+// CHECK:         vector.load %[[Q]][{{.*}}] {alignment = 16 : i64} : memref<1x32x128xbf16>, vector<8xbf16>
+// CHECK:         scf.for
 // CHECK:         %[[R:.*]] = vector.load %[[C]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
-// CHECK-NEXT:    arith.extf %[[R]] : vector<8xbf16> to vector<8xf32>
+// CHECK-NEXT:    vector.bitcast %[[R]] : vector<8xbf16> to vector<4xi32>
+// CHECK-NOT:     arith.extf
+// CHECK-COUNT-16: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
+// CHECK-NOT:     nvvm.mma.sync
+// CHECK:         gpu.barrier
 // CHECK:       gpu.func @approx_split_5(%{{.*}}: memref<1x32x2058xf32>, %[[AV:.*]]: memref<1x8x2058x128xbf16>,
 // CHECK:         %[[AR:.*]] = vector.load %[[AV]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
 // CHECK-NEXT:    arith.extf %[[AR]] : vector<8xbf16> to vector<8xf32>
@@ -61,3 +71,11 @@
 // TWO-LABEL: func.func @attn_mp_build(
 // TWO:         gpu.launch_func @multipole_kernels::@cluster_coarsen_{{[0-9]+}} {{.*}} args(%{{.*}} : memref<1x8x2058x128xf32>, %{{.*}} : memref<1x8x2058x128xf32>,
 // TWO:         gpu.launch_func @multipole_kernels::@centroid_narrow_{{[0-9]+}} {{.*}} memref<1x8x{{[0-9]+}}x128xbf16>)
+
+// mma-logits=false: the CUDA-core logits kernel, a lane extending 8 bf16
+// values (16 bytes) of a row to f32.
+// CORE:       gpu.func @score_0_logits(%{{.*}}: memref<1x32x128xbf16>, %[[C:.*]]: memref<1x8x2058x128xbf16>,
+// CORE-NOT:     nvvm.mma.sync
+// CORE:         %[[R:.*]] = vector.load %[[C]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
+// CORE-NEXT:    arith.extf %[[R]] : vector<8xbf16> to vector<8xf32>
+// CORE:         gpu.return
