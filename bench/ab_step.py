@@ -38,7 +38,7 @@ for Bsz in (1, 4, 16):
     for tag, d in (("A", A), ("B", Bdir)):
         ml = mp.load(f"{d}/mp_b{Bsz}_n{N}.so")
         shapes = {a["role"]: a["shape"] for a in ml.step_entry().args}
-        idx = build_index_torch(k, v, N, shapes)
+        idx = build_index_torch(k, v, N, shapes, dtypes={a["role"]: a["dtype"] for a in ml.step_entry().args})
         levels = [{a: idx[f"L0.{a}"] for a in mp.runtime.INDEX_KEYS}]
         keep.append(idx)
         g, out = torch_graph(lambda: ml.step(q, k, v, lens, levels))

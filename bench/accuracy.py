@@ -24,11 +24,12 @@ from the same caches: each layer's attention of each decode step goes to the met
 decode step of the method. Methods:
 
 - ``dense``: attention over the whole cache (f32 arithmetic on the bf16 cache);
-- ``mp:b<budget%>:r<replacement 1/0>:w<windowed RoPE 1/0>:l<levels>[:c1]``: the compiled
+- ``mp:b<budget%>:r<replacement 1/0>:w<windowed RoPE 1/0>:l<levels>[:f1]``: the compiled
   multipole step, index built at prefill by the library's build entry point and updated by
   its update entry point whenever 128 tokens have arrived (the generation loop of
-  DESIGN.md), fraction 6.25%, sink 16, interval 128; ``:c1`` stores the index's
-  centroids in bf16 (``centroid-type=bf16``, libraries ``acc_*_c16.so``);
+  DESIGN.md), fraction 6.25%, sink 16, interval 128, centroids stored in bf16 (the
+  compiler's default); ``:f1`` stores them in f32 (``centroid-type=f32``, libraries
+  ``acc_*_f32.so``; run 47's ``:c1`` cells were bf16 against an f32 default);
 - ``oracle:b<budget%>``: exact attention over the sink, the window and the budget's worth of
   clustered-region tokens with the highest true attention (summed over the GQA group, as
   multipole's selection is), no replacement;
@@ -87,8 +88,8 @@ def task_spec(name):
                      f"({T.QUERIES} <= N <= {T.MQAR_KEYS})")
 
 
-def lib_name(b, r, w, l, c=0):
-    return f"acc_b{b}_r{r}_w{w}_l{l}{'_c16' if c else ''}.so"
+def lib_name(b, r, w, l, f=0):
+    return f"acc_b{b}_r{r}_w{w}_l{l}{'_f32' if f else ''}.so"
 
 
 def all_methods():
@@ -110,9 +111,9 @@ def one_at_a_time():
     return ms
 
 
-def with_bf16_centroids():
-    """The defaults at three budgets with f32 and with bf16 centroids (issue 13)."""
-    return ["dense"] + [f"mp:b{b}:r1:w0:l1{c}" for b in BUDGETS for c in ("", ":c1")]
+def with_f32_centroids():
+    """The defaults (bf16 centroids) at three budgets, and with f32 centroids (issue 13)."""
+    return ["dense"] + [f"mp:b{b}:r1:w0:l1{f}" for b in BUDGETS for f in ("", ":f1")]
 
 
 def parse(m):
@@ -482,7 +483,7 @@ def main():
     ap.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="prompt lengths (default 8192,16384,32768)")
     ap.add_argument("--count", type=int, default=64, help="examples per task and length (a multiple of the libraries' batch; default 64)")
     ap.add_argument("--chain-count", type=int, default=32, help="examples for chain (default 32)")
-    ap.add_argument("--methods", default="all", help="'all' (default), 'oat' (defaults at 3 budgets, one knob at a time at 10%%), 'c16' (the defaults at 3 budgets with f32 and with bf16 centroids), or a comma list")
+    ap.add_argument("--methods", default="all", help="'all' (default), 'oat' (defaults at 3 budgets, one knob at a time at 10%%), 'f32' (the defaults at 3 budgets, bf16 centroids, and the same with f32 centroids), or a comma list")
     ap.add_argument("--chain-methods", default="oat", help="methods for the chain task (default oat: it decodes 1213 steps)")
     ap.add_argument("--err-every", type=int, default=16, help="measure the attention error every N chain steps (default 16)")
     ap.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
@@ -522,8 +523,8 @@ def main():
         dump_attention(torch, model, args.dump)
     libs = {}
 
-    def lib(b, r, w, l, c=0):
-        name = lib_name(b, r, w, l, c)
+    def lib(b, r, w, l, f=0):
+        name = lib_name(b, r, w, l, f)
         if name not in libs:
             m = mp.load(os.path.join(args.libs, name))
             libs[name] = m if DEV == "cuda" else CPULib(torch, m)
@@ -531,7 +532,7 @@ def main():
 
     def methods(spec):
         return (all_methods() if spec == "all" else one_at_a_time() if spec == "oat"
-                else with_bf16_centroids() if spec == "c16" else spec.split(","))
+                else with_f32_centroids() if spec == "f32" else spec.split(","))
 
     shape = {a["role"]: a["shape"] for a in lib(10, 1, 0, 1).step_entry().args}
     Bl, N = shape["k"][0], shape["k"][2]   # batch and cache of the libraries
@@ -556,10 +557,10 @@ def main():
                     elif kind == "quest":
                         impl = Quest(torch, kv["b"])
                     else:
-                        c = kv.get("c", 0)   # 1: centroids stored in bf16 (another layout)
-                        key = (kv["w"], kv["l"], c)
-                        builder = lib(10, 1, kv["w"], kv["l"], c)
-                        impl = Multipole(torch, lib(kv["b"], kv["r"], kv["w"], kv["l"], c), builder)
+                        f = kv.get("f", 0)   # 1: centroids stored in f32 (another layout)
+                        key = (kv["w"], kv["l"], f)
+                        builder = lib(10, 1, kv["w"], kv["l"], f)
+                        impl = Multipole(torch, lib(kv["b"], kv["r"], kv["w"], kv["l"], f), builder)
                         if key not in built:
                             # a pristine index per layout, never decoded with: every method
                             # starts from a copy (updates write the index in place)
@@ -569,7 +570,7 @@ def main():
                             if DEV == "cuda":
                                 torch.cuda.synchronize()
                             built[key] = base
-                            print(f"  index w{kv['w']} l{kv['l']} c{c} built in "
+                            print(f"  index w{kv['w']} l{kv['l']} f{f} built in "
                                   f"{time.perf_counter() - t0:.2f}s", flush=True)
                         impl.clone_from(built[key])
                     cell = run_cell(torch, model, task, L, ex, caches, n0, m, impl, args,

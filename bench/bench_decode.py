@@ -61,7 +61,7 @@ for N in (32768, 131072):
         ml = mp.load(f"{libs}/mp_b{B}_n{N}.so")
         step = ml.step_entry()
         shapes = {a["role"]: a["shape"] for a in step.args}
-        idx = build_index_torch(k, v, N, shapes)
+        idx = build_index_torch(k, v, N, shapes, dtypes={a["role"]: a["dtype"] for a in step.args})
         levels = [{a: idx[f"L0.{a}"] for a in mp.runtime.INDEX_KEYS}]
         g2, out2 = torch_graph(lambda: ml.step(q, k, v, lens, levels))
         replay2 = g2.replay

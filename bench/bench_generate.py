@@ -19,8 +19,8 @@ the error against f64 dense (sequence 0) right after the build and after the las
 and the cost of an update call that finds nothing due (graph replay, microseconds).
 
 Usage: python3 bench/bench_generate.py bench/libs [T]   (libraries: bench/compile_libs.sh)
-  MP_GEN_LIBS=gen,gen16: the library sets to run, by file prefix (default gen; gen16:
-  centroids stored in bf16, from bench/compile_libs.sh), each configuration once per set in
+  MP_GEN_LIBS=gen,gen32: the library sets to run, by file prefix (default gen; gen32:
+  centroids stored in f32 rather than the default bf16, from bench/compile_libs.sh), each configuration once per set in
   this process; column "lib"; "auto" takes every set in the directory (the GQA shape matrix
   of bench/compile_shape_libs.sh: `MP_GEN_LIBS=auto python3 bench/bench_generate.py
   bench/libs_shapes`). Sets other than gen run the configurations they have libraries for;

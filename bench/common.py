@@ -64,7 +64,7 @@ def block_layout(Lc, BS):
 
 @torch.no_grad()
 def build_index_torch(k, v, n, shapes, S=16, I=128, BS=8192, f=0.0625, iters=5,
-                      chunk=16):
+                      chunk=16, dtypes=None):
     """A valid level-0 index (docs/ABI.md) built by blocked k-means in torch, for
     benchmarking the decode step with an index prebuilt on the GPU (every sequence has
     length n). Seeding as in docs/Algorithm.md, fewer iterations, TF32 distances."""
@@ -114,6 +114,8 @@ def build_index_torch(k, v, n, shapes, S=16, I=128, BS=8192, f=0.0625, iters=5,
     offsets[:, :, 1:] = torch.cumsum(counts, -1).int()
     state = torch.tensor([cs, Lc, last[0], last[1]], dtype=torch.int32,
                          device=dev).expand(B, H, 4).contiguous()
+    if dtypes and dtypes.get("L0.centroids") == "bf16":   # centroid-type=bf16 (the default)
+        cent, vcent = cent.bfloat16(), vcent.bfloat16()
     return {"L0.centroids": cent, "L0.vcentroids": vcent, "L0.counts": counts,
             "L0.offsets": offsets, "L0.members": members.contiguous(),
             "L0.assign": assign, "L0.state": state}

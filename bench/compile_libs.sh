@@ -25,10 +25,11 @@ for N0 in 32768 131072; do
 done
 ir 8 $((131072 + 1024)) 32 8 128 bf16 > "$OUT/gen_b8_n131072.mlir"   # the ragged batch
 $C "$OUT/gen_b8_n131072.mlir" --target=cuda -o "$OUT/gen_b8_n131072.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
-# The same loop with centroids stored in bf16 (MP_GEN_LIBS=gen,gen16 bench/bench_generate.py).
+# The same loop with centroids stored in f32 (MP_GEN_LIBS=gen,gen32 bench/bench_generate.py;
+# the default, gen, stores them in bf16).
 for f in "$OUT"/gen_b*_n*.mlir; do
   b=$(basename "$f" .mlir)
-  $C "$f" --target=cuda -o "$OUT/gen16_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625 centroid-type=bf16"
+  $C "$f" --target=cuda -o "$OUT/gen32_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625 centroid-type=f32"
 done
 # Correctness shapes (GPU against CPU and dense): ragged lengths, Hkv 1 and 8,
 # D 64 and 128, lengths that are not multiples of any tile.
@@ -58,6 +59,7 @@ for name in chk_b3_n2500_hq16_h8_d128_bf16 chk_b2_n3000_hq8_h1_d64_bf16; do
   for t in cpu cuda; do
     $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_c16_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16"
   done
+  $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_f32_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=f32"
   $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_c16_nommalogits_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16" --gpu-options="mma-logits=false"
 done
 # The caller's-stream test (bench/race_check.py): several libraries used together.

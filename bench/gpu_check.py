@@ -80,7 +80,9 @@ def inertia(level, kp, lens, cfg):
             a = level["assign"][b, h]
             j = np.nonzero(a >= 0)[0]
             if len(j):
-                d = kp[b, h, j] - level["centroids"][b, h, a[j]].astype(np.float64)
+                cen = level["centroids"]
+                cen = mp.from_bf16(cen) if cen.dtype == np.uint16 else cen
+                d = kp[b, h, j] - cen[b, h, a[j]].astype(np.float64)
                 tot += float((d * d).sum())
                 cnt += len(j)
     return tot / max(cnt, 1)
@@ -265,7 +267,7 @@ for name, B, N, Hq, H, D, lens0 in (C16_CASES if not only or "c16" in only else 
                      block_size=1024)
     cpu = mp.load(f"{libs}/{name}_c16_cpu.so")
     gpu = mp.load(f"{libs}/{name}_c16_cuda.so")
-    g32 = mp.load(f"{libs}/{name}_cuda.so")
+    g32 = mp.load(f"{libs}/{name}_f32_cuda.so")
     dense = dense_f64(tq, tk, tv, lens)
     gidx = gpu.entry("build")(k=tk, v=tv, lens=tl)
     ok = gidx["L0.centroids"].dtype == torch.bfloat16 and gidx["L0.vcentroids"].dtype == torch.bfloat16

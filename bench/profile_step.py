@@ -19,7 +19,7 @@ lens = torch.full((B,), N, dtype=torch.int32, device="cuda")
 ml = mp.load(f"{libs}/mp_b{B}_n{N}.so")
 step = ml.step_entry()
 shapes = {a["role"]: a["shape"] for a in step.args}
-idx = build_index_torch(k, v, N, shapes, iters=2)
+idx = build_index_torch(k, v, N, shapes, iters=2, dtypes={a["role"]: a["dtype"] for a in step.args})
 out = torch.empty((B, Hq, D), device="cuda", dtype=torch.bfloat16)
 for _ in range(3):
     step(q=q, k=k, v=v, lens=lens, out=out, **idx)

@@ -522,6 +522,23 @@ def index_from_assignment(k, v, lens, cfg: Config, assign, C=None, N=None):
     return lvl
 
 
+def _widened(index):
+    """`index` with centroids stored in bf16 (uint16 bit patterns: centroid-type=bf16, the
+    compiler's default) widened to float32, and whether any were: the reference computes
+    on the stored values, as the kernels do."""
+    from .runtime import from_bf16
+    was = False
+    out = []
+    for lv in index:
+        lv = dict(lv)
+        for key in ("centroids", "vcentroids"):
+            if key in lv and np.asarray(lv[key]).dtype == np.uint16:
+                lv[key] = from_bf16(lv[key])
+                was = True
+        out.append(lv)
+    return out, was
+
+
 def validate_index(index, k, v, lens, cfg: Config, rtol=1e-5, atol=1e-6):
     """Check the ABI invariants of an index against the caches; raises AssertionError.
 
@@ -789,7 +806,8 @@ def multipole_attention(q, k, v, lens, index, cfg: Config, scale=None, return_pa
     """Full multipole attention with a built index: levels coarse first (selection at the fine
     level restricted to children of selected coarse clusters), replacement partials of every
     level when cfg.replacement, exact partial, merge. Returns [B,Hq,D] float64 (and a dict of
-    intermediate results when return_parts)."""
+    intermediate results when return_parts). Centroids stored in bf16 are widened."""
+    index, _ = _widened(index)
     q = np.asarray(q, F64)
     B, Hq, D = q.shape
     N = np.asarray(k).shape[2]

@@ -1,4 +1,5 @@
-# Centroids stored in bf16 (multipole-rewrite centroid-type=bf16), CPU backend:
+# Centroids stored in bf16 (multipole-rewrite centroid-type=bf16, the default) against
+# f32 storage (centroid-type=f32), CPU backend:
 # - the index's key and value centroids are bf16 (manifest and arrays);
 # - build: the same clusters as the f32 library, and the centroids are exactly the f32
 #   library's rounded to nearest even (the kernels compute in f32 and round what they
@@ -11,6 +12,7 @@
 # REQUIRES: numpy
 # RUN: %python %s %t | FileCheck %s
 # CHECK: manifest: centroids bf16: OK
+# CHECK: default: centroids bf16: OK
 # CHECK: build: same clusters as f32: OK
 # CHECK: build: centroids are the f32 ones rounded: OK
 # CHECK: step vs reference on the same index: OK
@@ -59,12 +61,16 @@ cfg = ref.Config(levels=[ref.Level(0.0625, budget_fraction=0.1)], sink=8, interv
                  block_size=512)
 q, k, v = ref.make_inputs(B, Hq, H, N, D, "clustered", seed=11)
 lens = np.array([1400, 1000], np.int32)
-lib32, _ = compile_lib("c32", "f32", OPTS)
+lib32, _ = compile_lib("c32", "f32", OPTS + " centroid-type=f32")
 lib16, _ = compile_lib("c16", "f32", OPTS + " centroid-type=bf16")
 
 roles = {a["role"]: a["dtype"] for e in lib16.entries.values() for a in e.args}
 check("manifest: centroids bf16", roles["L0.centroids"] == "bf16" and
       roles["L0.vcentroids"] == "bf16" and roles["L0.counts"] == "i32", str(roles))
+libdef, _ = compile_lib("cdef", "f32", OPTS)
+droles = {a["role"]: a["dtype"] for e in libdef.entries.values() for a in e.args}
+check("default: centroids bf16", droles["L0.centroids"] == "bf16" and
+      droles["L0.vcentroids"] == "bf16", str(droles))
 
 i32 = lib32.build(k, v, lens)
 i16 = lib16.build(k, v, lens)
@@ -107,7 +113,7 @@ check("two levels: coarse centroids bf16, step vs reference",
       t16[1]["centroids"].dtype == np.uint16 and e < 1e-5, f"({e:.2e})")
 
 qb, kb, vb = (mp.from_bf16(mp.to_bf16(x)) for x in (q, k, v))
-b32, _ = compile_lib("b32", "bf16", OPTS)
+b32, _ = compile_lib("b32", "bf16", OPTS + " centroid-type=f32")
 b16, _ = compile_lib("b16", "bf16", OPTS + " centroid-type=bf16")
 denseb = ref.dense_attention(qb, kb, vb, lens)
 e16 = ref.relative_error(b16.step(qb, kb, vb, lens, b16.build(kb, vb, lens)), denseb)

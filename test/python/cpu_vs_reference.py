@@ -3,6 +3,8 @@
 # dense equivalence with a budget covering everything, and replacement lowering
 # the error at a 10% budget. f32 and bf16, ragged lengths (one shorter than
 # sink + 2 * interval, so with no clustered region), GQA, two levels, windowed RoPE.
+# The libraries store f32 centroids (centroid-type=f32), so that the index equals the
+# reference's to f32 rounding; bf16-centroids.py covers the default, bf16 storage.
 # REQUIRES: numpy
 # RUN: %python %s %t | FileCheck %s
 # CHECK: f32 build matches reference: OK
@@ -34,7 +36,7 @@ from detect_pair import compile_attention  # noqa: E402
 
 
 def compile_lib(name, shape, dtype, options):
-    lib, r = compile_attention(tmp, name, shape, dtype, options)
+    lib, r = compile_attention(tmp, name, shape, dtype, options + " centroid-type=f32")
     if lib is None:
         raise RuntimeError(f"multipole-compile failed: {r.stderr.strip()[-500:]}")
     return lib

@@ -65,7 +65,7 @@
 // LIST: step attn (_mlir_ciface_attn)
 // LIST:     in q: f32 (2, 4, 16)
 // LIST:     in lens: i32 (2)
-// LIST:     in L0.centroids: f32 (2, 2, 
+// LIST:     in L0.centroids: bf16 (2, 2, 
 // LIST:     out out: f32 (2, 4, 16)
 // LIST: build attn_mp_build
 // LIST: update attn_mp_update

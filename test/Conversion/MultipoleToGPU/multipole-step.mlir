@@ -2,8 +2,9 @@
 // specialised to its shapes; intermediate buffers become device allocations.
 // RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192},symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 
-// Split counts and per-lane widths are options (defaults from the shape):
-// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false gpu-options='score-splits=3 approx-splits=5 score-lane-floats=16 approx-lane-floats=4'})" | FileCheck %s --check-prefix=OPT
+// Split counts and per-lane widths are options (defaults from the shape); the
+// lane widths are the CUDA-core kernels', which f32 centroids use:
+// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=f32},symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false gpu-options='score-splits=3 approx-splits=5 score-lane-floats=16 approx-lane-floats=4'})" | FileCheck %s --check-prefix=OPT
 // OPT: gpu.launch_func @multipole_kernels::@score_0_logits blocks in (%c3
 // OPT: gpu.launch_func @multipole_kernels::@approx_split_5 blocks in (%c5
 // OPT: gpu.func @score_0_logits
@@ -11,7 +12,7 @@
 // OPT: gpu.func @approx_split_5
 // OPT: vector.load {{.*}} : memref<1x8x{{[0-9]+}}x128xf32>, vector<4xf32>
 // Two floats per lane (D = 64): 8-byte loads claim 8-byte alignment, not 16.
-// RUN: multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='approx-lane-floats=2 score-lane-floats=2'})" | FileCheck %s --check-prefix=NARROW
+// RUN: multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256 centroid-type=f32},multipole-cuda-pipeline{to-nvvm=false gpu-options='approx-lane-floats=2 score-lane-floats=2'})" | FileCheck %s --check-prefix=NARROW
 // NARROW: gpu.func @score_{{[0-9]+}}_logits
 // NARROW: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x{{[0-9]+}}x64xf32>, vector<2xf32>
 // NARROW: gpu.func @approx_split_{{[0-9]+}}

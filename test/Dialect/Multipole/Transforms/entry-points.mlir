@@ -14,7 +14,7 @@
 // BARE-NOT: multipole.entry
 // BARE-NOT: @attn_mp_build
 
-// CHECK-LABEL: func.func @attn(%arg0: tensor<1x4x16xbf16> {multipole.role = "q"}, %arg1: tensor<1x2x1024x16xbf16> {multipole.role = "k"}, %arg2: tensor<1x2x1024x16xbf16> {multipole.role = "v"}, %arg3: tensor<1xi32> {multipole.role = "lens"}, %arg4: tensor<1x2x74x16xf32> {multipole.role = "L0.centroids"}
+// CHECK-LABEL: func.func @attn(%arg0: tensor<1x4x16xbf16> {multipole.role = "q"}, %arg1: tensor<1x2x1024x16xbf16> {multipole.role = "k"}, %arg2: tensor<1x2x1024x16xbf16> {multipole.role = "v"}, %arg3: tensor<1xi32> {multipole.role = "lens"}, %arg4: tensor<1x2x74x16xbf16> {multipole.role = "L0.centroids"}
 // CHECK-SAME: -> (tensor<1x4x16xbf16> {multipole.role = "out"}) attributes {multipole.entry = "step"}
 // CHECK: func.func @attn_mp_build(%arg0: tensor<1x2x1024x16xbf16> {multipole.role = "k"}, %arg1: tensor<1x2x1024x16xbf16> {multipole.role = "v"}, %arg2: tensor<1xi32> {multipole.role = "lens"})
 // CHECK-SAME: attributes {multipole.entry = "build", multipole.step = @attn}

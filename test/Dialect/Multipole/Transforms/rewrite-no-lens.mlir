@@ -13,7 +13,7 @@
 // CHECK-LABEL: func.func @attn(
 // CHECK-SAME: %arg0: tensor<1x8x64xbf16> {multipole.role = "q"}, %arg1: tensor<1x2x1024x64xbf16> {multipole.role = "k"}, %arg2: tensor<1x2x1024x64xbf16> {multipole.role = "v"}, %arg3: tensor<1x8x64xbf16>,
 // CHECK-SAME: %arg4: tensor<1xi32> {multipole.role = "lens"},
-// CHECK-SAME: %arg5: tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"}, %arg6: tensor<1x2x66x64xf32> {multipole.role = "L0.vcentroids"}, %arg7: tensor<1x2x66xi32> {multipole.role = "L0.counts"}, %arg8: tensor<1x2x67xi32> {multipole.role = "L0.offsets"}, %arg9: tensor<1x2x1024xi32> {multipole.role = "L0.members"}, %arg10: tensor<1x2x1024xi32> {multipole.role = "L0.assign"}, %arg11: tensor<1x2x4xi32> {multipole.role = "L0.state"})
+// CHECK-SAME: %arg5: tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}, %arg6: tensor<1x2x66x64xbf16> {multipole.role = "L0.vcentroids"}, %arg7: tensor<1x2x66xi32> {multipole.role = "L0.counts"}, %arg8: tensor<1x2x67xi32> {multipole.role = "L0.offsets"}, %arg9: tensor<1x2x1024xi32> {multipole.role = "L0.members"}, %arg10: tensor<1x2x1024xi32> {multipole.role = "L0.assign"}, %arg11: tensor<1x2x4xi32> {multipole.role = "L0.state"})
 // CHECK-SAME: -> (tensor<1x8x64xbf16> {multipole.role = "out"}) attributes {multipole.entry = "step"}
 // CHECK-NOT: decode_attention
 // CHECK: %[[SC:.+]]:2 = multipole.centroid_score %arg0 index(%arg5, %arg6, %arg7, %arg8, %arg9, %arg10, %arg11) lens %arg4 outs({{.*}}) {config = #[[CFG]], level = 0 : i64} :
@@ -28,7 +28,7 @@
 // CHECK-SAME: attributes {multipole.entry = "build", multipole.step = @attn}
 // CHECK: multipole.cluster_build %arg0, %arg1 lens %arg2 outs(
 // CHECK-LABEL: func.func @attn_mp_update(
-// CHECK-SAME: %arg2: tensor<1xi32> {multipole.role = "lens"}, %arg3: tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"}
+// CHECK-SAME: %arg2: tensor<1xi32> {multipole.role = "lens"}, %arg3: tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}
 // CHECK-SAME: attributes {multipole.entry = "update", multipole.step = @attn}
 // CHECK-NEXT: multipole.cluster_update %arg0, %arg1 lens %arg2 outs(%arg3, %arg4, %arg5, %arg6, %arg7, %arg8, %arg9) {config = #[[CFG]]}
 func.func @attn(%q: tensor<1x8x64xbf16>, %k: tensor<1x2x1024x64xbf16>, %v: tensor<1x2x1024x64xbf16>, %init: tensor<1x8x64xbf16>) -> tensor<1x8x64xbf16> {

@@ -3,12 +3,17 @@
 // RUN: multipole-opt %s --multipole-rewrite="replacement=false" | FileCheck %s --check-prefix=NOREP
 // RUN: multipole-opt %s --multipole-rewrite="fraction=0.01 interval=8 block-size=512" | FileCheck %s --check-prefix=CAP
 // RUN: multipole-opt %s --multipole-rewrite="centroid-type=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: multipole-opt %s --multipole-rewrite="centroid-type=f32" | FileCheck %s --check-prefix=F32
 // RUN: not multipole-opt %s --multipole-rewrite="centroid-type=f64" 2>&1 | FileCheck %s --check-prefix=BADCT
 
-// Centroids stored in bf16: both centroid arrays of the index, everywhere.
+// Centroids stored in bf16 (the default, as in the CHECK lines below, and
+// explicitly): both centroid arrays of the index, everywhere; f32 on request.
 // BF16: tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}, %{{.*}}: tensor<1x2x66x64xbf16> {multipole.role = "L0.vcentroids"}
 // BF16: multipole.centroid_score {{.*}} index(tensor<1x2x66x64xbf16>, tensor<1x2x66x64xbf16>, tensor<1x2x66xi32>
 // BF16-NOT: tensor<1x2x66x64xf32>
+// F32: tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"}, %{{.*}}: tensor<1x2x66x64xf32> {multipole.role = "L0.vcentroids"}
+// F32: multipole.centroid_score {{.*}} index(tensor<1x2x66x64xf32>, tensor<1x2x66x64xf32>, tensor<1x2x66xi32>
+// F32-NOT: tensor<1x2x66x64xbf16>
 // BADCT: error: invalid multipole-rewrite option: centroid-type must be f32 or bf16, got 'f64'
 
 // --multipole-rewrite on functions whose decode_attention has `lens`. The
@@ -37,8 +42,8 @@
 // CHECK-SAME: %arg2: tensor<1x2x1024x64xbf16> {multipole.role = "v"},
 // CHECK-SAME: %arg3: tensor<1xi32> {multipole.role = "lens"},
 // CHECK-SAME: %arg4: tensor<1x8x64xbf16>,
-// CHECK-SAME: %arg5: tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"},
-// CHECK-SAME: %arg6: tensor<1x2x66x64xf32> {multipole.role = "L0.vcentroids"},
+// CHECK-SAME: %arg5: tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"},
+// CHECK-SAME: %arg6: tensor<1x2x66x64xbf16> {multipole.role = "L0.vcentroids"},
 // CHECK-SAME: %arg7: tensor<1x2x66xi32> {multipole.role = "L0.counts"},
 // CHECK-SAME: %arg8: tensor<1x2x67xi32> {multipole.role = "L0.offsets"},
 // CHECK-SAME: %arg9: tensor<1x2x1024xi32> {multipole.role = "L0.members"},
@@ -71,33 +76,33 @@
 // Build entry: (k, v, lens) -> level-0 index.
 // CHECK-LABEL: func.func @attn_mp_build(
 // CHECK-SAME: %arg0: tensor<1x2x1024x64xbf16> {multipole.role = "k"}, %arg1: tensor<1x2x1024x64xbf16> {multipole.role = "v"}, %arg2: tensor<1xi32> {multipole.role = "lens"})
-// CHECK-SAME: -> (tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"}, tensor<1x2x66x64xf32> {multipole.role = "L0.vcentroids"}, tensor<1x2x66xi32> {multipole.role = "L0.counts"}, tensor<1x2x67xi32> {multipole.role = "L0.offsets"}, tensor<1x2x1024xi32> {multipole.role = "L0.members"}, tensor<1x2x1024xi32> {multipole.role = "L0.assign"}, tensor<1x2x4xi32> {multipole.role = "L0.state"})
+// CHECK-SAME: -> (tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}, tensor<1x2x66x64xbf16> {multipole.role = "L0.vcentroids"}, tensor<1x2x66xi32> {multipole.role = "L0.counts"}, tensor<1x2x67xi32> {multipole.role = "L0.offsets"}, tensor<1x2x1024xi32> {multipole.role = "L0.members"}, tensor<1x2x1024xi32> {multipole.role = "L0.assign"}, tensor<1x2x4xi32> {multipole.role = "L0.state"})
 // CHECK-SAME: attributes {multipole.entry = "build", multipole.step = @attn}
 // CHECK-COUNT-7: tensor.empty()
 // CHECK-NEXT: %[[B:.+]]:7 = multipole.cluster_build %arg0, %arg1 lens %arg2 outs({{.*}}) {config = #[[CFG]]}
-// CHECK-SAME: : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1xi32> outs tensor<1x2x66x64xf32>, tensor<1x2x66x64xf32>, tensor<1x2x66xi32>, tensor<1x2x67xi32>, tensor<1x2x1024xi32>, tensor<1x2x1024xi32>, tensor<1x2x4xi32> ->
+// CHECK-SAME: : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1xi32> outs tensor<1x2x66x64xbf16>, tensor<1x2x66x64xbf16>, tensor<1x2x66xi32>, tensor<1x2x67xi32>, tensor<1x2x1024xi32>, tensor<1x2x1024xi32>, tensor<1x2x4xi32> ->
 // CHECK-NEXT: return %[[B]]#0, %[[B]]#1, %[[B]]#2, %[[B]]#3, %[[B]]#4, %[[B]]#5, %[[B]]#6 :
 // CHECK-NOT: cluster_coarsen
 // CHECK-LABEL: func.func @attn_mp_update(
 
 // Update entry: (k, v, lens, index) -> index, updated in place.
 // CHECK-SAME: %arg0: tensor<1x2x1024x64xbf16> {multipole.role = "k"}, %arg1: tensor<1x2x1024x64xbf16> {multipole.role = "v"}, %arg2: tensor<1xi32> {multipole.role = "lens"},
-// CHECK-SAME: %arg3: tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"}, %arg4: tensor<1x2x66x64xf32> {multipole.role = "L0.vcentroids"}, %arg5: tensor<1x2x66xi32> {multipole.role = "L0.counts"}, %arg6: tensor<1x2x67xi32> {multipole.role = "L0.offsets"}, %arg7: tensor<1x2x1024xi32> {multipole.role = "L0.members"}, %arg8: tensor<1x2x1024xi32> {multipole.role = "L0.assign"}, %arg9: tensor<1x2x4xi32> {multipole.role = "L0.state"})
-// CHECK-SAME: -> (tensor<1x2x66x64xf32> {multipole.role = "L0.centroids"}, {{.*}}, tensor<1x2x4xi32> {multipole.role = "L0.state"})
+// CHECK-SAME: %arg3: tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}, %arg4: tensor<1x2x66x64xbf16> {multipole.role = "L0.vcentroids"}, %arg5: tensor<1x2x66xi32> {multipole.role = "L0.counts"}, %arg6: tensor<1x2x67xi32> {multipole.role = "L0.offsets"}, %arg7: tensor<1x2x1024xi32> {multipole.role = "L0.members"}, %arg8: tensor<1x2x1024xi32> {multipole.role = "L0.assign"}, %arg9: tensor<1x2x4xi32> {multipole.role = "L0.state"})
+// CHECK-SAME: -> (tensor<1x2x66x64xbf16> {multipole.role = "L0.centroids"}, {{.*}}, tensor<1x2x4xi32> {multipole.role = "L0.state"})
 // CHECK-SAME: attributes {multipole.entry = "update", multipole.step = @attn}
 // CHECK-NEXT: %[[U:.+]]:7 = multipole.cluster_update %arg0, %arg1 lens %arg2 outs(%arg3, %arg4, %arg5, %arg6, %arg7, %arg8, %arg9) {config = #[[CFG]]}
 // CHECK-NEXT: return %[[U]]#0, %[[U]]#1, %[[U]]#2, %[[U]]#3, %[[U]]#4, %[[U]]#5, %[[U]]#6 :
 // CHECK-NEXT: }
 
 // OPT-LABEL: func.func @attn(
-// OPT-SAME: %arg5: tensor<1x2x74x64xf32> {multipole.role = "L0.centroids"}, %arg6: tensor<1x2x74x64xf32> {multipole.role = "L0.vcentroids"}, %arg7: tensor<1x2x74xi32> {multipole.role = "L0.counts"}, %arg8: tensor<1x2x75xi32> {multipole.role = "L0.offsets"}, %arg9: tensor<1x2x1024xi32> {multipole.role = "L0.members"}
+// OPT-SAME: %arg5: tensor<1x2x74x64xbf16> {multipole.role = "L0.centroids"}, %arg6: tensor<1x2x74x64xbf16> {multipole.role = "L0.vcentroids"}, %arg7: tensor<1x2x74xi32> {multipole.role = "L0.counts"}, %arg8: tensor<1x2x75xi32> {multipole.role = "L0.offsets"}, %arg9: tensor<1x2x1024xi32> {multipole.role = "L0.members"}
 // OPT: multipole.centroid_score {{.*}} {config = #[[CFG]], level = 0 : i64, scale = 1.250000e-01 : f32} {{.*}} outs tensor<1x2x74xf32>, tensor<1x8x74xf32>
 // OPT: multipole.select_clusters {{.*}} outs tensor<1x2x74xi8>
 // OPT: multipole.sparse_attention
 // OPT: multipole.centroid_approx
 // OPT: multipole.merge
 // OPT-LABEL: func.func @attn_mp_build(
-// OPT-SAME: -> (tensor<1x2x74x64xf32> {multipole.role = "L0.centroids"}
+// OPT-SAME: -> (tensor<1x2x74x64xbf16> {multipole.role = "L0.centroids"}
 // OPT: multipole.cluster_build {{.*}} {config = #[[CFG]]}
 // OPT-LABEL: func.func @attn_mp_update(
 // OPT: multipole.cluster_update {{.*}} {config = #[[CFG]]}
@@ -113,10 +118,10 @@
 // NOREP-LABEL: func.func @attn_mp_build(
 
 // CAP-LABEL: func.func @attn(
-// CAP-SAME: %arg5: tensor<1x2x134x64xf32> {multipole.role = "L0.centroids"}
+// CAP-SAME: %arg5: tensor<1x2x134x64xbf16> {multipole.role = "L0.centroids"}
 // CAP-SAME: %arg8: tensor<1x2x135xi32> {multipole.role = "L0.offsets"}
 // CAP-LABEL: func.func @attn_mp_build(
-// CAP-SAME: -> (tensor<1x2x134x64xf32> {multipole.role = "L0.centroids"}
+// CAP-SAME: -> (tensor<1x2x134x64xbf16> {multipole.role = "L0.centroids"}
 func.func @attn(%q: tensor<1x8x64xbf16>, %k: tensor<1x2x1024x64xbf16>, %v: tensor<1x2x1024x64xbf16>, %lens: tensor<1xi32>, %init: tensor<1x8x64xbf16>) -> tensor<1x8x64xbf16> {
   %o = multipole.decode_attention %q, %k, %v lens %lens outs(%init) {scale = 0.125 : f32} : tensor<1x8x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1xi32> outs tensor<1x8x64xbf16> -> tensor<1x8x64xbf16>
   return %o : tensor<1x8x64xbf16>
@@ -128,7 +133,7 @@ func.func @attn(%q: tensor<1x8x64xbf16>, %k: tensor<1x2x1024x64xbf16>, %v: tenso
 // No scale attribute: none is added.
 // CHECK-LABEL: func.func @cache_update(
 // CHECK-SAME: %arg0: tensor<2x4x32xf32> {multipole.role = "q"}, %arg1: tensor<2x4x511x32xf32>, %arg2: tensor<2x4x511x32xf32>, %arg3: tensor<2x4x1x32xf32>, %arg4: tensor<2x4x1x32xf32>, %arg5: tensor<2xi32> {multipole.role = "lens"},
-// CHECK-SAME: %arg6: tensor<2x4x34x32xf32> {multipole.role = "L0.centroids"}, %arg7: tensor<2x4x34x32xf32> {multipole.role = "L0.vcentroids"}, %arg8: tensor<2x4x34xi32> {multipole.role = "L0.counts"}, %arg9: tensor<2x4x35xi32> {multipole.role = "L0.offsets"}, %arg10: tensor<2x4x512xi32> {multipole.role = "L0.members"}, %arg11: tensor<2x4x512xi32> {multipole.role = "L0.assign"}, %arg12: tensor<2x4x4xi32> {multipole.role = "L0.state"})
+// CHECK-SAME: %arg6: tensor<2x4x34x32xbf16> {multipole.role = "L0.centroids"}, %arg7: tensor<2x4x34x32xbf16> {multipole.role = "L0.vcentroids"}, %arg8: tensor<2x4x34xi32> {multipole.role = "L0.counts"}, %arg9: tensor<2x4x35xi32> {multipole.role = "L0.offsets"}, %arg10: tensor<2x4x512xi32> {multipole.role = "L0.members"}, %arg11: tensor<2x4x512xi32> {multipole.role = "L0.assign"}, %arg12: tensor<2x4x4xi32> {multipole.role = "L0.state"})
 // CHECK: %[[K0:.+]] = tensor.insert_slice %arg1 into
 // CHECK: %[[K:.+]] = tensor.insert_slice %arg3 into %[[K0]]
 // CHECK: %[[V0:.+]] = tensor.insert_slice %arg2 into
@@ -138,7 +143,7 @@ func.func @attn(%q: tensor<1x8x64xbf16>, %k: tensor<1x2x1024x64xbf16>, %v: tenso
 // CHECK: multipole.merge
 // CHECK-LABEL: func.func @cache_update_mp_build(
 // CHECK-SAME: %arg0: tensor<2x4x511x32xf32>, %arg1: tensor<2x4x511x32xf32>, %arg2: tensor<2x4x1x32xf32>, %arg3: tensor<2x4x1x32xf32>, %arg4: tensor<2xi32> {multipole.role = "lens"})
-// CHECK-SAME: -> (tensor<2x4x34x32xf32> {multipole.role = "L0.centroids"}
+// CHECK-SAME: -> (tensor<2x4x34x32xbf16> {multipole.role = "L0.centroids"}
 // CHECK-SAME: multipole.step = @cache_update
 // CHECK: %[[BK0:.+]] = tensor.insert_slice %arg0 into
 // CHECK: %[[BK:.+]] = tensor.insert_slice %arg2 into %[[BK0]]
@@ -146,19 +151,19 @@ func.func @attn(%q: tensor<1x8x64xbf16>, %k: tensor<1x2x1024x64xbf16>, %v: tenso
 // CHECK: %[[BV:.+]] = tensor.insert_slice %arg3 into %[[BV0]]
 // CHECK: multipole.cluster_build %[[BK]], %[[BV]] lens %arg4 outs
 // CHECK-LABEL: func.func @cache_update_mp_update(
-// CHECK-SAME: %arg4: tensor<2xi32> {multipole.role = "lens"}, %arg5: tensor<2x4x34x32xf32> {multipole.role = "L0.centroids"}
+// CHECK-SAME: %arg4: tensor<2xi32> {multipole.role = "lens"}, %arg5: tensor<2x4x34x32xbf16> {multipole.role = "L0.centroids"}
 // CHECK: %[[UK:.+]] = tensor.insert_slice %arg2 into
 // CHECK: %[[UV:.+]] = tensor.insert_slice %arg3 into
 // CHECK-NEXT: multipole.cluster_update %[[UK]], %[[UV]] lens %arg4 outs(%arg5, %arg6, %arg7, %arg8, %arg9, %arg10, %arg11)
 
 // OPT-LABEL: func.func @cache_update(
-// OPT-SAME: %arg6: tensor<2x4x38x32xf32> {multipole.role = "L0.centroids"}
+// OPT-SAME: %arg6: tensor<2x4x38x32xbf16> {multipole.role = "L0.centroids"}
 // OPT-SAME: %arg9: tensor<2x4x39xi32> {multipole.role = "L0.offsets"}
 // NOREP-LABEL: func.func @cache_update(
 // NOREP-NOT: centroid_approx
 // NOREP: multipole.merge %{{.+}}#0, %{{.+}}#1, %{{.+}}#2 outs
 // CAP-LABEL: func.func @cache_update(
-// CAP-SAME: %arg6: tensor<2x4x68x32xf32> {multipole.role = "L0.centroids"}
+// CAP-SAME: %arg6: tensor<2x4x68x32xbf16> {multipole.role = "L0.centroids"}
 // CAP-SAME: %arg9: tensor<2x4x69xi32> {multipole.role = "L0.offsets"}
 func.func @cache_update(%q: tensor<2x4x32xf32>, %kc: tensor<2x4x511x32xf32>, %vc: tensor<2x4x511x32xf32>, %kn: tensor<2x4x1x32xf32>, %vn: tensor<2x4x1x32xf32>, %lens: tensor<2xi32>) -> tensor<2x4x32xf32> {
   %e = tensor.empty() : tensor<2x4x512x32xf32>
