@@ -381,7 +381,7 @@ const std::vector<std::string> kRewriteOpts = {
 const std::vector<std::string> kGpuOpts = {
     "splits", "threads", "num-sms", "score-splits", "approx-splits",
     "score-lane-floats", "approx-lane-floats", "mma", "kmeans-split",
-    "programmatic-launch"};
+    "programmatic-launch", "mma-logits", "mma-approx"};
 const std::vector<std::string> kElts = {"bf16", "f16", "f32", "f64", "i32",
                                         "i8"};
 

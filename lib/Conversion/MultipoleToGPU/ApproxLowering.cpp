@@ -35,7 +35,8 @@ struct ApproxLowering : MultipoleGPUPattern<CentroidApproxOp> {
     int64_t Cp =
         hasParent ? memrefType(adaptor.getParentSelected()).getDimSize(2) : 0;
     const GPUKnobs &k = lc.knobs;
-    ApproxLaunch al = approxLaunch(s, C, k);
+    bool bf16 = vT.getElementType().isBF16();
+    ApproxLaunch al = approxLaunch(s, C, k, bf16);
     int64_t lanePl = al.laneFloats;
     if (!lanePl)
       return op.emitError() << "approx-lane-floats="
@@ -49,9 +50,11 @@ struct ApproxLowering : MultipoleGPUPattern<CentroidApproxOp> {
                 comb = lc.freshName("approx_combine");
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {
+          if (al.mma)
+            return buildMmaApproxSplitKernel(ob, l2, m, split, s, cs,
+                                             hasParent, Cp);
           return buildApproxSplitKernel(ob, l2, m, split, s, C, cs, k.threads,
-                                        hasParent, Cp, lanePl,
-                                        vT.getElementType().isBF16());
+                                        hasParent, Cp, lanePl, bf16);
         })) ||
         (!planned && failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                                     gpu::GPUModuleOp m) {
@@ -68,7 +71,9 @@ struct ApproxLowering : MultipoleGPUPattern<CentroidApproxOp> {
     if (hasParent)
       args.append({parentAssign, adaptor.getParentSelected()});
     args.append({pacc, pm, pl, scaleOf(rewriter, loc, FloatAttr(), s.D)});
-    lc.launch(rewriter, loc, split, {cs, s.H, s.B}, k.threads, args);
+    lc.launch(rewriter, loc, split, {cs, s.H, s.B},
+              al.mma ? kMmaThreads : k.threads, args,
+              al.mma ? mmaAttentionSmemBytes(s, /*approx=*/true) : 0);
     if (!planned) {
       lc.launch(rewriter, loc, comb, {s.Hq, s.B, 1}, s.D,
                 {pacc, pm, pl, outs[0], outs[1], outs[2]});

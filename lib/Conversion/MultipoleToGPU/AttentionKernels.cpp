@@ -78,6 +78,22 @@ SplitRange mlir::multipole::gpugen::splitRange(KernelBuilder &b, Value count,
   return {lo, hi, len};
 }
 
+/// Whether the parent (coarse cluster) of item `j` exists and is selected:
+/// pa[b, h, j] >= 0 and ps[b, h, pa[b, h, j]] != 0.
+Value mlir::multipole::gpugen::parentSelected(KernelBuilder &b, Value pa,
+                                              Value ps, Value bb, Value h,
+                                              Value j) {
+  Value c0i = b.i32(0);
+  Value c0i8 = arith::ConstantIntOp::create(b, 0, 8);
+  Value p = b.load(pa, {bb, h, j});
+  Value exists = b.cmp(CmpIPredicate::sge, p, c0i);
+  Value pc = arith::MaxSIOp::create(b, p, c0i);
+  Value pi = arith::IndexCastOp::create(b, b.getIndexType(), pc);
+  Value sel = b.load(ps, {bb, h, pi});
+  Value isSel = b.cmp(CmpIPredicate::ne, sel, c0i8);
+  return arith::AndIOp::create(b, exists, isSel);
+}
+
 namespace {
 
 /// Row r, head g of the CTA partials: m and l of slot r * G + g.
@@ -152,21 +168,6 @@ Value extToF32(KernelBuilder &b, Value v) {
   if (t.getElementType().isF32())
     return v;
   return arith::ExtFOp::create(b, t.clone(b.f32()), v);
-}
-
-/// Whether the parent (coarse cluster) of item `j` exists and is selected:
-/// pa[b, h, j] >= 0 and ps[b, h, pa[b, h, j]] != 0.
-Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
-                     Value j) {
-  Value c0i = b.i32(0);
-  Value c0i8 = arith::ConstantIntOp::create(b, 0, 8);
-  Value p = b.load(pa, {bb, h, j});
-  Value exists = b.cmp(CmpIPredicate::sge, p, c0i);
-  Value pc = arith::MaxSIOp::create(b, p, c0i);
-  Value pi = arith::IndexCastOp::create(b, b.getIndexType(), pc);
-  Value sel = b.load(ps, {bb, h, pi});
-  Value isSel = b.cmp(CmpIPredicate::ne, sel, c0i8);
-  return arith::AndIOp::create(b, exists, isSel);
 }
 
 int64_t log2Exact(int64_t v) {

@@ -47,7 +47,23 @@ gpu::GPUFuncOp buildMmaAttentionSplitKernel(OpBuilder &b, Location loc,
                                             const AttnShape &s, int64_t splits,
                                             bool sparse, bool hasLens);
 
-// -- pieces shared by the two split kernels --------------------------------
+/// `@<name>`: the centroid approximation on tensor cores (bf16 value
+/// centroids; the tensor-core kernel in its approximation mode): the
+/// arguments, grid (splits, H, B) and partials of buildApproxSplitKernel,
+/// kMmaThreads threads and mmaAttentionSmemBytes(s, true) bytes of dynamic
+/// shared memory. `s` is the approximation's shape (N = C clusters).
+gpu::GPUFuncOp buildMmaApproxSplitKernel(OpBuilder &b, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         StringRef name, const AttnShape &s,
+                                         int64_t splits, bool hasParent,
+                                         int64_t Cparent);
+
+// -- pieces shared by the split kernels -------------------------------------
+
+/// Whether the parent (coarse cluster) of item `j` exists and is selected:
+/// pa[b, h, j] >= 0 and ps[b, h, pa[b, h, j]] != 0.
+Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
+                     Value j);
 
 /// A CTA's contiguous slice [lo, hi) of a (b, h) token sequence of
 /// `count` tokens (i32, clamped to [0, N]), split into `splits` slices.

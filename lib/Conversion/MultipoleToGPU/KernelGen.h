@@ -54,6 +54,7 @@ struct GPUKnobs {
   bool mma;
   bool kmeansSplit = true;
   bool mmaLogits = true;
+  bool mmaApprox = false;
 };
 
 /// Out-of-range knobs, reported at `loc` as options of `pass`.
@@ -169,8 +170,12 @@ bool useMmaAttention(const AttnShape &s, const GPUKnobs &k);
 /// The strides of a k / v memref for AttnShape::kvStrides: empty for the
 /// identity layout.
 std::vector<int64_t> kvStridesOf(MemRefType t);
-/// Its dynamic shared memory (bytes): the cp.async stages.
-int64_t mmaAttentionSmemBytes(const AttnShape &s);
+/// Its dynamic shared memory (bytes): the cp.async stages (value-centroid
+/// rows only for the approximation) and the warps' partials.
+int64_t mmaAttentionSmemBytes(const AttnShape &s, bool approx = false);
+/// Whether the approximation on tensor cores takes the shape (D 64 or 128,
+/// G <= 8; the value centroids must be bf16).
+bool mmaApproxSupported(const AttnShape &s);
 /// Threads per CTA of the tensor-core kernel.
 constexpr int64_t kMmaThreads = 128;
 
@@ -180,10 +185,16 @@ AttnLaunch exactPartLaunch(const AttnShape &s, const GPUKnobs &k);
 
 /// Floats per lane and splits of the centroid approximation over C clusters
 /// (s.D the head dim); lanes = 0 when the floats per lane do not tile a row.
+/// `mma`: it runs on tensor cores (useMmaApprox; splits for its occupancy).
 struct ApproxLaunch {
   int64_t laneFloats, splits;
+  bool mma = false;
 };
-ApproxLaunch approxLaunch(const AttnShape &s, int64_t C, const GPUKnobs &k);
+ApproxLaunch approxLaunch(const AttnShape &s, int64_t C, const GPUKnobs &k,
+                          bool bf16Centroids = false);
+/// Whether the approximation runs on tensor cores: the mma-approx knob, bf16
+/// value centroids and a shape mmaApproxSupported takes.
+bool useMmaApprox(const AttnShape &s, const GPUKnobs &k, bool bf16Centroids);
 
 /// Shapes of a cluster op: B, H, N cached tokens, D, C the level's capacity,
 /// M the rows of its members/assign arrays (N at level 0, C0 at level 1).

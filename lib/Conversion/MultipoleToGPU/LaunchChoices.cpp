@@ -62,15 +62,27 @@ AttnLaunch mlir::multipole::gpugen::exactPartLaunch(const AttnShape &s,
           useMma ? kMmaThreads : k.threads};
 }
 
+bool mlir::multipole::gpugen::useMmaApprox(const AttnShape &s,
+                                          const GPUKnobs &k,
+                                          bool bf16Centroids) {
+  return k.mmaApprox && bf16Centroids && mmaApproxSupported(s);
+}
+
 ApproxLaunch mlir::multipole::gpugen::approxLaunch(const AttnShape &s,
                                                    int64_t C,
-                                                   const GPUKnobs &k) {
+                                                   const GPUKnobs &k,
+                                                   bool bf16Centroids) {
   // One wave: 32 bytes per lane: ~85 registers, 5 CTAs per SM; 64 bytes per
   // lane: ~134 registers, 3 CTAs per SM.
   int64_t lanePl =
       k.approxLaneFloats ? k.approxLaneFloats : approxFloatsPerLane(s);
   if (!laneFloatsFit(s.D, lanePl))
     return {0, 0};
+  // Tensor cores: 3 stages of 64 value-centroid rows (48 KB at D 128) and
+  // the warps' partials in shared memory, 4 CTAs per SM.
+  if (useMmaApprox(s, k, bf16Centroids))
+    return {lanePl, splitsFor(s.B, s.H, C, 64, 4 * k.numSMs, k.approxSplits),
+            true};
   int64_t perSM = lanePl >= 16 ? 3 : 5;
   return {lanePl, splitsFor(s.B, s.H, C, 64, k.numSMs * perSM / 4 * 4,
                             k.approxSplits)};

@@ -120,8 +120,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCentroidConvertKernel(
   b.ifThen(b.andI(go, inGrid), [&](KernelBuilder &kb) {
     kb.forEach(kb.add(lo, c0), hi, kb.index(gridRows),
                [&](KernelBuilder &lb, Value c) {
-                 Value x = lb.vloadAligned(V, src, {bb, h, c, d0},
-                                           std::min<int64_t>(16, V * bytes(from)));
+                 Value x = lb.vloadAligned(
+                     V, src, {bb, h, c, d0},
+                     std::min<int64_t>(16, V * bytes(from)));
                  VectorType vt = VectorType::get({V}, to);
                  Value y = bytes(to) > bytes(from)
                                ? Value(arith::ExtFOp::create(lb, vt, x))

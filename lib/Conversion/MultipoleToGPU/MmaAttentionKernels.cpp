@@ -21,6 +21,12 @@
 // Instruction count per byte drops ~10x against the CUDA-core kernel, which
 // was issue-bound (bench/NOTES.md, runs 2-9).
 //
+// The same kernel also serves the centroid approximation (bf16 value
+// centroids, GPU option mma-approx): the tiles hold value-centroid rows only,
+// and S is not Q K^T but the centroid logits from centroid_score plus the log
+// of the cluster's token count, -inf for clusters that do not count (empty,
+// selected, past nc, parent not selected); the softmax and P V are the same.
+//
 //===----------------------------------------------------------------------===//
 
 #include "AttentionKernels.h"
@@ -32,6 +38,10 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/NVGPU/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <algorithm>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::multipole::gpugen;
@@ -69,14 +79,23 @@ Acc2 mma16816(KernelBuilder &b, Value a0, Value a2, Value b0, Value b1,
 // The kernel
 //===----------------------------------------------------------------------===//
 
+/// The approximation mode of the kernel (mmaApprox): whether the fine
+/// level's clusters count only under a selected parent (capacity Cparent).
+struct ApproxMode {
+  bool hasParent = false;
+  int64_t Cparent = 0;
+};
+
 class MmaKernel {
 public:
   MmaKernel(KernelBuilder &b, const AttnShape &s, int64_t splits, bool sparse,
-            bool hasLens)
+            bool hasLens, std::optional<ApproxMode> approx = std::nullopt)
       : b(b), s(s), splits(splits), sparse(sparse), hasLens(hasLens),
-        G(s.G()), D(s.D), D8(s.D / 8), NB(s.D / 8) {
+        approx(approx), G(s.G()), D(s.D), D8(s.D / 8), NB(s.D / 8) {
     rowsPerCopy = kMmaThreads / D8;
     copies = kTile * D8 / kMmaThreads;
+    nkv = approx ? 1 : 2;
+    vSlot = approx ? 0 : 1;
   }
 
   gpu::GPUFuncOp build(gpu::GPUModuleOp module, StringRef name);
@@ -91,6 +110,7 @@ private:
   void prologue();
   SmallVector<Value> tileStep(KernelBuilder &kb, Value it, ValueRange acc);
   SmallVector<Value> scores(KernelBuilder &kb, Value st, Value tbase);
+  SmallVector<Value> approxScores(KernelBuilder &kb, Value tbase);
   SmallVector<Value> softmaxPV(KernelBuilder &kb, Value st, ArrayRef<Value> x,
                                ValueRange acc);
   void storeWarpPartials(ValueRange res);
@@ -99,9 +119,14 @@ private:
   const AttnShape &s;
   int64_t splits;
   bool sparse, hasLens;
+  std::optional<ApproxMode> approx;
   int64_t G, D, D8, NB, rowsPerCopy, copies;
+  // Row arrays in the tiles (K and V; V only in the approximation) and V's.
+  int64_t nkv, vSlot;
 
   Value q, k, v, lens, tok, ntok, pacc, pm, pl, scale;
+  // The approximation's inputs: logits, counts, state, selection, parents.
+  Value logits, cnt, st, sel, pa, ps, qrow;
   Value split, h, bb, tid, lane, warp, g, t, t2, l8, lm, lm2, lmd;
   Value kvs, sm, sl, sacc;
   SplitRange range;
@@ -121,7 +146,19 @@ gpu::GPUFuncOp MmaKernel::signature(gpu::GPUModuleOp module, StringRef name) {
   SmallVector<Type> args = {KernelBuilder::memref({B, Hq, D}, e),
                             KernelBuilder::memref({B, H, N, D}, e, s.kvStrides),
                             KernelBuilder::memref({B, H, N, D}, e, s.kvStrides)};
-  if (hasLens && !sparse)
+  if (approx) {
+    // The CUDA-core approximation kernel's arguments (N = C clusters).
+    Type i8 = b.getI8Type();
+    args = {KernelBuilder::memref({B, Hq, N}, f32),
+            KernelBuilder::memref({B, H, N, D}, e),
+            KernelBuilder::memref({B, H, N}, i32),
+            KernelBuilder::memref({B, H, 4}, i32),
+            KernelBuilder::memref({B, H, N}, i8)};
+    if (approx->hasParent)
+      args.append({KernelBuilder::memref({B, H, N}, i32),
+                   KernelBuilder::memref({B, H, approx->Cparent}, i8)});
+  }
+  if (hasLens && !sparse && !approx)
     args.push_back(KernelBuilder::memref({B}, i32));
   if (sparse)
     args.append({KernelBuilder::memref({B, H, N}, i32),
@@ -132,10 +169,22 @@ gpu::GPUFuncOp MmaKernel::signature(gpu::GPUModuleOp module, StringRef name) {
   auto fn = createKernel(b, module, name, args, {},
                          {int32_t(kMmaThreads), 1, 1});
   unsigned i = 0;
-  q = fn.getArgument(i++);
-  k = fn.getArgument(i++);
-  v = fn.getArgument(i++);
-  if (hasLens && !sparse)
+  if (approx) {
+    logits = fn.getArgument(i++);
+    v = fn.getArgument(i++);
+    cnt = fn.getArgument(i++);
+    st = fn.getArgument(i++);
+    sel = fn.getArgument(i++);
+    if (approx->hasParent) {
+      pa = fn.getArgument(i++);
+      ps = fn.getArgument(i++);
+    }
+  } else {
+    q = fn.getArgument(i++);
+    k = fn.getArgument(i++);
+    v = fn.getArgument(i++);
+  }
+  if (hasLens && !sparse && !approx)
     lens = fn.getArgument(i++);
   if (sparse) {
     tok = fn.getArgument(i++);
@@ -165,7 +214,9 @@ void MmaKernel::laneIds() {
 }
 
 /// One dynamic shared buffer: the K/V stages, then the warps' partials (no
-/// static shared memory in this kernel).
+/// static shared memory in this kernel). The approximation puts the
+/// partials over the stages, dead by then (no copy is in flight after the
+/// last tile, and a barrier separates them): 48 KB at D 128, 4 CTAs per SM.
 void MmaKernel::sharedViews() {
   Type f32 = b.f32();
   MLIRContext *ctx = b.getContext();
@@ -176,22 +227,26 @@ void MmaKernel::sharedViews() {
     Value off = b.index(offset);
     return memref::ViewOp::create(b, type, dsm, off, ValueRange{});
   };
-  int64_t stageBytes = kStages * 2 * kTile * D * 2, ngg = kWarps * G;
-  kvs = view(0, KernelBuilder::workgroup({kStages, 2, kTile, D},
+  int64_t stageBytes = kStages * nkv * kTile * D * 2, ngg = kWarps * G;
+  kvs = view(0, KernelBuilder::workgroup({kStages, nkv, kTile, D},
                                          b.getBF16Type()));
-  sm = view(stageBytes, KernelBuilder::workgroup({ngg}, f32));
-  sl = view(stageBytes + ngg * 4, KernelBuilder::workgroup({ngg}, f32));
-  sacc = view(stageBytes + 2 * ngg * 4 + 16,
+  int64_t pbase = approx ? 0 : stageBytes;
+  sm = view(pbase, KernelBuilder::workgroup({ngg}, f32));
+  sl = view(pbase + ngg * 4, KernelBuilder::workgroup({ngg}, f32));
+  sacc = view(pbase + 2 * ngg * 4 + 16,
               KernelBuilder::workgroup({ngg * D}, f32));
 }
 
-/// Q as the A operand: head g of the group in row g (g < G), zero rows else.
+/// Q as the A operand: head g of the group in row g (g < G), zero rows else
+/// (the approximation: only which rows are heads, and their query heads).
 void MmaKernel::loadQuery() {
   Value cG = b.index(G), zi = b.i32(0);
   gval = b.cmp(CmpIPredicate::ult, g, cG);
   Value gq = b.select(gval, g, b.index(0));
   Value hG = b.mul(h, cG);
-  Value qrow = b.add(hG, gq);
+  qrow = b.add(hG, gq);
+  if (approx)
+    return;
   for (int64_t kb = 0; kb < D / 16; ++kb) {
     std::array<Value, 2> frag;
     for (int half = 0; half < 2; ++half) {
@@ -242,8 +297,8 @@ void MmaKernel::issueTile(KernelBuilder &kb, Value tile, Value stage,
       Value ji = kb.load(tok, {bb, h, pc});
       j = arith::IndexCastOp::create(kb, kb.getIndexType(), ji);
     }
-    for (int64_t kv = 0; kv < 2; ++kv) {
-      Value kvIdx = kb.index(kv);
+    for (int64_t kv = approx ? 1 : 0; kv < 2; ++kv) {
+      Value kvIdx = kb.index(kv ? vSlot : 0);
       nvgpu::DeviceAsyncCopyOp::create(
           kb, kb.getLoc(), kvs, ValueRange{stage, kvIdx, r, scol},
           kv ? v : k, ValueRange{bb, h, j, gcol}, kb.getIndexAttr(8), n,
@@ -296,6 +351,32 @@ SmallVector<Value> MmaKernel::scores(KernelBuilder &kb, Value st,
   return x;
 }
 
+/// The approximation's S for the warp's 16 clusters at `tbase`, in the
+/// layout scores() gives (n-blocks of 8, the lane's columns 2t, 2t + 1):
+/// logit + log(count) of head row g where the cluster counts, else -inf.
+SmallVector<Value> MmaKernel::approxScores(KernelBuilder &kb, Value tbase) {
+  Value c0i8 = arith::ConstantIntOp::create(kb, 0, 8);
+  SmallVector<Value> x;
+  for (int64_t nb = 0; nb < 2; ++nb)
+    for (int64_t e = 0; e < 2; ++e) {
+      Value col = kb.add(kb.add(tbase, kb.index(nb * 8 + e)), t2);
+      Value in = kb.cmp(CmpIPredicate::ult, col, range.hi);
+      Value j = kb.select(in, col, range.lo);
+      Value n = kb.load(cnt, {bb, h, j});
+      Value nonEmpty = kb.cmp(CmpIPredicate::sgt, n, kb.i32(0));
+      Value sv = kb.load(sel, {bb, h, j});
+      Value notSel = kb.cmp(CmpIPredicate::eq, sv, c0i8);
+      Value ok = kb.andI(kb.andI(nonEmpty, notSel), kb.andI(in, gval));
+      if (approx->hasParent)
+        ok = kb.andI(ok, parentSelected(kb, pa, ps, bb, h, j));
+      Value lg = kb.load(logits, {bb, qrow, j});
+      Value nf = kb.siToFp(kb.f32(), n);
+      Value xl = kb.add(lg, math::LogOp::create(kb, nf));
+      x.push_back(kb.select(ok, xl, ninf));
+    }
+  return x;
+}
+
 /// The online softmax of head row g over the 4 lanes that hold it, then
 /// O = O * alpha + P V (V fragments by ldmatrix.trans). `acc` = (m, l, O
 /// pairs); returns the next (m, l, O pairs).
@@ -326,8 +407,8 @@ SmallVector<Value> MmaKernel::softmaxPV(KernelBuilder &kb, Value st,
   for (int64_t np = 0; np < D / 16; ++np) {
     Value chunk = kb.add(kb.index(2 * np), lmd);
     Value vc = kb.mul(chunk, kb.index(8));
-    Value c1 = kb.index(1);
-    std::array<Value, 4> vf = ldmatrixX4(kb, kvs, {st, c1, vrow, vc}, true);
+    Value vs = kb.index(vSlot);
+    std::array<Value, 4> vf = ldmatrixX4(kb, kvs, {st, vs, vrow, vc}, true);
     for (int64_t j = 0; j < 2; ++j) {
       int64_t n = 2 * np + j;
       Value oa = kb.mul(acc[2 + 2 * n], al);
@@ -361,7 +442,8 @@ SmallVector<Value> MmaKernel::tileStep(KernelBuilder &kb, Value it,
   Value w16 = kb.mul(warp, kb.index(16));
   Value tbase0 = kb.mul(it, kb.index(kTile));
   Value tbase = kb.add(kb.add(range.lo, tbase0), w16);
-  SmallVector<Value> x = scores(kb, st, tbase);
+  SmallVector<Value> x =
+      approx ? approxScores(kb, tbase) : scores(kb, st, tbase);
   SmallVector<Value> next = softmaxPV(kb, st, x, acc);
   next.append(nextIds);
   return next;
@@ -401,7 +483,8 @@ gpu::GPUFuncOp MmaKernel::build(gpu::GPUModuleOp module, StringRef name) {
   tid = b.threadId(gpu::Dimension::x);
   laneIds();
   sharedViews();
-  Value count = sparse    ? b.load(ntok, {bb, h})
+  Value count = approx    ? b.load(st, {bb, h, b.index(0)})
+                : sparse  ? b.load(ntok, {bb, h})
                 : hasLens ? b.load(lens, {bb})
                           : b.i32(s.N);
   range = splitRange(b, count, split, s.N, splits);
@@ -449,9 +532,25 @@ bool mlir::multipole::gpugen::mmaAttentionSupported(const AttnShape &s) {
          s.Hq % s.H == 0 && s.G() >= 1 && s.G() <= 8;
 }
 
-int64_t mlir::multipole::gpugen::mmaAttentionSmemBytes(const AttnShape &s) {
-  return kStages * 2 * kTile * s.D * 2 + 2 * kWarps * s.G() * 4 + 16 +
-         kWarps * s.G() * s.D * 4;
+int64_t mlir::multipole::gpugen::mmaAttentionSmemBytes(const AttnShape &s,
+                                                      bool approx) {
+  int64_t stages = kStages * (approx ? 1 : 2) * kTile * s.D * 2;
+  int64_t partials = 2 * kWarps * s.G() * 4 + 16 + kWarps * s.G() * s.D * 4;
+  return approx ? std::max(stages, partials) : stages + partials;
+}
+
+bool mlir::multipole::gpugen::mmaApproxSupported(const AttnShape &s) {
+  return (s.D == 64 || s.D == 128) && s.H > 0 && s.Hq % s.H == 0 &&
+         s.G() >= 1 && s.G() <= 8;
+}
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildMmaApproxSplitKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const AttnShape &s, int64_t splits, bool hasParent, int64_t Cparent) {
+  KernelBuilder b(loc, ob);
+  return MmaKernel(b, s, splits, /*sparse=*/false, /*hasLens=*/false,
+                   ApproxMode{hasParent, Cparent})
+      .build(module, name);
 }
 
 gpu::GPUFuncOp mlir::multipole::gpugen::buildMmaAttentionSplitKernel(

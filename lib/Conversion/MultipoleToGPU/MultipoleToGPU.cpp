@@ -59,7 +59,7 @@ struct ConvertMultipoleToGPUPass
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
             approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit,
-            mmaLogits};
+            mmaLogits,   mmaApprox};
   }
 
   /// Operand checks shared by every op: identity layouts (the kernels index

@@ -135,7 +135,7 @@ struct MultipoleGPUPlanPass
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
             approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit,
-            mmaLogits};
+            mmaLogits,   mmaApprox};
   }
 
   /// Split partials for the exact part and the approximation whose partials
@@ -169,7 +169,9 @@ struct MultipoleGPUPlanPass
       auto ap = cast<CentroidApproxOp>(op);
       AttnShape s = approxShape(ap);
       MergeOp merge = onlyMerge(op, ap.getOuts());
-      ApproxLaunch al = approxLaunch(s, s.N, k);
+      ApproxLaunch al = approxLaunch(
+          s, s.N, k,
+          mt(ap.getIndex()[kVCentroids]).getElementType().isBF16());
       if (merge && al.laneFloats && plannable(ap.getOuts()[0], s))
         planSplitPartials(op, ap.getOutsMutable(), merge, al.splits);
     }

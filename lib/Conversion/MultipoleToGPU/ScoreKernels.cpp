@@ -132,6 +132,47 @@ struct LogitsCtx {
   SmallVector<Value> qh; // query head of each of the G heads
 };
 
+/// A logits kernel (either one: same arguments, grid and results) with
+/// `groups` (m, s) slots per head in shared memory; binds its arguments and
+/// block / thread ids in `c`.
+gpu::GPUFuncOp createLogitsKernel(KernelBuilder &b, gpu::GPUModuleOp module,
+                                  StringRef name, const ScoreSpec &sp,
+                                  int64_t groups, LogitsCtx &c) {
+  const AttnShape &s = sp.shape;
+  Type f32 = b.f32(), i32 = b.getI32Type();
+  SmallVector<Type> args = {
+      KernelBuilder::memref({s.B, s.Hq, s.D},
+                            KernelBuilder::elementType(b.getContext(), s.elt)),
+      KernelBuilder::memref({s.B, s.H, sp.C, s.D},
+                            sp.bf16Centroids ? Type(b.getBF16Type()) : f32),
+      KernelBuilder::memref({s.B, s.H, sp.C}, i32),
+      KernelBuilder::memref({s.B, s.H, 4}, i32),
+      KernelBuilder::memref({s.B}, i32),
+      KernelBuilder::memref({s.B, s.Hq, sp.C}, f32),
+      KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
+      f32};
+  int64_t slots = groups * s.G();
+  SmallVector<Type> wg = {KernelBuilder::workgroup({slots}, f32),
+                          KernelBuilder::workgroup({slots}, f32)};
+  auto fn =
+      createKernel(b, module, name, args, wg, {int32_t(kLogitsThreads), 1, 1});
+  c.q = fn.getArgument(0);
+  c.cent = fn.getArgument(1);
+  c.cnt = fn.getArgument(2);
+  c.st = fn.getArgument(3);
+  c.lens = fn.getArgument(4);
+  c.logits = fn.getArgument(5);
+  c.part = fn.getArgument(6);
+  c.scale = fn.getArgument(7);
+  c.sm = fn.getWorkgroupAttributions()[0];
+  c.ss = fn.getWorkgroupAttributions()[1];
+  c.split = b.blockId(Dimension::x);
+  c.h = b.blockId(Dimension::y);
+  c.bb = b.blockId(Dimension::z);
+  c.tid = b.threadId(Dimension::x);
+  return fn;
+}
+
 /// This CTA's clusters [lo, hi) of the nc live ones (split evenly over the
 /// splits).
 void splitRange(KernelBuilder &b, const ScoreSpec &sp, LogitsCtx &c) {
@@ -407,39 +448,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
     const ScoreSpec &sp) {
   KernelBuilder b(loc, ob);
-  const AttnShape &s = sp.shape;
   LogitsLayout L(sp);
-  Type f32 = b.f32(), i32 = b.getI32Type();
-  SmallVector<Type> args = {
-      KernelBuilder::memref({s.B, s.Hq, s.D},
-                            KernelBuilder::elementType(ob.getContext(), s.elt)),
-      KernelBuilder::memref({s.B, s.H, sp.C, s.D},
-                            sp.bf16Centroids ? Type(b.getBF16Type()) : f32),
-      KernelBuilder::memref({s.B, s.H, sp.C}, i32),
-      KernelBuilder::memref({s.B, s.H, 4}, i32),
-      KernelBuilder::memref({s.B}, i32),
-      KernelBuilder::memref({s.B, s.Hq, sp.C}, f32),
-      KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
-      f32};
-  SmallVector<Type> wg = {KernelBuilder::workgroup({L.NG * L.G}, f32),
-                          KernelBuilder::workgroup({L.NG * L.G}, f32)};
-  auto fn =
-      createKernel(b, module, name, args, wg, {int32_t(kLogitsThreads), 1, 1});
   LogitsCtx c;
-  c.q = fn.getArgument(0);
-  c.cent = fn.getArgument(1);
-  c.cnt = fn.getArgument(2);
-  c.st = fn.getArgument(3);
-  c.lens = fn.getArgument(4);
-  c.logits = fn.getArgument(5);
-  c.part = fn.getArgument(6);
-  c.scale = fn.getArgument(7);
-  c.sm = fn.getWorkgroupAttributions()[0];
-  c.ss = fn.getWorkgroupAttributions()[1];
-  c.split = b.blockId(Dimension::x);
-  c.h = b.blockId(Dimension::y);
-  c.bb = b.blockId(Dimension::z);
-  c.tid = b.threadId(Dimension::x);
+  auto fn = createLogitsKernel(b, module, name, sp, L.NG, c);
   Value cLanes = b.index(L.lanes);
   c.grp = b.div(c.tid, cLanes);
   c.sub = b.rem(c.tid, cLanes);
@@ -494,33 +505,9 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreLogitsMmaKernel(
   const AttnShape &s = sp.shape;
   const int64_t G = s.G(), NW = kLogitsThreads / 32, U = kMmaLogitsTiles;
   const int64_t slots = s.D / 32; // 16-byte chunks a lane loads per row
-  Type f32 = b.f32(), i32 = b.getI32Type(), bf16 = b.getBF16Type();
-  SmallVector<Type> args = {KernelBuilder::memref({s.B, s.Hq, s.D}, bf16),
-                            KernelBuilder::memref({s.B, s.H, sp.C, s.D}, bf16),
-                            KernelBuilder::memref({s.B, s.H, sp.C}, i32),
-                            KernelBuilder::memref({s.B, s.H, 4}, i32),
-                            KernelBuilder::memref({s.B}, i32),
-                            KernelBuilder::memref({s.B, s.Hq, sp.C}, f32),
-                            KernelBuilder::memref({s.B, s.Hq, sp.csplits, 2}, f32),
-                            f32};
-  SmallVector<Type> wg = {KernelBuilder::workgroup({NW * G}, f32),
-                          KernelBuilder::workgroup({NW * G}, f32)};
-  auto fn =
-      createKernel(b, module, name, args, wg, {int32_t(kLogitsThreads), 1, 1});
+  Type f32 = b.f32();
   LogitsCtx c;
-  c.q = fn.getArgument(0);
-  c.cent = fn.getArgument(1);
-  c.cnt = fn.getArgument(2);
-  c.st = fn.getArgument(3);
-  c.logits = fn.getArgument(5);
-  c.part = fn.getArgument(6);
-  c.scale = fn.getArgument(7);
-  c.sm = fn.getWorkgroupAttributions()[0];
-  c.ss = fn.getWorkgroupAttributions()[1];
-  c.split = b.blockId(Dimension::x);
-  c.h = b.blockId(Dimension::y);
-  c.bb = b.blockId(Dimension::z);
-  c.tid = b.threadId(Dimension::x);
+  auto fn = createLogitsKernel(b, module, name, sp, NW, c);
   splitRange(b, sp, c);
   // PTX's m16n8k16 fragments: lane = 4 g + t. A row g (and g + 8) is a
   // centroid of the tile, B column g a query head (zero past G), C (g, 2t

@@ -11,6 +11,11 @@
 // RUN: FileCheck %s --check-prefix=APPROX < %t.log
 // RUN: FileCheck %s --check-prefix=WIDEN < %t.log
 // RUN: FileCheck %s --check-prefix=NARROW < %t.log
+// The approximation on tensor cores (mma-approx=true): no spills either.
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-entry-points,multipole-cuda-pipeline{format=isa gpu-options=mma-approx=true})" -o %t.ma.mlir
+// RUN: %python %S/Inputs/extract_ptx.py %t.ma.mlir %t.ma.ptx
+// RUN: ptxas -arch=sm_90a -v %t.ma.ptx -o %t.ma.cubin > %t.ma.log 2>&1
+// RUN: FileCheck %s --check-prefix=APPROX < %t.ma.log
 // CHECK-LABEL: .entry score_0_logits
 // CHECK: ld.global.v4.{{[bu]}}32
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -7,6 +7,7 @@
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=TWO
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false gpu-options=mma-logits=false})" | FileCheck %s --check-prefix=CORE
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-cuda-pipeline{to-nvvm=false gpu-options=mma-approx=true})" | FileCheck %s --check-prefix=MMAAPPROX
 
 // CHECK-LABEL: func.func @attn(
 // CHECK-SAME:    memref<1x8x2058x128xbf16> {multipole.role = "L0.centroids"}, %[[VC:.*]]: memref<1x8x2058x128xbf16> {multipole.role = "L0.vcentroids"}
@@ -79,3 +80,21 @@
 // CORE:         %[[R:.*]] = vector.load %[[C]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
 // CORE-NEXT:    arith.extf %[[R]] : vector<8xbf16> to vector<8xf32>
 // CORE:         gpu.return
+
+// mma-approx=true: the approximation on the exact part's tensor-core kernel,
+// 128 threads, 48 KB of dynamic shared memory (3 stages of 64 value-centroid
+// rows; the warps' partials reuse them), 4 CTAs per SM: 32 splits here (the
+// CUDA-core kernel's one wave would be 66, capped by C / 64 = 32 either way).
+// Value-centroid rows (only: one row array per stage) stream in by cp.async,
+// the logits (plus log count) are
+// the scores, and P V runs as mma.sync on ldmatrix.trans fragments.
+// MMAAPPROX:       gpu.launch_func @multipole_kernels::@approx_split_5 blocks in (%c32{{.*}}) threads in (%c128{{.*}}) dynamic_shared_memory_size %c49152_i32 args(%{{.*}} : memref<1x32x2058xf32>, %{{.*}} : memref<1x8x2058x128xbf16>, %{{.*}} : memref<1x8x2058xi32>, %{{.*}} : memref<1x8x4xi32>, %{{.*}} : memref<1x8x2058xi8>,
+// MMAAPPROX:       gpu.func @approx_split_5(%[[LG:.*]]: memref<1x32x2058xf32>, %[[V:.*]]: memref<1x8x2058x128xbf16>,
+// MMAAPPROX:         nvgpu.device_async_copy %[[V]]
+// MMAAPPROX-SAME:      to memref<3x1x64x128xbf16, #gpu.address_space<workgroup>>
+// MMAAPPROX:         scf.for
+// MMAAPPROX:         memref.load %[[LG]]
+// MMAAPPROX:         math.log
+// MMAAPPROX:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// MMAAPPROX:         nvvm.mma.sync
+// MMAAPPROX:         gpu.return
