@@ -410,8 +410,12 @@ def _copy_index(index):
 def update_index(index, k, v, lens, cfg: Config):
     """Online update (spec "Online update") of level 0 for the new lengths; rebuilds level 1.
 
-    Returns an updated copy; the input index is not modified.
+    Returns an updated copy; the input index is not modified. An index with bf16 centroids
+    (uint16 bit patterns) is widened first and its updated centroids are rounded back to
+    bf16; the working centroids are exact member means (f64), where the compiled update
+    starts from the stored, rounded values, so the two agree to that rounding.
     """
+    index, was_bf16 = _widened(index)
     out = _copy_index(index)
     lvl0 = out[0]
     k = np.asarray(k)
@@ -487,6 +491,11 @@ def update_index(index, k, v, lens, cfg: Config):
     if len(out) == 2:
         C1 = out[1]["counts"].shape[2]
         out[1] = _build_level1(shadow, B, H, C0, C1, D, cfg)
+    if was_bf16:
+        from .runtime import to_bf16
+        for lv in out:
+            for key in ("centroids", "vcentroids"):
+                lv[key] = to_bf16(lv[key])
     return out
 
 
