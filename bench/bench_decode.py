@@ -82,7 +82,8 @@ for N in (32768, 131072):
         C = shapes["L0.centroids"][2]
         budget = int(0.1 * Lc)
         exact_tokens = 16 + (N - 16 - Lc) + budget      # upper bound: selected <= budget
-        mp_bytes = (B * H * nc * D * 4 * 2                # key + value centroids
+        cb = 2 if {a["role"]: a["dtype"] for a in step.args}["L0.centroids"] == "bf16" else 4
+        mp_bytes = (B * H * nc * D * cb * 2               # key + value centroids
                     + B * H * exact_tokens * D * 2 * 2    # K/V rows of the exact part
                     + B * Hq * C * 4 * 3 + B * H * C * 4 * 2  # logits, scores
                     + qo)

@@ -106,7 +106,9 @@ def run(n0, B, ragged, prefix="gen"):
     build_ms = median_ms(lambda: lib.build(kc, vc, lens0), reps=3, warmup=1)
     index = lib.build(kc, vc, lens0)
     shapes = {a["role"]: a["shape"] for a in lib.step_entry().args}
-    torch_ms = (median_ms(lambda: build_index_torch(kc, vc, n0, shapes), reps=3, warmup=1)
+    dtypes = {a["role"]: a["dtype"] for a in lib.step_entry().args}
+    torch_ms = (median_ms(lambda: build_index_torch(kc, vc, n0, shapes, dtypes=dtypes),
+                          reps=3, warmup=1)
                 if ragged is None else float("nan"))
     ref0 = dense_f64(q, kc, vc, lens0.tolist(), b_list=[0])
     err_build = rel_err(lib.step(q, kc, vc, lens0, index), ref0, [0])

@@ -75,7 +75,8 @@ R8 = lib8.rows(8)
 
 def index_bytes(ml, batch):
     e = ml.lib.step_entry(ml.lib.step_for_batch(batch))
-    return sum(int(np.prod(a["shape"])) * 4 for a in e.args if a["role"].startswith("L"))
+    return sum(int(np.prod(a["shape"])) * (2 if a["dtype"] == "bf16" else 4)
+               for a in e.args if a["role"].startswith("L"))
 
 
 # Caches: one per layer when they fit beside every layer's index and the generator's

@@ -48,7 +48,8 @@ for N, B in ((32768, 1), (131072, 1), (131072, 4)):
             _, ums = wall_ms(lambda: ml.entry("update")(k=k, v=v, lens=lens2, **idx))
             ul = f"{ums:10.1f}"
         else:
-            idx, ms = wall_ms(lambda: build_index_torch(k, v, n0, shapes, iters=10))
+            idx, ms = wall_ms(lambda: build_index_torch(
+                k, v, n0, shapes, iters=10, dtypes={a["role"]: a["dtype"] for a in step.args}))
             ul = f"{'-':>10}"
         out = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
         step(q=q, k=k, v=v, lens=lens, out=out, **{a: t for a, t in idx.items()}) \

@@ -193,7 +193,7 @@ if not only or "rope" in only:
     ocpu = cpu.step(q, k, v, lens, idx)
     tq, tk, tv = (torch.tensor(x, device="cuda") for x in (q, k, v))
     tl = torch.tensor(lens, device="cuda")
-    tidx = {f"L0.{a}": torch.tensor(idx[0][a], device="cuda") for a in idx[0]}
+    tidx = {f"L0.{a}": mp.to_torch(idx[0][a]) for a in idx[0]}
     out = torch.full((B, Hq, D), float("nan"), device="cuda")
     gpu.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=out, **tidx)
     check("rope: GPU step vs CPU step (CPU index)",

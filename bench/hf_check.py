@@ -32,6 +32,7 @@ import torch  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import multipole as mp  # noqa: E402
 from multipole import hf as mph  # noqa: E402
 from multipole import reference as ref  # noqa: E402
 
@@ -119,7 +120,7 @@ class Invariants:
         self.n += 1
         lens = np.array(core.lengths, np.int32)
         for layer in range(core.layers):
-            idx = [{k: t.cpu().numpy() for k, t in lvl.items()} for lvl in core.index[layer]]
+            idx = [{k: mp.to_numpy(t) for k, t in lvl.items()} for lvl in core.index[layer]]
             k = core.k[layer].float().cpu().numpy()
             v = core.v[layer].float().cpu().numpy()
             try:
@@ -266,7 +267,7 @@ def bf16_budget():
         # The numpy reference on the library's own index: what the step must equal
         # (short prompts at a 10% budget are far from dense by construction: the
         # reference with a CPU-built index errs as much on such lengths).
-        idx = [{k: t.cpu().numpy() for k, t in lvl.items()} for lvl in core.index[layer]]
+        idx = [{k: mp.to_numpy(t) for k, t in lvl.items()} for lvl in core.index[layer]]
         o = ref.multipole_attention(qp.float().cpu().numpy(), core.k[layer].float().cpu().numpy(),
                                     core.v[layer].float().cpu().numpy(),
                                     lens.cpu().numpy().astype(np.int32), idx, cfg)

@@ -114,7 +114,7 @@ def index_np(index, rows=None):
         d = {}
         for k in KEYS:
             a = lvl[k]
-            a = a.cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+            a = mp.to_numpy(a)   # bf16 centroids as uint16 bit patterns
             d[k] = a[:rows] if rows is not None else a
         out.append(d)
     return out

@@ -12,9 +12,10 @@
 from . import reference
 from .reference import (Config, Level, build_index, update_index, multipole_attention,
                         dense_attention, make_inputs)
-from .runtime import Module, MultipoleError, load, to_bf16, from_bf16
+from .runtime import Module, MultipoleError, load, to_bf16, from_bf16, to_numpy, to_torch
 from .cache import ModelCache
 
 __all__ = ["reference", "Config", "Level", "build_index", "update_index",
            "multipole_attention", "dense_attention", "make_inputs", "Module",
-           "MultipoleError", "load", "to_bf16", "from_bf16", "ModelCache"]
+           "MultipoleError", "load", "to_bf16", "from_bf16", "to_numpy", "to_torch",
+           "ModelCache"]

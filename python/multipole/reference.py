@@ -554,8 +554,9 @@ def validate_index(index, k, v, lens, cfg: Config, rtol=1e-5, atol=1e-6):
     Shapes/dtypes, CSR consistency, member ordering, counts sum to Lc (level 0) / to the fine
     tokens (level 1), every non-empty centroid equals the mean of its members (pre-RoPE keys,
     values; level 1: token means), empty/unused rows are 0, Lc as the spec allows. Centroids
-    stored in bf16 (centroid-type=bf16: uint16 bit patterns, or torch-style arrays already
-    widened to float32) are compared to the means within the bf16 rounding (rtol >= 2^-8).
+    stored in bf16 (centroid-type=bf16, the default) must come as uint16 bit patterns (what
+    the package returns; multipole.to_numpy of a torch.bfloat16 tensor): they are compared
+    to the means within the bf16 rounding (rtol >= 2^-8). Float32 arrays are held to rtol.
     """
     from .runtime import from_bf16
     index = [dict(lv) for lv in index]

@@ -42,6 +42,29 @@ def from_bf16(b) -> np.ndarray:
     return (b.astype(np.uint32) << 16).view(np.float32)
 
 
+def to_numpy(t) -> np.ndarray:
+    """A torch tensor (any device) or array as numpy, torch.bfloat16 as bf16 bit patterns
+    (uint16, the package's convention: numpy has no bfloat16). An index's centroids are
+    bf16 by default, so this is how to look at a CUDA library's index on the host."""
+    if hasattr(t, "detach"):
+        t = t.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            import torch
+            return t.contiguous().view(torch.int16).numpy().view(np.uint16)
+        return t.numpy()
+    return np.asarray(t)
+
+
+def to_torch(x, device="cuda"):
+    """A numpy array as a torch tensor on `device`, uint16 bf16 bit patterns as
+    torch.bfloat16 (the inverse of to_numpy)."""
+    import torch
+    x = np.ascontiguousarray(x)
+    if x.dtype == np.uint16:
+        return torch.from_numpy(x.view(np.int16)).view(torch.bfloat16).to(device)
+    return torch.from_numpy(x).to(device)
+
+
 _RUNTIME = None
 
 
@@ -96,6 +119,13 @@ class Entry:
         shape = tuple(a["shape"])
         if a["dtype"] == "bf16" and not (isinstance(x, np.ndarray) and x.dtype == np.uint16):
             x = to_bf16(x)
+        elif a["dtype"] != "bf16" and isinstance(x, np.ndarray) and x.dtype == np.uint16:
+            # bf16 bit patterns given for a float argument (a bf16 index to an f32-centroid
+            # library): their values, not the integers.
+            if a["dtype"] not in ("f32", "f64", "f16"):
+                raise MultipoleError(f"{self.name}: '{a['role']}' is {a['dtype']}, got bf16 "
+                                     "bit patterns (uint16)")
+            x = from_bf16(x)
         arr = np.asarray(x)
         if arr.shape != shape:
             raise MultipoleError(f"{self.name}: '{a['role']}' must have shape {shape}, got {arr.shape}")

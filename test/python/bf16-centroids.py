@@ -16,6 +16,7 @@
 # CHECK: build: same clusters as f32: OK
 # CHECK: build: centroids are the f32 ones rounded: OK
 # CHECK: step vs reference on the same index: OK
+# CHECK: bf16 index into an f32-centroid library: read by value: OK
 # CHECK: reference takes the bf16 index as stored: OK
 # CHECK: step error within 1.1x of f32 centroids: OK
 # CHECK: update: index valid: OK
@@ -88,6 +89,10 @@ dense = ref.dense_attention(q, k, v, lens)
 out16 = lib16.step(q, k, v, lens, i16)
 e_ref = ref.relative_error(out16, ref.multipole_attention(q, k, v, lens, widened(i16), cfg))
 check("step vs reference on the same index", e_ref < 1e-5, f"({e_ref:.2e})")
+# A bf16 index given to an f32-centroid library: converted by value (not as integers).
+o_a = lib32.step(q, k, v, lens, i16)
+o_b = lib32.step(q, k, v, lens, widened(i16))
+check("bf16 index into an f32-centroid library: read by value", np.array_equal(o_a, o_b))
 raw = ref.relative_error(ref.multipole_attention(q, k, v, lens, i16, cfg),
                          ref.multipole_attention(q, k, v, lens, widened(i16), cfg))
 check("reference takes the bf16 index as stored", raw == 0.0, f"({raw:.2e})")
