@@ -42,16 +42,10 @@ KEYS = ("centroids", "vcentroids", "counts", "offsets", "members", "assign", "st
 def to_index(gidx, levels):
     """The index arrays of a GPU library call, as the reference's list of dicts (bf16
     centroids as uint16 bit patterns, the package's convention)."""
-    def arr(t):
-        return t.cpu().view(torch.int16).numpy().view(np.uint16) if t.dtype == torch.bfloat16 \
-            else t.cpu().numpy()
-    return [{a: arr(gidx[f"L{l}.{a}"]) for a in KEYS} for l in range(levels)]
+    return [{a: mp.to_numpy(gidx[f"L{l}.{a}"]) for a in KEYS} for l in range(levels)]
 
 
-def widened(idx):
-    """An index with bf16 centroids (uint16 patterns) as float32, for the reference."""
-    return [{a: (mp.from_bf16(x) if x.dtype == np.uint16 else x) for a, x in lvl.items()}
-            for lvl in idx]
+widened = ref.widened   # bf16 centroids (uint16 patterns) as float32, for the reference
 
 
 def timed(fn):
@@ -75,13 +69,12 @@ def check_index(label, idx, k, v, lens, cfg):
 def inertia(level, kp, lens, cfg):
     """Mean squared distance of the clustered tokens to their centroid."""
     tot, cnt = 0.0, 0
+    cen = widened([level])[0]["centroids"]
     for b in range(kp.shape[0]):
         for h in range(kp.shape[1]):
             a = level["assign"][b, h]
             j = np.nonzero(a >= 0)[0]
             if len(j):
-                cen = level["centroids"]
-                cen = mp.from_bf16(cen) if cen.dtype == np.uint16 else cen
                 d = kp[b, h, j] - cen[b, h, a[j]].astype(np.float64)
                 tot += float((d * d).sum())
                 cnt += len(j)

@@ -531,6 +531,11 @@ def index_from_assignment(k, v, lens, cfg: Config, assign, C=None, N=None):
     return lvl
 
 
+def widened(index):
+    """`index` with bf16 centroids (uint16 bit patterns) widened to float32."""
+    return _widened(index)[0]
+
+
 def _widened(index):
     """`index` with centroids stored in bf16 (uint16 bit patterns: centroid-type=bf16, the
     compiler's default) widened to float32, and whether any were: the reference computes
@@ -558,13 +563,9 @@ def validate_index(index, k, v, lens, cfg: Config, rtol=1e-5, atol=1e-6):
     the package returns; multipole.to_numpy of a torch.bfloat16 tensor): they are compared
     to the means within the bf16 rounding (rtol >= 2^-8). Float32 arrays are held to rtol.
     """
-    from .runtime import from_bf16
-    index = [dict(lv) for lv in index]
-    for lv in index:
-        for key in ("centroids", "vcentroids"):
-            if np.asarray(lv[key]).dtype == np.uint16:
-                lv[key] = from_bf16(lv[key])
-                rtol = max(rtol, 2.0 ** -8)
+    index, was_bf16 = _widened(index)
+    if was_bf16:
+        rtol = max(rtol, 2.0 ** -8)
     k = np.asarray(k)
     B, H, Nk, D = k.shape
     lens = _lens(lens, B, Nk)

@@ -94,6 +94,28 @@ Value mlir::multipole::gpugen::parentSelected(KernelBuilder &b, Value pa,
   return arith::AndIOp::create(b, exists, isSel);
 }
 
+std::pair<Value, Value> mlir::multipole::gpugen::approxCounts(
+    KernelBuilder &b, Value cnt, Value sel, Value pa, Value ps, Value bb,
+    Value h, Value j, Value valid) {
+  Value n = b.load(cnt, {bb, h, j});
+  Value nonEmpty = b.cmp(CmpIPredicate::sgt, n, b.i32(0));
+  Value sv = b.load(sel, {bb, h, j});
+  Value c0i8 = arith::ConstantIntOp::create(b, 0, 8);
+  Value notSel = b.cmp(CmpIPredicate::eq, sv, c0i8);
+  Value ok = arith::AndIOp::create(b, nonEmpty, notSel);
+  ok = arith::AndIOp::create(b, ok, valid);
+  if (pa) {
+    Value pe = parentSelected(b, pa, ps, bb, h, j);
+    ok = arith::AndIOp::create(b, ok, pe);
+  }
+  return {ok, n};
+}
+
+Value mlir::multipole::gpugen::logCountOf(KernelBuilder &b, Value n) {
+  Value nf = arith::SIToFPOp::create(b, b.f32(), n);
+  return math::LogOp::create(b, nf);
+}
+
 namespace {
 
 /// Row r, head g of the CTA partials: m and l of slot r * G + g.
@@ -369,17 +391,7 @@ void SplitKernel::jointSetup() {
 /// tokens are in the exact part), in the slice and, at a fine level, its
 /// parent is not selected either.
 Row SplitKernel::loadApproxRow(KernelBuilder &kb, Value j, Value valid) {
-  Value n = kb.load(cnt, {bb, h, j});
-  Value nonEmpty = kb.cmp(CmpIPredicate::sgt, n, kb.i32(0));
-  Value sv = kb.load(sel, {bb, h, j});
-  Value c0i8 = arith::ConstantIntOp::create(kb, 0, 8);
-  Value notSel = kb.cmp(CmpIPredicate::eq, sv, c0i8);
-  Value ok = arith::AndIOp::create(kb, nonEmpty, notSel);
-  ok = arith::AndIOp::create(kb, ok, valid);
-  if (sp.hasParent) {
-    Value pe = parentSelected(kb, pa, ps, bb, h, j);
-    ok = arith::AndIOp::create(kb, ok, pe);
-  }
+  auto [ok, n] = approxCounts(kb, cnt, sel, pa, ps, bb, h, j, valid);
   // bf16 value centroids: V values per lane, half the bytes, extended. The
   // alignment is that of the lane's slice (approx-lane-floats may be 1 or 2).
   Value vf = sp.bf16Centroids
@@ -388,9 +400,7 @@ Row SplitKernel::loadApproxRow(KernelBuilder &kb, Value j, Value valid) {
                                            std::min<int64_t>(16, 2 * V)))
                  : kb.vloadAligned(V, v, {bb, h, j, d0},
                                    std::min<int64_t>(16, 4 * V));
-  Value nf = arith::SIToFPOp::create(kb, kb.f32(), n);
-  Value logCount = math::LogOp::create(kb, nf);
-  return {ok, j, Value(), vf, logCount};
+  return {ok, j, Value(), vf, logCountOf(kb, n)};
 }
 
 /// The kUnroll rows of an iteration: group grp takes rows base + u * NG; a

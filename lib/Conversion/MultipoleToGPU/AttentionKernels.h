@@ -65,6 +65,16 @@ gpu::GPUFuncOp buildMmaApproxSplitKernel(OpBuilder &b, Location loc,
 Value parentSelected(KernelBuilder &b, Value pa, Value ps, Value bb, Value h,
                      Value j);
 
+/// Whether cluster j of (bb, h) counts in the approximation, and its token
+/// count n (i32): non-empty, not selected (cnt, sel), `valid` and, with a
+/// parent level (pa and ps non-null), its parent selected. Both
+/// approximation kernels decide by it.
+std::pair<Value, Value> approxCounts(KernelBuilder &b, Value cnt, Value sel,
+                                     Value pa, Value ps, Value bb, Value h,
+                                     Value j, Value valid);
+/// log(n) of an i32 token count, the weight of a centroid's logit.
+Value logCountOf(KernelBuilder &b, Value n);
+
 /// A CTA's contiguous slice [lo, hi) of a (b, h) token sequence of
 /// `count` tokens (i32, clamped to [0, N]), split into `splits` slices.
 struct SplitRange {

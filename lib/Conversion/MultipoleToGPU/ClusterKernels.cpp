@@ -2102,12 +2102,7 @@ SmallVector<Value> updateStep(KernelBuilder &b, const Update &u, Value iters,
 
 /// The four entries of st[b, h] (a state or a block descriptor) as indices.
 SmallVector<Value> loadQuad(KernelBuilder &b, const Ctx &x, Value st) {
-  SmallVector<Value> v;
-  for (int64_t i = 0; i < 4; ++i) {
-    Value vi = b.load(st, {x.b, x.h, b.index(i)});
-    v.push_back(b.toIndex(vi));
-  }
-  return v;
+  return loadStateQuad(b, st, x.b, x.h);
 }
 
 /// st[b, h] = four indices (as i32), by thread 0.

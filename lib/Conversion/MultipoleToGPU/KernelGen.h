@@ -23,6 +23,8 @@ namespace mlir {
 namespace multipole {
 namespace gpugen {
 
+class KernelBuilder;
+
 /// Shapes of an attention problem.
 struct AttnShape {
   int64_t B, Hq, H, N, D;
@@ -126,6 +128,11 @@ gpu::GPUFuncOp buildKVCopyKernel(OpBuilder &b, Location loc,
 /// Threads and tokens per CTA of that kernel.
 constexpr int64_t kKVCopyThreads = 256;
 int64_t kvCopyTokensPerCta(const AttnShape &s);
+
+/// The four entries of a [B, H, 4] i32 state (or block descriptor) at
+/// (bb, h) as indices.
+SmallVector<Value> loadStateQuad(KernelBuilder &b, Value st, Value bb,
+                                 Value h);
 
 /// Which rows of each (sequence, head) a centroid conversion covers.
 struct ConvertRows {

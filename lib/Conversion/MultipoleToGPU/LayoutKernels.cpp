@@ -64,15 +64,18 @@ Value lastBlockStart(KernelBuilder &b, ArrayRef<Value> q) {
   Value empty = b.cmp(arith::CmpIPredicate::eq, q[1], b.index(0));
   return b.select(empty, b.index(0), q[3]);
 }
+} // namespace
 
-/// The four entries of state[bb, h] as indices.
-SmallVector<Value> loadState(KernelBuilder &b, Value st, Value bb, Value h) {
+SmallVector<Value> mlir::multipole::gpugen::loadStateQuad(KernelBuilder &b,
+                                                          Value st, Value bb,
+                                                          Value h) {
   SmallVector<Value> q;
-  for (int64_t i = 0; i < 4; ++i)
-    q.push_back(b.toIndex(b.load(st, {bb, h, b.index(i)})));
+  for (int64_t i = 0; i < 4; ++i) {
+    Value vi = b.load(st, {bb, h, b.index(i)});
+    q.push_back(b.toIndex(vi));
+  }
   return q;
 }
-} // namespace
 
 gpu::GPUFuncOp mlir::multipole::gpugen::buildCentroidConvertKernel(
     OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
@@ -99,12 +102,12 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildCentroidConvertKernel(
   // Rows [lo, hi) of (bb, h), strided by the grid's rows.
   Value lo = b.index(0), hi = b.index(C), go = b.boolean(true);
   if (rows.kind == ConvertRows::OpenBlock) {
-    SmallVector<Value> q = loadState(b, fn.getArgument(2), bb, h);
+    SmallVector<Value> q = loadStateQuad(b, fn.getArgument(2), bb, h);
     lo = lastBlockStart(b, q);
     hi = b.minU(b.add(q[0], b.index(rows.extra)), b.index(C));
   } else if (rows.kind == ConvertRows::Touched) {
-    SmallVector<Value> q = loadState(b, fn.getArgument(2), bb, h);
-    SmallVector<Value> q0 = loadState(b, fn.getArgument(3), bb, h);
+    SmallVector<Value> q = loadStateQuad(b, fn.getArgument(2), bb, h);
+    SmallVector<Value> q0 = loadStateQuad(b, fn.getArgument(3), bb, h);
     lo = lastBlockStart(b, q0);
     hi = b.minU(q[0], b.index(C));
     go = b.boolean(false);

@@ -38,7 +38,6 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/NVGPU/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 
 #include <algorithm>
 #include <optional>
@@ -355,23 +354,16 @@ SmallVector<Value> MmaKernel::scores(KernelBuilder &kb, Value st,
 /// layout scores() gives (n-blocks of 8, the lane's columns 2t, 2t + 1):
 /// logit + log(count) of head row g where the cluster counts, else -inf.
 SmallVector<Value> MmaKernel::approxScores(KernelBuilder &kb, Value tbase) {
-  Value c0i8 = arith::ConstantIntOp::create(kb, 0, 8);
   SmallVector<Value> x;
   for (int64_t nb = 0; nb < 2; ++nb)
     for (int64_t e = 0; e < 2; ++e) {
       Value col = kb.add(kb.add(tbase, kb.index(nb * 8 + e)), t2);
       Value in = kb.cmp(CmpIPredicate::ult, col, range.hi);
       Value j = kb.select(in, col, range.lo);
-      Value n = kb.load(cnt, {bb, h, j});
-      Value nonEmpty = kb.cmp(CmpIPredicate::sgt, n, kb.i32(0));
-      Value sv = kb.load(sel, {bb, h, j});
-      Value notSel = kb.cmp(CmpIPredicate::eq, sv, c0i8);
-      Value ok = kb.andI(kb.andI(nonEmpty, notSel), kb.andI(in, gval));
-      if (approx->hasParent)
-        ok = kb.andI(ok, parentSelected(kb, pa, ps, bb, h, j));
+      auto [ok, n] =
+          approxCounts(kb, cnt, sel, pa, ps, bb, h, j, kb.andI(in, gval));
       Value lg = kb.load(logits, {bb, qrow, j});
-      Value nf = kb.siToFp(kb.f32(), n);
-      Value xl = kb.add(lg, math::LogOp::create(kb, nf));
+      Value xl = kb.add(lg, logCountOf(kb, n));
       x.push_back(kb.select(ok, xl, ninf));
     }
   return x;

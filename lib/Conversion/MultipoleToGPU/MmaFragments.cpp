@@ -22,6 +22,13 @@ Value mlir::multipole::gpugen::loadPair(KernelBuilder &b, Value mem,
   return pairAsI32(b, v);
 }
 
+std::array<Value, 4> mlir::multipole::gpugen::chunkPairs(KernelBuilder &b,
+                                                         Value chunk) {
+  Value w = vector::BitCastOp::create(b, VectorType::get({4}, b.getI32Type()),
+                                      chunk);
+  return {b.extract(w, 0), b.extract(w, 1), b.extract(w, 2), b.extract(w, 3)};
+}
+
 Value mlir::multipole::gpugen::packBf16(KernelBuilder &b, Value x, Value y) {
   Value v = vector::FromElementsOp::create(
       b, VectorType::get({2}, b.f32()), ValueRange{x, y});

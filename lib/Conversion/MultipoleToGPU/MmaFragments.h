@@ -24,6 +24,10 @@ Value pairAsI32(KernelBuilder &b, Value pair);
 /// Two consecutive bf16 of `mem` at `idx` as one i32 register.
 Value loadPair(KernelBuilder &b, Value mem, ValueRange idx);
 
+/// The eight bf16 of a 16-byte chunk (vector<8xbf16>) as four i32
+/// registers: its pairs (0, 1), (2, 3), (4, 5), (6, 7).
+std::array<Value, 4> chunkPairs(KernelBuilder &b, Value chunk);
+
 /// x, y (f32) rounded to bf16 and packed into one i32 register.
 Value packBf16(KernelBuilder &b, Value x, Value y);
 

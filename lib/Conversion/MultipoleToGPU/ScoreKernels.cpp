@@ -472,13 +472,6 @@ namespace {
 /// 16-row tiles of centroids a warp loads per loop iteration (loads first).
 constexpr int64_t kMmaLogitsTiles = 2;
 
-/// The eight bf16 of a 16-byte chunk as four i32 registers (bf16 pairs).
-std::array<Value, 4> chunkPairs(KernelBuilder &b, Value chunk) {
-  Value w = vector::BitCastOp::create(b, VectorType::get({4}, b.getI32Type()),
-                                      chunk);
-  return {b.extract(w, 0), b.extract(w, 1), b.extract(w, 2), b.extract(w, 3)};
-}
-
 /// (m, s) merged with (m2, s2): the larger maximum, sums rescaled to it (0
 /// while both are empty).
 std::pair<Value, Value> mergePair(KernelBuilder &b, Value m, Value s, Value m2,
