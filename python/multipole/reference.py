@@ -294,6 +294,18 @@ def _store_bh(level, b, h, assign, mu, nu, counts, state):
     level["state"][b, h] = state
 
 
+def _weighted_means(assign, vals, weights, K):
+    """Per-cluster means of vals [M, D] weighted by weights [M] over the items with
+    assign >= 0; zero rows where a cluster has no weight."""
+    vals = np.asarray(vals, F64)
+    ok = assign >= 0
+    num = np.zeros((K, vals.shape[1]))
+    den = np.zeros(K)
+    np.add.at(num, assign[ok], weights[ok, None] * vals[ok])
+    np.add.at(den, assign[ok], weights[ok])
+    return np.where(den[:, None] > 0, num / np.maximum(den, 1)[:, None], 0.0)
+
+
 def _means(assign, vals, K):
     """f64 means of vals over items per cluster (0 for empty clusters); assign -1 ignored."""
     sel = assign >= 0
@@ -558,7 +570,7 @@ def validate_index(index, k, v, lens, cfg: Config, rtol=1e-5, atol=1e-6):
 
     Shapes/dtypes, CSR consistency, member ordering, counts sum to Lc (level 0) / to the fine
     tokens (level 1), every non-empty centroid equals the mean of its members (pre-RoPE keys,
-    values; level 1: token means), empty/unused rows are 0, Lc as the spec allows. Centroids
+    values; level 1: the count-weighted mean of its fine members' centroids as stored), empty/unused rows are 0, Lc as the spec allows. Centroids
     stored in bf16 (centroid-type=bf16, the default) must come as uint16 bit patterns (what
     the package returns; multipole.to_numpy of a torch.bfloat16 tensor): they are compared
     to the means within the bf16 rounding (rtol >= 2^-8). Float32 arrays are held to rtol.
@@ -636,11 +648,13 @@ def validate_index(index, k, v, lens, cfg: Config, rtol=1e-5, atol=1e-6):
                     tokc = np.bincount(asg[items], weights=fine_cnt[items], minlength=C)[:C]
                     assert np.array_equal(tokc.astype(np.int64), cnt), f"level 1 ({b},{h}) counts"
                     assert cnt.sum() == Lc, f"level 1 ({b},{h}) counts sum"
-                    # token-level assignment: token -> coarse id through its fine cluster
-                    tok = np.where(index[0]["assign"][b, h] >= 0,
-                                   asg[np.maximum(index[0]["assign"][b, h], 0)], -1)
-                    mu_ex, _ = _means(tok[:Nk], kp[b, h], C)
-                    nu_ex, _ = _means(tok[:Nk], vv[b, h], C)
+                    # The count-weighted mean of the fine members' centroids as stored (with
+                    # bf16 storage: of the rounded fine centroids, then rounded again; with
+                    # f32 storage this is the members' token mean to f32 rounding).
+                    fa = np.where(ne_fine, asg, -1)
+                    wts = np.where(ne_fine, fine_cnt, 0).astype(F64)
+                    mu_ex = _weighted_means(fa, index[0]["centroids"][b, h], wts, C)
+                    nu_ex = _weighted_means(fa, index[0]["vcentroids"][b, h], wts, C)
                 cen = lv["centroids"][b, h].astype(F64)
                 vcen = lv["vcentroids"][b, h].astype(F64)
                 ne = cnt > 0

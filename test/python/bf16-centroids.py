@@ -132,6 +132,13 @@ e = ref.relative_error(two.step(q, k, v, lens, t16),
                        ref.multipole_attention(q, k, v, lens, widened(t16), cfg2))
 check("two levels: coarse centroids bf16, step vs reference",
       t16[1]["centroids"].dtype == np.uint16 and e < 1e-5, f"({e:.2e})")
+# The coarse centroids are the count-weighted means of the stored (rounded) fine
+# centroids, within the bf16 rounding; validate_index holds both levels to that.
+try:
+    valid2, why2 = ref.validate_index(t16, k, v, lens, cfg2), ""
+except AssertionError as ex:
+    valid2, why2 = False, str(ex)
+check("two levels, bf16: the built index passes validate_index (both levels)", valid2, why2)
 
 qb, kb, vb = (mp.from_bf16(mp.to_bf16(x)) for x in (q, k, v))
 b32, _ = compile_lib("b32", "bf16", OPTS + " centroid-type=f32")
