@@ -106,11 +106,16 @@ int64_t scoreFloatsPerLane(const AttnShape &s, double theta);
 bool laneFloatsFit(int64_t D, int64_t pl);
 
 /// Chunks of consecutive clusters per (sequence, KV head) the selection
-/// kernel sums (one per thread, at most 1024): fewer, larger chunks at large
-/// batch so that the compaction launches fewer CTAs.
+/// kernel sums (1024, 512 or 256: a divisor of its 1024 threads): fewer,
+/// larger chunks at large batch so that the compaction launches fewer CTAs.
 int64_t selectChunks(int64_t B, int64_t H);
-/// Clusters per chunk.
+/// Clusters per chunk: with the clusters in registers (selectRegClusters),
+/// 1024 / nch threads' clusters; otherwise ceil(C / nch).
 int64_t selectChunk(int64_t C, int64_t nch);
+/// Clusters each of the selection kernel's 1024 threads keeps in registers
+/// (ceil(C / 1024)), or 0 when that is more than 16 (the clusters are then
+/// read from global memory in every pass).
+int64_t selectRegClusters(int64_t C);
 
 /// Floats of a value-centroid row per lane in the approximation kernel (0 =
 /// one 16-byte load).

@@ -849,25 +849,49 @@ Value markEligible(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c) {
   return b.load(c.sh, {c0});
 }
 
-/// Loads the clusters of this thread into registers (at most 16 per thread).
+/// Loads the R clusters tid * R + k (k < R <= 16) of this thread into
+/// registers, with their eligibility (live, non-empty, parent selected) as
+/// the weight: the mask is written once, at the end (writeRegMask). Each
+/// thread's clusters are consecutive, so a thread's runs of equal digits are
+/// neighbouring clusters, and its clusters are one chunk of the token list
+/// (selectChunk).
 SmallVector<RegCluster> loadRegClusters(KernelBuilder &b, const SelectSpec &sp,
                                         const SelectCtx &c, int64_t R) {
   SmallVector<RegCluster> regs;
+  Value first = b.mul(c.tid, b.index(R));
   for (int64_t k = 0; k < R; ++k) {
     RegCluster rc;
-    Value cl = b.add(c.tid, b.index(k * kSelectThreads));
+    Value cl = b.add(first, b.index(k));
     rc.in = b.cmp(CmpIPredicate::ult, cl, b.index(sp.C));
     rc.cc = b.minU(cl, b.index(sp.C - 1));
-    Value ev = b.load(c.sel, {c.bb, c.h, rc.cc});
     rc.rv = b.load(c.r, {c.bb, c.h, rc.cc});
     Value cn = b.load(c.cnt, {c.bb, c.h, rc.cc});
-    Value e0 = b.cmp(CmpIPredicate::ne, ev, b.i8(0));
-    Value el = b.andI(e0, rc.in);
+    Value live = b.cmp(CmpIPredicate::ult, cl, c.nc);
+    Value ne = b.cmp(CmpIPredicate::sgt, cn, b.i32(0));
+    Value el = b.andI(b.andI(rc.in, live), ne);
+    if (sp.hasParent)
+      el = b.andI(el, parentSelected(b, c.pa, c.ps, c.bb, c.h, rc.cc));
     rc.key = b.bitcast(b.getI32Type(), rc.rv);
     rc.w = b.select(el, cn, b.i32(0));
     regs.push_back(rc);
   }
   return regs;
+}
+
+/// The eligible tokens of the CTA (i64) from the registers' weights: warp
+/// sums, then every warp sums the 32 warp totals (one barrier).
+Value regEligibleTotal(KernelBuilder &b, const SelectCtx &c,
+                       ArrayRef<RegCluster> regs) {
+  Value mine = b.i32(0);
+  for (const RegCluster &rc : regs)
+    mine = b.add(mine, rc.w);
+  Value ws = b.warpSum(mine);
+  Value lane = b.rem(c.tid, b.index(32));
+  Value lane0 = b.cmp(CmpIPredicate::eq, lane, b.index(0));
+  b.ifThen(lane0, [&](KernelBuilder &kb) { kb.store(ws, c.sfx, {c.warp}); });
+  b.barrier();
+  Value v = b.load(c.sfx, {lane});
+  return b.extSI64(b.warpSum(v));
 }
 
 /// Adds the run (digit rd, weight rs) to this warp's histogram.
@@ -939,10 +963,13 @@ std::pair<Value, Value> histogramRuns(KernelBuilder &b, const SelectSpec &sp,
   return {run[0], run[1]};
 }
 
-/// Suffix sums over the kBins bins of the summed warp histograms, in sfx
-/// (threads tbin < kBins); returns this thread's bin total (0 outside).
-Value suffixSums(KernelBuilder &b, const SelectCtx &c, Value inBins,
-                 Value tbin) {
+/// Suffix sums over the kBins bins of the summed warp histograms for the
+/// threads tbin < kBins (bin order = thread order): an inclusive scan in each
+/// of the kBins / 32 warps with shuffles, then the totals of the warps above
+/// from shared memory (one barrier). Returns (this thread's bin total, its
+/// inclusive suffix sum); both 0 outside the bins.
+std::pair<Value, Value> suffixSums(KernelBuilder &b, const SelectCtx &c,
+                                   Value inBins, Value tbin) {
   Value c0 = b.index(0), c1 = b.index(1), cBins = b.index(kBins);
   Value zero = b.i32(0);
   Value tb0 = b.forLoop(c0, b.index(kSelectWarps), c1, {zero},
@@ -953,27 +980,24 @@ Value suffixSums(KernelBuilder &b, const SelectCtx &c, Value inBins,
                           return SmallVector<Value>{kb.add(it[0], hw)};
                         })[0];
   Value tb = b.select(inBins, tb0, zero);
-  b.ifThen(inBins, [&](KernelBuilder &kb) { kb.store(tb, c.sfx, {tbin}); });
+  Value lane = b.rem(c.tid, b.index(32));
+  Value pre = warpInclusiveScan(b, tb, lane);
+  Value wtot = b.shuffle(gpu::ShuffleMode::IDX, pre, b.i32(31));
+  Value inWarp = b.add(b.sub(wtot, pre), tb);
+  constexpr int64_t kBinWarps = kBins / 32;
+  Value last = b.cmp(CmpIPredicate::eq, lane, b.index(31));
+  Value binWarp = b.cmp(CmpIPredicate::ult, c.warp, b.index(kBinWarps));
+  b.ifThen(b.andI(last, binWarp),
+           [&](KernelBuilder &kb) { kb.store(wtot, c.sfx, {c.warp}); });
   b.barrier();
-  // Hillis-Steele: step s adds the sum 2^s bins above.
-  b.forLoop(
-      c0, b.index(8), c1, {}, [&](KernelBuilder &kb, Value s, ValueRange) {
-        Value si = kb.toI32(s);
-        Value dist0 = kb.shl(kb.i32(1), si);
-        Value dist = kb.toIndex(dist0);
-        Value src = kb.add(tbin, dist);
-        Value has = kb.cmp(CmpIPredicate::ult, src, cBins);
-        Value srcc = kb.select(has, src, tbin);
-        Value x = kb.load(c.sfx, {tbin});
-        Value y = kb.load(c.sfx, {srcc});
-        Value yz = kb.select(has, y, zero);
-        Value z = kb.add(x, yz);
-        kb.barrier();
-        kb.ifThen(inBins, [&](KernelBuilder &k) { k.store(z, c.sfx, {tbin}); });
-        kb.barrier();
-        return SmallVector<Value>{};
-      });
-  return tb;
+  Value above = zero;
+  for (int64_t w = 1; w < kBinWarps; ++w) {
+    Value wt = b.load(c.sfx, {b.index(w)});
+    Value up = b.cmp(CmpIPredicate::ult, c.warp, b.index(w));
+    above = b.add(above, b.select(up, wt, zero));
+  }
+  Value incl = b.select(inBins, b.add(inWarp, above), zero);
+  return {tb, incl};
 }
 
 /// One radix pass over the digit at 8 * (3 - pass): histogram, suffix sums,
@@ -1004,8 +1028,7 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   b.barrier();
   Value inBins = b.cmp(CmpIPredicate::ult, c.tid, b.index(kBins));
   Value tbin = b.minU(c.tid, b.index(kBins - 1));
-  Value tb = suffixSums(b, c, inBins, tbin);
-  Value incl = b.load(c.sfx, {tbin});
+  auto [tb, incl] = suffixSums(b, c, inBins, tbin);
   Value excl = b.sub(incl, tb);
   Value incl64 = b.extSI64(incl);
   Value excl64 = b.extSI64(excl);
@@ -1031,21 +1054,34 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   return {np, nm, nb};
 }
 
-/// Keeps the eligible clusters whose score is above the threshold t*.
-void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
-                    ArrayRef<RegCluster> regs, bool inRegs, Value tstar) {
-  if (inRegs) {
-    for (const RegCluster &rc : regs) {
-      Value pos = b.cmp(CmpIPredicate::sgt, rc.w, b.i32(0));
-      Value ab = b.cmp(CmpFPredicate::OGT, rc.rv, tstar);
-      Value keep = b.andI(pos, ab);
-      Value mv = maskByte(b, keep);
-      b.ifThen(rc.in, [&](KernelBuilder &kb) {
-        kb.store(mv, c.sel, {c.bb, c.h, rc.cc});
-      });
-    }
-    return;
+/// Whether register cluster `rc` is selected: eligible, and its score above
+/// the threshold t* (-inf when the eligible tokens fit the budget).
+Value regKept(KernelBuilder &b, const RegCluster &rc, Value tstar) {
+  Value pos = b.cmp(CmpIPredicate::sgt, rc.w, b.i32(0));
+  Value ab = b.cmp(CmpFPredicate::OGT, rc.rv, tstar);
+  return b.andI(pos, ab);
+}
+
+/// Writes the mask of the register clusters; returns this thread's selected
+/// tokens (i32).
+Value writeRegMask(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
+                   ArrayRef<RegCluster> regs, Value tstar) {
+  Value mine = b.i32(0);
+  for (const RegCluster &rc : regs) {
+    Value keep = regKept(b, rc, tstar);
+    Value mv = maskByte(b, keep);
+    b.ifThen(rc.in, [&](KernelBuilder &kb) {
+      kb.store(mv, c.sel, {c.bb, c.h, rc.cc});
+    });
+    mine = b.add(mine, b.select(keep, rc.w, b.i32(0)));
   }
+  return mine;
+}
+
+/// Keeps the eligible clusters whose score is above the threshold t*
+/// (clusters read from global memory: C > 16 x 1024).
+void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
+                    Value tstar) {
   Value cC = b.index(sp.C), cT = b.index(kSelectThreads);
   b.forLoop(c.tid, cC, cT, {}, [&](KernelBuilder &kb, Value cl, ValueRange) {
     Value ev = kb.load(c.sel, {c.bb, c.h, cl});
@@ -1059,25 +1095,12 @@ void applyThreshold(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
   });
 }
 
-/// Selected tokens per chunk of CPT consecutive clusters (one chunk per
-/// thread) and their exclusive prefix (a block-wide scan: warp scans, then a
-/// scan of the warp totals): where each chunk's members go in the exact
-/// part's token list (compactChunksKernel); the last entry is the total.
-void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
-                     const SelectCtx &c) {
+/// The block-wide exclusive scan of the threads' selected tokens `mine`
+/// (warp scans, then a scan of the warp totals), written as the chunk bases:
+/// a chunk is `tpc` consecutive threads; the last entry is the total.
+void scanChunkBases(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
+                    Value mine, int64_t tpc) {
   Value c0 = b.index(0), c1 = b.index(1), c32 = b.index(32);
-  Value cC = b.index(sp.C), cCPT = b.index(selectChunk(sp.C, sp.nch));
-  b.barrier();
-  Value cc0 = b.mul(c.tid, cCPT);
-  Value mine = b.forLoop(
-      c0, cCPT, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
-        Value cl = kb.add(cc0, u);
-        Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
-        Value last = kb.sub(cC, c1);
-        Value cs = kb.minU(cl, last);
-        Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, in);
-        return SmallVector<Value>{kb.add(it[0], add)};
-      })[0];
   Value lane = b.rem(c.tid, c32);
   Value incl = warpInclusiveScan(b, mine, lane);
   Value isLast = b.cmp(CmpIPredicate::eq, lane, b.index(31));
@@ -1097,16 +1120,41 @@ void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
   Value wprev = b.select(hasPrev, wprev0, b.i32(0));
   Value excl0 = b.sub(incl, mine);
   Value excl = b.add(excl0, wprev);
-  Value cNCH = b.index(sp.nch);
-  Value isChunk = b.cmp(CmpIPredicate::ult, c.tid, cNCH);
-  b.ifThen(isChunk, [&](KernelBuilder &kb) {
-    kb.store(excl, c.cbase, {c.bb, c.h, c.tid});
+  Value cNCH = b.index(sp.nch), cTPC = b.index(tpc);
+  Value chunk = b.div(c.tid, cTPC);
+  Value first = b.cmp(CmpIPredicate::eq, b.rem(c.tid, cTPC), c0);
+  Value inChunks = b.cmp(CmpIPredicate::ult, chunk, cNCH);
+  b.ifThen(b.andI(first, inChunks), [&](KernelBuilder &kb) {
+    kb.store(excl, c.cbase, {c.bb, c.h, chunk});
   });
-  Value isLastChunk = b.cmp(CmpIPredicate::eq, c.tid, b.index(sp.nch - 1));
+  Value isLastChunk =
+      b.cmp(CmpIPredicate::eq, c.tid, b.index(sp.nch * tpc - 1));
   b.ifThen(isLastChunk, [&](KernelBuilder &kb) {
     Value tot = kb.add(excl, mine);
     kb.store(tot, c.cbase, {c.bb, c.h, cNCH});
   });
+}
+
+/// Selected tokens per chunk of CPT consecutive clusters (one chunk per
+/// thread) and their exclusive prefix (a block-wide scan: warp scans, then a
+/// scan of the warp totals): where each chunk's members go in the exact
+/// part's token list (compactChunksKernel); the last entry is the total.
+void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
+                     const SelectCtx &c) {
+  Value c0 = b.index(0), c1 = b.index(1);
+  Value cC = b.index(sp.C), cCPT = b.index(selectChunk(sp.C, sp.nch));
+  b.barrier();
+  Value cc0 = b.mul(c.tid, cCPT);
+  Value mine = b.forLoop(
+      c0, cCPT, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
+        Value cl = kb.add(cc0, u);
+        Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
+        Value last = kb.sub(cC, c1);
+        Value cs = kb.minU(cl, last);
+        Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, in);
+        return SmallVector<Value>{kb.add(it[0], add)};
+      })[0];
+  scanChunkBases(b, sp, c, mine, 1);
 }
 
 } // namespace
@@ -1153,18 +1201,10 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
   Value nci = b.load(c.st, {c.bb, c.h, b.index(0)});
   c.nc = b.toIndex(nci);
   Value T = selectBudget(b, sp, c);
-  Value total = markEligible(b, sp, c);
-  Value over = b.cmp(CmpIPredicate::sgt, total, T);
-  // With at most 16 clusters per thread, a thread keeps its clusters' keys
-  // and weights in registers for the 4 passes (no global loads per pass).
-  const int64_t R = (C + kSelectThreads - 1) / kSelectThreads;
-  const bool inRegs = R <= 16;
-  SmallVector<RegCluster> regs;
-  if (inRegs)
-    regs = loadRegClusters(b, sp, c, R);
-  b.ifThen(over, [&](KernelBuilder &kb) {
-    // Radix select of the threshold key: 4 passes over 8-bit digits of the
-    // (positive) score bits, from the top, weighted by counts.
+  // Radix select of the threshold key: 4 passes over 8-bit digits of the
+  // (positive) score bits, from the top, weighted by counts.
+  auto radixSelect = [&](KernelBuilder &kb, ArrayRef<RegCluster> regs,
+                         bool inRegs) {
     Value zero = kb.i32(0);
     Value c0 = kb.index(0), c4 = kb.index(4), c1 = kb.index(1);
     SmallVector<Value> res =
@@ -1172,8 +1212,37 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
                    [&](KernelBuilder &k, Value pass, ValueRange it) {
                      return radixPass(k, sp, c, regs, inRegs, pass, it);
                    });
-    Value tstar = kb.bitcast(kb.f32(), res[0]);
-    applyThreshold(kb, sp, c, regs, inRegs, tstar);
+    return kb.bitcast(kb.f32(), res[0]);
+  };
+  const int64_t R = selectRegClusters(C);
+  if (R > 0) {
+    // At most 16 clusters per thread: a thread keeps its clusters' keys and
+    // weights in registers from the first load to the mask (one read of the
+    // scores and counts, one write of the mask), and its clusters are its
+    // chunk of the token list.
+    SmallVector<RegCluster> regs = loadRegClusters(b, sp, c, R);
+    Value total = regEligibleTotal(b, c, regs);
+    Value over = b.cmp(CmpIPredicate::sgt, total, T);
+    Value tstar = b.ifElse(
+        over,
+        [&](KernelBuilder &kb) {
+          return SmallVector<Value>{radixSelect(kb, regs, true)};
+        },
+        [&](KernelBuilder &kb) {
+          return SmallVector<Value>{kb.negInf()};
+        })[0];
+    Value mine = writeRegMask(b, sp, c, regs, tstar);
+    if (sp.chunkBases) {
+      b.barrier();
+      scanChunkBases(b, sp, c, mine, kSelectThreads / sp.nch);
+    }
+    b.ret();
+    return fn;
+  }
+  Value total = markEligible(b, sp, c);
+  Value over = b.cmp(CmpIPredicate::sgt, total, T);
+  b.ifThen(over, [&](KernelBuilder &kb) {
+    applyThreshold(kb, sp, c, radixSelect(kb, {}, false));
   });
   if (sp.chunkBases)
     writeChunkBases(b, sp, c);
@@ -1186,7 +1255,16 @@ int64_t mlir::multipole::gpugen::selectChunks(int64_t B, int64_t H) {
   return heads <= 16 ? 1024 : heads <= 64 ? 512 : 256;
 }
 
+int64_t mlir::multipole::gpugen::selectRegClusters(int64_t C) {
+  int64_t R = (C + kSelectThreads - 1) / kSelectThreads;
+  return R <= 16 ? R : 0;
+}
+
 int64_t mlir::multipole::gpugen::selectChunk(int64_t C, int64_t nch) {
+  // With the clusters in registers, a chunk is kSelectThreads / nch threads'
+  // consecutive clusters (nch divides kSelectThreads: selectChunks).
+  if (int64_t R = selectRegClusters(C))
+    return R * (kSelectThreads / nch);
   return std::max<int64_t>(1, (C + nch - 1) / nch);
 }
 

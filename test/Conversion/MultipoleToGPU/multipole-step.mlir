@@ -47,12 +47,14 @@
 // CHECK-NOT: gpu.{{alloc|dealloc}}
 // CHECK: gpu.launch_func @multipole_kernels::@merge_7 {{.*}} : memref<1x32x{{[0-9]+}}x128xf32>{{.*}} : memref<1x32x{{[0-9]+}}x128xf32>
 // CHECK-NOT: gpu.launch_func
-// Selection: radix threshold over score bits with shared-memory histograms,
-// then a block scan of the chunk sums.
+// Selection: the clusters' score bits in registers, a radix threshold with
+// shared-memory histograms and warp-scanned suffix sums, then a block scan of
+// the chunk sums.
 // CHECK: gpu.func @select_1
-// CHECK: memref.atomic_rmw addi
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: memref.atomic_rmw addi
 // CHECK: gpu.shuffle  up
+// CHECK: gpu.shuffle  idx
 // The exact part copies the rows of the token list into shared memory and
 // multiplies on tensor cores.
 // CHECK: gpu.func @exact_split_3
