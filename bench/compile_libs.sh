@@ -26,12 +26,12 @@ done
 ir 8 $((131072 + 1024)) 32 8 128 bf16 > "$OUT/gen_b8_n131072.mlir"   # the ragged batch
 $C "$OUT/gen_b8_n131072.mlir" --target=cuda -o "$OUT/gen_b8_n131072.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
 # The same loop with centroids stored in f32 (MP_GEN_LIBS=gen,gen32 bench/bench_generate.py;
-# the default, gen, stores them in bf16), and with the approximation on tensor cores
-# (genma: --gpu-options=mma-approx=true).
+# the default, gen, stores them in bf16), and with the approximation on CUDA cores
+# (gencc: --gpu-options=mma-approx=false; the default runs it on tensor cores).
 for f in "$OUT"/gen_b*_n*.mlir; do
   b=$(basename "$f" .mlir)
   $C "$f" --target=cuda -o "$OUT/gen32_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625 centroid-type=f32"
-  $C "$f" --target=cuda -o "$OUT/genma_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625" --gpu-options="mma-approx=true"
+  $C "$f" --target=cuda -o "$OUT/gencc_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625" --gpu-options="mma-approx=false"
 done
 # Correctness shapes (GPU against CPU and dense): ragged lengths, Hkv 1 and 8,
 # D 64 and 128, lengths that are not multiples of any tile.
@@ -51,12 +51,12 @@ for t in cpu cuda; do
   $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_rope_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 rope-theta=10000"
 done
 # Two levels (coarse k-means and parent-restricted selection); the approximation on
-# tensor cores (mma-approx) against it.
+# CUDA cores (mma-approx=false) against the default's tensor cores.
 name="chk_b3_n2500_hq16_h8_d128_bf16"
 for t in cpu cuda; do
   $C "$OUT/$name.mlir" --target=$t -o "$OUT/${name}_2lvl_$t.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25"
 done
-$C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_2lvl_mmaapprox_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25" --gpu-options="mma-approx=true"
+$C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_2lvl_ccapprox_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 coarse-fraction=0.25 coarse-budget-fraction=0.25" --gpu-options="mma-approx=false"
 # Centroids stored in bf16 (centroid-type=bf16): GPU against CPU (bench/gpu_check.py),
 # at G 2 / D 128 and G 8 / D 64, and the tensor-core logits against the CUDA-core ones.
 for name in chk_b3_n2500_hq16_h8_d128_bf16 chk_b2_n3000_hq8_h1_d64_bf16; do
@@ -65,7 +65,7 @@ for name in chk_b3_n2500_hq16_h8_d128_bf16 chk_b2_n3000_hq8_h1_d64_bf16; do
   done
   $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_f32_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=f32"
   $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_c16_nommalogits_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16" --gpu-options="mma-logits=false"
-  $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_c16_mmaapprox_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16" --gpu-options="mma-approx=true"
+  $C "$OUT/$name.mlir" --target=cuda -o "$OUT/${name}_c16_ccapprox_cuda.so" --rewrite-options="budget-fraction=0.1 interval=64 block-size=1024 centroid-type=bf16" --gpu-options="mma-approx=false"
 done
 # The caller's-stream test (bench/race_check.py): several libraries used together.
 ir 16 8192 32 8 128 bf16 > "$OUT/race_b16.mlir"

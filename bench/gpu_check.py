@@ -241,11 +241,12 @@ if not only or "2lvl" in only:
     check("2 levels: GPU step vs numpy reference (GPU index)",
           rel_err(out, torch.tensor(o_ref, device="cuda")), 2e-2)
     print(f"  info 2 levels: GPU step vs dense f64 {rel_err(out, dense_f64(tq, tk, tv, lens)):.3e}")
-    # The approximation on tensor cores (mma-approx, opt-in) with a parent level.
-    mma = mp.load(f"{libs}/{name}_2lvl_mmaapprox_cuda.so")
-    om = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
-    mma.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=om, **gidx)
-    check("2 levels: mma approximation vs CUDA-core (step)", rel_err(om, out.double()), 5e-3)
+    # The approximation on tensor cores (mma-approx, the default with bf16 caches) with a
+    # parent level, against the CUDA-core kernel (mma-approx=false) on the same index.
+    cc = mp.load(f"{libs}/{name}_2lvl_ccapprox_cuda.so")
+    occ = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    cc.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=occ, **gidx)
+    check("2 levels: mma approximation vs CUDA-core (step)", rel_err(out, occ.double()), 5e-3)
 # Centroids stored in bf16 (centroid-type=bf16): the GPU index against the CPU library
 # of the same option, the reference on the widened index, and the error against dense
 # within 1.1x of the f32-centroid library's on the same inputs (issue 13's bound).
@@ -288,12 +289,13 @@ for name, B, N, Hq, H, D, lens0 in (C16_CASES if not only or "c16" in only else 
     o_cc = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
     nomma.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o_cc, **gidx)
     check("centroid-type=bf16: mma logits vs CUDA-core logits (step)", rel_err(out, o_cc.double()), 4e-3)
-    # The approximation on tensor cores (mma-approx, opt-in: its weights are rounded to
-    # bf16 as the exact part's are) against the CUDA-core kernel on the same index.
-    mma = mp.load(f"{libs}/{name}_c16_mmaapprox_cuda.so")
-    o_ma = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
-    mma.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o_ma, **gidx)
-    check("centroid-type=bf16: mma approximation vs CUDA-core (step)", rel_err(o_ma, out.double()), 5e-3)
+    # The approximation on tensor cores (mma-approx, the default with bf16 caches: its
+    # weights are rounded to bf16 as the exact part's are) against the CUDA-core kernel
+    # (mma-approx=false) on the same index.
+    cc = mp.load(f"{libs}/{name}_c16_ccapprox_cuda.so")
+    o_cc2 = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
+    cc.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o_cc2, **gidx)
+    check("centroid-type=bf16: mma approximation vs CUDA-core (step)", rel_err(out, o_cc2.double()), 5e-3)
     g32idx = g32.entry("build")(k=tk, v=tv, lens=tl)
     o32 = torch.full((B, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
     g32.step_entry()(q=tq, k=tk, v=tv, lens=tl, out=o32, **g32idx)

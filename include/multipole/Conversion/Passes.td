@@ -60,12 +60,13 @@ defvar MultipoleGPUOptions = [
            "are exact: bf16 queries and bf16 centroids (centroid-type=bf16), "
            "no windowed RoPE, up to 8 query heads per KV head, head dim a "
            "multiple of 32; false keeps the CUDA-core kernel (default true)">,
-    Option<"mmaApprox", "mma-approx", "bool", "false",
+    Option<"mmaApprox", "mma-approx", "bool", "true",
            "Centroid approximation on tensor cores (the exact part's mma.sync "
            "kernel with value-centroid tiles and the centroid logits as "
            "scores; weights rounded to bf16 as in the exact part) where it "
-           "applies: bf16 value centroids, head dim 64 or 128, up to 8 query "
-           "heads per KV head; not yet run on a GPU (default false)">,
+           "applies: bf16 caches and value centroids, head dim 64 or 128, up "
+           "to 8 query heads per KV head; false keeps the CUDA-core kernel "
+           "(default true)">,
     Option<"kmeansSplit", "kmeans-split", "bool", "true",
            "k-means distances of bf16 keys on tensor cores with each centroid "
            "split into two bf16 terms (hi + lo: 16 mantissa bits); false "

@@ -36,7 +36,7 @@ struct ApproxLowering : MultipoleGPUPattern<CentroidApproxOp> {
         hasParent ? memrefType(adaptor.getParentSelected()).getDimSize(2) : 0;
     const GPUKnobs &k = lc.knobs;
     bool bf16 = vT.getElementType().isBF16();
-    ApproxLaunch al = approxLaunch(s, C, k, bf16);
+    ApproxLaunch al = approxLaunch(s, C, k, approxOperandsBf16(op));
     int64_t lanePl = al.laneFloats;
     if (!lanePl)
       return op.emitError() << "approx-lane-floats="

@@ -205,8 +205,13 @@ struct ApproxLaunch {
 ApproxLaunch approxLaunch(const AttnShape &s, int64_t C, const GPUKnobs &k,
                           bool bf16Centroids = false);
 /// Whether the approximation runs on tensor cores: the mma-approx knob, bf16
-/// value centroids and a shape mmaApproxSupported takes.
+/// operands (approxOperandsBf16) and a shape mmaApproxSupported takes.
 bool useMmaApprox(const AttnShape &s, const GPUKnobs &k, bool bf16Centroids);
+/// Whether the centroid_approx `approx` may run on tensor cores: bf16 value
+/// centroids, and `multipole.bf16_weights`, which multipole-gpu-plan sets when
+/// the step's exact part reads bf16 caches (its weights are then rounded to
+/// bf16 as the exact part's are; an f32 model keeps f32 weights).
+bool approxOperandsBf16(Operation *approx);
 
 /// Shapes of a cluster op: B, H, N cached tokens, D, C the level's capacity,
 /// M the rows of its members/assign arrays (N at level 0, C0 at level 1).

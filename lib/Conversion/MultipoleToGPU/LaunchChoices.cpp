@@ -8,6 +8,8 @@
 
 #include "KernelGen.h"
 
+#include "multipole/Dialect/Multipole/IR/MultipoleOps.h"
+
 #include "mlir/IR/Diagnostics.h"
 
 #include <algorithm>
@@ -60,6 +62,14 @@ AttnLaunch mlir::multipole::gpugen::exactPartLaunch(const AttnShape &s,
                  : splitsFor(s.B, s.H, exactTokens, 128, 4 * k.numSMs,
                              k.splits),
           useMma ? kMmaThreads : k.threads};
+}
+
+bool mlir::multipole::gpugen::approxOperandsBf16(Operation *approx) {
+  auto op = cast<CentroidApproxOp>(approx);
+  auto vc = cast<MemRefType>(op.getIndex()[kVCentroids].getType());
+  return vc.getElementType().isBF16() &&
+         MultipoleDialect::Bf16WeightsAttrHelper(op.getContext())
+             .isAttrPresent(op);
 }
 
 bool mlir::multipole::gpugen::useMmaApprox(const AttnShape &s,

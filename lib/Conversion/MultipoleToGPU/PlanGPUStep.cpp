@@ -3,7 +3,9 @@
 // Implements --multipole-gpu-plan (see Passes.td): the selection's chunk
 // bases become an explicit output of select_clusters and an operand of the
 // sparse_attention that reads its mask; the exact part and the approximation
-// write per-split partials that the merge reads directly.
+// write per-split partials that the merge reads directly; an approximation
+// in the block of a bf16 exact part gets `multipole.bf16_weights` (its
+// weights may be rounded to bf16 as the exact part's are: mma-approx).
 //
 //===----------------------------------------------------------------------===//
 
@@ -158,6 +160,18 @@ struct MultipoleGPUPlanPass
         ops.push_back(op);
     });
     for (Operation *op : ops) {
+      if (auto ap = dyn_cast<CentroidApproxOp>(op)) {
+        bool bf16Exact = llvm::any_of(
+            op->getBlock()->getOps<SparseAttentionOp>(),
+            [](SparseAttentionOp sp) {
+              return mt(sp.getK()).getElementType().isBF16();
+            });
+        if (bf16Exact)
+          MultipoleDialect::Bf16WeightsAttrHelper(ap.getContext())
+              .setAttr(ap, UnitAttr::get(ap.getContext()));
+      }
+    }
+    for (Operation *op : ops) {
       if (auto sp = dyn_cast<SparseAttentionOp>(op)) {
         AttnShape s = exactShape(sp);
         MergeOp merge = onlyMerge(op, sp.getOuts());
@@ -169,9 +183,7 @@ struct MultipoleGPUPlanPass
       auto ap = cast<CentroidApproxOp>(op);
       AttnShape s = approxShape(ap);
       MergeOp merge = onlyMerge(op, ap.getOuts());
-      ApproxLaunch al = approxLaunch(
-          s, s.N, k,
-          mt(ap.getIndex()[kVCentroids]).getElementType().isBF16());
+      ApproxLaunch al = approxLaunch(s, s.N, k, approxOperandsBf16(ap));
       if (merge && al.laneFloats && plannable(ap.getOuts()[0], s))
         planSplitPartials(op, ap.getOutsMutable(), merge, al.splits);
     }

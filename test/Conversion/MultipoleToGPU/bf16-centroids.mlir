@@ -7,7 +7,12 @@
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16 coarse-fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=TWO
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{centroid-type=bf16},multipole-cuda-pipeline{to-nvvm=false gpu-options=mma-logits=false})" | FileCheck %s --check-prefix=CORE
-// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-cuda-pipeline{to-nvvm=false gpu-options=mma-approx=true})" | FileCheck %s --check-prefix=MMAAPPROX
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=MMAAPPROX
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-cuda-pipeline{to-nvvm=false gpu-options=mma-approx=false})" | FileCheck %s --check-prefix=CCAPPROX
+// An f32 model keeps the CUDA-core approximation (f32 weights): the plan sets
+// multipole.bf16_weights only beside a bf16 exact part.
+// RUN: sed -e 's/bf16>/f32>/g' %S/multipole-step.mlir | multipole-opt --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=F32PLAN
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=BF16PLAN
 
 // CHECK-LABEL: func.func @attn(
 // CHECK-SAME:    memref<1x8x2058x128xbf16> {multipole.role = "L0.centroids"}, %[[VC:.*]]: memref<1x8x2058x128xbf16> {multipole.role = "L0.vcentroids"}
@@ -45,8 +50,16 @@
 // CHECK-NOT:     nvvm.mma.sync
 // CHECK:         gpu.barrier
 // CHECK:       gpu.func @approx_split_5(%{{.*}}: memref<1x32x2058xf32>, %[[AV:.*]]: memref<1x8x2058x128xbf16>,
-// CHECK:         %[[AR:.*]] = vector.load %[[AV]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
-// CHECK-NEXT:    arith.extf %[[AR]] : vector<8xbf16> to vector<8xf32>
+// CHECK:         nvgpu.device_async_copy %[[AV]]
+// mma-approx=false: the CUDA-core approximation reads bf16 rows and extends
+// them to f32.
+// CCAPPROX:      gpu.func @approx_split_5(%{{.*}}: memref<1x32x2058xf32>, %[[AV:.*]]: memref<1x8x2058x128xbf16>,
+// CCAPPROX:        %[[AR:.*]] = vector.load %[[AV]][{{.*}}] {alignment = 16 : i64} : memref<1x8x2058x128xbf16>, vector<8xbf16>
+// CCAPPROX-NEXT:   arith.extf %[[AR]] : vector<8xbf16> to vector<8xf32>
+// F32PLAN:       multipole.centroid_approx
+// F32PLAN-NOT:   multipole.bf16_weights
+// F32PLAN:       multipole.merge
+// BF16PLAN:      multipole.centroid_approx {{.*}}multipole.bf16_weights
 // The conversions: a thread per 8 values, rounded to nearest even (truncf).
 // CHECK:       gpu.func @centroid_narrow_[[NI]](%{{.*}}: memref<1x8x2058x128xf32>, %{{.*}}: memref<1x8x2058x128xbf16>)
 // CHECK:         arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
@@ -81,7 +94,7 @@
 // CORE-NEXT:    arith.extf %[[R]] : vector<8xbf16> to vector<8xf32>
 // CORE:         gpu.return
 
-// mma-approx=true: the approximation on the exact part's tensor-core kernel,
+// The default (mma-approx=true): the approximation on the exact part's tensor-core kernel,
 // 128 threads, 48 KB of dynamic shared memory (3 stages of 64 value-centroid
 // rows; the warps' partials reuse them), 4 CTAs per SM: 32 splits here (the
 // CUDA-core kernel's one wave would be 66, capped by C / 64 = 32 either way).

@@ -20,8 +20,14 @@
 // CHECK: shfl.sync.bfly.b32
 // CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK-NOT: .local
+// The approximation on tensor cores (mma-approx, the default with bf16 caches):
+// value-centroid tiles by cp.async, P V on ldmatrix.trans fragments.
 // CHECK-LABEL: .entry approx_split_5
-// CHECK: ld.global.v4.{{[bf]}}32
+// CHECK: griddepcontrol.wait;
+// CHECK: cp.async.cg.shared.global [%{{.*}}], [%{{.*}}], 16, %{{.*}};
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-NOT: .local
 // (ptxas reports the entries last to first)
 // PTXAS: Compiling entry function 'approx_split_5'
 // PTXAS-NEXT: Function properties for approx_split_5

@@ -83,14 +83,23 @@ MultipoleDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a unit attribute on a module";
     return success();
   }
+  if (name == Bf16WeightsAttrHelper::getNameStr()) {
+    if (!isa<CentroidApproxOp>(op) || !isa<UnitAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be a unit attribute on a "
+                                "multipole.centroid_approx";
+    return success();
+  }
   if (name == RoleAttrHelper::getNameStr())
     return op->emitError() << "'" << name
                            << "' belongs on function arguments and results, "
                               "not on an operation";
   return op->emitError() << "unknown multipole attribute '" << name
                          << "' (expected '" << EntryAttrHelper::getNameStr()
-                         << "', '" << StepAttrHelper::getNameStr() << "' or '"
-                         << ProgrammaticLaunchAttrHelper::getNameStr() << "')";
+                         << "', '" << StepAttrHelper::getNameStr() << "', '"
+                         << ProgrammaticLaunchAttrHelper::getNameStr()
+                         << "' or '" << Bf16WeightsAttrHelper::getNameStr()
+                         << "')";
 }
 
 static LogicalResult verifyRoleAttr(Operation *op, StringRef what,

@@ -26,6 +26,13 @@ func.func @f() attributes {multipole.step = "attn"} {
 
 // -----
 
+// expected-error @+1 {{'multipole.bf16_weights' must be a unit attribute on a multipole.centroid_approx}}
+func.func @f() attributes {multipole.bf16_weights} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{'multipole.role' belongs on function arguments and results, not on an operation}}
 func.func @f() attributes {multipole.role = "q"} {
   return
@@ -33,7 +40,7 @@ func.func @f() attributes {multipole.role = "q"} {
 
 // -----
 
-// expected-error @+1 {{unknown multipole attribute 'multipole.rol' (expected 'multipole.entry', 'multipole.step' or 'multipole.programmatic_launch')}}
+// expected-error @+1 {{unknown multipole attribute 'multipole.rol' (expected 'multipole.entry', 'multipole.step', 'multipole.programmatic_launch' or 'multipole.bf16_weights')}}
 func.func @f() attributes {multipole.rol = "q"} {
   return
 }

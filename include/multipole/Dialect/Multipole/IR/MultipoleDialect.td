@@ -29,12 +29,15 @@ def Multipole_Dialect : Dialect {
   // (q, k, v, lens, out, L<level>.<array>) on their arguments and results;
   // `multipole.programmatic_launch` (unit) on a module whose GPU kernels
   // multipole-gpu-programmatic-launch made ready for programmatic dependent
-  // launch.
+  // launch; `multipole.bf16_weights` (unit) on a centroid_approx whose step's
+  // exact part reads bf16 caches (multipole-gpu-plan: its weights may be
+  // rounded to bf16 on tensor cores, as the exact part's are).
   let discardableAttrs = (ins
     "::mlir::StringAttr":$role,
     "::mlir::StringAttr":$entry,
     "::mlir::FlatSymbolRefAttr":$step,
-    "::mlir::UnitAttr":$programmatic_launch
+    "::mlir::UnitAttr":$programmatic_launch,
+    "::mlir::UnitAttr":$bf16_weights
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
