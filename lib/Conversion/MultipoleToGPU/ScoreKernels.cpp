@@ -7,7 +7,9 @@
 //   (M, Z) per head and writes r_c.
 // select_clusters: one CTA per (sequence, KV head) finds the threshold with a
 //   4-pass 8-bit radix select over the score bits, weighted by token counts
-//   (histograms in shared memory): no sort, no host synchronisation.
+//   (histograms in shared memory, suffix sums by warp scans): no sort, no
+//   host synchronisation. Up to 16K clusters each thread keeps its
+//   consecutive clusters in registers from one read to one write of the mask.
 // compact: the token list of the exact part (sink, window, selected members)
 //   for sparse_attention, from a scan of the selected counts.
 //
