@@ -25,7 +25,15 @@ TEST(SelectChunks, DivideTheSelectionCTA) {
       EXPECT_GT(nch, 0) << "B=" << B << " H=" << H;
       EXPECT_LE(nch, kThreads);
       EXPECT_EQ(kThreads % nch, 0) << "B=" << B << " H=" << H;
+      EXPECT_TRUE(selectChunksSupported(nch)) << "B=" << B << " H=" << H;
     }
+}
+
+TEST(SelectChunks, OnlyDivisorsOfTheCTAAreTaken) {
+  for (int64_t nch = 0; nch <= 4096; ++nch)
+    EXPECT_EQ(selectChunksSupported(nch),
+              nch == 256 || nch == 512 || nch == 1024)
+        << "nch=" << nch;
 }
 
 TEST(SelectChunks, CoverEveryCluster) {

@@ -109,6 +109,9 @@ bool laneFloatsFit(int64_t D, int64_t pl);
 /// kernel sums (1024, 512 or 256: a divisor of its 1024 threads): fewer,
 /// larger chunks at large batch so that the compaction launches fewer CTAs.
 int64_t selectChunks(int64_t B, int64_t H);
+/// Whether the selection and compaction kernels take `nch` chunks (chunk
+/// bases planned in the IR): 256, 512 or 1024, what selectChunks gives.
+bool selectChunksSupported(int64_t nch);
 /// Clusters per chunk: with the clusters in registers (selectRegClusters),
 /// 1024 / nch threads' clusters; otherwise ceil(C / nch).
 int64_t selectChunk(int64_t C, int64_t nch);

@@ -1056,21 +1056,23 @@ SmallVector<Value> radixPass(KernelBuilder &b, const SelectSpec &sp,
   return {np, nm, nb};
 }
 
-/// Whether register cluster `rc` is selected: eligible, and its score above
-/// the threshold t* (-inf when the eligible tokens fit the budget).
-Value regKept(KernelBuilder &b, const RegCluster &rc, Value tstar) {
+/// Whether register cluster `rc` is selected: eligible, and, when the
+/// eligible tokens exceed the budget (`over`), its score above the threshold
+/// t*.
+Value regKept(KernelBuilder &b, const RegCluster &rc, Value over,
+              Value tstar) {
   Value pos = b.cmp(CmpIPredicate::sgt, rc.w, b.i32(0));
   Value ab = b.cmp(CmpFPredicate::OGT, rc.rv, tstar);
-  return b.andI(pos, ab);
+  return b.andI(pos, b.orI(b.notI(over), ab));
 }
 
 /// Writes the mask of the register clusters; returns this thread's selected
 /// tokens (i32).
 Value writeRegMask(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
-                   ArrayRef<RegCluster> regs, Value tstar) {
+                   ArrayRef<RegCluster> regs, Value over, Value tstar) {
   Value mine = b.i32(0);
   for (const RegCluster &rc : regs) {
-    Value keep = regKept(b, rc, tstar);
+    Value keep = regKept(b, rc, over, tstar);
     Value mv = maskByte(b, keep);
     b.ifThen(rc.in, [&](KernelBuilder &kb) {
       kb.store(mv, c.sel, {c.bb, c.h, rc.cc});
@@ -1233,7 +1235,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
         [&](KernelBuilder &kb) {
           return SmallVector<Value>{kb.negInf()};
         })[0];
-    Value mine = writeRegMask(b, sp, c, regs, tstar);
+    Value mine = writeRegMask(b, sp, c, regs, over, tstar);
     if (sp.chunkBases) {
       b.barrier();
       scanChunkBases(b, sp, c, mine, kSelectThreads / sp.nch);
@@ -1255,6 +1257,10 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
 int64_t mlir::multipole::gpugen::selectChunks(int64_t B, int64_t H) {
   int64_t heads = B * H;
   return heads <= 16 ? 1024 : heads <= 64 ? 512 : 256;
+}
+
+bool mlir::multipole::gpugen::selectChunksSupported(int64_t nch) {
+  return nch == 256 || nch == 512 || nch == 1024;
 }
 
 int64_t mlir::multipole::gpugen::selectRegClusters(int64_t C) {

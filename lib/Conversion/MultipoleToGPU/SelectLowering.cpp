@@ -39,6 +39,10 @@ struct SelectLowering : MultipoleGPUPattern<SelectClustersOp> {
     Value cb = outs.size() > 1 ? outs[1] : Value();
     bool feedsSparse = static_cast<bool>(cb);
     int64_t nch = cb ? memrefType(cb).getDimSize(2) - 1 : selectChunks(B, H);
+    if (!selectChunksSupported(nch))
+      return op.emitError() << "chunk bases of " << nch
+                            << " chunks: the GPU selection takes 256, 512 or "
+                               "1024 (multipole-gpu-plan plans them)";
     SelectSpec spec{B, H, C, bt, bf, hasParent, Cp, feedsSparse, nch};
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {

@@ -47,6 +47,10 @@ struct SparseAttentionLowering : MultipoleGPUPattern<SparseAttentionOp> {
     Value cb = adaptor.getChunkBases();
     int64_t nch =
         cb ? memrefType(cb).getDimSize(2) - 1 : selectChunks(s.B, s.H);
+    if (!selectChunksSupported(nch))
+      return op.emitError() << "chunk bases of " << nch
+                            << " chunks: the GPU token list takes 256, 512 or "
+                               "1024 (multipole-gpu-plan plans them)";
     CompactSpec cspec{s.B, s.H, s.N, C, op.getConfig().getSink(), nch};
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {

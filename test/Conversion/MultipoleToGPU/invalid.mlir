@@ -24,6 +24,9 @@
 // SMS: error: multipole-gpu-plan option num-sms=0 is out of range [1, 4096]
 // RUN: not multipole-opt %S/Inputs/gqa-21-f32.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=64 block-size=256},multipole-cuda-pipeline{to-nvvm=false gpu-options='splits='})" 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: option 'splits' of multipole-gpu-plan has an empty value
+// Chunk bases the GPU kernels cannot serve (planned IR with 100 chunks instead of 1024):
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | sed -e "s/x1025xi32/x101xi32/g" | not multipole-opt --convert-multipole-to-gpu 2>&1 | FileCheck %s --check-prefix=CHUNKS
+// CHUNKS: error: chunk bases of 100 chunks: the GPU selection takes 256, 512 or 1024 (multipole-gpu-plan plans them)
 
 // Strided (non-identity layout) memrefs other than k and v (strided caches:
 // kv-layout.mlir).
