@@ -160,18 +160,6 @@ struct MultipoleGPUPlanPass
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      if (auto ap = dyn_cast<CentroidApproxOp>(op)) {
-        bool bf16Exact = llvm::any_of(
-            op->getBlock()->getOps<SparseAttentionOp>(),
-            [](SparseAttentionOp sp) {
-              return mt(sp.getK()).getElementType().isBF16();
-            });
-        if (bf16Exact)
-          MultipoleDialect::Bf16WeightsAttrHelper(ap.getContext())
-              .setAttr(ap, UnitAttr::get(ap.getContext()));
-      }
-    }
-    for (Operation *op : ops) {
       if (auto sp = dyn_cast<SparseAttentionOp>(op)) {
         AttnShape s = exactShape(sp);
         MergeOp merge = onlyMerge(op, sp.getOuts());
@@ -181,6 +169,13 @@ struct MultipoleGPUPlanPass
         continue;
       }
       auto ap = cast<CentroidApproxOp>(op);
+      // Weights may be rounded to bf16 beside an exact part that rounds its own.
+      if (llvm::any_of(op->getBlock()->getOps<SparseAttentionOp>(),
+                       [](SparseAttentionOp sp) {
+                         return mt(sp.getK()).getElementType().isBF16();
+                       }))
+        MultipoleDialect::Bf16WeightsAttrHelper(ap.getContext())
+            .setAttr(ap, UnitAttr::get(ap.getContext()));
       AttnShape s = approxShape(ap);
       MergeOp merge = onlyMerge(op, ap.getOuts());
       ApproxLaunch al = approxLaunch(s, s.N, k, approxOperandsBf16(ap));

@@ -109,6 +109,23 @@ Value selectedCount(KernelBuilder &b, Value sel, Value cnt, Value bb, Value h,
   return b.select(on, cn, b.i32(0));
 }
 
+/// The selected tokens of the `n` consecutive clusters from `first` (index)
+/// that lie below `bound` (i32 sum; clusters past the C - 1 row read it and
+/// count 0).
+Value selectedRunCount(KernelBuilder &b, Value sel, Value cnt, Value bb,
+                       Value h, int64_t C, Value first, Value n, Value bound) {
+  Value c0 = b.index(0), c1 = b.index(1), cC = b.index(C);
+  return b.forLoop(
+      c0, n, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
+        Value cl = kb.add(first, u);
+        Value in = kb.cmp(CmpIPredicate::ult, cl, bound);
+        Value last = kb.sub(cC, c1);
+        Value cs = kb.minU(cl, last);
+        Value add = selectedCount(kb, sel, cnt, bb, h, cs, in);
+        return SmallVector<Value>{kb.add(it[0], add)};
+      })[0];
+}
+
 //===----------------------------------------------------------------------===//
 // centroid_score: logits
 //===----------------------------------------------------------------------===//
@@ -1145,19 +1162,10 @@ void scanChunkBases(KernelBuilder &b, const SelectSpec &sp, const SelectCtx &c,
 /// part's token list (compactChunksKernel); the last entry is the total.
 void writeChunkBases(KernelBuilder &b, const SelectSpec &sp,
                      const SelectCtx &c) {
-  Value c0 = b.index(0), c1 = b.index(1);
   Value cC = b.index(sp.C), cCPT = b.index(selectChunk(sp.C, sp.nch));
   b.barrier();
   Value cc0 = b.mul(c.tid, cCPT);
-  Value mine = b.forLoop(
-      c0, cCPT, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
-        Value cl = kb.add(cc0, u);
-        Value in = kb.cmp(CmpIPredicate::ult, cl, cC);
-        Value last = kb.sub(cC, c1);
-        Value cs = kb.minU(cl, last);
-        Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, in);
-        return SmallVector<Value>{kb.add(it[0], add)};
-      })[0];
+  Value mine = selectedRunCount(b, c.sel, c.cnt, c.bb, c.h, sp.C, cc0, cCPT, cC);
   scanChunkBases(b, sp, c, mine, 1);
 }
 
@@ -1548,20 +1556,11 @@ void copySlot(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
 /// Returns the next output base (i32).
 Value compactStep(KernelBuilder &b, const CompactSpec &sp, const CompactCtx &c,
                   Value scan, Value nc, Value k, Value base) {
-  Value c0 = b.index(0), c1 = b.index(1), cK = b.index(kPerThread);
-  Value cC = b.index(sp.C);
+  Value cK = b.index(kPerThread);
   Value stepBase = b.mul(k, b.index(kStep));
   Value t4 = b.mul(c.tid, cK);
   Value first = b.add(stepBase, t4);
-  Value mine = b.forLoop(
-      c0, cK, c1, {b.i32(0)}, [&](KernelBuilder &kb, Value u, ValueRange it) {
-        Value cl = kb.add(first, u);
-        Value inC = kb.cmp(CmpIPredicate::ult, cl, nc);
-        Value last = kb.sub(cC, c1);
-        Value cs = kb.minU(cl, last);
-        Value add = selectedCount(kb, c.sel, c.cnt, c.bb, c.h, cs, inC);
-        return SmallVector<Value>{kb.add(it[0], add)};
-      })[0];
+  Value mine = selectedRunCount(b, c.sel, c.cnt, c.bb, c.h, sp.C, first, cK, nc);
   b.store(mine, scan, {c.tid});
   b.barrier();
   blockInclusiveScan(b, scan, c.tid);
