@@ -1764,6 +1764,26 @@ Value blockArgmin(KernelBuilder &b, const Update &u, Value dist, Value id) {
   return b.load(u.ri, {x.c0});
 }
 
+/// mu += (x - mu) / nf for cluster gc and row j of the points, a thread
+/// per dimension (the new row also into `wrow` when given).
+void meanStep(KernelBuilder &b, const Update &u, Value j, Value gc, Value nf,
+              Value wrow) {
+  const Ctx &x = u.x;
+  Value inRow = b.cmp(CmpIPredicate::ult, x.tid, b.index(x.D));
+  b.ifThen(inRow, [&](KernelBuilder &kb) {
+    Value xd = kb.load(u.P, {x.b, x.h, j, x.tid});
+    if (!xd.getType().isF32())
+      xd = kb.extF(kb.f32(), xd);
+    Value md = kb.load(x.cent, {x.b, x.h, gc, x.tid});
+    Value dx = kb.sub(xd, md);
+    Value qd = kb.div(dx, nf);
+    Value md2 = kb.add(md, qd);
+    kb.store(md2, x.cent, {x.b, x.h, gc, x.tid});
+    if (wrow)
+      kb.store(md2, wrow, {x.tid});
+  });
+}
+
 /// Running-mean step of a non-seed token j: its nearest cluster of the
 /// current block [cs, cs + n) gets mu += (x - mu) / (count + 1).
 void addToNearest(KernelBuilder &b, const Update &u, Value j, Value cs,
@@ -1780,17 +1800,7 @@ void addToNearest(KernelBuilder &b, const Update &u, Value j, Value cs,
   Value cnt1 = b.add(cnt, x.c1i);
   Value nf = b.siToFp(b.f32(), cnt1);
   b.barrier();
-  Value inRow = b.cmp(CmpIPredicate::ult, x.tid, b.index(x.D));
-  b.ifThen(inRow, [&](KernelBuilder &kb) {
-    Value xd = kb.load(u.P, {x.b, x.h, j, x.tid});
-    if (!xd.getType().isF32())
-      xd = kb.extF(kb.f32(), xd);
-    Value md = kb.load(x.cent, {x.b, x.h, gc, x.tid});
-    Value dx = kb.sub(xd, md);
-    Value qd = kb.div(dx, nf);
-    Value md2 = kb.add(md, qd);
-    kb.store(md2, x.cent, {x.b, x.h, gc, x.tid});
-  });
+  meanStep(b, u, j, gc, nf, {});
   b.ifThen(x.is0, [&](KernelBuilder &kb) {
     kb.store(cnt1, x.cnt, {x.b, x.h, gc});
   });
@@ -1880,25 +1890,8 @@ void intervalTokens(KernelBuilder &b, const Update &u, const Interval &v) {
 }
 
 //===----------------------------------------------------------------------===//
-// The chunked interval (the `_interval` kernel).
+// The tracked interval (`_idist` over the grid, then `_interval`).
 //===----------------------------------------------------------------------===//
-
-/// Tokens per chunk of the chunked interval: their distances to every
-/// cluster of the block fit dist[T, maxCb] (32 KB), their rows xs[T, D + 4]
-/// (16 KB); at most 32.
-int64_t intervalChunk(const ClusterShape &s, const UpdateBounds &bd) {
-  return std::clamp<int64_t>(std::min(8192 / bd.maxCb, 4096 / s.D), 1, 32);
-}
-
-/// The chunked interval's workgroup buffers: dist[T, maxCb] (distances of
-/// the chunk's tokens to the block's clusters), xs[T, D + 4] (the chunk's
-/// rows, f32, padded by 4 so that threads reading different rows hit
-/// different banks), nrm[maxCb] (|mu|^2 of the block's clusters), wrow[D]
-/// (the centroid the last token moved).
-struct Chunk {
-  int64_t T;
-  Value dist, xs, nrm, wrow;
-};
 
 /// A row of a memref (its indices before the dimension) as 4-wide slices,
 /// or the slices themselves.
@@ -1916,9 +1909,9 @@ struct Row {
 };
 
 /// a . c by one thread: 4-wide FMAs in dimension order, then the vector's
-/// sum (pointDot's arithmetic). Every distance and |mu|^2 of the chunked
-/// interval is one, so all its comparisons see the same numbers for the
-/// same centroid.
+/// sum. Every distance and |mu|^2 of the tracked interval is one (in
+/// `_idist` and in `_interval`), so all its comparisons see the same numbers
+/// for the same centroid.
 Value rowDot(KernelBuilder &b, const Ctx &x, const Row &a, const Row &c) {
   Value acc = x.zv4;
   for (int64_t d = 0; d < x.D; d += 4)
@@ -1932,58 +1925,96 @@ Value distanceOf(KernelBuilder &b, Value dot, Value nrm) {
   return b.sub(nrm, t2);
 }
 
-/// |mu|^2 of the block's clusters [cs, cs + Cb) into nrm, a thread each.
-void blockNorms(KernelBuilder &b, const Ctx &x, const Chunk &ch, Value cs,
-                Value Cb) {
-  b.forEach(x.tid, Cb, x.cT, [&](KernelBuilder &kb, Value c) {
-    Row m{x.cent, {x.b, x.h, kb.add(cs, c)}, {}};
-    kb.store(rowDot(kb, x, m, m), ch.nrm, {c});
-  });
-  b.barrier();
+/// The Update of a kernel that is not sequential (no argmin buffers): what
+/// planInterval and intervalDue read.
+Update gridUpdate(KernelBuilder &b, const Ctx &x, const Knobs &kn,
+                  const ClusterConfig &c, Value P) {
+  return Update{x,  kn, P, {}, {}, b.index(c.blockSize + c.blockSize / 2),
+                b.index(2 * c.interval)};
 }
 
-/// The chunk's rows (tokens j0 .. j0 + nT) into xs, then their distances to
-/// every cluster of the block into dist: a thread per cluster, its centroid
-/// in registers, the rows read from workgroup memory (one address for all
-/// threads).
-void chunkDistances(KernelBuilder &b, const Update &u, const Chunk &ch,
-                    Value j0, Value nT, Value cs, Value Cb) {
+/// Whether the interval of state st is due for n tokens and its block fits
+/// the static bounds (dist's columns, the Lloyd grids).
+Value intervalGo(KernelBuilder &b, const Update &u, const UpdateBounds &bd,
+                 Value n, ValueRange st, const Interval &v) {
+  Value due = intervalDue(b, u, n, st[0], st[1]);
+  Value fitL = b.cmp(CmpIPredicate::ule, v.L, b.index(bd.maxL));
+  Value fitC = b.cmp(CmpIPredicate::ule, v.Cb, b.index(bd.maxCb));
+  return b.andI(due, b.andI(fitL, fitC));
+}
+
+/// The tracked interval's buffers: dist [B, H, I, maxCb] (token t's distance
+/// to each cluster of the block, kept current for the tokens still to come),
+/// the best (distance, local id) per token from `_idist` (bestd, besti [B, H,
+/// I]); in `_interval`'s workgroup memory each token's tracked best (sbd,
+/// sbi), whether it went stale (sst: its best cluster moved away from it, so
+/// its row must be scanned) and the row the last token moved (wrow [D]).
+struct Tracked {
+  Value dist, bestd, besti;
+  Value sbd, sbi, sst, wrow;
+};
+
+/// Step 5 of "Online update" for token t of the interval (row j), whose
+/// nearest cluster is `win` (local id, i32): the running-mean step, then
+/// every later token's distance to the moved cluster (thread t' owns token
+/// t', its row in registers `xr`) into dist and its tracked best: a closer
+/// moved cluster becomes the best (lower id on ties), a best cluster that
+/// moved away marks the token stale.
+void trackedToken(KernelBuilder &b, const Update &u, const Tracked &tr,
+                  ArrayRef<Value> xr, Value t, Value j, Value win, Value cs,
+                  Value nm1, Value cI) {
   const Ctx &x = u.x;
-  Value cq4 = b.index(x.D / 4), c4 = b.index(4);
-  Value total = b.mul(nT, cq4);
-  b.forEach(x.tid, total, x.cT, [&](KernelBuilder &kb, Value v) {
-    Value i = kb.div(v, cq4);
-    Value d = kb.mul(kb.rem(v, cq4), c4);
-    Value row = loadRow(kb, x, u.P, kb.add(j0, i), d, 4);
-    kb.vstore(row, ch.xs, {i, d});
-  });
+  Value winx = b.minU(b.toIndex(win), nm1);
+  Value wini = b.toI32(winx);
+  Value gc = b.add(cs, winx);
+  Value cnt = b.load(x.cnt, {x.b, x.h, gc});
+  Value cnt1 = b.add(cnt, x.c1i);
+  Value nf = b.siToFp(b.f32(), cnt1);
+  meanStep(b, u, j, gc, nf, tr.wrow);
   b.barrier();
-  b.forEach(x.tid, Cb, x.cT, [&](KernelBuilder &kb, Value c) {
-    Value gc = kb.add(cs, c);
-    SmallVector<Value> m;
-    for (int64_t d = 0; d < x.D; d += 4)
-      m.push_back(kb.vloadAligned(4, x.cent, {x.b, x.h, gc, kb.index(d)}, 16));
-    Value nm = kb.load(ch.nrm, {c});
-    kb.forEach(x.c0, nT, x.c1, [&](KernelBuilder &k2, Value i) {
-      Value dot = rowDot(k2, x, Row{ch.xs, {i}, {}}, Row{{}, {}, m});
-      k2.store(distanceOf(k2, dot, nm), ch.dist, {i, c});
-    });
+  // The count after every thread has read it (the next token reads it after
+  // the barrier below).
+  b.ifThen(x.is0, [&](KernelBuilder &kb) {
+    kb.store(cnt1, x.cnt, {x.b, x.h, gc});
+  });
+  Value after = b.cmp(CmpIPredicate::ugt, x.tid, t);
+  Value mine = b.cmp(CmpIPredicate::ult, x.tid, cI);
+  b.ifThen(b.andI(after, mine), [&](KernelBuilder &kb) {
+    Row w{tr.wrow, {}, {}};
+    Value nm = rowDot(kb, x, w, w);
+    Value dot = rowDot(kb, x, Row{{}, {}, xr}, w);
+    Value dn = distanceOf(kb, dot, nm);
+    kb.store(dn, tr.dist, {x.b, x.h, x.tid, winx});
+    Value st = kb.load(tr.sst, {x.tid});
+    Value bi = kb.load(tr.sbi, {x.tid});
+    Value bdv = kb.load(tr.sbd, {x.tid});
+    Value isW = kb.cmp(CmpIPredicate::eq, bi, wini);
+    Value le = kb.cmp(CmpFPredicate::OLE, dn, bdv);
+    Value gone = kb.andI(isW, kb.notI(le));
+    Value lt = kb.cmp(CmpFPredicate::OLT, dn, bdv);
+    Value eq = kb.cmp(CmpFPredicate::OEQ, dn, bdv);
+    Value lower = kb.cmp(CmpIPredicate::slt, wini, bi);
+    Value closer = kb.orI(lt, kb.andI(eq, lower));
+    Value take = kb.andI(kb.notI(isW), closer);
+    Value keep = kb.andI(isW, le);
+    kb.store(kb.select(gone, x.c1i, st), tr.sst, {x.tid});
+    kb.store(kb.select(take, wini, bi), tr.sbi, {x.tid});
+    kb.store(kb.select(kb.orI(take, keep), dn, bdv), tr.sbd, {x.tid});
   });
   b.barrier();
 }
 
-/// Chunk row i's nearest cluster of the block (Cb clusters) from dist: each
-/// thread scans its strided columns in order, the warps merge by shuffles,
-/// the CTA through the workgroup buffers (rd, ri); ties to the lowest id
-/// (threads without a column hold (inf, 0), as in blockArgmin). Returns the
-/// local id (i32), the same in every thread.
-Value chunkArgmin(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
-                  Value Cb) {
+/// Token t's nearest cluster of the block from its dist row (a stale
+/// token): each thread scans its strided columns in order, the warps merge
+/// by shuffles, the CTA through the argmin buffers (rd, ri); ties to the
+/// lowest id. Returns the local id (i32), the same in every thread.
+Value rowArgmin(KernelBuilder &b, const Update &u, const Tracked &tr, Value t,
+                Value Cb) {
   const Ctx &x = u.x;
   SmallVector<Value> best = b.forLoop(
       x.tid, Cb, x.cT, {x.c0, x.inff},
       [&](KernelBuilder &kb, Value c, ValueRange it) {
-        Value d = kb.load(ch.dist, {i, c});
+        Value d = kb.load(tr.dist, {x.b, x.h, t, c});
         Value lt = kb.cmp(CmpFPredicate::OLT, d, it[1]);
         return SmallVector<Value>{kb.select(lt, c, it[0]),
                                   kb.select(lt, d, it[1])};
@@ -2004,87 +2035,70 @@ Value chunkArgmin(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
   return r.second;
 }
 
-/// Running-mean step of chunk row i (token j) into its nearest cluster (the
-/// new row also kept in wrow), then the winner's |mu|^2 and its distances
-/// to the chunk's later rows recomputed (a thread each), so that every
-/// distance the next rows compare is the one of the current centroids.
-void chunkToken(KernelBuilder &b, const Update &u, const Chunk &ch, Value i,
-                Value nT, Value cs, Value Cb, Value nm1) {
-  const Ctx &x = u.x;
-  Value win = chunkArgmin(b, u, ch, i, Cb);
-  Value winx = b.minU(b.toIndex(win), nm1);
-  Value gc = b.add(cs, winx);
-  Value cnt = b.load(x.cnt, {x.b, x.h, gc});
-  Value cnt1 = b.add(cnt, x.c1i);
-  Value nf = b.siToFp(b.f32(), cnt1);
-  Value inRow = b.cmp(CmpIPredicate::ult, x.tid, b.index(x.D));
-  b.ifThen(inRow, [&](KernelBuilder &kb) {
-    Value xd = kb.load(ch.xs, {i, x.tid});
-    Value md = kb.load(x.cent, {x.b, x.h, gc, x.tid});
-    Value dx = kb.sub(xd, md);
-    Value qd = kb.div(dx, nf);
-    Value md2 = kb.add(md, qd);
-    kb.store(md2, x.cent, {x.b, x.h, gc, x.tid});
-    kb.store(md2, ch.wrow, {x.tid});
-  });
-  b.ifThen(x.is0, [&](KernelBuilder &kb) {
-    kb.store(cnt1, x.cnt, {x.b, x.h, gc});
-  });
-  b.barrier();
-  // Thread t recomputes row i + 1 + t; thread 0 also stores |mu|^2.
-  Value i1 = b.add(b.add(i, x.c1), x.tid);
-  Value ok = b.cmp(CmpIPredicate::ult, i1, nT);
-  b.ifThen(b.orI(ok, x.is0), [&](KernelBuilder &kb) {
-    Row w{ch.wrow, {}, {}};
-    Value nm = rowDot(kb, x, w, w);
-    kb.ifThen(x.is0, [&](KernelBuilder &k2) { k2.store(nm, ch.nrm, {winx}); });
-    kb.ifThen(ok, [&](KernelBuilder &k2) {
-      Value dot = rowDot(k2, x, Row{ch.xs, {i1}, {}}, w);
-      k2.store(distanceOf(k2, dot, nm), ch.dist, {i1, winx});
-    });
-  });
-  b.barrier();
-}
-
-/// Steps 1-4 of docs/Algorithm.md "Online update" for interval v, chunked:
+/// Steps 1-4 of docs/Algorithm.md "Online update" for interval v, tracked:
 /// the same decisions as `intervalTokens` in token order (seeds skipped,
-/// every other token joins its nearest cluster by a running mean), with the
-/// distances of T tokens at a time computed together and the one cluster
-/// each token changes recomputed after it. The block must fit updateBounds
-/// (dist has maxCb columns). Every distance is rowDot's, so the decisions
-/// are those of exact argmins over the current centroids with that
-/// arithmetic.
-void intervalTokensChunked(KernelBuilder &b, const Update &u, const Chunk &ch,
-                           const Interval &v) {
+/// every other token joins its nearest cluster by a running mean). `_idist`
+/// gave every token its distances to the block's clusters after seeding and
+/// its nearest one; after each token only the moved cluster's distances
+/// change, so each later token keeps its best current, and a token scans its
+/// row only when its best cluster moved away from it. The argmins are exact
+/// over the current centroids with rowDot's arithmetic.
+void intervalTokensTracked(KernelBuilder &b, const Update &u,
+                           const Tracked &tr, const Interval &v) {
   const Ctx &x = u.x;
   seedNewClusters(b, u, v.t0, v.nc0);
   Value nm1 = b.sub(v.Cb, x.c1);
-  blockNorms(b, x, ch, v.bcs, v.Cb);
-  Value cT = b.index(ch.T);
+  Value cI = u.kn.cI;
+  // Thread t < I owns token t: its row (f32 slices) and its best.
+  Value mine = b.cmp(CmpIPredicate::ult, x.tid, cI);
+  Value tok = b.minU(x.tid, b.sub(cI, x.c1));
+  Value row = loadRow(b, x, u.P, b.add(v.t0, tok), x.c0, x.D);
+  SmallVector<Value> xr = slices(b, row, x.D);
+  // Its nearest cluster: the chunks' nearest, merged in cluster order.
+  b.ifThen(mine, [&](KernelBuilder &kb) {
+    int64_t ncc = cast<MemRefType>(tr.bestd.getType()).getDimSize(3);
+    std::pair<Value, Value> r{kb.load(tr.bestd, {x.b, x.h, x.tid, x.c0}),
+                              kb.load(tr.besti, {x.b, x.h, x.tid, x.c0})};
+    for (int64_t k = 1; k < ncc; ++k) {
+      Value ck = kb.index(k);
+      Value cc = kb.mul(ck, x.cT);
+      Value on = kb.cmp(CmpIPredicate::ult, cc, v.Cb);
+      std::pair<Value, Value> o = pickLower(
+          kb, r.first, r.second, kb.load(tr.bestd, {x.b, x.h, x.tid, ck}),
+          kb.load(tr.besti, {x.b, x.h, x.tid, ck}));
+      r = {kb.select(on, o.first, r.first), kb.select(on, o.second, r.second)};
+    }
+    kb.store(r.first, tr.sbd, {x.tid});
+    kb.store(r.second, tr.sbi, {x.tid});
+    kb.store(x.c0i, tr.sst, {x.tid});
+  });
+  b.barrier();
   b.forLoop(
-      x.c0, u.kn.cI, cT, {x.c0},
-      [&](KernelBuilder &kb, Value t0, ValueRange e0) {
-        Value nT = kb.minU(kb.sub(u.kn.cI, t0), cT);
-        Value j0 = kb.add(v.t0, t0);
-        chunkDistances(kb, u, ch, j0, nT, v.bcs, v.Cb);
-        return kb.forLoop(
-            x.c0, nT, x.c1, e0,
-            [&](KernelBuilder &k2, Value i, ValueRange it) {
-              Value e = it[0];
-              Value t = k2.add(t0, i);
-              Value hasSeed = k2.cmp(CmpIPredicate::ult, e, u.kn.cKX);
-              Value so = k2.div(k2.mul(e, u.kn.cI), u.kn.cKX);
-              Value isPos = k2.cmp(CmpIPredicate::eq, so, t);
-              Value isSeed = k2.andI(hasSeed, isPos);
-              return k2.ifElse(
-                  isSeed,
+      x.c0, cI, x.c1, {x.c0}, [&](KernelBuilder &kb, Value t, ValueRange it) {
+        Value e = it[0];
+        Value hasSeed = kb.cmp(CmpIPredicate::ult, e, u.kn.cKX);
+        Value so = kb.div(kb.mul(e, cI), u.kn.cKX);
+        Value isPos = kb.cmp(CmpIPredicate::eq, so, t);
+        Value isSeed = kb.andI(hasSeed, isPos);
+        return kb.ifElse(
+            isSeed,
+            [&](KernelBuilder &k2) {
+              return SmallVector<Value>{k2.add(e, x.c1)};
+            },
+            [&](KernelBuilder &k2) {
+              Value stale = k2.cmp(CmpIPredicate::ne,
+                                   k2.load(tr.sst, {t}), x.c0i);
+              Value win = k2.ifElse(
+                  stale,
                   [&](KernelBuilder &k3) {
-                    return SmallVector<Value>{k3.add(e, x.c1)};
+                    return SmallVector<Value>{rowArgmin(k3, u, tr, t, v.Cb)};
                   },
                   [&](KernelBuilder &k3) {
-                    chunkToken(k3, u, ch, i, nT, v.bcs, v.Cb, nm1);
-                    return SmallVector<Value>{e};
-                  });
+                    return SmallVector<Value>{k3.load(tr.sbi, {t})};
+                  })[0];
+              trackedToken(k2, u, tr, xr, t, k2.add(v.t0, t), win, v.bcs, nm1,
+                           cI);
+              return SmallVector<Value>{e};
             });
       });
 }
@@ -2162,34 +2176,39 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   KernelBuilder b(loc, ob);
   Types ty(ob.getContext(), s);
   UpdateBounds bd = updateBounds(s, c);
-  const int64_t T = intervalChunk(s, bd);
-  // The chunk's buffers in static shared memory (40 KB at most, beside the
-  // argmin's 2 KB); blocks of more clusters keep the per-token loop.
-  const bool chunked =
-      4 * (T * bd.maxCb + T * (s.D + 4) + bd.maxCb + s.D) <= 40 * 1024;
+  // Tracked (the interval's tokens a thread each, their distances from
+  // `_idist`); else the per-token loop of the in-CTA update.
+  const bool tracked = trackedInterval(s, c);
+  SmallVector<Type> more = {ty.st, ty.st, ty.st, ty.norms};
   SmallVector<Type> wgs;
-  if (chunked)
-    wgs = {KernelBuilder::workgroup({T, bd.maxCb}, b.f32()),
-           KernelBuilder::workgroup({T, s.D + 4}, b.f32()),
-           KernelBuilder::workgroup({bd.maxCb}, b.f32()),
-           KernelBuilder::workgroup({s.D}, b.f32())};
-  auto fn = createSequentialKernel(b, module, name, s, PE,
-                                   {ty.st, ty.st, ty.st, ty.norms}, wgs);
-  // 16-byte vector loads and stores of the chunk's rows and the moved row.
-  for (unsigned w : {3u, 5u})
-    if (chunked)
-      fn.setWorkgroupAttributionAttr(w, LLVM::LLVMDialect::getAlignAttrName(),
-                                     b.getI64IntegerAttr(16));
+  if (tracked) {
+    Type f32 = b.f32(), i32 = b.getI32Type();
+    int64_t ncc = intervalClusterChunks(s, c);
+    more.append({KernelBuilder::memref({s.B, s.H, c.interval, bd.maxCb}, f32),
+                 KernelBuilder::memref({s.B, s.H, c.interval, ncc}, f32),
+                 KernelBuilder::memref({s.B, s.H, c.interval, ncc}, i32)});
+    wgs = {KernelBuilder::workgroup({c.interval}, f32),
+           KernelBuilder::workgroup({c.interval}, i32),
+           KernelBuilder::workgroup({c.interval}, i32),
+           KernelBuilder::workgroup({s.D}, f32)};
+  }
+  auto fn = createSequentialKernel(b, module, name, s, PE, more, wgs);
+  // 16-byte vector loads of the moved row.
+  if (tracked)
+    fn.setWorkgroupAttributionAttr(5, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   Value stT = fn.getArgument(4), st0T = fn.getArgument(5);
   Value blk = fn.getArgument(6);
   Ctx x = sequentialCtx(b, fn, s);
   x.norms = fn.getArgument(7);
   Knobs kn(b, s, c);
   Update u = makeUpdate(b, x, kn, c, fn);
-  auto wg = fn.getWorkgroupAttributions();
-  Chunk ch{T, {}, {}, {}, {}};
-  if (chunked)
-    ch = Chunk{T, wg[2], wg[3], wg[4], wg[5]};
+  Tracked tr;
+  if (tracked) {
+    auto wg = fn.getWorkgroupAttributions();
+    tr = Tracked{fn.getArgument(8), fn.getArgument(9), fn.getArgument(10),
+                 wg[2], wg[3], wg[4], wg[5]};
+  }
   Value n = seqLen(b, x, kn, fn.getArgument(0));
   SmallVector<Value> st = loadQuad(b, x, stT);
   storeQuad(b, x, st0T, st);
@@ -2197,16 +2216,11 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
   // kernels (always, for the states the build and the update write; else
   // `<name>_rest` does it), then |mu|^2 of the block for the first of them.
   Interval v = planInterval(b, u, st);
-  Value due = intervalDue(b, u, n, st[0], st[1]);
-  Value fitL = b.cmp(CmpIPredicate::ule, v.L, b.index(bd.maxL));
-  Value fitC = b.cmp(CmpIPredicate::ule, v.Cb, b.index(bd.maxCb));
-  Value fit = b.andI(fitL, fitC);
-  Value go = b.andI(due, fit);
   b.ifElse(
-      go,
+      intervalGo(b, u, bd, n, st, v),
       [&](KernelBuilder &kb) {
-        if (chunked)
-          intervalTokensChunked(kb, u, ch, v);
+        if (tracked)
+          intervalTokensTracked(kb, u, tr, v);
         else
           intervalTokens(kb, u, v);
         computeNorms(kb, x, KBlock{v.L, v.bcs, v.Cb});
@@ -2218,6 +2232,165 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateIntervalKernel(
         storeQuad(kb, x, blk, {x.c0, x.c0, x.c0, x.c0});
         return SmallVector<Value>{};
       });
+  b.ret();
+  return fn;
+}
+
+bool mlir::multipole::gpugen::trackedInterval(const ClusterShape &s,
+                                              const ClusterConfig &c) {
+  return c.interval <= kThreads && s.D <= 128;
+}
+
+int64_t mlir::multipole::gpugen::intervalClusterChunks(const ClusterShape &s,
+                                                       const ClusterConfig &c) {
+  return llvm::divideCeil(updateBounds(s, c).maxCb, kThreads);
+}
+
+int64_t mlir::multipole::gpugen::intervalDistTokens(const ClusterShape &s,
+                                                    const ClusterConfig &c) {
+  // 32 tokens a CTA (a CTA reads its 256 centroids once for its tokens): at
+  // the defaults, 128 x 4 chunks x H x B / 32 = one wave of 1 CTA per SM at
+  // B = 1 (about 230 registers).
+  (void)s;
+  return std::min<int64_t>(32, c.interval);
+}
+
+namespace {
+/// Dots of the rows i0 .. i0 + n of xs (clamped to nT - 1) with the
+/// registers m, interleaved (n independent chains), each with rowDot's
+/// arithmetic.
+SmallVector<Value> rowDots(KernelBuilder &b, const Ctx &x, Value xs, Value i0,
+                           int64_t n, Value nT, ArrayRef<Value> m) {
+  SmallVector<Value> rows, acc(n, x.zv4);
+  Value last = b.sub(nT, x.c1);
+  for (int64_t k = 0; k < n; ++k)
+    rows.push_back(b.minU(b.add(i0, b.index(k)), last));
+  for (int64_t d = 0; d < x.D; d += 4)
+    for (int64_t k = 0; k < n; ++k)
+      acc[k] = b.fma(Row{xs, {rows[k]}, {}}.slice(b, d), m[d / 4], acc[k]);
+  SmallVector<Value> dots;
+  for (Value a : acc)
+    dots.push_back(b.reduceAdd(a));
+  return dots;
+}
+} // namespace
+
+gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateDistancesKernel(
+    OpBuilder &ob, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const ClusterShape &s, const ClusterConfig &c, StringRef PE) {
+  KernelBuilder b(loc, ob);
+  MLIRContext *ctx = ob.getContext();
+  Types ty(ctx, s);
+  UpdateBounds bd = updateBounds(s, c);
+  const int64_t TT = intervalDistTokens(s, c);
+  const int64_t nCC = intervalClusterChunks(s, c);
+  constexpr int64_t kGroup = 4; // tokens whose dots run interleaved
+  Type f32 = b.f32(), i32 = b.getI32Type();
+  SmallVector<Type> args = {
+      ty.lens, Types::points(ctx, s, PE), ty.cent, ty.st,
+      KernelBuilder::memref({s.B, s.H, c.interval, bd.maxCb}, f32),
+      KernelBuilder::memref({s.B, s.H, c.interval, nCC}, f32),
+      KernelBuilder::memref({s.B, s.H, c.interval, nCC}, i32)};
+  SmallVector<Type> wg = {KernelBuilder::workgroup({TT, s.D + 4}, f32),
+                          KernelBuilder::workgroup({kWarps, TT}, f32),
+                          KernelBuilder::workgroup({kWarps, TT}, i32)};
+  auto fn = createKernel(b, module, name, args, wg, {int32_t(kThreads), 1, 1});
+  fn.setWorkgroupAttributionAttr(0, LLVM::LLVMDialect::getAlignAttrName(),
+                                 b.getI64IntegerAttr(16));
+  Ctx x = prelude(b, s.D);
+  x.cent = fn.getArgument(2);
+  Value P = fn.getArgument(1);
+  Value dist = fn.getArgument(4), bestd = fn.getArgument(5),
+        besti = fn.getArgument(6);
+  auto wgs = fn.getWorkgroupAttributions();
+  Value xs = wgs[0], wd = wgs[1], wi = wgs[2];
+  x.h = b.blockId(gpu::Dimension::y);
+  x.b = b.blockId(gpu::Dimension::z);
+  // CTA (token chunk, cluster chunk): TT tokens, the thread's cluster.
+  Value bx = b.blockId(gpu::Dimension::x), cNCC = b.index(nCC);
+  Value tok0 = b.mul(b.div(bx, cNCC), b.index(TT));
+  Value cc = b.rem(bx, cNCC);
+  Value cl = b.add(b.mul(cc, x.cT), x.tid);
+  Knobs kn(b, s, c);
+  Update u = gridUpdate(b, x, kn, c, P);
+  Value n = seqLen(b, x, kn, fn.getArgument(0));
+  SmallVector<Value> st = loadQuad(b, x, fn.getArgument(3));
+  Interval v = planInterval(b, u, st);
+  Value go = intervalGo(b, u, bd, n, st, v);
+  Value chunkOn = b.cmp(CmpIPredicate::ult, b.mul(cc, x.cT), v.Cb);
+  b.ifThen(b.andI(go, chunkOn), [&](KernelBuilder &kb) {
+    Value nT = kb.minU(kb.sub(kn.cI, tok0), kb.index(TT));
+    // The tokens' rows (f32) into xs.
+    Value cq4 = kb.index(s.D / 4), c4 = kb.index(4);
+    kb.forEach(x.tid, kb.mul(nT, cq4), x.cT, [&](KernelBuilder &k2, Value p) {
+      Value i = k2.div(p, cq4);
+      Value d = k2.mul(k2.rem(p, cq4), c4);
+      Value j = k2.add(v.t0, k2.add(tok0, i));
+      k2.vstore(loadRow(k2, x, P, j, d, 4), xs, {i, d});
+    });
+    kb.barrier();
+    // This thread's centroid in registers: a cluster before the interval
+    // from cent, one of its seeds (seedNewClusters' row) from the points;
+    // past the block's clusters a zero row whose distances count as +inf.
+    Value has = kb.cmp(CmpIPredicate::ult, cl, v.Cb);
+    Value clx = kb.minU(cl, kb.sub(v.Cb, x.c1));
+    Value gc = kb.add(v.bcs, clx);
+    Value seed = kb.cmp(CmpIPredicate::uge, gc, v.nc0);
+    SmallVector<Value> m = kb.ifElse(
+        seed,
+        [&](KernelBuilder &k3) {
+          Value e = k3.sub(gc, v.nc0);
+          Value so = k3.div(k3.mul(e, kn.cI), kn.cKX);
+          Value r = loadRow(k3, x, P, k3.add(v.t0, so), x.c0, s.D);
+          return slices(k3, r, s.D);
+        },
+        [&](KernelBuilder &k3) {
+          SmallVector<Value> r;
+          for (int64_t d = 0; d < s.D; d += 4)
+            r.push_back(
+                k3.vloadAligned(4, x.cent, {x.b, x.h, gc, k3.index(d)}, 16));
+          return r;
+        });
+    Row mr{{}, {}, m};
+    Value nm = rowDot(kb, x, mr, mr);
+    Value cli = kb.toI32(cl);
+    // kGroup tokens at a time: their dots interleaved, then each token's
+    // distance stored and reduced over the warp (lowest id on ties).
+    kb.forEach(x.c0, nT, kb.index(kGroup), [&](KernelBuilder &k2, Value i0) {
+      SmallVector<Value> dots = rowDots(k2, x, xs, i0, kGroup, nT, m);
+      for (int64_t k = 0; k < kGroup; ++k) {
+        Value i = k2.add(i0, k2.index(k));
+        Value in = k2.cmp(CmpIPredicate::ult, i, nT);
+        Value t = k2.add(tok0, i);
+        Value dv = distanceOf(k2, dots[k], nm);
+        k2.ifThen(k2.andI(in, has), [&](KernelBuilder &k3) {
+          k3.store(dv, dist, {x.b, x.h, t, cl});
+        });
+        Value dm = k2.select(has, dv, x.inff);
+        std::pair<Value, Value> w =
+            shuffleArgmin(k2, dm, cli, {16, 8, 4, 2, 1});
+        k2.ifThen(k2.andI(in, x.lane0), [&](KernelBuilder &k3) {
+          k3.store(w.first, wd, {x.warp, i});
+          k3.store(w.second, wi, {x.warp, i});
+        });
+      }
+    });
+    kb.barrier();
+    // Thread i < nT: token i's nearest of this chunk (warps in cluster
+    // order, lowest id on ties).
+    kb.ifThen(kb.cmp(CmpIPredicate::ult, x.tid, nT), [&](KernelBuilder &k2) {
+      std::pair<Value, Value> r{k2.load(wd, {x.c0, x.tid}),
+                                k2.load(wi, {x.c0, x.tid})};
+      for (int64_t w = 1; w < kWarps; ++w) {
+        Value cw = k2.index(w);
+        r = pickLower(k2, r.first, r.second, k2.load(wd, {cw, x.tid}),
+                      k2.load(wi, {cw, x.tid}));
+      }
+      Value t = k2.add(tok0, x.tid);
+      k2.store(r.first, bestd, {x.b, x.h, t, cc});
+      k2.store(r.second, besti, {x.b, x.h, t, cc});
+    });
+  });
   b.ret();
   return fn;
 }

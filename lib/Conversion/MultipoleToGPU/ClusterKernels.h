@@ -84,10 +84,25 @@ struct UpdateBounds {
 };
 UpdateBounds updateBounds(const ClusterShape &s, const ClusterConfig &c);
 
+/// Whether the update's interval is tracked (`<name>_idist` then
+/// `<name>_interval` with a thread per token of the interval: interval <= 256
+/// tokens, D <= 128, the row in registers), and the tokens per CTA of
+/// `<name>_idist`.
+bool trackedInterval(const ClusterShape &s, const ClusterConfig &c);
+int64_t intervalDistTokens(const ClusterShape &s, const ClusterConfig &c);
+/// Chunks of 256 clusters of `<name>_idist` (a CTA per token chunk and
+/// cluster chunk): ceil(maxCb / 256).
+int64_t intervalClusterChunks(const ClusterShape &s, const ClusterConfig &c);
+
 /// cluster_update, per (sequence, KV head), 256 threads:
+/// `<name>_idist` (grid (ceil(I / intervalDistTokens) x
+///   intervalClusterChunks, H, B); tracked only): the due interval's tokens'
+///   distances to the clusters of its block after seeding into dist [B, H,
+///   I, maxCb], each token's nearest (distance, local id) of each cluster
+///   chunk into bestd, besti [B, H, I, chunks];
 /// `<name>_interval` (grid (H, B)): one due interval's seeds and running
 ///   means, |mu|^2 of its block, the state, its entry copy st0 and the block
-///   descriptor;
+///   descriptor (tracked: (..., norms, dist, bestd, besti));
 /// `<name>_rest` (grid (H, B)): the intervals still due, each with its Lloyd
 ///   passes in the CTA;
 /// `<name>_members` (grid (chunks, H, B), a warp per touched cluster): member
@@ -96,6 +111,12 @@ gpu::GPUFuncOp buildUpdateIntervalKernel(OpBuilder &b, Location loc,
                                          gpu::GPUModuleOp module,
                                          StringRef name, const ClusterShape &s,
                                          const ClusterConfig &c, StringRef PE);
+gpu::GPUFuncOp buildUpdateDistancesKernel(OpBuilder &b, Location loc,
+                                          gpu::GPUModuleOp module,
+                                          StringRef name,
+                                          const ClusterShape &s,
+                                          const ClusterConfig &c,
+                                          StringRef PE);
 gpu::GPUFuncOp buildUpdateRestKernel(OpBuilder &b, Location loc,
                                      gpu::GPUModuleOp module, StringRef name,
                                      const ClusterShape &s,

@@ -423,6 +423,14 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
                             ValueRange outs, Value norms, Value st0) const {
     LoweringContext &lc = this->lc;
     std::string name = lc.freshName("cluster_update");
+    const bool tracked = trackedInterval(s, c);
+    if (tracked &&
+        failed(buildKernels(
+            lc, loc, name,
+            {{"_idist", [&](OpBuilder &ob, Location l, M m, StringRef n) {
+                return buildUpdateDistancesKernel(ob, l, m, n, s, c, PE);
+              }}})))
+      return failure();
     if (failed(buildKernels(
             lc, loc, name,
             {{"_interval",
@@ -446,8 +454,27 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     Type i32 = rewriter.getI32Type();
     Value blk = alloc(rewriter, loc, {s.B, s.H, 4}, i32);
     UpdateBounds bd = updateBounds(s, c);
+    SmallVector<Value> intervalArgs = {lens, P,   cent, cnt,
+                                       st,   st0, blk,  norms};
+    SmallVector<Value> track;
+    if (tracked) {
+      int64_t ncc = intervalClusterChunks(s, c);
+      // The interval's distances to its block's clusters and each token's
+      // nearest, computed over the grid before the sequential part.
+      track = {alloc(rewriter, loc, {s.B, s.H, c.interval, bd.maxCb},
+                     rewriter.getF32Type()),
+               alloc(rewriter, loc, {s.B, s.H, c.interval, ncc},
+                     rewriter.getF32Type()),
+               alloc(rewriter, loc, {s.B, s.H, c.interval, ncc}, i32)};
+      int64_t tt = intervalDistTokens(s, c);
+      SmallVector<Value> dargs = {lens, P, cent, st};
+      dargs.append(track.begin(), track.end());
+      lc.launch(rewriter, loc, name + "_idist",
+                {chunks(c.interval, tt) * ncc, s.H, s.B}, 256, dargs);
+      intervalArgs.append(track.begin(), track.end());
+    }
     lc.launch(rewriter, loc, name + "_interval", {s.H, s.B, 1}, 256,
-              {lens, P, cent, cnt, st, st0, blk, norms});
+              intervalArgs);
     SmallVector<Value> sorted = allocSorted(rewriter, loc, s, c);
     launchLloyd(rewriter, loc, name, s, c.updateIters, blk, P, outs, norms,
                 bd.maxL, bd.maxCb, 1, sorted);
@@ -462,6 +489,8 @@ struct KMeansLowering : MultipoleGPUPattern<OpTy> {
     lc.launch(rewriter, loc, name + "_members",
               {chunks(bd.maxFinish, 8), s.H, s.B}, 256, members);
     for (Value t : llvm::reverse(sorted))
+      dealloc(rewriter, loc, t);
+    for (Value t : llvm::reverse(track))
       dealloc(rewriter, loc, t);
     dealloc(rewriter, loc, blk);
     return success();

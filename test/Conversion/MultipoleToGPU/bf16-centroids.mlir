@@ -33,7 +33,7 @@
 // CHECK-LABEL: func.func @attn_mp_update(
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI:[0-9]+]] blocks in (%c49{{.*}}) {{.*}} args(%{{.*}} : memref<1x8x2058x128xbf16>, %{{.*}} : memref<1x8x2058x128xf32>, %arg9 : memref<1x8x4xi32>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_widen_[[WI]]
-// CHECK:       gpu.launch_func @multipole_kernels::@cluster_update_{{[0-9]+}}_interval {{.*}}, %arg9 : memref<1x8x4xi32>, %[[ST0:.*]] : memref<1x8x4xi32>, %{{.*}} : memref<1x8x4xi32>, %{{.*}} : memref<1x8x2058xf32>)
+// CHECK:       gpu.launch_func @multipole_kernels::@cluster_update_{{[0-9]+}}_interval {{.*}}, %arg9 : memref<1x8x4xi32>, %[[ST0:.*]] : memref<1x8x4xi32>, %{{.*}} : memref<1x8x4xi32>, %{{.*}} : memref<1x8x2058xf32>, %{{.*}} : memref<1x8x128x770xf32>, %{{.*}} : memref<1x8x128x4xf32>, %{{.*}} : memref<1x8x128x4xi32>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NU:[0-9]+]] blocks in (%c49{{.*}}) {{.*}} args(%{{.*}} : memref<1x8x2058x128xf32>, %arg3 : memref<1x8x2058x128xbf16>, %arg9 : memref<1x8x4xi32>, %[[ST0]] : memref<1x8x4xi32>)
 // CHECK:       gpu.launch_func @multipole_kernels::@centroid_narrow_[[NU]]
 // The logits kernel, on tensor cores (bf16 queries and bf16 centroids): the

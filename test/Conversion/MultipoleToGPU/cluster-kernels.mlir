@@ -8,6 +8,7 @@
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{rope-theta=10000},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=ROPE
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{block-size=65536 fraction=0.25},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=BIG
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,multipole-cuda-pipeline{to-nvvm=false gpu-options=kmeans-split=false})" | FileCheck %s --check-prefix=HI
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{interval=512},multipole-cuda-pipeline{to-nvvm=false})" | FileCheck %s --check-prefix=LONG
 
 // A head dim the k-means kernels do not take (not a multiple of 32) keeps the
 // cluster ops on the host: copies around the CPU op.
@@ -38,16 +39,23 @@
 // The scratch lives for the whole call (multipole-gpu-programmatic-launch
 // hoists it): freed after the last launch.
 // CHECK: gpu.dealloc %[[NORMS]]
-// The update: one interval's sequential part per (sequence, head), its 3
-// Lloyd passes over the grid (blocks of 8192: at most 12288 points, 48 CTAs of
-// a thread per point; 770 clusters, 97 CTAs of a warp per cluster), the
-// intervals still due, then the finish (a warp per touched cluster: 770 + 8).
+// The update: the interval's distances to its block's clusters over the grid
+// (128 tokens x at most 770 clusters; a CTA per 32 tokens and 256 clusters:
+// 4 x 4 x 8 CTAs, each token's nearest per chunk),
+// its sequential part per (sequence, head), its 3 Lloyd passes over the grid
+// (blocks of 8192: at most 12288 points, 48 CTAs of a thread per point; 770
+// clusters, 97 CTAs of a warp per cluster), the intervals still due, then the
+// finish (a warp per touched cluster: 770 + 8).
 // CHECK-LABEL: func.func @attn_mp_update
 // CHECK-NOT: gpu.memcpy
 // CHECK-DAG: %[[UNORMS:.*]] = gpu.alloc () : memref<1x8x2058xf32>
 // CHECK-DAG: %[[ST0:.*]] = gpu.alloc () : memref<1x8x4xi32>
 // CHECK-DAG: %[[BLK:.*]] = gpu.alloc () : memref<1x8x4xi32>
-// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U:[0-9]+]]_interval blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, %arg0 : {{.*}}, %[[ST0]] : memref<1x8x4xi32>, %[[BLK]] : memref<1x8x4xi32>, %[[UNORMS]] : memref<1x8x2058xf32>)
+// CHECK-DAG: %[[DIST:.*]] = gpu.alloc () : memref<1x8x128x770xf32>
+// CHECK-DAG: %[[BESTD:.*]] = gpu.alloc () : memref<1x8x128x4xf32>
+// CHECK-DAG: %[[BESTI:.*]] = gpu.alloc () : memref<1x8x128x4xi32>
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U:[0-9]+]]_idist blocks in (%c16{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, %arg0 : {{.*}}, %[[DIST]] : memref<1x8x128x770xf32>, %[[BESTD]] : memref<1x8x128x4xf32>, %[[BESTI]] : memref<1x8x128x4xi32>)
+// CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_interval blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%arg2 : memref<1xi32>, %arg0 : {{.*}}, %[[ST0]] : memref<1x8x4xi32>, %[[BLK]] : memref<1x8x4xi32>, %[[UNORMS]] : memref<1x8x2058xf32>, %[[DIST]] : memref<1x8x128x770xf32>, %[[BESTD]] : memref<1x8x128x4xf32>, %[[BESTI]] : memref<1x8x128x4xi32>)
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_assign blocks in (%c48{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[BLK]] :
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_means blocks in (%c97{{.*}}, %c8{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[BLK]] : {{.*}}, %[[UNORMS]] : memref<1x8x2058xf32>, %c0_i32 : i32)
 // CHECK: gpu.launch_func @multipole_kernels::@cluster_update_[[U]]_assign
@@ -96,9 +104,14 @@
 // CHECK-NOT: nvvm.vote.sync
 // The build and the update coarsen with one kernel (equal specs).
 // CHECK: gpu.func @cluster_coarsen_{{[0-9]+}}
-// The update's sequential parts reduce the argmin in workgroup memory.
+// The interval's distances: a CTA's tokens in workgroup memory, a thread per
+// cluster; then the sequential part tracks each token's best (distance, id,
+// stale) in workgroup memory beside the argmin's buffers and the moved row.
+// CHECK: gpu.func @cluster_update_{{[0-9]+}}_idist
+// CHECK-SAME: workgroup(%{{.*}} : memref<32x132xf32, #gpu.address_space<workgroup>>
+// CHECK-SAME: memref<8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x32xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_interval
-// CHECK-SAME: workgroup
+// CHECK-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_assign
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_sort
 // CHECK: gpu.func @cluster_update_{{[0-9]+}}_means
@@ -122,13 +135,14 @@
 // ROPE: gpu.func @cluster_build_{{[0-9]+}}_means
 
 // Blocks of 8194 clusters (block-size 65536, fraction 0.25 on 32K tokens): the
-// sort's histograms and the chunked interval's distances would not fit static
-// shared memory, so the Lloyd passes keep the ballot means (no sort) and the
-// interval its per-token loop (only the argmin's buffers).
+// sort's histograms would not fit static shared memory, so the Lloyd passes
+// keep the ballot means (no sort); the tracked interval keeps its distances
+// in global scratch, so it serves any block.
 // BIG-NOT: _sort
+// BIG: gpu.func @cluster_update_{{[0-9]+}}_idist
+// BIG-SAME: memref<1x8x128x8194xf32>
 // BIG: gpu.func @cluster_update_{{[0-9]+}}_interval
-// BIG-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>)
-// BIG-NOT: memref<1x8194xf32, #gpu.address_space<workgroup>>
+// BIG-SAME: memref<1x8x128x8194xf32>
 // BIG: gpu.func @cluster_update_{{[0-9]+}}_means
 
 // kmeans-split=false: one bf16 term per centroid, half the mma.sync of the
@@ -137,3 +151,11 @@
 // HI-COUNT-16: nvvm.mma.sync
 // HI-NOT: nvvm.mma.sync
 // HI: gpu.func @cluster_build_{{[0-9]+}}_sort
+
+// Intervals of more than 256 tokens (a thread each would not fit the CTA): no
+// `_idist`, the sequential part runs its per-token loop with the argmin's
+// buffers only.
+// LONG-NOT: _idist
+// LONG: gpu.func @cluster_update_{{[0-9]+}}_interval
+// LONG-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>)
+// LONG-NOT: _idist
