@@ -26,12 +26,15 @@ done
 ir 8 $((131072 + 1024)) 32 8 128 bf16 > "$OUT/gen_b8_n131072.mlir"   # the ragged batch
 $C "$OUT/gen_b8_n131072.mlir" --target=cuda -o "$OUT/gen_b8_n131072.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625"
 # The same loop with centroids stored in f32 (MP_GEN_LIBS=gen,gen32 bench/bench_generate.py;
-# the default, gen, stores them in bf16), and with the approximation on CUDA cores
-# (gencc: --gpu-options=mma-approx=false; the default runs it on tensor cores).
+# the default, gen, stores them in bf16), with the approximation on CUDA cores
+# (gencc: --gpu-options=mma-approx=false; the default runs it on tensor cores), and
+# with the scores kernel kept (genuf: --gpu-options=fuse-scores=false; by default the
+# selection kernel computes the scores).
 for f in "$OUT"/gen_b*_n*.mlir; do
   b=$(basename "$f" .mlir)
   $C "$f" --target=cuda -o "$OUT/gen32_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625 centroid-type=f32"
   $C "$f" --target=cuda -o "$OUT/gencc_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625" --gpu-options="mma-approx=false"
+  $C "$f" --target=cuda -o "$OUT/genuf_${b#gen_}.so" --rewrite-options="budget-fraction=0.1 fraction=0.0625" --gpu-options="fuse-scores=false"
 done
 # Correctness shapes (GPU against CPU and dense): ragged lengths, Hkv 1 and 8,
 # D 64 and 128, lengths that are not multiples of any tile.

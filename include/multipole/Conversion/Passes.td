@@ -67,6 +67,12 @@ defvar MultipoleGPUOptions = [
            "applies: bf16 caches and value centroids, head dim 64 or 128, up "
            "to 8 query heads per KV head; false keeps the CUDA-core kernel "
            "(default true)">,
+    Option<"fuseScores", "fuse-scores", "bool", "true",
+           "The cluster scores of a centroid_score that only a "
+           "select_clusters reads are computed in the selection kernel, "
+           "from the logits and their per-split (max, sum) pairs "
+           "(multipole-gpu-plan marks the op multipole.scores_in_select): "
+           "one launch less; false keeps the scores kernel (default true)">,
     Option<"kmeansSplit", "kmeans-split", "bool", "true",
            "k-means distances of bf16 keys on tensor cores with each centroid "
            "split into two bf16 terms (hi + lo: 16 mantissa bits); false "

@@ -57,6 +57,7 @@ struct GPUKnobs {
   bool kmeansSplit = true;
   bool mmaLogits = true;
   bool mmaApprox = false;
+  bool fuseScores = false;
 };
 
 /// Out-of-range knobs, reported at `loc` as options of `pass`.

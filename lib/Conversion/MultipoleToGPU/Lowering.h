@@ -21,6 +21,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
 #include <array>
@@ -50,6 +51,15 @@ struct LoweringContext {
   /// Cluster ops the host fallback re-created on host buffers: legal (they
   /// are lowered by convert-multipole-to-loops).
   llvm::DenseSet<Operation *> hostOps;
+  /// What a centroid_score marked `multipole.scores_in_select` leaves to the
+  /// select_clusters that reads its scores (ScoreLowering records it,
+  /// SelectLowering takes it): per scores buffer, the logits, the logits
+  /// kernel's split pairs (scratch the selection frees), G and the splits.
+  struct FusedScores {
+    Value logits, pairs;
+    int64_t G, csplits;
+  };
+  llvm::DenseMap<Value, FusedScores> fusedScores;
 
   /// `base` + "_" + a fresh number.
   std::string freshName(StringRef base);

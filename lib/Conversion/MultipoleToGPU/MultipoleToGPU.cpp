@@ -59,7 +59,7 @@ struct ConvertMultipoleToGPUPass
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
             approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit,
-            mmaLogits,   mmaApprox};
+            mmaLogits,   mmaApprox,       fuseScores};
   }
 
   /// Operand checks shared by every op: identity layouts (the kernels index
@@ -206,6 +206,12 @@ ConvertMultipoleToGPUPass::applyLoweringPatterns(LoweringContext &lc,
       return op->emitError() << "'" << op->getName()
                              << "' has no GPU lowering yet; compile for the "
                                 "CPU (--target=cpu) or use --dense";
+  // Scores a marked centroid_score left to a selection that never came.
+  if (!lc.fusedScores.empty())
+    return emitError(lc.fusedScores.begin()->first.getLoc())
+           << "'multipole.scores_in_select' on a centroid_score whose scores "
+              "no select_clusters after it reads (multipole-gpu-plan sets it "
+              "only for one that does)";
   return success();
 }
 

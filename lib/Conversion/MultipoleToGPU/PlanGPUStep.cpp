@@ -5,7 +5,10 @@
 // sparse_attention that reads its mask; the exact part and the approximation
 // write per-split partials that the merge reads directly; an approximation
 // in the block of a bf16 exact part gets `multipole.bf16_weights` (its
-// weights may be rounded to bf16 as the exact part's are: mma-approx).
+// weights may be rounded to bf16 as the exact part's are: mma-approx); a
+// centroid_score whose scores only a select_clusters reads gets
+// `multipole.scores_in_select` (fuse-scores: the selection kernel computes
+// them).
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,6 +105,35 @@ void planSplitPartials(Operation *op, MutableOperandRange outs, MergeOp merge,
   }
 }
 
+/// The selection that alone reads the scores of `score` (deallocations
+/// aside), in its block and after it, when every other reader of its logits
+/// (the approximation) comes after that selection: the selection kernel can
+/// then compute the scores (and the logits' -inf tail) itself.
+SelectClustersOp onlySelect(CentroidScoreOp score) {
+  ValueRange outs = score.getOuts();
+  if (outs.size() != 2)
+    return {};
+  SelectClustersOp sel;
+  for (Operation *u : outs[0].getUsers()) {
+    if (u == score.getOperation() || isa<memref::DeallocOp>(u))
+      continue;
+    auto s = dyn_cast<SelectClustersOp>(u);
+    if (!s || sel || s.getScores() != outs[0] ||
+        s->getBlock() != score->getBlock() || !score->isBeforeInBlock(s) ||
+        llvm::is_contained(s.getOuts(), outs[0]))
+      return {};
+    sel = s;
+  }
+  if (!sel)
+    return {};
+  for (Operation *u : outs[1].getUsers())
+    if (u != score.getOperation() && u != sel.getOperation() &&
+        !isa<memref::DeallocOp>(u) &&
+        (u->getBlock() != sel->getBlock() || !sel->isBeforeInBlock(u)))
+      return {};
+  return sel;
+}
+
 /// The shapes the kernels see (KernelGen.h), from the op's operands.
 AttnShape exactShape(SparseAttentionOp op) {
   auto q = mt(op.getQ()), k = mt(op.getK());
@@ -137,7 +169,7 @@ struct MultipoleGPUPlanPass
   GPUKnobs knobs() const {
     return {splits,      threads,         numSMs, scoreSplits,
             approxSplits, scoreLaneFloats, approxLaneFloats, mma, kmeansSplit,
-            mmaLogits,   mmaApprox};
+            mmaLogits,   mmaApprox,       fuseScores};
   }
 
   /// Split partials for the exact part and the approximation whose partials
@@ -184,10 +216,28 @@ struct MultipoleGPUPlanPass
     }
   }
 
+  /// Scores computed by the selection that alone reads them (at most 32
+  /// query heads per KV head: a warp each merges their split pairs).
+  void planScoresInSelect() {
+    if (!knobs().fuseScores)
+      return;
+    getOperation().walk([&](CentroidScoreOp score) {
+      if (!llvm::all_of(score->getOperandTypes(), llvm::IsaPred<MemRefType>))
+        return;
+      int64_t Hq = mt(score.getQ()).getDimSize(1);
+      int64_t H = mt(score.getIndex()[kCentroids]).getDimSize(1);
+      if (H <= 0 || Hq % H || Hq / H > 32 || !onlySelect(score))
+        return;
+      MultipoleDialect::ScoresInSelectAttrHelper(score.getContext())
+          .setAttr(score, UnitAttr::get(score.getContext()));
+    });
+  }
+
   void runOnOperation() override {
     if (failed(checkGPUKnobs(knobs(), getOperation().getLoc(), getArgument())))
       return signalPassFailure();
     planPartials();
+    planScoresInSelect();
     SmallVector<std::pair<SelectClustersOp, SparseAttentionOp>> work;
     getOperation().walk([&](SelectClustersOp select) {
       if (select.getOuts().size() != 1 ||

@@ -703,12 +703,12 @@ void mergeSplitPairs(KernelBuilder &b, Value part, Value smz, Value bb,
   });
 }
 
-/// r_c for the clusters [start, hi) step 256: the sum over heads of
+/// r_c for the clusters [start, hi) by `step`: the sum over heads of
 /// e^(x - M) / Z for live clusters, else -1 (and -inf logits beyond nc).
 void writeScores(KernelBuilder &b, Value cnt, Value logits, Value r, Value bb,
                  Value h, Value start, Value hi, Value nc, ArrayRef<Value> qh,
-                 ArrayRef<Value> M, ArrayRef<Value> Z) {
-  b.forLoop(start, hi, b.index(kScoresThreads), {},
+                 ArrayRef<Value> M, ArrayRef<Value> Z, int64_t step) {
+  b.forLoop(start, hi, b.index(step), {},
             [&](KernelBuilder &kb, Value c, ValueRange) {
               Value in = kb.cmp(CmpIPredicate::ult, c, nc);
               Value cn = kb.load(cnt, {bb, h, c});
@@ -790,7 +790,8 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildScoreScoresKernel(
     Value zx = b.add(cg, b.index(G));
     Z.push_back(b.load(smz, {zx}));
   }
-  writeScores(b, cnt, logits, r, bb, h, start, hi, nc, qh, M, Z);
+  writeScores(b, cnt, logits, r, bb, h, start, hi, nc, qh, M, Z,
+              kScoresThreads);
   b.ret();
   return fn;
 }
@@ -1186,9 +1187,15 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
   if (sp.chunkBases)
     args.push_back(KernelBuilder::memref({B, H, sp.nch + 1}, i32));
   args.push_back(KernelBuilder::memref({B, H, C}, i8));
+  const int64_t G = sp.fusedG;
+  if (G)
+    args.append({KernelBuilder::memref({B, H * G, C}, f32),
+                 KernelBuilder::memref({B, H * G, sp.csplits, 2}, f32)});
   SmallVector<Type> wg = {KernelBuilder::workgroup({kSelectWarps * kBins}, i32),
                           KernelBuilder::workgroup({4}, b.getI64Type()),
                           KernelBuilder::workgroup({kBins}, i32)};
+  if (G)
+    wg.push_back(KernelBuilder::workgroup({2 * G}, f32));
   auto fn =
       createKernel(b, module, name, args, wg, {int32_t(kSelectThreads), 1, 1});
   SelectCtx c;
@@ -1212,6 +1219,32 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
   c.warp = b.div(c.tid, b.index(32));
   Value nci = b.load(c.st, {c.bb, c.h, b.index(0)});
   c.nc = b.toIndex(nci);
+  if (G) {
+    // The scores first, as the scores kernel computes them: (M, Z) of head
+    // g merged over the logits kernel's splits by warp g, then r (and -inf
+    // logits past nc) by the CTA's threads.
+    Value logits = fn.getArgument(a++), pairs = fn.getArgument(a++);
+    Value smz = fn.getWorkgroupAttributions()[3];
+    Value lane = b.rem(c.tid, b.index(32));
+    Value hG = b.mul(c.h, b.index(G));
+    SmallVector<Value> qh;
+    for (int64_t g = 0; g < G; ++g) {
+      qh.push_back(b.add(hG, b.index(g)));
+      Value mine = b.cmp(CmpIPredicate::eq, c.warp, b.index(g));
+      b.ifThen(mine, [&](KernelBuilder &kb) {
+        mergeSplitPairs(kb, pairs, smz, c.bb, qh[g], lane, sp.csplits, G, g);
+      });
+    }
+    b.barrier();
+    SmallVector<Value> M, Z;
+    for (int64_t g = 0; g < G; ++g) {
+      M.push_back(b.load(smz, {b.index(g)}));
+      Z.push_back(b.load(smz, {b.index(G + g)}));
+    }
+    writeScores(b, c.cnt, logits, c.r, c.bb, c.h, c.tid, b.index(C), c.nc, qh,
+                M, Z, kSelectThreads);
+    b.barrier();
+  }
   Value T = selectBudget(b, sp, c);
   // Radix select of the threshold key: 4 passes over 8-bit digits of the
   // (positive) score bits, from the top, weighted by counts.

@@ -69,9 +69,15 @@ struct SelectSpec {
   int64_t Cparent;
   bool chunkBases;
   int64_t nch;
+  /// Scores computed here (multipole.scores_in_select): G query heads per
+  /// KV head and the logits kernel's splits; 0 when r is given.
+  int64_t fusedG = 0, csplits = 0;
 };
 
-/// `@<name>`: grid (H, B), 1024 threads.
+/// `@<name>`: grid (H, B), 1024 threads. Arguments (r, counts, state,
+/// [parent assignments, parent mask], [chunk bases], mask, [logits [B, H G,
+/// C], split pairs [B, H G, csplits, 2]]): with the logits and pairs the
+/// kernel first writes r itself (the scores kernel's arithmetic).
 gpu::GPUFuncOp buildSelectKernel(OpBuilder &b, Location loc,
                                  gpu::GPUModuleOp module, StringRef name,
                                  const SelectSpec &spec);

@@ -2,7 +2,9 @@
 //
 // Centroid scoring: `<name>_logits` writes the logits of the queries against
 // the key centroids and per-split (max, sum) pairs into gpu.alloc'ed scratch;
-// `<name>_scores` turns them into the cluster scores.
+// `<name>_scores` turns them into the cluster scores, or, when
+// multipole-gpu-plan marked the op `multipole.scores_in_select`, the
+// selection kernel does (the pairs are handed over in the LoweringContext).
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,6 +57,9 @@ struct ScoreLowering : MultipoleGPUPattern<CentroidScoreOp> {
     int64_t ss = splitsFor(s.B, s.H, C, 256, 16 * k.numSMs, 0);
     ScoreSpec spec{s,     C,  cs, ss, op.getConfig().getScorePosition(),
                    theta, pl, cT.getElementType().isBF16()};
+    const bool fused =
+        MultipoleDialect::ScoresInSelectAttrHelper(op.getContext())
+            .isAttrPresent(op);
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {
           if (k.mmaLogits && mmaLogitsApplies(spec))
@@ -62,10 +67,10 @@ struct ScoreLowering : MultipoleGPUPattern<CentroidScoreOp> {
                                              spec);
           return buildScoreLogitsKernel(ob, l2, m, name + "_logits", spec);
         })) ||
-        failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
-                                       gpu::GPUModuleOp m) {
-          return buildScoreScoresKernel(ob, l2, m, name + "_scores", spec);
-        })))
+        (!fused && failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
+                                                  gpu::GPUModuleOp m) {
+           return buildScoreScoresKernel(ob, l2, m, name + "_scores", spec);
+         }))))
       return failure();
     Type f32 = rewriter.getF32Type();
     Value part = alloc(rewriter, loc, {s.B, s.Hq, cs, 2}, f32);
@@ -73,9 +78,13 @@ struct ScoreLowering : MultipoleGPUPattern<CentroidScoreOp> {
               {adaptor.getQ(), cent, idx[kCounts], idx[kState],
                adaptor.getLens(), outs[1], part,
                scaleOf(rewriter, loc, op.getScaleAttr(), s.D)});
-    lc.launch(rewriter, loc, name + "_scores", {ss, s.H, s.B}, 256,
-              {idx[kCounts], idx[kState], outs[1], part, outs[0]});
-    dealloc(rewriter, loc, part);
+    if (fused) {
+      lc.fusedScores[outs[0]] = {outs[1], part, s.G(), cs};
+    } else {
+      lc.launch(rewriter, loc, name + "_scores", {ss, s.H, s.B}, 256,
+                {idx[kCounts], idx[kState], outs[1], part, outs[0]});
+      dealloc(rewriter, loc, part);
+    }
     rewriter.eraseOp(op);
     return success();
   }

@@ -3,7 +3,8 @@
 // The budgeted radix selection of the clusters, one CTA per (sequence, KV
 // head). With chunk bases (planned by multipole-gpu-plan when the mask feeds
 // the exact part) it also writes where each chunk of clusters goes in the
-// exact part's token list.
+// exact part's token list; after a centroid_score marked
+// `multipole.scores_in_select` it first computes the scores it reads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,6 +45,15 @@ struct SelectLowering : MultipoleGPUPattern<SelectClustersOp> {
                             << " chunks: the GPU selection takes 256, 512 or "
                                "1024 (multipole-gpu-plan plans them)";
     SelectSpec spec{B, H, C, bt, bf, hasParent, Cp, feedsSparse, nch};
+    // Scores its centroid_score left to this kernel (scores_in_select).
+    auto fusedIt = lc.fusedScores.find(adaptor.getScores());
+    std::optional<LoweringContext::FusedScores> fused;
+    if (fusedIt != lc.fusedScores.end()) {
+      fused = fusedIt->second;
+      lc.fusedScores.erase(fusedIt);
+      spec.fusedG = fused->G;
+      spec.csplits = fused->csplits;
+    }
     if (failed(lc.buildKernel(loc, [&](OpBuilder &ob, Location l2,
                                        gpu::GPUModuleOp m) {
           return buildSelectKernel(ob, l2, m, name, spec);
@@ -56,7 +66,11 @@ struct SelectLowering : MultipoleGPUPattern<SelectClustersOp> {
     if (cb)
       args.push_back(cb);
     args.push_back(outs[0]);
+    if (fused)
+      args.append({fused->logits, fused->pairs});
     lc.launch(rewriter, loc, name, {H, B, 1}, 1024, args);
+    if (fused)
+      dealloc(rewriter, loc, fused->pairs);
     rewriter.eraseOp(op);
     return success();
   }

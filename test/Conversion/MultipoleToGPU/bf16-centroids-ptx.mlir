@@ -19,7 +19,7 @@
 // CHECK-LABEL: .entry score_0_logits
 // CHECK: ld.global.v4.{{[bu]}}32
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// CHECK-LABEL: .entry score_0_scores
+// CHECK-LABEL: .entry select_1
 // LOGITS: Function properties for score_0_logits
 // LOGITS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // APPROX: Function properties for approx_split_5

@@ -44,3 +44,16 @@
 // SPLITGPU-NOT: combine
 // SPLITGPU: gpu.launch_func @multipole_kernels::@merge_{{[0-9]+}} {{.*}}threads in (%c256
 // SPLITGPU-NOT: combine
+
+// The scores that only the selection reads are the selection kernel's
+// (fuse-scores, the default): the score op is marked; with fuse-scores=false,
+// or with another reader of the scores, it is not.
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=FUSE
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan{fuse-scores=false})" | FileCheck %s --check-prefix=NOFUSE
+// RUN: multipole-opt %S/Inputs/scores-extra-reader.mlir --pass-pipeline="builtin.module(multipole-gpu-plan)" | FileCheck %s --check-prefix=NOFUSE
+// RUN: multipole-opt %S/Inputs/scores-extra-reader.mlir --pass-pipeline="builtin.module(multipole-gpu-plan,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s --check-prefix=EXTRA
+// FUSE: multipole.centroid_score {{.*}}multipole.scores_in_select
+// FUSE: multipole.select_clusters
+// NOFUSE-NOT: multipole.scores_in_select
+// EXTRA: gpu.launch_func @multipole_kernels::@score_0_scores
+// EXTRA: gpu.launch_func @multipole_kernels::@select_1

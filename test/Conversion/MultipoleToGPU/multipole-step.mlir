@@ -17,6 +17,15 @@
 // NARROW: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x{{[0-9]+}}x64xf32>, vector<2xf32>
 // NARROW: gpu.func @approx_split_{{[0-9]+}}
 // NARROW: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x{{[0-9]+}}x64xf32>, vector<2xf32>
+// With fuse-scores=false the scores kernel writes r and the selection reads
+// it (no logits, no pairs).
+// RUN: multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite{sink=16 interval=128 block-size=8192},symbol-privatize{exclude=attn},symbol-dce,multipole-cuda-pipeline{to-nvvm=false gpu-options=fuse-scores=false})" | FileCheck %s --check-prefix=UNFUSED
+// UNFUSED: gpu.launch_func @multipole_kernels::@score_0_logits
+// UNFUSED: gpu.launch_func @multipole_kernels::@score_0_scores
+// UNFUSED: gpu.launch_func @multipole_kernels::@select_1 {{.*}}, %{{.*}} : memref<1x8x2058xi8>)
+// UNFUSED: gpu.func @select_1(
+// UNFUSED-NOT: math.exp
+// UNFUSED: gpu.return
 // RUN: not multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-multipole-to-gpu{score-lane-floats=12})" 2>&1 | FileCheck %s --check-prefix=BADS
 // BADS: error: score-lane-floats=12 does not fit head dim 128
 // RUN: not multipole-opt %s --pass-pipeline="builtin.module(multipole-rewrite,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},convert-multipole-to-gpu{approx-lane-floats=2})" 2>&1 | FileCheck %s --check-prefix=BADA
@@ -28,11 +37,12 @@
 // launches follow each other with nothing in between.
 // CHECK: %[[CB:.*]] = gpu.alloc () : memref<1x8x1025xi32>
 // CHECK-NOT: gpu.dealloc
-// CHECK: gpu.launch_func @multipole_kernels::@score_0_logits
+// The scores are the selection's (multipole.scores_in_select): no scores
+// kernel; the selection takes the logits and the logits kernel's split pairs.
+// CHECK: gpu.launch_func @multipole_kernels::@score_0_logits {{.*}}, %[[LOGITS:.*]] : memref<1x32x2058xf32>, %[[PAIRS:.*]] : memref<1x32x{{[0-9]+}}x2xf32>, %{{.*}} : f32)
 // CHECK-NOT: gpu.{{alloc|dealloc}}
-// CHECK: gpu.launch_func @multipole_kernels::@score_0_scores
-// CHECK-NOT: gpu.{{alloc|dealloc}}
-// CHECK: gpu.launch_func @multipole_kernels::@select_1 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}}) args({{.*}}%[[CB]] : memref<1x8x1025xi32>
+// CHECK-NOT: @score_0_scores
+// CHECK: gpu.launch_func @multipole_kernels::@select_1 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}}) args({{.*}}%[[CB]] : memref<1x8x1025xi32>, %{{.*}} : memref<1x8x2058xi8>, %[[LOGITS]] : memref<1x32x2058xf32>, %[[PAIRS]] : memref<1x32x{{[0-9]+}}x2xf32>)
 // CHECK-NOT: gpu.{{alloc|dealloc}}
 // CHECK: gpu.launch_func @multipole_kernels::@compact_2 {{.*}}%[[CB]] : memref<1x8x1025xi32>
 // The exact part on tensor cores: 3 cp.async stages of 64 tokens in dynamic
@@ -51,6 +61,11 @@
 // shared-memory histograms and warp-scanned suffix sums, then a block scan of
 // the chunk sums.
 // CHECK: gpu.func @select_1
+// The scores first: (M, Z) per head over the splits, then r.
+// CHECK: gpu.subgroup_reduce maximumf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: gpu.barrier
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.shuffle  up

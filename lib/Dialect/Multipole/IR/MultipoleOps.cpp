@@ -90,6 +90,13 @@ MultipoleDialect::verifyOperationAttribute(Operation *op,
                                 "multipole.centroid_approx";
     return success();
   }
+  if (name == ScoresInSelectAttrHelper::getNameStr()) {
+    if (!isa<CentroidScoreOp>(op) || !isa<UnitAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be a unit attribute on a "
+                                "multipole.centroid_score";
+    return success();
+  }
   if (name == RoleAttrHelper::getNameStr())
     return op->emitError() << "'" << name
                            << "' belongs on function arguments and results, "
@@ -97,9 +104,9 @@ MultipoleDialect::verifyOperationAttribute(Operation *op,
   return op->emitError() << "unknown multipole attribute '" << name
                          << "' (expected '" << EntryAttrHelper::getNameStr()
                          << "', '" << StepAttrHelper::getNameStr() << "', '"
-                         << ProgrammaticLaunchAttrHelper::getNameStr()
-                         << "' or '" << Bf16WeightsAttrHelper::getNameStr()
-                         << "')";
+                         << ProgrammaticLaunchAttrHelper::getNameStr() << "', '"
+                         << Bf16WeightsAttrHelper::getNameStr() << "' or '"
+                         << ScoresInSelectAttrHelper::getNameStr() << "')";
 }
 
 static LogicalResult verifyRoleAttr(Operation *op, StringRef what,

@@ -33,6 +33,13 @@ func.func @f() attributes {multipole.bf16_weights} {
 
 // -----
 
+// expected-error @+1 {{'multipole.scores_in_select' must be a unit attribute on a multipole.centroid_score}}
+func.func @f() attributes {multipole.scores_in_select} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{'multipole.role' belongs on function arguments and results, not on an operation}}
 func.func @f() attributes {multipole.role = "q"} {
   return
@@ -40,7 +47,7 @@ func.func @f() attributes {multipole.role = "q"} {
 
 // -----
 
-// expected-error @+1 {{unknown multipole attribute 'multipole.rol' (expected 'multipole.entry', 'multipole.step', 'multipole.programmatic_launch' or 'multipole.bf16_weights')}}
+// expected-error @+1 {{unknown multipole attribute 'multipole.rol' (expected 'multipole.entry', 'multipole.step', 'multipole.programmatic_launch', 'multipole.bf16_weights' or 'multipole.scores_in_select')}}
 func.func @f() attributes {multipole.rol = "q"} {
   return
 }

@@ -31,13 +31,17 @@ def Multipole_Dialect : Dialect {
   // multipole-gpu-programmatic-launch made ready for programmatic dependent
   // launch; `multipole.bf16_weights` (unit) on a centroid_approx whose step's
   // exact part reads bf16 caches (multipole-gpu-plan: its weights may be
-  // rounded to bf16 on tensor cores, as the exact part's are).
+  // rounded to bf16 on tensor cores, as the exact part's are);
+  // `multipole.scores_in_select` (unit) on a centroid_score whose scores only
+  // a select_clusters reads (multipole-gpu-plan, GPU option fuse-scores: the
+  // selection kernel computes them from the logits).
   let discardableAttrs = (ins
     "::mlir::StringAttr":$role,
     "::mlir::StringAttr":$entry,
     "::mlir::FlatSymbolRefAttr":$step,
     "::mlir::UnitAttr":$programmatic_launch,
-    "::mlir::UnitAttr":$bf16_weights
+    "::mlir::UnitAttr":$bf16_weights,
+    "::mlir::UnitAttr":$scores_in_select
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
