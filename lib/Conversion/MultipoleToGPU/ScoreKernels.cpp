@@ -811,6 +811,10 @@ struct SelectCtx {
   Value r, cnt, st, pa, ps, cbase, sel;
   Value hist, sh, sfx;
   Value h, bb, tid, warp, nc;
+  /// Scores computed in registers (scores_in_select, R > 0): the logits,
+  /// the query heads of this KV head, their maxima and 1 / Z.
+  Value logits;
+  SmallVector<Value> qh, M, invZ;
 };
 
 /// A cluster kept in registers for the radix passes: c = tid + k * 1024
@@ -884,10 +888,29 @@ SmallVector<RegCluster> loadRegClusters(KernelBuilder &b, const SelectSpec &sp,
     Value cl = b.add(first, b.index(k));
     rc.in = b.cmp(CmpIPredicate::ult, cl, b.index(sp.C));
     rc.cc = b.minU(cl, b.index(sp.C - 1));
-    rc.rv = b.load(c.r, {c.bb, c.h, rc.cc});
     Value cn = b.load(c.cnt, {c.bb, c.h, rc.cc});
     Value live = b.cmp(CmpIPredicate::ult, cl, c.nc);
     Value ne = b.cmp(CmpIPredicate::sgt, cn, b.i32(0));
+    if (c.logits) {
+      // r_c = sum over heads of e^(a - M) / Z (-1 unless live and
+      // non-empty), and -inf logits past nc, as the scores kernel writes.
+      Value acc;
+      for (size_t g = 0; g < c.qh.size(); ++g) {
+        Value a = b.load(c.logits, {c.bb, c.qh[g], rc.cc});
+        Value e = b.exp(b.sub(a, c.M[g]));
+        Value p = b.mul(e, c.invZ[g]);
+        acc = acc ? b.add(acc, p) : p;
+      }
+      rc.rv = b.select(b.andI(live, ne), acc, b.f32(-1.0));
+      Value past = b.andI(rc.in, b.notI(live));
+      b.ifThen(past, [&](KernelBuilder &kb) {
+        Value ninf = kb.negInf();
+        for (Value q : c.qh)
+          kb.store(ninf, c.logits, {c.bb, q, rc.cc});
+      });
+    } else {
+      rc.rv = b.load(c.r, {c.bb, c.h, rc.cc});
+    }
     Value el = b.andI(b.andI(rc.in, live), ne);
     if (sp.hasParent)
       el = b.andI(el, parentSelected(b, c.pa, c.ps, c.bb, c.h, rc.cc));
@@ -1220,9 +1243,11 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
   Value nci = b.load(c.st, {c.bb, c.h, b.index(0)});
   c.nc = b.toIndex(nci);
   if (G) {
-    // The scores first, as the scores kernel computes them: (M, Z) of head
-    // g merged over the logits kernel's splits by warp g, then r (and -inf
-    // logits past nc) by the CTA's threads.
+    // The scores first: (M, Z) of head g merged over the logits kernel's
+    // splits by warp g; then each thread's register clusters' scores (and
+    // -inf logits past nc), with a multiplication by 1 / Z where the scores
+    // kernel divides; beyond the register form (C > 16K), r as the scores
+    // kernel writes it, by the CTA's threads.
     Value logits = fn.getArgument(a++), pairs = fn.getArgument(a++);
     Value smz = fn.getWorkgroupAttributions()[3];
     Value lane = b.rem(c.tid, b.index(32));
@@ -1241,9 +1266,19 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildSelectKernel(
       M.push_back(b.load(smz, {b.index(g)}));
       Z.push_back(b.load(smz, {b.index(G + g)}));
     }
-    writeScores(b, c.cnt, logits, c.r, c.bb, c.h, c.tid, b.index(C), c.nc, qh,
-                M, Z, kSelectThreads);
-    b.barrier();
+    if (selectRegClusters(C) > 0) {
+      // Each thread computes the scores of its register clusters
+      // (loadRegClusters), with 1 / Z once per head.
+      c.logits = logits;
+      c.qh = qh;
+      c.M = M;
+      for (Value z : Z)
+        c.invZ.push_back(b.div(b.f32(1.0), z));
+    } else {
+      writeScores(b, c.cnt, logits, c.r, c.bb, c.h, c.tid, b.index(C), c.nc,
+                  qh, M, Z, kSelectThreads);
+      b.barrier();
+    }
   }
   Value T = selectBudget(b, sp, c);
   // Radix select of the threshold key: 4 passes over 8-bit digits of the

@@ -61,11 +61,17 @@
 // shared-memory histograms and warp-scanned suffix sums, then a block scan of
 // the chunk sums.
 // CHECK: gpu.func @select_1
-// The scores first: (M, Z) per head over the splits, then r.
-// CHECK: gpu.subgroup_reduce maximumf
-// CHECK: math.exp
-// CHECK: arith.divf
+// The scores first: (M, Z) per head over the splits (a warp each), 1 / Z,
+// then each thread's register clusters' scores: e^(a - M) / Z summed over
+// the 4 heads, without a division, into the score bits.
+// CHECK: gpu.subgroup_reduce  maximumf
+// CHECK: gpu.subgroup_reduce  add
 // CHECK: gpu.barrier
+// CHECK-COUNT-4: arith.divf %cst{{.*}}, %{{.*}} : f32
+// CHECK-NOT: arith.divf
+// CHECK: math.exp
+// CHECK: arith.mulf
+// CHECK: math.exp
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.shuffle  up
