@@ -71,8 +71,9 @@ defvar MultipoleGPUOptions = [
            "The cluster scores of a centroid_score that only a "
            "select_clusters reads are computed in the selection kernel, "
            "from the logits and their per-split (max, sum) pairs "
-           "(multipole-gpu-plan marks the op multipole.scores_in_select): "
-           "one launch less; false keeps the scores kernel (default true)">,
+           "(multipole-gpu-plan marks the op multipole.scores_in_select), "
+           "for levels of at most 4096 clusters: one launch less; false "
+           "keeps the scores kernel (default true)">,
     Option<"kmeansSplit", "kmeans-split", "bool", "true",
            "k-means distances of bf16 keys on tensor cores with each centroid "
            "split into two bf16 terms (hi + lo: 16 mantissa bits); false "

@@ -120,6 +120,12 @@ int64_t selectChunk(int64_t C, int64_t nch);
 /// (ceil(C / 1024)), or 0 when that is more than 16 (the clusters are then
 /// read from global memory in every pass).
 int64_t selectRegClusters(int64_t C);
+/// The largest level whose scores the selection kernel computes
+/// (multipole.scores_in_select): 4096 clusters, 4 a thread. Measured (run
+/// 55): at 2058 clusters (32K tokens) the selection grows 8.2 -> 10.2 us and
+/// the 3.6 us scores launch goes; at 8256 (128K) it grows 13.4 -> 18.6 us
+/// against a 5.2 us launch, and a ragged batch of 8 lost 5% per token.
+constexpr int64_t fusedScoresMaxClusters = 4096;
 
 /// Floats of a value-centroid row per lane in the approximation kernel (0 =
 /// one 16-byte load).

@@ -217,7 +217,10 @@ struct MultipoleGPUPlanPass
   }
 
   /// Scores computed by the selection that alone reads them (at most 32
-  /// query heads per KV head: a warp each merges their split pairs).
+  /// query heads per KV head: a warp each merges their split pairs), for
+  /// levels of at most fusedScoresMaxClusters clusters: the selection is one
+  /// CTA per head, so the scores' work moves onto B x Hkv SMs, which pays
+  /// only while it is smaller than a launch (bench/NOTES.md, run 55).
   void planScoresInSelect() {
     if (!knobs().fuseScores)
       return;
@@ -226,7 +229,9 @@ struct MultipoleGPUPlanPass
         return;
       int64_t Hq = mt(score.getQ()).getDimSize(1);
       int64_t H = mt(score.getIndex()[kCentroids]).getDimSize(1);
-      if (H <= 0 || Hq % H || Hq / H > 32 || !onlySelect(score))
+      int64_t C = mt(score.getOuts()[0]).getDimSize(2);
+      if (H <= 0 || Hq % H || Hq / H > 32 || C > fusedScoresMaxClusters ||
+          !onlySelect(score))
         return;
       MultipoleDialect::ScoresInSelectAttrHelper(score.getContext())
           .setAttr(score, UnitAttr::get(score.getContext()));

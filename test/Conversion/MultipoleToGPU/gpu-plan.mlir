@@ -46,11 +46,17 @@
 // SPLITGPU-NOT: combine
 
 // The scores that only the selection reads are the selection kernel's
-// (fuse-scores, the default): the score op is marked; with fuse-scores=false,
-// or with another reader of the scores, it is not.
+// (fuse-scores, the default) at up to 4096 clusters: the score op is marked;
+// with fuse-scores=false, with another reader of the scores, or with more
+// clusters, it is not.
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=FUSE
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite,symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan{fuse-scores=false})" | FileCheck %s --check-prefix=NOFUSE
 // RUN: multipole-opt %S/Inputs/scores-extra-reader.mlir --pass-pipeline="builtin.module(multipole-gpu-plan)" | FileCheck %s --check-prefix=NOFUSE
+// More than 4096 clusters (fraction 0.25 of 32K tokens: 8202): the scores kernel
+// stays (the selection is one CTA per head; bench/NOTES.md, run 55).
+// RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{fraction=0.25},symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=BIGC
+// BIGC: multipole.centroid_score {{.*}} outs memref<1x8x8202xf32>
+// BIGC-NOT: multipole.scores_in_select
 // RUN: multipole-opt %S/Inputs/scores-extra-reader.mlir --pass-pipeline="builtin.module(multipole-gpu-plan,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s --check-prefix=EXTRA
 // FUSE: multipole.centroid_score {{.*}}multipole.scores_in_select
 // FUSE: multipole.select_clusters
