@@ -4,10 +4,17 @@
 // only through selectChunks / selectChunk / selectRegClusters (KernelGen.h):
 // the selection writes one base per chunk from its threads' registers, the
 // compaction copies each chunk's members. These tests hold the arithmetic
-// both kernels rely on, for every cluster capacity up to 40K.
+// both kernels rely on, for every cluster capacity up to 40K. The online
+// update's tracked interval sizes its `_idist` grid and its token threads by
+// trackedInterval / intervalClusterChunks / intervalDistTokens
+// (ClusterKernels.h): the chunks cover the block's clusters, a CTA's tokens
+// fit its buffers, and a thread per token fits the CTA. The selection
+// computes the scores only up to fusedScoresMaxClusters, within its
+// register form.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ClusterKernels.h"
 #include "KernelGen.h"
 
 #include <gtest/gtest.h>
@@ -74,6 +81,45 @@ TEST(SplitsFor, OneWaveWithAMinimumPerSplit) {
             << "B=" << B << " H=" << H << " items=" << items << " s=" << s;
         EXPECT_EQ(splitsFor(B, H, items, 64, 4 * 132, 7), 7);
       }
+}
+
+TEST(TrackedInterval, ChunksCoverTheBlockAndTokensFitTheCTA) {
+  for (int64_t N : {4096, 32768 + 1024, 131072 + 1024})
+    for (int64_t interval : {32, 64, 128, 256})
+      for (int64_t bs : {1024, 8192})
+        for (double f : {0.0625, 0.25}) {
+          int64_t C = int64_t(f * double(N)) + 16;
+          ClusterShape s{1, 8, N, 128, C, N};
+          ClusterConfig c{16, interval, bs, 10, 3, std::max<int64_t>(1, int64_t(f * interval)), f};
+          ASSERT_TRUE(trackedInterval(s, c)) << "I=" << interval;
+          int64_t maxCb = updateBounds(s, c).maxCb;
+          int64_t ncc = intervalClusterChunks(s, c);
+          // every cluster of the block in a chunk of 256, no empty chunk
+          EXPECT_GE(ncc * 256, maxCb) << "N=" << N << " I=" << interval;
+          EXPECT_LT((ncc - 1) * 256, maxCb) << "N=" << N << " I=" << interval;
+          int64_t tt = intervalDistTokens(s, c);
+          EXPECT_GE(tt, 1);
+          EXPECT_LE(tt, std::min<int64_t>(32, interval));
+        }
+}
+
+TEST(TrackedInterval, OnlyWhereAThreadPerTokenFits) {
+  ClusterShape s{1, 8, 32768, 128, 2058, 32768};
+  ClusterConfig c{16, 128, 8192, 10, 3, 8, 0.0625};
+  EXPECT_TRUE(trackedInterval(s, c));
+  c.interval = 256;
+  EXPECT_TRUE(trackedInterval(s, c));
+  c.interval = 512; // more tokens than the CTA's 256 threads
+  EXPECT_FALSE(trackedInterval(s, c));
+  c.interval = 128;
+  s.D = 256; // a row of 256 floats in registers
+  EXPECT_FALSE(trackedInterval(s, c));
+}
+
+TEST(ScoresInSelect, WithinTheRegisterForm) {
+  // The fused scores are computed in the selection's register load.
+  EXPECT_GT(selectRegClusters(fusedScoresMaxClusters), 0);
+  EXPECT_LE(selectRegClusters(fusedScoresMaxClusters), 16);
 }
 
 } // namespace
