@@ -1954,7 +1954,7 @@ struct Tracked {
   Value sbd, sbi, sst, wrow;
 };
 
-/// Step 5 of "Online update" for token t of the interval (row j), whose
+/// Step 3 of "Online update" for token t of the interval (row j), whose
 /// nearest cluster is `win` (local id, i32): the running-mean step, then
 /// every later token's distance to the moved cluster (thread t' owns token
 /// t', its row in registers `xr`) into dist and its tracked best: a closer

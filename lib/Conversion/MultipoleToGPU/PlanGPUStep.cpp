@@ -106,15 +106,21 @@ void planSplitPartials(Operation *op, MutableOperandRange outs, MergeOp merge,
 }
 
 /// The selection that alone reads the scores of `score` (deallocations
-/// aside), in its block and after it, when every other reader of its logits
-/// (the approximation) comes after that selection: the selection kernel can
-/// then compute the scores (and the logits' -inf tail) itself.
+/// aside, in its block), in its block and after it, when every other reader
+/// of its logits (the approximation) comes after that selection: the
+/// selection kernel can then compute the scores (and the logits' -inf tail)
+/// itself, once the deallocations before it move after it.
 SelectClustersOp onlySelect(CentroidScoreOp score) {
   ValueRange outs = score.getOuts();
   if (outs.size() != 2)
     return {};
   SelectClustersOp sel;
+  auto otherBlock = [&](Operation *u) {
+    return u->getBlock() != score->getBlock();
+  };
   for (Operation *u : outs[0].getUsers()) {
+    if (isa<memref::DeallocOp>(u) && otherBlock(u))
+      return {};
     if (u == score.getOperation() || isa<memref::DeallocOp>(u))
       continue;
     auto s = dyn_cast<SelectClustersOp>(u);
@@ -128,8 +134,8 @@ SelectClustersOp onlySelect(CentroidScoreOp score) {
     return {};
   for (Operation *u : outs[1].getUsers())
     if (u != score.getOperation() && u != sel.getOperation() &&
-        !isa<memref::DeallocOp>(u) &&
-        (u->getBlock() != sel->getBlock() || !sel->isBeforeInBlock(u)))
+        (u->getBlock() != sel->getBlock() ||
+         (!isa<memref::DeallocOp>(u) && !sel->isBeforeInBlock(u))))
       return {};
   return sel;
 }
@@ -230,9 +236,16 @@ struct MultipoleGPUPlanPass
       int64_t Hq = mt(score.getQ()).getDimSize(1);
       int64_t H = mt(score.getIndex()[kCentroids]).getDimSize(1);
       int64_t C = mt(score.getOuts()[0]).getDimSize(2);
-      if (H <= 0 || Hq % H || Hq / H > 32 || C > fusedScoresMaxClusters ||
-          !onlySelect(score))
+      if (H <= 0 || Hq % H || Hq / H > 32 || C > fusedScoresMaxClusters)
         return;
+      SelectClustersOp sel = onlySelect(score);
+      if (!sel)
+        return;
+      // The scores and logits live until the selection has read them.
+      for (Value v : score.getOuts().take_front(2))
+        for (Operation *u : llvm::make_early_inc_range(v.getUsers()))
+          if (isa<memref::DeallocOp>(u) && u->isBeforeInBlock(sel))
+            u->moveAfter(sel);
       MultipoleDialect::ScoresInSelectAttrHelper(score.getContext())
           .setAttr(score, UnitAttr::get(score.getContext()));
     });

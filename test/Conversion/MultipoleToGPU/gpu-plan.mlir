@@ -57,6 +57,13 @@
 // RUN: multipole-opt %S/multipole-step.mlir --pass-pipeline="builtin.module(multipole-rewrite{fraction=0.25},symbol-privatize{exclude=attn},symbol-dce,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},multipole-drop-aliasing-results,multipole-gpu-plan)" | FileCheck %s --check-prefix=BIGC
 // BIGC: multipole.centroid_score {{.*}} outs memref<1x8x8202xf32>
 // BIGC-NOT: multipole.scores_in_select
+// A deallocation of the logits before the selection (nothing else reads them)
+// moves after the selection, which now reads them.
+// RUN: multipole-opt %S/Inputs/scores-early-dealloc.mlir --pass-pipeline="builtin.module(multipole-gpu-plan)" | FileCheck %s --check-prefix=EARLY
+// EARLY: multipole.centroid_score {{.*}} outs(%{{.*}}, %[[LOG:.*]]) {{.*}}multipole.scores_in_select
+// EARLY-NOT: memref.dealloc %[[LOG]]
+// EARLY: multipole.select_clusters
+// EARLY-NEXT: memref.dealloc %[[LOG]] : memref<1x32x2058xf32>
 // RUN: multipole-opt %S/Inputs/scores-extra-reader.mlir --pass-pipeline="builtin.module(multipole-gpu-plan,buffer-results-to-out-params{hoist-static-allocs modify-public-functions},convert-multipole-to-gpu)" | FileCheck %s --check-prefix=EXTRA
 // FUSE: multipole.centroid_score {{.*}}multipole.scores_in_select
 // FUSE: multipole.select_clusters
