@@ -1696,14 +1696,19 @@ Update makeUpdate(KernelBuilder &b, const Ctx &x, const Knobs &kn,
                 b.index(2 * c.interval)};
 }
 
+/// The position floor(e * I / kExtra) in its interval of the token that
+/// seeds the interval's e-th new cluster.
+Value seedOffset(KernelBuilder &b, const Knobs &kn, Value e) {
+  Value eI = b.mul(e, kn.cI);
+  return b.div(eI, kn.cKX);
+}
+
 /// Seeds the kExtra new clusters [nc, nc + kExtra) of the interval starting
 /// at token t0, evenly spaced; each starts with count 1.
 void seedNewClusters(KernelBuilder &b, const Update &u, Value t0, Value nc) {
   const Ctx &x = u.x;
   b.forEach(x.tid, u.kn.cKX, x.cT, [&](KernelBuilder &kb, Value e) {
-    Value eI = kb.mul(e, u.kn.cI);
-    Value so = kb.div(eI, u.kn.cKX);
-    Value j = kb.add(t0, so);
+    Value j = kb.add(t0, seedOffset(kb, u.kn, e));
     Value row = loadRow(kb, x, u.P, j, x.c0, x.D);
     Value gc = kb.add(nc, e);
     kb.vstore(row, x.cent, {x.b, x.h, gc, x.c0});
@@ -1807,20 +1812,17 @@ void addToNearest(KernelBuilder &b, const Update &u, Value j, Value cs,
   b.barrier();
 }
 
-/// The interval [t0, t0 + I) in token order: the e-th seed position
-/// floor(e * I / kExtra) is skipped (it seeded cluster nc + e), every other
-/// token joins its nearest cluster of the block [cs, cs + n).
-void onlineInterval(KernelBuilder &b, const Update &u, Value t0, Value cs,
-                    Value n, Value nm1) {
+/// The interval's tokens t < I in order, the e-th seed position skipped (it
+/// seeded cluster nc + e): `joins(b, t)` for every other token.
+void forJoiningTokens(KernelBuilder &b, const Update &u,
+                      llvm::function_ref<void(KernelBuilder &, Value)> joins) {
   const Ctx &x = u.x;
   b.forLoop(
       x.c0, u.kn.cI, x.c1, {x.c0},
       [&](KernelBuilder &kb, Value t, ValueRange it) {
         Value e = it[0];
         Value hasSeed = kb.cmp(CmpIPredicate::ult, e, u.kn.cKX);
-        Value eI = kb.mul(e, u.kn.cI);
-        Value so = kb.div(eI, u.kn.cKX);
-        Value isPos = kb.cmp(CmpIPredicate::eq, so, t);
+        Value isPos = kb.cmp(CmpIPredicate::eq, seedOffset(kb, u.kn, e), t);
         Value isSeed = kb.andI(hasSeed, isPos);
         return kb.ifElse(
             isSeed,
@@ -1828,11 +1830,19 @@ void onlineInterval(KernelBuilder &b, const Update &u, Value t0, Value cs,
               return SmallVector<Value>{k2.add(e, x.c1)};
             },
             [&](KernelBuilder &k2) {
-              Value j = k2.add(t0, t);
-              addToNearest(k2, u, j, cs, n, nm1);
+              joins(k2, t);
               return SmallVector<Value>{e};
             });
       });
+}
+
+/// The interval [t0, t0 + I) in token order: every token but the seeds joins
+/// its nearest cluster of the block [cs, cs + n).
+void onlineInterval(KernelBuilder &b, const Update &u, Value t0, Value cs,
+                    Value n, Value nm1) {
+  forJoiningTokens(b, u, [&](KernelBuilder &kb, Value t) {
+    addToNearest(kb, u, kb.add(t0, t), cs, n, nm1);
+  });
 }
 
 /// Whether the interval after the clustered prefix of state (clusters nc,
@@ -2073,34 +2083,18 @@ void intervalTokensTracked(KernelBuilder &b, const Update &u,
     kb.store(x.c0i, tr.sst, {x.tid});
   });
   b.barrier();
-  b.forLoop(
-      x.c0, cI, x.c1, {x.c0}, [&](KernelBuilder &kb, Value t, ValueRange it) {
-        Value e = it[0];
-        Value hasSeed = kb.cmp(CmpIPredicate::ult, e, u.kn.cKX);
-        Value so = kb.div(kb.mul(e, cI), u.kn.cKX);
-        Value isPos = kb.cmp(CmpIPredicate::eq, so, t);
-        Value isSeed = kb.andI(hasSeed, isPos);
-        return kb.ifElse(
-            isSeed,
-            [&](KernelBuilder &k2) {
-              return SmallVector<Value>{k2.add(e, x.c1)};
-            },
-            [&](KernelBuilder &k2) {
-              Value stale = k2.cmp(CmpIPredicate::ne,
-                                   k2.load(tr.sst, {t}), x.c0i);
-              Value win = k2.ifElse(
-                  stale,
-                  [&](KernelBuilder &k3) {
-                    return SmallVector<Value>{rowArgmin(k3, u, tr, t, v.Cb)};
-                  },
-                  [&](KernelBuilder &k3) {
-                    return SmallVector<Value>{k3.load(tr.sbi, {t})};
-                  })[0];
-              trackedToken(k2, u, tr, xr, t, k2.add(v.t0, t), win, v.bcs, nm1,
-                           cI);
-              return SmallVector<Value>{e};
-            });
-      });
+  forJoiningTokens(b, u, [&](KernelBuilder &kb, Value t) {
+    Value stale = kb.cmp(CmpIPredicate::ne, kb.load(tr.sst, {t}), x.c0i);
+    Value win = kb.ifElse(
+        stale,
+        [&](KernelBuilder &k2) {
+          return SmallVector<Value>{rowArgmin(k2, u, tr, t, v.Cb)};
+        },
+        [&](KernelBuilder &k2) {
+          return SmallVector<Value>{k2.load(tr.sbi, {t})};
+        })[0];
+    trackedToken(kb, u, tr, xr, t, kb.add(v.t0, t), win, v.bcs, nm1, cI);
+  });
 }
 
 /// One interval of the online update in one CTA: its tokens, then the Lloyd
@@ -2339,8 +2333,7 @@ gpu::GPUFuncOp mlir::multipole::gpugen::buildUpdateDistancesKernel(
     SmallVector<Value> m = kb.ifElse(
         seed,
         [&](KernelBuilder &k3) {
-          Value e = k3.sub(gc, v.nc0);
-          Value so = k3.div(k3.mul(e, kn.cI), kn.cKX);
+          Value so = seedOffset(k3, kn, k3.sub(gc, v.nc0));
           Value r = loadRow(k3, x, P, k3.add(v.t0, so), x.c0, s.D);
           return slices(k3, r, s.D);
         },

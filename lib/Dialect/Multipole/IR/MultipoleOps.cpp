@@ -77,26 +77,19 @@ MultipoleDialect::verifyOperationAttribute(Operation *op,
                              << attribute.getValue();
     return success();
   }
-  if (name == ProgrammaticLaunchAttrHelper::getNameStr()) {
-    if (!isa<ModuleOp>(op) || !isa<UnitAttr>(attribute.getValue()))
-      return op->emitError() << "'" << name
-                             << "' must be a unit attribute on a module";
+  // A unit attribute that belongs on one kind of op (`where` in the error).
+  auto unitOn = [&](bool onRightOp, StringRef where) -> LogicalResult {
+    if (!onRightOp || !isa<UnitAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name << "' must be a unit attribute on "
+                             << where;
     return success();
-  }
-  if (name == Bf16WeightsAttrHelper::getNameStr()) {
-    if (!isa<CentroidApproxOp>(op) || !isa<UnitAttr>(attribute.getValue()))
-      return op->emitError() << "'" << name
-                             << "' must be a unit attribute on a "
-                                "multipole.centroid_approx";
-    return success();
-  }
-  if (name == ScoresInSelectAttrHelper::getNameStr()) {
-    if (!isa<CentroidScoreOp>(op) || !isa<UnitAttr>(attribute.getValue()))
-      return op->emitError() << "'" << name
-                             << "' must be a unit attribute on a "
-                                "multipole.centroid_score";
-    return success();
-  }
+  };
+  if (name == ProgrammaticLaunchAttrHelper::getNameStr())
+    return unitOn(isa<ModuleOp>(op), "a module");
+  if (name == Bf16WeightsAttrHelper::getNameStr())
+    return unitOn(isa<CentroidApproxOp>(op), "a multipole.centroid_approx");
+  if (name == ScoresInSelectAttrHelper::getNameStr())
+    return unitOn(isa<CentroidScoreOp>(op), "a multipole.centroid_score");
   if (name == RoleAttrHelper::getNameStr())
     return op->emitError() << "'" << name
                            << "' belongs on function arguments and results, "
